@@ -1,1 +1,46 @@
-//! vcscope
+//! # vcscope — is this call encrypted, and where does it go?
+//!
+//! A passive analyzer of videoconferencing traffic. This page is the
+//! architecture in one read.
+//!
+//! ## Data flow
+//!
+//! ```text
+//! capture ──► packet ──► flow ──► dissect ──► call ──► verdict ──► report
+//! (libpcap)  (link/IP/   (5-tuple  (vcscope_    (SIP dialogs,  (encryption,  (json, ndjson,
+//!  lending    UDP/TCP,    table,    dissectors   SDP media,     relays,       table)
+//!  loop)      tunnels,    expiry)   parsers,     inferred       leaks)
+//!             fragments)            evidence)    calls)
+//! ```
+//!
+//! * [`capture`] is the only I/O: it opens files or an interface with
+//!   libpcap and lends each frame to [`engine::Analyzer::process`]; nothing
+//!   is copied.
+//! * [`packet`] slices link, IP and transport headers (etherparse), opens
+//!   GRE/ERSPAN/VXLAN tunnels and hands IP fragments to [`reasm`].
+//! * [`flow`] keys packets by canonical 5-tuple plus direction, in a bounded
+//!   table with idle expiry on packet time ([`time`]).
+//! * [`dissect`] runs the sans-IO parsers of the `vcscope-dissectors` crate
+//!   in one ordered match and records evidence on the flow.
+//! * [`verdict`] turns evidence into the encryption status, relays and leaks
+//!   and builds the [`report::Report`], whose field names are the contract.
+//!
+//! All state is bounded (flows, fragments, stream buffers, calls) and what
+//! the limits cost is reported; every oddity in the input is a counted
+//! warning ([`warn`]), never a panic.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod capture;
+pub mod cli;
+pub mod dissect;
+pub mod engine;
+pub mod flow;
+pub mod packet;
+pub mod reasm;
+pub mod report;
+pub mod resolve;
+pub mod scope;
+pub mod time;
+pub mod verdict;
+pub mod warn;

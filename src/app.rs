@@ -1,0 +1,260 @@
+//! Running a command: build the analyzer, drive the capture, write the
+//! report, and decide the exit code (0 ok, 1 warnings with `--strict`, 2 usage
+//! or input error).
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::capture::{self, CaptureError, CaptureOptions, LiveOptions};
+use crate::cli::{Cli, Command, CommonArgs};
+use crate::engine::{Analyzer, Config};
+use crate::flow::FlowLimits;
+use crate::report::{Format, Report};
+use crate::time::Nanos;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_WARNINGS: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
+
+fn fail(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("vcscope: error: {msg}");
+    EXIT_ERROR
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Read(a) => {
+            if a.threads != 1 {
+                return fail(format!(
+                    "--threads {}: this version analyses on one thread; use --threads 1",
+                    a.threads
+                ));
+            }
+            let opts = CaptureOptions {
+                filter: a.common.filter.clone(),
+                progress: !a.no_progress,
+            };
+            if let Err(e) = check_output(&a.common.output, &a.files) {
+                return fail(e);
+            }
+            let mut an = Analyzer::new(config(&a.common));
+            let outcome = match capture::read_files(&a.files, &opts, &mut an) {
+                Ok(o) => o,
+                Err(e) => return fail(e),
+            };
+            let files = a
+                .files
+                .iter()
+                .map(|f| {
+                    if f == "-" {
+                        "-".to_string()
+                    } else {
+                        display_name(f)
+                    }
+                })
+                .collect();
+            let report = an.finish(files, None);
+            let code = finish(report, &a.common, false);
+            match outcome.fatal {
+                Some(e) => fail(e),
+                None => code,
+            }
+        }
+        Command::Live(a) => {
+            if let Err(e) = check_output(&a.common.output, &[]) {
+                return fail(e);
+            }
+            let stop = Arc::new(AtomicBool::new(false));
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
+                    return fail(format!("cannot install the signal handler: {e}"));
+                }
+            }
+            let duration = match a.duration {
+                Some(d) if d.is_finite() && d > 0.0 => Some(Duration::from_secs_f64(d)),
+                Some(d) => {
+                    return fail(format!(
+                        "--duration {d}: must be a positive number of seconds"
+                    ))
+                }
+                None => None,
+            };
+            let o = LiveOptions {
+                interface: a.interface.clone(),
+                snaplen: a.snaplen,
+                duration,
+                capture: CaptureOptions {
+                    filter: a.common.filter.clone(),
+                    progress: false,
+                },
+            };
+            let format = resolve_format(&a.common);
+            // NDJSON to standard output streams flow records as flows end.
+            let streaming = format == Format::Ndjson && a.common.output.is_none();
+            let mut an = Analyzer::new(config(&a.common));
+            let stdout = io::stdout();
+            let res = capture::live(&o, stop, &mut an, |an| {
+                if streaming {
+                    let ended = an.take_ended();
+                    let mut out = stdout.lock();
+                    for idx in ended {
+                        if let Some(f) = an.flow_report(idx) {
+                            let _ = crate::report::write_record(&mut out, "flow", &f);
+                        }
+                    }
+                    let _ = out.flush();
+                }
+            });
+            if let Err(e) = res {
+                return fail(e);
+            }
+            let mut report = an.finish(Vec::new(), Some(a.interface.clone()));
+            if streaming {
+                // Flows that ended before the capture did were streamed already.
+                report.flows.retain(|f| f.ended == "capture-end");
+            }
+            finish(report, &a.common, streaming)
+        }
+    }
+}
+
+fn config(c: &CommonArgs) -> Config {
+    Config {
+        flows: FlowLimits {
+            max_live: usize::try_from(c.max_flows).unwrap_or(usize::MAX),
+            idle_timeout: Nanos::from_secs(c.idle_timeout.max(1)),
+        },
+        ..Config::default()
+    }
+}
+
+fn display_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string())
+}
+
+/// Refuses to write the report over one of the input captures.
+fn check_output(out: &Option<PathBuf>, inputs: &[String]) -> Result<(), CaptureError> {
+    let Some(out) = out else { return Ok(()) };
+    if out.as_os_str() == "-" {
+        return Ok(());
+    }
+    let canon_out = std::fs::canonicalize(out).ok();
+    for i in inputs.iter().filter(|i| *i != "-") {
+        let same = match (&canon_out, std::fs::canonicalize(i).ok()) {
+            (Some(a), Some(b)) => *a == b,
+            _ => Path::new(i) == out,
+        };
+        if same {
+            return Err(CaptureError(format!(
+                "-o {}: refusing to write the report over an input capture",
+                out.display()
+            )));
+        }
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.is_dir() {
+            return Err(CaptureError(format!(
+                "-o {}: directory {} does not exist",
+                out.display(),
+                parent.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn resolve_format(c: &CommonArgs) -> Format {
+    if let Some(f) = c.format {
+        return f;
+    }
+    match &c.output {
+        Some(p) if p.as_os_str() != "-" => match p.extension().and_then(|e| e.to_str()) {
+            Some("ndjson" | "jsonl") => Format::Ndjson,
+            Some("txt") => Format::Table,
+            _ => Format::Json,
+        },
+        _ => {
+            if io::stdout().is_terminal() {
+                Format::Table
+            } else {
+                Format::Json
+            }
+        }
+    }
+}
+
+/// Resolves names if asked, writes the report, returns the exit code.
+fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool) -> i32 {
+    if c.resolve {
+        crate::resolve::annotate(&mut report);
+    }
+    let format = resolve_format(c);
+    let write = |out: &mut dyn Write| -> io::Result<()> {
+        match format {
+            Format::Json => report.write_json(out),
+            Format::Ndjson if flows_streamed => report.write_ndjson_tail(out),
+            Format::Ndjson => report.write_ndjson(out),
+            Format::Table => report.write_table(out),
+        }
+    };
+    let res = match &c.output {
+        Some(p) if p.as_os_str() != "-" => write_atomic(p, write),
+        _ => {
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            write(&mut out).and_then(|_| out.flush())
+        }
+    };
+    if let Err(e) = res {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return EXIT_OK;
+        }
+        let dest = c
+            .output
+            .as_ref()
+            .map_or("standard output".to_string(), |p| p.display().to_string());
+        return fail(format!("cannot write the report to {dest}: {e}"));
+    }
+    let s = &report.source;
+    let attention = !report.warnings.is_empty() || s.dropped > 0 || report.limits.flows_evicted > 0;
+    if c.strict && attention {
+        EXIT_WARNINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Writes via a temporary file in the same directory and renames it into place.
+fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".into());
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let res = (|| {
+        let f = std::fs::File::create(&tmp)?;
+        let mut w = io::BufWriter::new(f);
+        write(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}

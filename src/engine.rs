@@ -1,0 +1,187 @@
+//! The analyzer: frames in, report out.
+//!
+//! `Analyzer::process` is the per-packet path: decode the frame (borrowing
+//! it), reassemble IP fragments when needed, find the flow, count, and hand
+//! the payload to the dissectors. Nothing on that path allocates unless a
+//! flow, a fragment buffer or a stream buffer is created.
+
+use crate::dissect::{self, Ctx};
+use crate::flow::{Endpoint, FlowLimits, FlowTable};
+use crate::packet::{self, Decoded, LinkType, Packet, Skip};
+use crate::reasm::{Outcome, ReasmLimits, Reassembler};
+use crate::report::Report;
+use crate::time::Nanos;
+
+/// Settings of one analysis.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub flows: FlowLimits,
+    pub reasm: ReasmLimits,
+    pub limits: dissect::Limits,
+}
+
+/// Totals over every frame seen.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SourceStats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub first_ts: Option<Nanos>,
+    pub last_ts: Option<Nanos>,
+    pub malformed: u64,
+    pub skipped: u64,
+    pub decapsulated: u64,
+    /// Frames whose timestamp went backwards (counted; flows use the latest time).
+    pub ts_backwards: u64,
+}
+
+/// One analysis over one or more captures.
+pub struct Analyzer {
+    pub(crate) flows: FlowTable,
+    reasm: Reassembler,
+    pub(crate) ctx: Ctx,
+    pub(crate) stats: SourceStats,
+    /// Latest timestamp seen: packet time never runs backwards for the engine.
+    now: Nanos,
+}
+
+impl Analyzer {
+    pub fn new(cfg: Config) -> Self {
+        Analyzer {
+            flows: FlowTable::new(cfg.flows),
+            reasm: Reassembler::new(cfg.reasm),
+            ctx: Ctx::new(cfg.limits),
+            stats: SourceStats::default(),
+            now: Nanos::ZERO,
+        }
+    }
+
+    /// Analyses one captured frame. `wire_len` is its length on the wire.
+    pub fn process(&mut self, link: LinkType, ts: Nanos, frame: &[u8], wire_len: u32) {
+        let s = &mut self.stats;
+        s.packets += 1;
+        s.bytes += u64::from(wire_len);
+        if s.first_ts.is_none() {
+            s.first_ts = Some(ts);
+        }
+        if ts < self.now {
+            s.ts_backwards += 1;
+        } else {
+            self.now = ts;
+        }
+        s.last_ts = Some(s.last_ts.map_or(ts, |l| l.max(ts)));
+        let now = self.now;
+        let frame_no = s.packets;
+        match packet::decode(link, frame) {
+            Ok(Decoded::Packet(p)) => self.packet(&p, u64::from(wire_len), now),
+            Ok(Decoded::Fragment(f)) => {
+                if f.tunnel_depth > 0 {
+                    self.stats.decapsulated += 1;
+                }
+                match self.reasm.push(&f, u64::from(wire_len), now) {
+                    Outcome::Pending => {}
+                    Outcome::Dropped => self.ctx.warnings.add("fragment-dropped", || {
+                        format!(
+                            "frame {frame_no}: fragment of {} -> {} not reassembled",
+                            f.src, f.dst
+                        )
+                    }),
+                    Outcome::Complete {
+                        protocol,
+                        payload,
+                        frame_bytes,
+                        tunnel_depth,
+                    } => match packet::transport(f.src, f.dst, protocol, &payload, tunnel_depth) {
+                        Ok(Decoded::Packet(p)) => self.packet(&p, frame_bytes, now),
+                        Ok(Decoded::Fragment(_)) => {}
+                        Err(skip) => self.skip(skip, frame_no),
+                    },
+                }
+            }
+            Err(skip) => self.skip(skip, frame_no),
+        }
+    }
+
+    fn skip(&mut self, skip: Skip, frame_no: u64) {
+        if skip.is_malformed() {
+            self.stats.malformed += 1;
+            self.ctx
+                .warnings
+                .add(skip.as_str(), || format!("frame {frame_no}"));
+        } else {
+            self.stats.skipped += 1;
+        }
+    }
+
+    #[inline]
+    fn packet(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos) {
+        if p.tunnel_depth > 0 {
+            self.stats.decapsulated += 1;
+        }
+        let src = Endpoint {
+            ip: p.src,
+            port: p.sport,
+        };
+        let dst = Endpoint {
+            ip: p.dst,
+            port: p.dport,
+        };
+        let (idx, dir) = self.flows.lookup(p.transport, src, dst, now);
+        let Some(flow) = self.flows.get_mut(idx) else {
+            return;
+        };
+        let d = dir.index();
+        flow.packets[d] += 1;
+        flow.bytes[d] += wire_len;
+        flow.last_ts = flow.last_ts.max(now);
+        dissect::dissect(&mut self.ctx, flow, dir, p, now);
+        for ended in self.flows.drain_ended() {
+            self.ctx.ended.push(ended);
+        }
+    }
+
+    /// Kernel/libpcap drops, for live captures.
+    pub fn set_dropped(&mut self, dropped: u64) {
+        self.ctx.dropped = dropped;
+    }
+
+    /// Flows that ended since the last call (for streaming output).
+    pub fn take_ended(&mut self) -> Vec<u32> {
+        for ended in self.flows.drain_ended() {
+            self.ctx.ended.push(ended);
+        }
+        std::mem::take(&mut self.ctx.ended)
+    }
+
+    /// The report of one flow, for streaming it as it ends.
+    pub fn flow_report(&self, idx: u32) -> Option<crate::report::FlowOut> {
+        crate::verdict::flow_out(self, idx as usize)
+    }
+
+    /// Ends the analysis and builds the report.
+    pub fn finish(mut self, files: Vec<String>, interface: Option<String>) -> Report {
+        self.flows.end_all();
+        self.reasm.finish();
+        let r = self.reasm.stats;
+        let w = &mut self.ctx.warnings;
+        w.add_n("fragments-timed-out", r.timed_out, || {
+            "IP datagram incomplete when its time ran out or the capture ended".into()
+        });
+        w.add_n("fragments-overlapping", r.overlaps, || {
+            "IP fragments overlap; the bytes that came first were kept".into()
+        });
+        w.add_n("fragments-too-large", r.too_large, || {
+            "IP datagram larger than 65535 bytes".into()
+        });
+        w.add_n("fragments-table-full", r.table_full, || {
+            "too many datagrams in reassembly at once".into()
+        });
+        w.add_n("timestamps-backwards", self.stats.ts_backwards, || {
+            "a frame's timestamp is earlier than the one before it".into()
+        });
+        crate::verdict::build_report(self, files, interface, r)
+    }
+
+    pub fn stats(&self) -> &SourceStats {
+        &self.stats
+    }
+}

@@ -1,0 +1,422 @@
+//! Bidirectional flows: a canonical 5-tuple key, the direction of each
+//! packet, and a bounded table with idle expiry on packet time.
+//!
+//! Flow ids are given in first-seen order and never reused. A flow that has
+//! been idle for longer than the timeout (packet time, never the wall clock)
+//! ends; when the table is full, the flows idle the longest are ended early
+//! and counted as evicted. An ended flow keeps its summary for the report but
+//! drops its dissection state; a later packet on the same 5-tuple starts a
+//! new flow.
+
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+
+use crate::dissect::FlowState;
+use crate::packet::Transport;
+use crate::time::Nanos;
+
+/// One side of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ip {
+            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
+            IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
+        }
+    }
+}
+
+/// Canonical key: the lower endpoint first, so both directions meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowKey {
+    pub transport: Transport,
+    pub lo: Endpoint,
+    pub hi: Endpoint,
+}
+
+impl Hash for FlowKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        // Cheaper than the derived hash of two IpAddr enums.
+        fn put<H: Hasher>(h: &mut H, ep: &Endpoint) {
+            match ep.ip {
+                IpAddr::V4(a) => h.write_u32(u32::from(a)),
+                IpAddr::V6(a) => h.write_u128(u128::from(a)),
+            }
+            h.write_u16(ep.port);
+        }
+        h.write_u8(self.transport as u8);
+        put(h, &self.lo);
+        put(h, &self.hi);
+    }
+}
+
+impl FlowKey {
+    /// The key of a packet from `src` to `dst`, and whether `src` is the lower side.
+    #[inline]
+    pub fn of(transport: Transport, src: Endpoint, dst: Endpoint) -> (FlowKey, bool) {
+        if src <= dst {
+            (
+                FlowKey {
+                    transport,
+                    lo: src,
+                    hi: dst,
+                },
+                true,
+            )
+        } else {
+            (
+                FlowKey {
+                    transport,
+                    lo: dst,
+                    hi: src,
+                },
+                false,
+            )
+        }
+    }
+}
+
+/// Direction of a packet relative to the flow's first packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Sent by the flow's `src` (the side that sent the first packet).
+    Forward = 0,
+    /// Sent by the flow's `dst`.
+    Reverse = 1,
+}
+
+impl Direction {
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    #[inline]
+    pub fn flip(self) -> Direction {
+        match self {
+            Direction::Forward => Direction::Reverse,
+            Direction::Reverse => Direction::Forward,
+        }
+    }
+}
+
+/// Why a flow ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// Still live when the capture ended.
+    CaptureEnd,
+    /// Idle for longer than the timeout.
+    Idle,
+    /// Ended early because the table was full.
+    Evicted,
+}
+
+/// One bidirectional flow.
+#[derive(Debug)]
+pub struct Flow {
+    /// 1-based, first-seen order.
+    pub id: u32,
+    pub transport: Transport,
+    /// The side that sent the first packet.
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub first_ts: Nanos,
+    pub last_ts: Nanos,
+    /// Per direction, indexed by [`Direction::index`].
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    pub ended: Option<EndReason>,
+    /// What the dissectors learnt; its heavy parts are dropped when the flow ends.
+    pub state: FlowState,
+}
+
+impl Flow {
+    pub fn total_packets(&self) -> u64 {
+        self.packets[0] + self.packets[1]
+    }
+    pub fn total_bytes(&self) -> u64 {
+        self.bytes[0] + self.bytes[1]
+    }
+    /// The endpoint that sent packets in `dir`.
+    pub fn sender(&self, dir: Direction) -> Endpoint {
+        match dir {
+            Direction::Forward => self.src,
+            Direction::Reverse => self.dst,
+        }
+    }
+}
+
+/// Limits of the flow table.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowLimits {
+    /// Live flows at most; beyond, the longest-idle flows are evicted.
+    pub max_live: usize,
+    /// A flow idle this long (packet time) ends.
+    pub idle_timeout: Nanos,
+}
+
+impl Default for FlowLimits {
+    fn default() -> Self {
+        FlowLimits {
+            max_live: 262_144,
+            idle_timeout: Nanos::from_secs(900),
+        }
+    }
+}
+
+/// All flows of an analysis: the live ones indexed by key.
+pub struct FlowTable {
+    limits: FlowLimits,
+    live: FxHashMap<FlowKey, u32>,
+    flows: Vec<Flow>,
+    /// Flows that ended since the caller last drained them (indices).
+    ended: Vec<u32>,
+    next_sweep: Nanos,
+    pub expired: u64,
+    pub evicted: u64,
+    pub peak_live: usize,
+}
+
+/// How often (packet time) the table looks for idle flows.
+const SWEEP_EVERY: Nanos = Nanos::from_secs(5);
+
+impl FlowTable {
+    pub fn new(limits: FlowLimits) -> Self {
+        FlowTable {
+            limits,
+            live: FxHashMap::default(),
+            flows: Vec::new(),
+            ended: Vec::new(),
+            next_sweep: Nanos::ZERO,
+            expired: 0,
+            evicted: 0,
+            peak_live: 0,
+        }
+    }
+
+    pub fn limits(&self) -> FlowLimits {
+        self.limits
+    }
+
+    /// The flow of a packet, created if new; returns its index and the packet's direction.
+    #[inline]
+    pub fn lookup(
+        &mut self,
+        transport: Transport,
+        src: Endpoint,
+        dst: Endpoint,
+        ts: Nanos,
+    ) -> (usize, Direction) {
+        if ts >= self.next_sweep {
+            self.expire_idle(ts);
+        }
+        let (key, _) = FlowKey::of(transport, src, dst);
+        if let Some(&idx) = self.live.get(&key) {
+            let idx = idx as usize;
+            if let Some(flow) = self.flows.get(idx) {
+                let dir = if flow.src == src {
+                    Direction::Forward
+                } else {
+                    Direction::Reverse
+                };
+                return (idx, dir);
+            }
+        }
+        if self.live.len() >= self.limits.max_live {
+            self.evict(ts);
+        }
+        let idx = self.flows.len();
+        let id = u32::try_from(idx + 1).unwrap_or(u32::MAX);
+        self.flows.push(Flow {
+            id,
+            transport,
+            src,
+            dst,
+            first_ts: ts,
+            last_ts: ts,
+            packets: [0; 2],
+            bytes: [0; 2],
+            ended: None,
+            state: FlowState::default(),
+        });
+        self.live.insert(key, idx as u32);
+        self.peak_live = self.peak_live.max(self.live.len());
+        (idx, Direction::Forward)
+    }
+
+    #[inline]
+    pub fn get(&self, idx: usize) -> Option<&Flow> {
+        self.flows.get(idx)
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, idx: usize) -> Option<&mut Flow> {
+        self.flows.get_mut(idx)
+    }
+
+    /// The live flow of a 5-tuple, if any (no creation).
+    pub fn find(&self, transport: Transport, a: Endpoint, b: Endpoint) -> Option<usize> {
+        let (key, _) = FlowKey::of(transport, a, b);
+        self.live.get(&key).map(|&i| i as usize)
+    }
+
+    pub fn all(&self) -> &[Flow] {
+        &self.flows
+    }
+
+    pub fn all_mut(&mut self) -> &mut [Flow] {
+        &mut self.flows
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.live.len()
+    }
+
+    /// Flows ended since the last call.
+    pub fn drain_ended(&mut self) -> std::vec::Drain<'_, u32> {
+        self.ended.drain(..)
+    }
+
+    /// Ends every live flow (end of capture).
+    pub fn end_all(&mut self) {
+        let keys: Vec<(FlowKey, u32)> = self.live.drain().collect();
+        let mut idx: Vec<u32> = keys.into_iter().map(|(_, i)| i).collect();
+        idx.sort_unstable();
+        for i in idx {
+            self.end(i, EndReason::CaptureEnd);
+        }
+    }
+
+    fn end(&mut self, idx: u32, why: EndReason) {
+        if let Some(f) = self.flows.get_mut(idx as usize) {
+            f.ended = Some(why);
+            f.state.release();
+            self.ended.push(idx);
+        }
+    }
+
+    fn expire_idle(&mut self, now: Nanos) {
+        self.next_sweep = now + SWEEP_EVERY;
+        let limit = now.saturating_sub(self.limits.idle_timeout);
+        let flows = &self.flows;
+        let mut gone: Vec<u32> = Vec::new();
+        self.live.retain(|_, &mut i| {
+            let keep = flows.get(i as usize).is_some_and(|f| f.last_ts >= limit);
+            if !keep {
+                gone.push(i);
+            }
+            keep
+        });
+        gone.sort_unstable();
+        self.expired += gone.len() as u64;
+        for i in gone {
+            self.end(i, EndReason::Idle);
+        }
+    }
+
+    /// Ends the longest-idle eighth of the live flows.
+    fn evict(&mut self, now: Nanos) {
+        self.expire_idle(now);
+        if self.live.len() < self.limits.max_live {
+            return;
+        }
+        let mut ages: Vec<(Nanos, u32)> = self
+            .live
+            .values()
+            .filter_map(|&i| self.flows.get(i as usize).map(|f| (f.last_ts, i)))
+            .collect();
+        let n = (ages.len() / 8).max(1);
+        ages.select_nth_unstable(n - 1);
+        ages.truncate(n);
+        let cutoff: rustc_hash::FxHashSet<u32> = ages.iter().map(|&(_, i)| i).collect();
+        self.live.retain(|_, i| !cutoff.contains(i));
+        let mut gone: Vec<u32> = cutoff.into_iter().collect();
+        gone.sort_unstable();
+        self.evicted += gone.len() as u64;
+        for i in gone {
+            self.end(i, EndReason::Evicted);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(s: &str, port: u16) -> Endpoint {
+        Endpoint {
+            ip: s.parse().unwrap(),
+            port,
+        }
+    }
+
+    #[test]
+    fn parses_both_directions_into_one_flow() {
+        let mut t = FlowTable::new(FlowLimits::default());
+        let a = ep("192.0.2.1", 5060);
+        let b = ep("192.0.2.200", 5060);
+        let (i, d) = t.lookup(Transport::Udp, b, a, Nanos::from_secs(1));
+        assert_eq!(d, Direction::Forward);
+        let (j, e) = t.lookup(Transport::Udp, a, b, Nanos::from_secs(2));
+        assert_eq!((i, e), (j, Direction::Reverse));
+        let (k, f) = t.lookup(Transport::Udp, b, a, Nanos::from_secs(3));
+        assert_eq!((i, f), (k, Direction::Forward));
+        assert_eq!(t.get(i).unwrap().src, b);
+        let (_, d) = t.lookup(Transport::Tcp, a, b, Nanos::from_secs(3));
+        assert_eq!(d, Direction::Forward);
+        assert_eq!(t.all().len(), 2);
+    }
+
+    #[test]
+    fn parses_flow_to_itself() {
+        let mut t = FlowTable::new(FlowLimits::default());
+        let a = ep("127.0.0.1", 9);
+        let (i, d) = t.lookup(Transport::Udp, a, a, Nanos::ZERO);
+        let (j, e) = t.lookup(Transport::Udp, a, a, Nanos::ZERO);
+        assert_eq!((i, d, e), (j, Direction::Forward, Direction::Forward));
+    }
+
+    #[test]
+    fn expires_idle_flows_on_packet_time() {
+        let limits = FlowLimits {
+            max_live: 100,
+            idle_timeout: Nanos::from_secs(10),
+        };
+        let mut t = FlowTable::new(limits);
+        let (a, b, c) = (ep("192.0.2.1", 1), ep("192.0.2.2", 2), ep("192.0.2.3", 3));
+        t.lookup(Transport::Udp, a, b, Nanos::from_secs(0));
+        t.lookup(Transport::Udp, a, c, Nanos::from_secs(30));
+        assert_eq!(t.expired, 1);
+        let (i, _) = t.lookup(Transport::Udp, a, b, Nanos::from_secs(31));
+        assert_eq!(t.get(i).unwrap().id, 3, "a new flow after expiry");
+        assert_eq!(t.get(0).unwrap().ended, Some(EndReason::Idle));
+    }
+
+    #[test]
+    fn evicts_longest_idle_when_full() {
+        let limits = FlowLimits {
+            max_live: 16,
+            idle_timeout: Nanos::from_secs(1000),
+        };
+        let mut t = FlowTable::new(limits);
+        let a = ep("192.0.2.1", 1);
+        for p in 0..40u16 {
+            t.lookup(
+                Transport::Udp,
+                a,
+                ep("198.51.100.1", p),
+                Nanos::from_millis(p as u64),
+            );
+            assert!(t.live_count() <= 16);
+        }
+        assert!(t.evicted >= 24);
+        assert_eq!(t.get(0).unwrap().ended, Some(EndReason::Evicted));
+        assert!(t.get(39).unwrap().ended.is_none());
+    }
+}

@@ -1,0 +1,476 @@
+//! Link layer → IP → UDP/TCP: turns a captured frame into a [`Packet`] that
+//! borrows the frame's bytes.
+//!
+//! Link types: Ethernet (with 802.1Q/802.1ad/QinQ tags), Linux cooked v1 and
+//! v2, raw IPv4/IPv6, BSD null/loopback. Tunnels a mirror port often
+//! delivers are opened: GRE (plain, transparent Ethernet bridging, ERSPAN
+//! type I/II/III) and VXLAN (UDP 4789), up to [`MAX_TUNNEL_DEPTH`] levels.
+//! IP headers and extension headers are sliced by `etherparse`; fragments are
+//! handed back as [`Decoded::Fragment`] for the engine's bounded reassembler.
+
+use std::net::IpAddr;
+
+use etherparse::{IpNumber, LaxIpSlice, TcpSlice, UdpSlice};
+
+/// The libpcap link-layer header types vcscope reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkType {
+    Ethernet,
+    /// BSD loopback: 4-byte address family in the capturing host's byte order.
+    Null,
+    /// OpenBSD loopback: 4-byte address family in network byte order.
+    Loop,
+    /// Raw IP, version taken from the first nibble.
+    Raw,
+    LinuxSll,
+    LinuxSll2,
+}
+
+impl LinkType {
+    /// Maps a libpcap DLT / LINKTYPE number; `None` when unsupported.
+    pub fn from_dlt(dlt: i32) -> Option<LinkType> {
+        Some(match dlt {
+            1 => LinkType::Ethernet,
+            0 => LinkType::Null,
+            108 => LinkType::Loop,
+            12 | 14 | 101 | 228 | 229 => LinkType::Raw,
+            113 => LinkType::LinuxSll,
+            276 => LinkType::LinuxSll2,
+            _ => return None,
+        })
+    }
+}
+
+/// Nested tunnels opened at most.
+pub const MAX_TUNNEL_DEPTH: u8 = 3;
+
+/// Transport protocol of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
+
+/// TCP header facts the engine needs for stream handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpInfo {
+    pub seq: u32,
+    pub syn: bool,
+    pub fin: bool,
+    pub rst: bool,
+}
+
+/// One transport-layer packet, borrowing the frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    pub transport: Transport,
+    pub tcp: TcpInfo,
+    pub payload: &'a [u8],
+    /// Tunnel levels opened to reach this packet.
+    pub tunnel_depth: u8,
+}
+
+/// An IP fragment, to be reassembled before the transport header is read.
+#[derive(Debug, Clone, Copy)]
+pub struct Fragment<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub id: u32,
+    pub protocol: u8,
+    /// Offset of this fragment's data in the datagram, in bytes.
+    pub offset: u32,
+    pub more: bool,
+    pub data: &'a [u8],
+    pub tunnel_depth: u8,
+}
+
+/// What a frame holds.
+#[derive(Debug, Clone, Copy)]
+pub enum Decoded<'a> {
+    Packet(Packet<'a>),
+    Fragment(Fragment<'a>),
+}
+
+/// Why a frame gave no transport packet (counted, never fatal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Skip {
+    /// ARP, LLDP, STP and other non-IP frames.
+    NonIp,
+    /// IP with a transport other than UDP/TCP (ICMP, ESP, OSPF...).
+    OtherTransport,
+    /// Link header shorter than its fixed size.
+    TruncatedLink,
+    /// The IP header could not be read.
+    BadIp,
+    /// The UDP or TCP header could not be read.
+    BadTransport,
+    /// A tunnel header that could not be opened, or nesting too deep.
+    BadTunnel,
+}
+
+impl Skip {
+    /// Warning kind used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Skip::NonIp => "non-ip-frame",
+            Skip::OtherTransport => "other-ip-transport",
+            Skip::TruncatedLink => "truncated-link-header",
+            Skip::BadIp => "malformed-ip",
+            Skip::BadTransport => "malformed-transport-header",
+            Skip::BadTunnel => "malformed-tunnel",
+        }
+    }
+
+    /// True for skips that mean a broken packet rather than traffic we do not analyse.
+    pub fn is_malformed(self) -> bool {
+        !matches!(self, Skip::NonIp | Skip::OtherTransport)
+    }
+}
+
+const ETH_IPV4: u16 = 0x0800;
+const ETH_IPV6: u16 = 0x86DD;
+const ETH_VLAN: u16 = 0x8100;
+const ETH_QINQ: u16 = 0x88A8;
+const ETH_QINQ_OLD: u16 = 0x9100;
+const ETH_TEB: u16 = 0x6558;
+const ETH_ERSPAN2: u16 = 0x88BE;
+const ETH_ERSPAN3: u16 = 0x22EB;
+const VXLAN_PORT: u16 = 4789;
+const MAX_VLAN_TAGS: usize = 4;
+
+/// Decodes one captured frame.
+pub fn decode(link: LinkType, frame: &[u8]) -> Result<Decoded<'_>, Skip> {
+    match link {
+        LinkType::Ethernet => ethernet(frame, 0),
+        LinkType::Raw => ip(frame, 0),
+        LinkType::Null | LinkType::Loop => {
+            let (hdr, rest) = frame.split_first_chunk::<4>().ok_or(Skip::TruncatedLink)?;
+            // Families: AF_INET 2; AF_INET6 is 10, 24, 28 or 30 depending on the OS.
+            // The byte order is the capturing host's for DLT_NULL, so accept both.
+            let fam = if link == LinkType::Loop {
+                u32::from_be_bytes(*hdr)
+            } else {
+                let le = u32::from_le_bytes(*hdr);
+                if le < 256 {
+                    le
+                } else {
+                    u32::from_be_bytes(*hdr)
+                }
+            };
+            match fam {
+                2 | 10 | 24 | 28 | 30 => ip(rest, 0),
+                _ => Err(Skip::NonIp),
+            }
+        }
+        LinkType::LinuxSll => {
+            // RFC-less: packet type(2) ARPHRD(2) addr len(2) addr(8) protocol(2)
+            let proto = be16(frame, 14).ok_or(Skip::TruncatedLink)?;
+            ether_payload(proto, frame.get(16..).unwrap_or_default(), 0)
+        }
+        LinkType::LinuxSll2 => {
+            // protocol(2) reserved(2) ifindex(4) ARPHRD(2) packet type(1) addr len(1) addr(8)
+            let proto = be16(frame, 0).ok_or(Skip::TruncatedLink)?;
+            let rest = frame.get(20..).ok_or(Skip::TruncatedLink)?;
+            ether_payload(proto, rest, 0)
+        }
+    }
+}
+
+#[inline]
+fn be16(buf: &[u8], off: usize) -> Option<u16> {
+    let b = buf.get(off..off + 2)?;
+    Some(u16::from_be_bytes([b[0], b[1]]))
+}
+
+fn ethernet(frame: &[u8], depth: u8) -> Result<Decoded<'_>, Skip> {
+    let mut ethertype = be16(frame, 12).ok_or(Skip::TruncatedLink)?;
+    let mut off = 14;
+    let mut tags = 0;
+    while matches!(ethertype, ETH_VLAN | ETH_QINQ | ETH_QINQ_OLD) {
+        tags += 1;
+        if tags > MAX_VLAN_TAGS {
+            return Err(Skip::TruncatedLink);
+        }
+        ethertype = be16(frame, off + 2).ok_or(Skip::TruncatedLink)?;
+        off += 4;
+    }
+    ether_payload(ethertype, frame.get(off..).unwrap_or_default(), depth)
+}
+
+fn ether_payload(ethertype: u16, rest: &[u8], depth: u8) -> Result<Decoded<'_>, Skip> {
+    match ethertype {
+        ETH_IPV4 | ETH_IPV6 => ip(rest, depth),
+        ETH_VLAN | ETH_QINQ | ETH_QINQ_OLD => {
+            let inner = be16(rest, 2).ok_or(Skip::TruncatedLink)?;
+            ether_payload(inner, rest.get(4..).unwrap_or_default(), depth)
+        }
+        _ => Err(Skip::NonIp),
+    }
+}
+
+fn ip(buf: &[u8], depth: u8) -> Result<Decoded<'_>, Skip> {
+    let (slice, _ext_err) = LaxIpSlice::from_slice(buf).map_err(|_| Skip::BadIp)?;
+    let src = slice.source_addr();
+    let dst = slice.destination_addr();
+    let payload = slice.payload();
+    let proto = payload.ip_number;
+    if payload.fragmented {
+        let (id, offset, more) = match &slice {
+            LaxIpSlice::Ipv4(v4) => {
+                let h = v4.header();
+                (
+                    u32::from(h.identification()),
+                    u32::from(h.fragments_offset().value()) * 8,
+                    h.more_fragments(),
+                )
+            }
+            LaxIpSlice::Ipv6(_) => ipv6_fragment_header(buf).ok_or(Skip::BadIp)?,
+        };
+        return Ok(Decoded::Fragment(Fragment {
+            src,
+            dst,
+            id,
+            protocol: proto.0,
+            offset,
+            more,
+            data: payload.payload,
+            tunnel_depth: depth,
+        }));
+    }
+    transport(src, dst, proto.0, payload.payload, depth)
+}
+
+/// Finds the IPv6 Fragment header (RFC 8200 section 4.5) by walking the
+/// extension-header chain: (identification, offset in bytes, more fragments).
+///
+/// ```text
+/// | Next Header | Reserved | Fragment Offset (13) |Res|M| Identification (32) |
+/// ```
+fn ipv6_fragment_header(buf: &[u8]) -> Option<(u32, u32, bool)> {
+    let mut next = *buf.get(6)?;
+    let mut off = 40usize;
+    for _ in 0..8 {
+        match next {
+            44 => {
+                let h = buf.get(off..off + 8)?;
+                let word = u16::from_be_bytes([h[2], h[3]]);
+                let id = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+                return Some((id, u32::from(word >> 3) * 8, word & 1 == 1));
+            }
+            // Hop-by-hop, routing, destination options: (len + 1) * 8 bytes.
+            0 | 43 | 60 => {
+                next = *buf.get(off)?;
+                off += (usize::from(*buf.get(off + 1)?) + 1) * 8;
+            }
+            // Authentication header: (len + 2) * 4 bytes.
+            51 => {
+                next = *buf.get(off)?;
+                off += (usize::from(*buf.get(off + 1)?) + 2) * 4;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Reads the UDP/TCP header of an unfragmented (or reassembled) IP payload,
+/// opening GRE and VXLAN tunnels on the way.
+pub fn transport(
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: u8,
+    payload: &[u8],
+    depth: u8,
+) -> Result<Decoded<'_>, Skip> {
+    match IpNumber(protocol) {
+        IpNumber::UDP => {
+            let udp = UdpSlice::from_slice_lax(payload).map_err(|_| Skip::BadTransport)?;
+            let (sport, dport) = (udp.source_port(), udp.destination_port());
+            let body = udp.payload();
+            if dport == VXLAN_PORT && depth < MAX_TUNNEL_DEPTH {
+                if let Some(inner) = vxlan(body) {
+                    return ethernet(inner, depth + 1);
+                }
+            }
+            Ok(Decoded::Packet(Packet {
+                src,
+                dst,
+                sport,
+                dport,
+                transport: Transport::Udp,
+                tcp: TcpInfo::default(),
+                payload: body,
+                tunnel_depth: depth,
+            }))
+        }
+        IpNumber::TCP => {
+            let tcp = TcpSlice::from_slice(payload).map_err(|_| Skip::BadTransport)?;
+            Ok(Decoded::Packet(Packet {
+                src,
+                dst,
+                sport: tcp.source_port(),
+                dport: tcp.destination_port(),
+                transport: Transport::Tcp,
+                tcp: TcpInfo {
+                    seq: tcp.sequence_number(),
+                    syn: tcp.syn(),
+                    fin: tcp.fin(),
+                    rst: tcp.rst(),
+                },
+                payload: tcp.payload(),
+                tunnel_depth: depth,
+            }))
+        }
+        IpNumber::GRE => {
+            if depth >= MAX_TUNNEL_DEPTH {
+                return Err(Skip::BadTunnel);
+            }
+            gre(payload, depth + 1)
+        }
+        _ => Err(Skip::OtherTransport),
+    }
+}
+
+/// VXLAN (RFC 7348 section 5): flags(1, I bit 0x08) reserved(3) VNI(3) reserved(1).
+fn vxlan(body: &[u8]) -> Option<&[u8]> {
+    let flags = *body.first()?;
+    if flags & 0x08 == 0 || body.len() < 8 + 14 {
+        return None;
+    }
+    body.get(8..)
+}
+
+/// GRE (RFC 2784, RFC 2890) and the ERSPAN headers it may carry.
+///
+/// ```text
+/// |C| |K|S| Reserved0 | Ver |  Protocol Type  |
+/// [ Checksum | Reserved1 ]  if C
+/// [ Key ]                   if K
+/// [ Sequence Number ]       if S
+/// ```
+/// ERSPAN type II (protocol 0x88BE with S set) adds 8 bytes, type III
+/// (0x22EB) 12 bytes plus an 8-byte platform sub-header when its O bit is set;
+/// type I (0x88BE without S) adds nothing. Ethernet follows.
+fn gre(buf: &[u8], depth: u8) -> Result<Decoded<'_>, Skip> {
+    let flags = be16(buf, 0).ok_or(Skip::BadTunnel)?;
+    let proto = be16(buf, 2).ok_or(Skip::BadTunnel)?;
+    if flags & 0x0007 != 0 {
+        // Version 1 is PPTP's enhanced GRE: not a mirror encapsulation.
+        return Err(Skip::OtherTransport);
+    }
+    let has_csum = flags & 0x8000 != 0;
+    let has_key = flags & 0x2000 != 0;
+    let has_seq = flags & 0x1000 != 0;
+    let mut off = 4 + 4 * (has_csum as usize + has_key as usize + has_seq as usize);
+    let inner = buf.get(off..).ok_or(Skip::BadTunnel)?;
+    match proto {
+        ETH_IPV4 | ETH_IPV6 => ip(inner, depth),
+        ETH_TEB => ethernet(inner, depth),
+        ETH_ERSPAN2 => {
+            if has_seq {
+                off += 8;
+            }
+            ethernet(buf.get(off..).ok_or(Skip::BadTunnel)?, depth)
+        }
+        ETH_ERSPAN3 => {
+            let word2 = be16(buf, off + 10).ok_or(Skip::BadTunnel)?;
+            off += 12;
+            if word2 & 0x0001 != 0 {
+                off += 8;
+            }
+            ethernet(buf.get(off..).ok_or(Skip::BadTunnel)?, depth)
+        }
+        _ => Err(Skip::OtherTransport),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn udp_ipv4_frame() -> Vec<u8> {
+        let builder = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([192, 0, 2, 1], [198, 51, 100, 7], 64)
+            .udp(5060, 5062);
+        let mut out = Vec::new();
+        builder.write(&mut out, b"OPTIONS").unwrap();
+        out
+    }
+
+    #[test]
+    fn parses_ethernet_udp() {
+        let f = udp_ipv4_frame();
+        let Ok(Decoded::Packet(p)) = decode(LinkType::Ethernet, &f) else {
+            panic!("not a packet")
+        };
+        assert_eq!(p.src.to_string(), "192.0.2.1");
+        assert_eq!(p.dst.to_string(), "198.51.100.7");
+        assert_eq!((p.sport, p.dport), (5060, 5062));
+        assert_eq!(p.payload, b"OPTIONS");
+    }
+
+    #[test]
+    fn parses_qinq_tags() {
+        let plain = udp_ipv4_frame();
+        let mut f = plain[..12].to_vec();
+        f.extend_from_slice(&[0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0xc8]);
+        f.extend_from_slice(&plain[12..]);
+        let Ok(Decoded::Packet(p)) = decode(LinkType::Ethernet, &f) else {
+            panic!("not a packet")
+        };
+        assert_eq!(p.payload, b"OPTIONS");
+    }
+
+    #[test]
+    fn parses_gre_erspan2() {
+        let inner = udp_ipv4_frame();
+        let mut gre = vec![0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 1];
+        gre.extend_from_slice(&[0x10, 0x01, 0, 0, 0, 0, 0, 0]);
+        gre.extend_from_slice(&inner);
+        let builder = etherparse::PacketBuilder::ethernet2([3; 6], [4; 6]).ipv4(
+            [10, 0, 0, 1],
+            [10, 0, 0, 2],
+            64,
+        );
+        let mut outer = Vec::new();
+        builder.write(&mut outer, IpNumber::GRE, &gre).unwrap();
+        let Ok(Decoded::Packet(p)) = decode(LinkType::Ethernet, &outer) else {
+            panic!("not a packet")
+        };
+        assert_eq!(p.tunnel_depth, 1);
+        assert_eq!(p.src.to_string(), "192.0.2.1");
+    }
+
+    #[test]
+    fn rejects_every_truncation_without_panic() {
+        let f = udp_ipv4_frame();
+        for link in [
+            LinkType::Ethernet,
+            LinkType::Raw,
+            LinkType::Null,
+            LinkType::Loop,
+            LinkType::LinuxSll,
+            LinkType::LinuxSll2,
+        ] {
+            for n in 0..f.len() {
+                let _ = decode(link, &f[..n]);
+                let mut g = f.clone();
+                g[n] ^= 0xff;
+                let _ = decode(link, &g);
+            }
+        }
+    }
+}

@@ -1,0 +1,535 @@
+//! The report: serde types of the JSON contract, in a deterministic order,
+//! rendered as one JSON object, NDJSON records, or a terminal table.
+//!
+//! Field names here are the user-facing contract (`SPEC.md`): scripts and
+//! dashboards depend on them. Add fields, never rename.
+
+use std::io::{self, Write};
+
+use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
+use serde::Serialize;
+
+/// `{ "ip": str, "port": N }`
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct EndpointOut {
+    pub ip: String,
+    pub port: u16,
+}
+
+/// The whole report (`--format json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub vcscope_version: &'static str,
+    pub source: Source,
+    pub calls: Vec<CallOut>,
+    pub flows: Vec<FlowOut>,
+    pub relays: Vec<RelayOut>,
+    pub leaks: Vec<LeakOut>,
+    pub warnings: Vec<WarningOut>,
+    /// Limits in force and what they cost (evictions, drops).
+    pub limits: LimitsOut,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    pub files: Vec<String>,
+    /// Live capture interface, when the source is live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    pub packets: u64,
+    pub bytes: u64,
+    pub first_ts: Option<f64>,
+    pub last_ts: Option<f64>,
+    pub malformed: u64,
+    pub dropped: u64,
+    /// Frames that were not UDP/TCP over IP (ARP, ICMP...), not analysed further.
+    pub skipped: u64,
+    /// Frames delivered by a GRE/ERSPAN/VXLAN tunnel that was opened.
+    pub decapsulated: u64,
+    /// IP datagrams rebuilt from fragments.
+    pub reassembled: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RtpStreamOut {
+    pub ssrc: u32,
+    pub payload_type: u8,
+    pub codec: Option<String>,
+    pub packets: u64,
+    pub lost: i64,
+    pub jitter_ms: f64,
+    pub encrypted: bool,
+    /// Which way the stream flows: "forward" (from the flow's src) or "reverse".
+    pub direction: &'static str,
+    pub bytes: u64,
+    pub first_ts: f64,
+    pub last_ts: f64,
+    pub expected: u64,
+    pub reordered: u64,
+    pub duplicates: u64,
+    pub max_delta_ms: f64,
+    /// How `encrypted` was decided (e.g. "sdp:RTP/SAVP", "dtls-srtp", "payload:g711-plaintext").
+    pub encryption_evidence: Vec<String>,
+    /// Loss and jitter that the far end reported in RTCP, when seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtcp_reported: Option<RtcpReportedOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RtcpReportedOut {
+    pub fraction_lost: f64,
+    pub cumulative_lost: i64,
+    pub jitter_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowOut {
+    pub id: u32,
+    pub transport: &'static str,
+    pub src: EndpointOut,
+    pub dst: EndpointOut,
+    pub first_ts: f64,
+    pub last_ts: f64,
+    pub packets: u64,
+    pub bytes: u64,
+    pub protocols: Vec<&'static str>,
+    pub encryption: &'static str,
+    pub sni: Option<String>,
+    pub app: Option<String>,
+    pub call_id: Option<String>,
+    pub rtp_streams: Vec<RtpStreamOut>,
+    /// Packets and bytes from src to dst, and back.
+    pub packets_fwd: u64,
+    pub packets_rev: u64,
+    pub bytes_fwd: u64,
+    pub bytes_rev: u64,
+    /// "capture-end", "idle" or "evicted".
+    pub ended: &'static str,
+    /// Why `encryption` was decided.
+    pub encryption_evidence: Vec<String>,
+    /// Findings on this flow (plain-English, no payload bytes).
+    pub findings: Vec<String>,
+    /// Operator of the remote side, when known.
+    pub operator: Option<String>,
+    /// Reverse DNS of src and dst (`--resolve`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rdns: Option<[Option<String>; 2]>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SignallingOut {
+    pub protocol: &'static str,
+    pub transport: &'static str,
+    pub encrypted: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MediaOut {
+    pub flow_id: Option<u32>,
+    pub kind: &'static str,
+    pub encryption: &'static str,
+    pub key_exchange: &'static str,
+    pub keys_exposed: bool,
+    /// The address and port the SDP announced, when from signalling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub announced: Option<EndpointOut>,
+    /// SDP transport profile (e.g. "RTP/SAVP"), when from signalling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CallEndpointOut {
+    pub ip: String,
+    pub port: u16,
+    pub role: &'static str,
+    pub operator: Option<String>,
+    pub rdns: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CallOut {
+    pub call_id: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub app: Option<String>,
+    pub signalling: SignallingOut,
+    pub media: Vec<MediaOut>,
+    pub encrypted: &'static str,
+    pub endpoints: Vec<CallEndpointOut>,
+    pub verdict: String,
+    pub state: &'static str,
+    pub first_ts: f64,
+    pub last_ts: f64,
+    pub signalling_flows: Vec<u32>,
+    pub user_agents: Vec<String>,
+    pub final_status: Option<u16>,
+    pub findings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RelayOut {
+    pub ip: String,
+    pub port: u16,
+    pub transport: &'static str,
+    pub kind: &'static str,
+    pub operator: Option<String>,
+    pub clients: Vec<String>,
+    pub relayed_addresses: Vec<String>,
+    pub channel_data_packets: u64,
+    pub peers: Vec<String>,
+    pub flow_ids: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakOut {
+    pub address: String,
+    pub scope: &'static str,
+    #[serde(rename = "where")]
+    pub where_: &'static str,
+    pub flow_id: u32,
+    pub exposed_to: String,
+    pub first_ts: f64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WarningOut {
+    pub kind: String,
+    pub count: u64,
+    pub example: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitsOut {
+    pub max_flows: usize,
+    pub flow_idle_timeout_s: u64,
+    pub peak_live_flows: usize,
+    pub flows_expired: u64,
+    pub flows_evicted: u64,
+    pub max_fragment_datagrams: usize,
+    pub fragment_datagrams_dropped: u64,
+    pub max_stream_buffer: usize,
+    pub stream_bytes_dropped: u64,
+    pub max_calls: usize,
+    pub calls_evicted: u64,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One screen: calls, then relays, leaks and notable flows.
+    Table,
+    /// One JSON object (the contract in the README).
+    Json,
+    /// One JSON record per line: flow, call, relay, leak, then a summary.
+    Ndjson,
+}
+
+impl Report {
+    pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self)?;
+        out.write_all(b"\n")
+    }
+
+    /// NDJSON: every record tagged with its `type`, the summary last.
+    pub fn write_ndjson(&self, out: &mut dyn Write) -> io::Result<()> {
+        for f in &self.flows {
+            write_record(out, "flow", f)?;
+        }
+        self.write_ndjson_tail(out)
+    }
+
+    /// NDJSON without the flows (already streamed as they ended).
+    pub fn write_ndjson_tail(&self, out: &mut dyn Write) -> io::Result<()> {
+        for c in &self.calls {
+            write_record(out, "call", c)?;
+        }
+        for r in &self.relays {
+            write_record(out, "relay", r)?;
+        }
+        for l in &self.leaks {
+            write_record(out, "leak", l)?;
+        }
+        #[derive(Serialize)]
+        struct Summary<'a> {
+            vcscope_version: &'a str,
+            source: &'a Source,
+            flows: usize,
+            calls: usize,
+            relays: usize,
+            leaks: usize,
+            warnings: &'a [WarningOut],
+            limits: &'a LimitsOut,
+        }
+        write_record(
+            out,
+            "summary",
+            &Summary {
+                vcscope_version: self.vcscope_version,
+                source: &self.source,
+                flows: self.flows.len(),
+                calls: self.calls.len(),
+                relays: self.relays.len(),
+                leaks: self.leaks.len(),
+                warnings: &self.warnings,
+                limits: &self.limits,
+            },
+        )
+    }
+
+    pub fn write_table(&self, out: &mut dyn Write) -> io::Result<()> {
+        let s = &self.source;
+        let span = match (s.first_ts, s.last_ts) {
+            (Some(a), Some(b)) => format!("{:.1} s", (b - a).max(0.0)),
+            _ => "empty".into(),
+        };
+        let what = if let Some(i) = &s.interface {
+            format!("interface {i}")
+        } else {
+            s.files.join(", ")
+        };
+        writeln!(
+            out,
+            "vcscope {} — {what}: {} packets, {} bytes, {span}; {} flows, {} calls",
+            self.vcscope_version,
+            s.packets,
+            s.bytes,
+            self.flows.len(),
+            self.calls.len()
+        )?;
+
+        if self.calls.is_empty() {
+            writeln!(out, "\nCalls: none found.")?;
+        } else {
+            let mut t = table(&[
+                "call",
+                "app",
+                "signalling",
+                "media",
+                "encrypted",
+                "goes to",
+                "verdict",
+            ]);
+            for c in &self.calls {
+                let sig = format!(
+                    "{}/{}{}",
+                    c.signalling.protocol,
+                    c.signalling.transport,
+                    if c.signalling.encrypted { " (enc)" } else { "" }
+                );
+                let media: Vec<String> = c
+                    .media
+                    .iter()
+                    .map(|m| format!("{} {} ({})", m.kind, m.encryption, m.key_exchange))
+                    .collect();
+                let goes: Vec<String> = c
+                    .endpoints
+                    .iter()
+                    .filter(|e| e.role != "caller")
+                    .map(|e| {
+                        let op = e
+                            .operator
+                            .as_deref()
+                            .map(|o| format!(" {o}"))
+                            .unwrap_or_default();
+                        format!("{} {}{op}", e.role, e.ip)
+                    })
+                    .collect();
+                t.add_row(vec![
+                    Cell::new(short(&c.call_id, 24)),
+                    Cell::new(c.app.as_deref().unwrap_or("-")),
+                    Cell::new(sig),
+                    Cell::new(media.join("\n")),
+                    Cell::new(c.encrypted),
+                    Cell::new(goes.join("\n")),
+                    Cell::new(&c.verdict),
+                ]);
+            }
+            writeln!(out, "\nCalls\n{t}")?;
+        }
+
+        if !self.relays.is_empty() {
+            let mut t = table(&[
+                "relay",
+                "kind",
+                "transport",
+                "operator",
+                "clients",
+                "relayed",
+                "channeldata",
+            ]);
+            for r in &self.relays {
+                t.add_row(vec![
+                    Cell::new(format!("{}:{}", r.ip, r.port)),
+                    Cell::new(r.kind),
+                    Cell::new(r.transport),
+                    Cell::new(r.operator.as_deref().unwrap_or("-")),
+                    Cell::new(r.clients.join("\n")),
+                    Cell::new(r.relayed_addresses.join("\n")),
+                    Cell::new(r.channel_data_packets).set_alignment(CellAlignment::Right),
+                ]);
+            }
+            writeln!(out, "\nRelays and servers\n{t}")?;
+        }
+
+        if !self.leaks.is_empty() {
+            let mut t = table(&[
+                "internal address",
+                "scope",
+                "where",
+                "flow",
+                "exposed to",
+                "count",
+            ]);
+            for l in &self.leaks {
+                t.add_row(vec![
+                    Cell::new(&l.address),
+                    Cell::new(l.scope),
+                    Cell::new(l.where_),
+                    Cell::new(l.flow_id),
+                    Cell::new(&l.exposed_to),
+                    Cell::new(l.count).set_alignment(CellAlignment::Right),
+                ]);
+            }
+            writeln!(out, "\nInternal-address leaks\n{t}")?;
+        }
+
+        let notable = notable_flows(&self.flows);
+        if !notable.is_empty() {
+            let mut t = table(&[
+                "flow",
+                "proto",
+                "src",
+                "dst",
+                "pkts",
+                "bytes",
+                "protocols",
+                "encryption",
+                "app / sni",
+            ]);
+            for f in notable.iter().take(MAX_TABLE_FLOWS) {
+                let name = match (&f.app, &f.sni) {
+                    (Some(a), Some(s)) => format!("{a} {s}"),
+                    (Some(a), None) => a.clone(),
+                    (None, Some(s)) => s.clone(),
+                    (None, None) => "-".into(),
+                };
+                t.add_row(vec![
+                    Cell::new(f.id),
+                    Cell::new(f.transport),
+                    Cell::new(ep(&f.src)),
+                    Cell::new(ep(&f.dst)),
+                    Cell::new(f.packets).set_alignment(CellAlignment::Right),
+                    Cell::new(f.bytes).set_alignment(CellAlignment::Right),
+                    Cell::new(if f.protocols.is_empty() {
+                        "-".into()
+                    } else {
+                        f.protocols.join(",")
+                    }),
+                    Cell::new(f.encryption),
+                    Cell::new(name),
+                ]);
+            }
+            let more = notable.len().saturating_sub(MAX_TABLE_FLOWS);
+            let hidden = self.flows.len() - notable.len();
+            writeln!(out, "\nFlows (busiest first)\n{t}")?;
+            if more > 0 || hidden > 0 {
+                writeln!(
+                    out,
+                    "{} more flows not shown{}; --format json lists every flow.",
+                    more + hidden,
+                    if hidden > 0 {
+                        " (no videoconferencing protocol seen)"
+                    } else {
+                        ""
+                    }
+                )?;
+            }
+        }
+
+        if !self.warnings.is_empty() {
+            writeln!(out, "\nWarnings")?;
+            for w in &self.warnings {
+                writeln!(out, "  {:>7}  {}  (e.g. {})", w.count, w.kind, w.example)?;
+            }
+        }
+        let l = &self.limits;
+        if l.flows_evicted > 0
+            || l.fragment_datagrams_dropped > 0
+            || l.stream_bytes_dropped > 0
+            || s.dropped > 0
+        {
+            writeln!(
+                out,
+                "\nLimits reached: {} flows evicted (max {}), {} fragment datagrams dropped, {} stream bytes not reassembled, {} packets dropped by the capture.",
+                l.flows_evicted, l.max_flows, l.fragment_datagrams_dropped, l.stream_bytes_dropped, s.dropped
+            )?;
+        }
+        Ok(())
+    }
+}
+
+const MAX_TABLE_FLOWS: usize = 25;
+
+/// Flows worth a row: any with a recognised VC protocol or app; when there
+/// are none, the busiest flows (so the table reads well on any capture).
+fn notable_flows(flows: &[FlowOut]) -> Vec<&FlowOut> {
+    let mut v: Vec<&FlowOut> = flows
+        .iter()
+        .filter(|f| {
+            f.app.is_some()
+                || f.protocols
+                    .iter()
+                    .any(|p| !matches!(*p, "dns" | "http" | "tls" | "quic"))
+                || f.sni.is_some()
+        })
+        .collect();
+    if v.is_empty() {
+        v = flows.iter().collect();
+    }
+    v.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.id.cmp(&b.id)));
+    v
+}
+
+fn ep(e: &EndpointOut) -> String {
+    if e.ip.contains(':') {
+        format!("[{}]:{}", e.ip, e.port)
+    } else {
+        format!("{}:{}", e.ip, e.port)
+    }
+}
+
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.iter().map(|h| Cell::new(h)));
+    if t.width().is_none() {
+        t.set_width(160);
+    }
+    t
+}
+
+/// One NDJSON line: `{"type": kind, ...record}`.
+pub fn write_record<T: Serialize>(out: &mut dyn Write, kind: &str, rec: &T) -> io::Result<()> {
+    let mut v = serde_json::to_value(rec)?;
+    if let serde_json::Value::Object(map) = &mut v {
+        let mut tagged = serde_json::Map::with_capacity(map.len() + 1);
+        tagged.insert("type".into(), serde_json::Value::String(kind.into()));
+        tagged.append(map);
+        v = serde_json::Value::Object(tagged);
+    }
+    serde_json::to_writer(&mut *out, &v)?;
+    out.write_all(b"\n")
+}

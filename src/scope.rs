@@ -1,0 +1,137 @@
+//! Address scopes: which addresses are internal, and so leak when they travel
+//! inside a payload towards the internet.
+//!
+//! Internal: RFC 1918 private IPv4, RFC 6598 CGNAT (100.64.0.0/10), RFC 4193
+//! ULA (fc00::/7), link-local (169.254.0.0/16, fe80::/10), loopback
+//! (127.0.0.0/8, ::1). IPv4-mapped IPv6 addresses take the scope of the IPv4
+//! address. Multicast, broadcast and unspecified addresses are neither
+//! internal nor a destination on the internet. Everything else, documentation
+//! ranges included, counts as public (test captures use those ranges to stand
+//! for the internet).
+
+use std::net::IpAddr;
+
+use ipnet::{Ipv4Net, Ipv6Net};
+use serde::Serialize;
+
+/// The scope of an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    Public,
+    Private,
+    Cgnat,
+    Ula,
+    LinkLocal,
+    Loopback,
+    /// Multicast, broadcast, unspecified: never a leak, never "the internet".
+    Special,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Public => "public",
+            Scope::Private => "private",
+            Scope::Cgnat => "cgnat",
+            Scope::Ula => "ula",
+            Scope::LinkLocal => "link-local",
+            Scope::Loopback => "loopback",
+            Scope::Special => "special",
+        }
+    }
+
+    /// True for the scopes whose addresses must not be told to the internet.
+    pub fn is_internal(self) -> bool {
+        !matches!(self, Scope::Public | Scope::Special)
+    }
+}
+
+const CGNAT: Ipv4Net = match Ipv4Net::new(std::net::Ipv4Addr::new(100, 64, 0, 0), 10) {
+    Ok(n) => n,
+    Err(_) => panic!("constant prefix"),
+};
+const ULA: Ipv6Net = match Ipv6Net::new(std::net::Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7) {
+    Ok(n) => n,
+    Err(_) => panic!("constant prefix"),
+};
+const LINK_LOCAL6: Ipv6Net =
+    match Ipv6Net::new(std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10) {
+        Ok(n) => n,
+        Err(_) => panic!("constant prefix"),
+    };
+
+/// The scope of `ip`.
+pub fn scope_of(ip: IpAddr) -> Scope {
+    match ip {
+        IpAddr::V4(v4) => {
+            if v4.is_private() {
+                Scope::Private
+            } else if CGNAT.contains(&v4) {
+                Scope::Cgnat
+            } else if v4.is_link_local() {
+                Scope::LinkLocal
+            } else if v4.is_loopback() {
+                Scope::Loopback
+            } else if v4.is_multicast() || v4.is_broadcast() || v4.is_unspecified() {
+                Scope::Special
+            } else {
+                Scope::Public
+            }
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return scope_of(IpAddr::V4(v4));
+            }
+            if ULA.contains(&v6) {
+                Scope::Ula
+            } else if LINK_LOCAL6.contains(&v6) {
+                Scope::LinkLocal
+            } else if v6.is_loopback() {
+                Scope::Loopback
+            } else if v6.is_multicast() || v6.is_unspecified() {
+                Scope::Special
+            } else {
+                Scope::Public
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(a: &str) -> Scope {
+        scope_of(a.parse().unwrap())
+    }
+
+    #[test]
+    fn parses_every_internal_scope() {
+        assert_eq!(s("10.1.2.3"), Scope::Private);
+        assert_eq!(s("172.16.0.1"), Scope::Private);
+        assert_eq!(s("172.32.0.1"), Scope::Public);
+        assert_eq!(s("192.168.1.2"), Scope::Private);
+        assert_eq!(s("100.64.0.1"), Scope::Cgnat);
+        assert_eq!(s("100.127.255.255"), Scope::Cgnat);
+        assert_eq!(s("100.128.0.1"), Scope::Public);
+        assert_eq!(s("169.254.10.1"), Scope::LinkLocal);
+        assert_eq!(s("127.0.0.1"), Scope::Loopback);
+        assert_eq!(s("fd00::1"), Scope::Ula);
+        assert_eq!(s("fe80::1"), Scope::LinkLocal);
+        assert_eq!(s("::1"), Scope::Loopback);
+        assert_eq!(s("::ffff:10.0.0.1"), Scope::Private);
+    }
+
+    #[test]
+    fn parses_documentation_ranges_as_public() {
+        assert_eq!(s("192.0.2.1"), Scope::Public);
+        assert_eq!(s("198.51.100.1"), Scope::Public);
+        assert_eq!(s("203.0.113.9"), Scope::Public);
+        assert_eq!(s("2001:db8::1"), Scope::Public);
+        assert_eq!(s("224.0.0.251"), Scope::Special);
+        assert_eq!(s("0.0.0.0"), Scope::Special);
+        assert!(!Scope::Special.is_internal());
+        assert!(Scope::Cgnat.is_internal());
+    }
+}
