@@ -132,7 +132,7 @@ fn link_type_of<T: Activated + ?Sized>(
     LinkType::from_dlt(dl.0).ok_or_else(|| {
         let name = dl.get_name().unwrap_or_else(|_| "unknown".into());
         err(format!(
-            "{what}: unsupported link type {} ({name}); supported: Ethernet, Linux cooked v1/v2, raw IP, BSD loopback",
+            "{what}: unsupported link type {} ({name}); supported: Ethernet, Linux cooked v1/v2, raw IP, BSD loopback, PPP",
             dl.0
         ))
     })

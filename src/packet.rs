@@ -2,9 +2,9 @@
 //! borrows the frame's bytes.
 //!
 //! Link types: Ethernet (with 802.1Q/802.1ad/QinQ tags), Linux cooked v1 and
-//! v2, raw IPv4/IPv6, BSD null/loopback. Tunnels a mirror port often
+//! v2, raw IPv4/IPv6, BSD null/loopback, PPP. Tunnels a mirror port often
 //! delivers are opened: GRE (plain, transparent Ethernet bridging, ERSPAN
-//! type I/II/III) and VXLAN (UDP 4789), up to [`MAX_TUNNEL_DEPTH`] levels.
+//! type I/II/III), VXLAN (UDP 4789), GTP-U (UDP 2152) and PPPoE, up to [`MAX_TUNNEL_DEPTH`] levels.
 //! IP headers and extension headers are sliced by `etherparse`; fragments are
 //! handed back as [`Decoded::Fragment`] for the engine's bounded reassembler.
 
@@ -24,6 +24,8 @@ pub enum LinkType {
     Raw,
     LinuxSll,
     LinuxSll2,
+    /// PPP (RFC 1661), with or without the HDLC address/control bytes.
+    Ppp,
 }
 
 impl LinkType {
@@ -36,6 +38,7 @@ impl LinkType {
             12 | 14 | 101 | 228 | 229 => LinkType::Raw,
             113 => LinkType::LinuxSll,
             276 => LinkType::LinuxSll2,
+            9 | 50 => LinkType::Ppp,
             _ => return None,
         })
     }
@@ -148,7 +151,9 @@ const ETH_QINQ_OLD: u16 = 0x9100;
 const ETH_TEB: u16 = 0x6558;
 const ETH_ERSPAN2: u16 = 0x88BE;
 const ETH_ERSPAN3: u16 = 0x22EB;
+const ETH_PPPOE_SESSION: u16 = 0x8864;
 const VXLAN_PORT: u16 = 4789;
+const GTPU_PORT: u16 = 2152;
 const MAX_VLAN_TAGS: usize = 4;
 
 /// Decodes one captured frame.
@@ -175,6 +180,7 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Decoded<'_>, Skip> {
                 _ => Err(Skip::NonIp),
             }
         }
+        LinkType::Ppp => ppp(frame, 0),
         LinkType::LinuxSll => {
             // RFC-less: packet type(2) ARPHRD(2) addr len(2) addr(8) protocol(2)
             let proto = be16(frame, 14).ok_or(Skip::TruncatedLink)?;
@@ -217,8 +223,53 @@ fn ether_payload(ethertype: u16, rest: &[u8], depth: u8) -> Result<Decoded<'_>, 
             let inner = be16(rest, 2).ok_or(Skip::TruncatedLink)?;
             ether_payload(inner, rest.get(4..).unwrap_or_default(), depth)
         }
+        // PPPoE session (RFC 2516): ver/type(1) code(1) session(2) length(2), then PPP.
+        ETH_PPPOE_SESSION => ppp(rest.get(6..).ok_or(Skip::TruncatedLink)?, depth),
         _ => Err(Skip::NonIp),
     }
+}
+
+/// PPP (RFC 1661 section 2): optional 0xFF 0x03 (RFC 1662), then a 2-byte protocol.
+fn ppp(frame: &[u8], depth: u8) -> Result<Decoded<'_>, Skip> {
+    let body = match frame {
+        [0xff, 0x03, rest @ ..] => rest,
+        _ => frame,
+    };
+    match be16(body, 0).ok_or(Skip::TruncatedLink)? {
+        0x0021 | 0x0057 => ip(body.get(2..).unwrap_or_default(), depth),
+        _ => Err(Skip::NonIp),
+    }
+}
+
+/// GTPv1-U G-PDU (3GPP TS 29.281 section 5): the user's IP packet inside a
+/// mobile core tunnel.
+///
+/// ```text
+/// flags(1: version 1, PT 1, E, S, PN) type(1 = 0xFF) length(2) TEID(4)
+/// [seq(2) N-PDU(1) next-ext(1)] if E, S or PN; extension headers while next-ext != 0
+/// ```
+fn gtpu(body: &[u8]) -> Option<&[u8]> {
+    let flags = *body.first()?;
+    if flags >> 5 != 1 || flags & 0x10 == 0 || *body.get(1)? != 0xff {
+        return None;
+    }
+    let mut off = 8usize;
+    if flags & 0x07 != 0 {
+        let mut next = *body.get(11)?;
+        off = 12;
+        let mut hops = 0;
+        while next != 0 {
+            hops += 1;
+            let len = usize::from(*body.get(off)?) * 4;
+            if len == 0 || hops > 8 {
+                return None;
+            }
+            next = *body.get(off + len - 1)?;
+            off += len;
+        }
+    }
+    let inner = body.get(off..)?;
+    matches!(inner.first()? >> 4, 4 | 6).then_some(inner)
 }
 
 fn ip(buf: &[u8], depth: u8) -> Result<Decoded<'_>, Skip> {
@@ -300,9 +351,15 @@ pub fn transport(
             let udp = UdpSlice::from_slice_lax(payload).map_err(|_| Skip::BadTransport)?;
             let (sport, dport) = (udp.source_port(), udp.destination_port());
             let body = udp.payload();
-            if dport == VXLAN_PORT && depth < MAX_TUNNEL_DEPTH {
-                if let Some(inner) = vxlan(body) {
-                    return ethernet(inner, depth + 1);
+            if depth < MAX_TUNNEL_DEPTH {
+                if dport == VXLAN_PORT {
+                    if let Some(inner) = vxlan(body) {
+                        return ethernet(inner, depth + 1);
+                    }
+                } else if dport == GTPU_PORT || sport == GTPU_PORT {
+                    if let Some(inner) = gtpu(body) {
+                        return ip(inner, depth + 1);
+                    }
                 }
             }
             Ok(Decoded::Packet(Packet {
@@ -464,6 +521,7 @@ mod tests {
             LinkType::Loop,
             LinkType::LinuxSll,
             LinkType::LinuxSll2,
+            LinkType::Ppp,
         ] {
             for n in 0..f.len() {
                 let _ = decode(link, &f[..n]);
