@@ -1,0 +1,241 @@
+//! The command line: exit codes and one-line messages for every bad input,
+//! and the output formats.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::*;
+
+fn run(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).output().expect("run vcscope")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Exit 2 and exactly one line on stderr that contains `needle`.
+fn assert_error(o: &Output, needle: &str) {
+    let e = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {e}");
+    assert_eq!(e.lines().count(), 1, "one line expected: {e}");
+    assert!(e.contains(needle), "{needle:?} not in {e:?}");
+}
+
+/// A classic pcap header for `linktype`, then the given records.
+fn pcap_bytes(linktype: u32, records: &[&[u8]]) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+    v.extend_from_slice(&2u16.to_le_bytes());
+    v.extend_from_slice(&4u16.to_le_bytes());
+    v.extend_from_slice(&[0; 8]);
+    v.extend_from_slice(&65535u32.to_le_bytes());
+    v.extend_from_slice(&linktype.to_le_bytes());
+    for (i, r) in records.iter().enumerate() {
+        v.extend_from_slice(&(1_600_000_000u32 + i as u32).to_le_bytes());
+        v.extend_from_slice(&0u32.to_le_bytes());
+        v.extend_from_slice(&(r.len() as u32).to_le_bytes());
+        v.extend_from_slice(&(r.len() as u32).to_le_bytes());
+        v.extend_from_slice(r);
+    }
+    v
+}
+
+fn write_tmp(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.display().to_string()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(o)))
+}
+
+#[test]
+fn rejects_missing_file() {
+    let o = run(&["read", "no/such/capture.pcap"]);
+    assert_error(&o, "cannot read no/such/capture.pcap: no such file");
+}
+
+#[test]
+fn rejects_a_file_that_is_not_a_capture() {
+    let readme = root().join("Cargo.toml");
+    let o = run(&["read", readme.to_str().unwrap()]);
+    assert_error(&o, "not a pcap or pcapng capture");
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write_tmp(dir.path(), "empty.pcap", b"");
+    assert_error(&run(&["read", &empty]), "not a capture file (only 0 bytes");
+    assert_error(&run(&["read", dir.path().to_str().unwrap()]), "is a directory");
+}
+
+#[test]
+fn rejects_unreadable_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read(fixture("sipp__g711a.pcap")).unwrap();
+    let p = write_tmp(dir.path(), "secret.pcap", &src);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let o = if is_root() {
+        as_nobody(&["read", &p])
+    } else {
+        run(&["read", &p])
+    };
+    assert_error(&o, "permission denied");
+}
+
+#[test]
+fn rejects_unsupported_link_type() {
+    let dir = tempfile::tempdir().unwrap();
+    // LINKTYPE_IEEE802_11 = 105
+    let p = write_tmp(dir.path(), "wifi.pcap", &pcap_bytes(105, &[&[0u8; 40]]));
+    assert_error(&run(&["read", &p]), "unsupported link type 105");
+}
+
+#[test]
+fn truncated_last_record_is_a_warning_and_keeps_the_rest() {
+    let full = std::fs::read(fixture("sipp__g711a.pcap")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_tmp(dir.path(), "cut.pcap", &full[..full.len() - 100]);
+    let o = run(&["read", &p, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["source"]["packets"], 235);
+    let w = v["warnings"].as_array().unwrap();
+    assert!(w.iter().any(|w| w["kind"] == "capture-truncated"), "{w:?}");
+    // --strict turns warnings into exit code 1.
+    let o = run(&["read", &p, "--format", "json", "--strict"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn corrupt_record_names_file_and_offset_and_keeps_what_was_read() {
+    let frame = [0u8; 60];
+    let mut bytes = pcap_bytes(1, &[&frame, &frame, &frame]);
+    // Second record's captured length: 0x7fffffff (bigger than the snaplen).
+    let off = 24 + 16 + 60;
+    bytes[off + 8..off + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_tmp(dir.path(), "corrupt.pcap", &bytes);
+    let o = run(&["read", &p, "--format", "json"]);
+    assert_error(&o, &format!("{p}: corrupt record 2 at byte offset {off}"));
+    assert_eq!(json(&o)["source"]["packets"], 1);
+}
+
+#[test]
+fn rejects_bad_filter_and_bad_options() {
+    let f = fixture("sipp__g711a.pcap");
+    let f = f.to_str().unwrap();
+    assert_error(&run(&["read", f, "--filter", "udp and and"]), "invalid --filter");
+    assert_error(&run(&["read", f, "--threads", "2"]), "--threads 2");
+    assert_error(&run(&["read", f, "-o", f]), "refusing to write the report over an input capture");
+    assert_error(&run(&["read", f, "-o", "no/such/dir/r.json"]), "does not exist");
+    let o = run(&["read"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["read", f, "--format", "xml"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn rejects_missing_interface() {
+    assert_error(&run(&["live", "-i", "nosuchif0", "--duration", "1"]), "no such interface: nosuchif0");
+}
+
+#[test]
+fn rejects_live_capture_without_permission() {
+    let args = ["live", "-i", "lo", "--duration", "1"];
+    let o = if is_root() { as_nobody(&args) } else { run(&args) };
+    assert_error(&o, "permission denied");
+}
+
+#[test]
+fn reads_standard_input() {
+    let bytes = std::fs::read(fixture("heplify__sip_ipv4_tcp.pcap")).unwrap();
+    let mut child = Command::new(bin())
+        .args(["read", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["source"]["packets"], 84);
+    assert_eq!(v["flows"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn writes_every_format() {
+    let f = fixture("heplify__sip_ipv4_tcp.pcap");
+    let f = f.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.ndjson");
+    let o = run(&["read", f, "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.last().unwrap()["type"], "summary");
+    assert_eq!(lines.iter().filter(|l| l["type"] == "flow").count(), 3);
+    assert!(lines.iter().all(|l| l.as_object().unwrap().keys().next().unwrap() == "type"));
+
+    let o = run(&["read", f, "--format", "table"]);
+    let t = String::from_utf8(o.stdout).unwrap();
+    assert!(t.contains("84 packets"), "{t}");
+    assert!(t.contains("10.33.6.100:64802"), "{t}");
+
+    let o = run(&["read", f]);
+    let v = json(&o); // not a terminal: json by default
+    for key in ["vcscope_version", "source", "calls", "flows", "relays", "leaks", "warnings"] {
+        assert!(v.get(key).is_some(), "{key}");
+    }
+}
+
+#[test]
+fn help_teaches() {
+    let o = run(&["--help"]);
+    let h = String::from_utf8(o.stdout).unwrap();
+    assert!(h.contains("encrypted") && h.contains("Exit codes"), "{h}");
+    let o = run(&["read", "--help"]);
+    let h = String::from_utf8(o.stdout).unwrap();
+    for opt in ["--format", "--output", "--filter", "--resolve", "--threads", "--strict", "--max-flows"] {
+        assert!(h.contains(opt), "{opt} missing from read --help");
+    }
+    let o = run(&["live", "--help"]);
+    let h = String::from_utf8(o.stdout).unwrap();
+    for opt in ["--interface", "--duration", "--snaplen"] {
+        assert!(h.contains(opt), "{opt} missing from live --help");
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY-free check: /proc/self/status Uid line.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Runs the binary as user nobody (for the permission cases when the tests run as root).
+fn as_nobody(args: &[&str]) -> Output {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = dir.path().join("vcscope");
+    std::fs::copy(bin(), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&exe)
+        .args(args)
+        .current_dir(dir.path())
+        .output()
+        .expect("setpriv (util-linux) runs the test as nobody")
+}

@@ -1,0 +1,55 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use vcscope::capture::{self, CaptureOptions};
+use vcscope::engine::{Analyzer, Config};
+use vcscope::report::Report;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("fixtures").join("pcap").join(name)
+}
+
+/// Every capture under fixtures/pcap, sorted.
+pub fn all_fixtures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures").join("pcap"))
+        .expect("fixtures/pcap")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("pcap" | "pcapng")
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Analyses capture files in-process, as `vcscope read` does.
+pub fn analyze(paths: &[&Path]) -> Report {
+    let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let mut an = Analyzer::new(Config::default());
+    let outcome = capture::read_files(&files, &CaptureOptions::default(), &mut an).expect("readable capture");
+    assert!(outcome.fatal.is_none(), "{:?}", outcome.fatal);
+    an.finish(files, None)
+}
+
+pub fn analyze_one(name: &str) -> Report {
+    analyze(&[&fixture(name)])
+}
+
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The `vcscope` binary built for the tests.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_vcscope"))
+}
