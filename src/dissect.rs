@@ -2,11 +2,31 @@
 //! parsers of `vcscope_dissectors` and records evidence on the flow.
 //!
 //! A flow carries one evidence slot per protocol (a WebRTC 5-tuple carries
-//! STUN, DTLS and SRTP at once). Dissection is budgeted: once a flow is
-//! settled, its packets skip the probes that cannot change the answer.
+//! STUN, DTLS and SRTP at once). Dissection is budgeted: a flow on which no
+//! protocol was recognised within [`PROBE_BUDGET`] payload packets is not
+//! probed again.
+//!
+//! UDP: SIP is probed first (its first byte, an upper-case letter, overlaps
+//! the ChannelData and QUIC ranges), then the RFC 7983 first-byte class picks
+//! one parser. TCP: the first payload of a connection chooses a stream mode
+//! (SIP, STUN/TURN framing, TLS), and only those streams are buffered.
 
-use crate::flow::{Direction, Flow};
+use std::net::IpAddr;
+
+use vcscope_dissectors::demux::PacketClass;
+use vcscope_dissectors::sip::{self, HeaderName, SipMessage, StreamFrame};
+use vcscope_dissectors::stun::{self, AttributeType, Class, StunMessage, StunVendor};
+use vcscope_dissectors::turn::{self, ChannelData, FrameKind, StreamFraming, TurnFacts};
+use vcscope_dissectors::Probe;
+
+use crate::call::{CallTable, SipPacket};
+use crate::flow::{Direction, Endpoint, Flow};
+use crate::leak::LeakTable;
+use crate::media::{self, MediaState};
 use crate::packet::{Packet, Transport};
+use crate::relay::{RelayKind, RelayTable};
+use crate::scope::{scope_of, Scope};
+use crate::stream::{Push, StreamBuf};
 use crate::time::Nanos;
 use crate::warn::Warnings;
 
@@ -95,9 +115,10 @@ impl ProtoSet {
 /// Limits of per-flow and per-analysis dissection state.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Bytes buffered per TCP direction to reassemble a SIP message or a TLS ClientHello.
+    /// Bytes buffered per TCP direction to reassemble a SIP message, a STUN
+    /// message or a TLS ClientHello.
     pub stream_buffer: usize,
-    /// Calls tracked at once.
+    /// Calls tracked.
     pub max_calls: usize,
 }
 
@@ -110,26 +131,110 @@ impl Default for Limits {
     }
 }
 
+/// Payload packets probed on a flow before giving up on recognising it.
+pub const PROBE_BUDGET: u8 = 12;
+/// Findings kept per flow.
+const MAX_FLOW_FINDINGS: usize = 8;
+/// TURN channel numbers remembered per flow.
+const MAX_CHANNELS: usize = 16;
+
+/// What a TCP connection's bytes are parsed as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TcpMode {
+    /// Not decided yet.
+    #[default]
+    Undecided,
+    Sip,
+    /// STUN and ChannelData framing (TURN over TCP, RFC 8656 section 12.5).
+    Turn,
+    /// ICE-TCP: RFC 4571 2-byte length prefix.
+    Rfc4571,
+    /// TLS: buffered until the ClientHello/ServerHello are read.
+    Tls,
+    /// Nothing more to parse.
+    Done,
+}
+
+/// Per-connection TCP state, allocated for the streams we follow.
+#[derive(Debug, Default)]
+pub struct TcpState {
+    pub mode: TcpMode,
+    pub bufs: [StreamBuf; 2],
+}
+
+/// STUN/TURN evidence of a flow.
+#[derive(Debug, Default, Clone)]
+pub struct StunState {
+    pub messages: u64,
+    pub classic: u64,
+    /// Requests without MESSAGE-INTEGRITY that carried a USERNAME (ICE checks)
+    /// or a TURN method other than the first Allocate.
+    pub unauthenticated: u64,
+    pub authenticated: u64,
+    pub ice_checks: u64,
+    /// Direction of packets sent towards the STUN/TURN server, once known.
+    pub to_server: Option<Direction>,
+    pub is_turn: bool,
+    pub channels: Vec<u16>,
+    pub vendor: Option<StunVendor>,
+}
+
 /// Evidence gathered on one flow.
 #[derive(Debug, Default)]
 pub struct FlowState {
     pub protocols: ProtoSet,
+    pub app: Option<&'static str>,
+    /// Why `app` was chosen.
+    pub app_evidence: Option<&'static str>,
+    pub sni: Option<Box<str>>,
+    /// First call whose signalling this flow carries.
+    pub sig_call: Option<u32>,
+    /// Call and m-line whose media this flow carries.
+    pub media_call: Option<(u32, u16)>,
+    pub stun: Option<Box<StunState>>,
+    pub tcp: Option<Box<TcpState>>,
+    pub media: Option<Box<MediaState>>,
+    pub findings: Vec<String>,
+    /// Payload packets left to probe while nothing is recognised.
+    pub budget: u8,
+    pub budget_started: bool,
 }
 
 impl FlowState {
     /// Drops the parts only needed while the flow is live (buffers).
-    pub fn release(&mut self) {}
+    pub fn release(&mut self) {
+        if let Some(t) = &mut self.tcp {
+            for b in &mut t.bufs {
+                b.release();
+            }
+        }
+    }
+
+    pub fn finding(&mut self, f: String) {
+        if self.findings.len() < MAX_FLOW_FINDINGS && !self.findings.contains(&f) {
+            self.findings.push(f);
+        }
+    }
+
+    fn set_app(&mut self, app: &'static str, why: &'static str) {
+        if self.app.is_none() {
+            self.app = Some(app);
+            self.app_evidence = Some(why);
+        }
+    }
 }
 
 /// Analysis-wide state the dissectors write to.
 pub struct Ctx {
     pub limits: Limits,
     pub warnings: Warnings,
+    pub calls: CallTable,
+    pub relays: RelayTable,
+    pub leaks: LeakTable,
     /// Flow indices that ended, for streaming output.
     pub ended: Vec<u32>,
     pub dropped: u64,
     pub stream_bytes_dropped: u64,
-    pub calls_evicted: u64,
 }
 
 impl Ctx {
@@ -137,28 +242,611 @@ impl Ctx {
         Ctx {
             limits,
             warnings: Warnings::default(),
+            calls: CallTable::new(limits.max_calls),
+            relays: RelayTable::default(),
+            leaks: LeakTable::default(),
             ended: Vec::new(),
             dropped: 0,
             stream_bytes_dropped: 0,
-            calls_evicted: 0,
         }
     }
+}
+
+/// The packet being dissected, flattened.
+#[derive(Debug, Clone, Copy)]
+pub struct Pkt {
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub dir: Direction,
+    pub ts: Nanos,
+    pub transport: Transport,
+    pub flow_id: u32,
+    /// Inside a TURN relay (ChannelData or Send/Data indication).
+    pub relayed: bool,
 }
 
 /// Dissects one packet of `flow`, sent in direction `dir`.
 #[inline]
 pub fn dissect(ctx: &mut Ctx, flow: &mut Flow, dir: Direction, p: &Packet<'_>, now: Nanos) {
-    let _ = (ctx, dir, now);
-    let st = &mut flow.state;
-    if p.payload.is_empty() {
+    if p.payload.is_empty() && p.transport == Transport::Udp {
         return;
     }
-    if (p.sport == 53 || p.dport == 53) && looks_like_dns(p.payload, p.transport) {
-        st.protocols.insert(Proto::Dns);
+    let pkt = Pkt {
+        src: Endpoint {
+            ip: p.src,
+            port: p.sport,
+        },
+        dst: Endpoint {
+            ip: p.dst,
+            port: p.dport,
+        },
+        dir,
+        ts: now,
+        transport: p.transport,
+        flow_id: flow.id,
+        relayed: false,
+    };
+    match p.transport {
+        Transport::Udp => udp(ctx, &mut flow.state, &pkt, p.payload),
+        Transport::Tcp => {
+            if !p.payload.is_empty() {
+                tcp(ctx, &mut flow.state, &pkt, p.tcp.seq, p.payload)
+            }
+        }
     }
 }
 
-/// DNS header sanity (RFC 1035 section 4.1.1): opcode 0..=5, at most a few
+/// True when probing should stop: nothing recognised within the budget.
+#[inline]
+fn out_of_budget(st: &mut FlowState) -> bool {
+    if !st.protocols.is_empty() || st.media_call.is_some() {
+        return false;
+    }
+    if !st.budget_started {
+        st.budget_started = true;
+        st.budget = PROBE_BUDGET;
+    }
+    if st.budget == 0 {
+        return true;
+    }
+    st.budget -= 1;
+    false
+}
+
+fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
+    // Media flows announced by SDP: attach on first sight.
+    if st.media_call.is_none() && ctx.calls.has_media() {
+        let hit = ctx
+            .calls
+            .media_for(&pkt.dst)
+            .or_else(|| ctx.calls.media_for(&pkt.src));
+        if let Some((call, m)) = hit {
+            st.media_call = Some((call, m));
+            ctx.calls.attach(call, m, pkt.flow_id);
+        }
+    }
+    // Settled media flows skip the probes.
+    if let Some(m) = st.media.as_deref() {
+        if m.is_settled() && !st.protocols.contains(Proto::Stun) {
+            if PacketClass::of(payload) == PacketClass::Rtp {
+                media::rtp_or_rtcp(ctx, st, pkt, payload);
+                return;
+            }
+        }
+    }
+    if out_of_budget(st) {
+        return;
+    }
+    if is_dns_port(pkt) && looks_like_dns(payload, Transport::Udp) {
+        st.protocols.insert(Proto::Dns);
+        return;
+    }
+    if payload.first().is_some_and(u8::is_ascii_uppercase) && sip::probe(payload) == Probe::Match {
+        match SipMessage::parse(payload) {
+            Ok(msg) => on_sip(ctx, st, pkt, &msg),
+            Err(e) => ctx
+                .warnings
+                .add("sip-malformed", || format!("flow {}: {e}", pkt.flow_id)),
+        }
+        return;
+    }
+    match PacketClass::of(payload) {
+        PacketClass::Stun => {
+            if stun::probe(payload) == Probe::Match {
+                if let Ok(msg) = StunMessage::new_checked(payload) {
+                    on_stun(ctx, st, pkt, &msg);
+                    return;
+                }
+            }
+            if let Some(d) = stun::discord_ip_discovery(payload) {
+                st.set_app("discord", "discord-ip-discovery");
+                if d.is_response {
+                    if let Ok(s) = std::str::from_utf8(d.address) {
+                        if let Ok(ip) = s.trim_end_matches('\0').parse::<IpAddr>() {
+                            ctx.leaks.check(
+                                ip,
+                                "discord-ip-discovery",
+                                pkt.flow_id,
+                                pkt.dst.ip,
+                                pkt.ts,
+                            );
+                        }
+                    }
+                }
+                return;
+            }
+            other_udp(ctx, st, pkt, payload);
+        }
+        PacketClass::ChannelData | PacketClass::Quic
+            if st.protocols.contains(Proto::Stun) || is_turn_port(pkt) =>
+        {
+            if let Ok(cd) = ChannelData::new_checked(payload) {
+                on_channel_data(ctx, st, pkt, &cd);
+            } else {
+                media::other_class(ctx, st, pkt, payload);
+            }
+        }
+        PacketClass::Rtp
+        | PacketClass::Dtls
+        | PacketClass::Zrtp
+        | PacketClass::Quic
+        | PacketClass::ChannelData => media::other_class(ctx, st, pkt, payload),
+        PacketClass::Other => other_udp(ctx, st, pkt, payload),
+    }
+}
+
+/// STUN/TURN servers' well-known ports (RFC 8489 section 18.6: 3478, 5349).
+fn is_turn_port(pkt: &Pkt) -> bool {
+    [pkt.src.port, pkt.dst.port]
+        .iter()
+        .any(|p| matches!(p, 3478 | 5349))
+}
+
+/// DNS and mDNS ports (RFC 1035, RFC 6762).
+fn is_dns_port(pkt: &Pkt) -> bool {
+    [pkt.src.port, pkt.dst.port]
+        .iter()
+        .any(|p| matches!(p, 53 | 5353))
+}
+
+fn other_udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
+    crate::secure::quic(ctx, st, pkt, payload);
+}
+
+// ---------------------------------------------------------------- SIP ----
+
+fn sip_transport(pkt: &Pkt) -> &'static str {
+    match pkt.transport {
+        Transport::Udp => "udp",
+        Transport::Tcp => "tcp",
+    }
+}
+
+fn on_sip(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &SipMessage<'_>) {
+    st.protocols.insert(Proto::Sip);
+    let sp = SipPacket {
+        flow_id: pkt.flow_id,
+        src: pkt.src,
+        dst: pkt.dst,
+        ts: pkt.ts,
+        transport: sip_transport(pkt),
+    };
+    let (call, facts) = ctx.calls.on_message(msg, sp);
+    if st.sig_call.is_none() {
+        st.sig_call = call;
+    }
+    if !facts.addresses.is_empty() || msg.content_type().is_some_and(|c| c.contains("sdp")) {
+        st.protocols.insert(Proto::Sdp);
+    }
+    ctx.warnings.add_n(
+        "sdp-malformed-line",
+        u64::from(facts.malformed_lines),
+        || format!("flow {}: an SDP line does not parse", pkt.flow_id),
+    );
+    if msg.is_truncated() {
+        ctx.warnings.add("sip-truncated", || {
+            format!("flow {}: SIP body shorter than Content-Length", pkt.flow_id)
+        });
+    }
+    if scope_of(pkt.dst.ip) != Scope::Public {
+        return;
+    }
+    for (ip, where_) in facts.addresses {
+        ctx.leaks.check(ip, where_, pkt.flow_id, pkt.dst.ip, pkt.ts);
+    }
+    for h in msg.headers() {
+        let where_ = match h.name {
+            HeaderName::Via => "sip-via",
+            HeaderName::Contact => "sip-contact",
+            // Product tokens hold version numbers, not addresses.
+            HeaderName::UserAgent | HeaderName::Server => continue,
+            _ => "sip-header",
+        };
+        for ip in sip::ip_literals(h.value) {
+            ctx.leaks.check(ip, where_, pkt.flow_id, pkt.dst.ip, pkt.ts);
+        }
+    }
+}
+
+// ------------------------------------------------------------ STUN/TURN --
+
+fn address_where(t: AttributeType) -> &'static str {
+    match t {
+        AttributeType::XorMappedAddress => "stun-xor-mapped-address",
+        AttributeType::MappedAddress => "stun-mapped-address",
+        AttributeType::XorPeerAddress => "turn-xor-peer-address",
+        AttributeType::XorRelayedAddress => "turn-xor-relayed-address",
+        AttributeType::AlternateServer => "stun-alternate-server",
+        AttributeType::ResponseOrigin => "stun-response-origin",
+        AttributeType::OtherAddress => "stun-other-address",
+        _ => "stun-address-attribute",
+    }
+}
+
+fn vendor_app(v: StunVendor) -> Option<&'static str> {
+    Some(match v {
+        StunVendor::Microsoft => "teams",
+        StunVendor::Google => "meet",
+        StunVendor::WhatsApp => "whatsapp",
+        StunVendor::Facebook => "messenger",
+        StunVendor::Zoom => "zoom",
+        StunVendor::Signal => "signal",
+        StunVendor::Telegram => "telegram",
+        _ => return None,
+    })
+}
+
+fn on_stun(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &StunMessage<'_>) {
+    st.protocols.insert(Proto::Stun);
+    if let Some(e) = msg.attributes_error() {
+        ctx.warnings.add("stun-malformed-attribute", || {
+            format!("flow {}: {e}", pkt.flow_id)
+        });
+    }
+    let facts = TurnFacts::of(msg);
+    let s = st.stun.get_or_insert_with(Default::default);
+    s.messages += 1;
+    if msg.is_classic() {
+        s.classic += 1;
+    }
+    if s.vendor.is_none() {
+        s.vendor = stun::vendor_hint(msg);
+        if let Some(app) = s.vendor.and_then(vendor_app) {
+            st.app.get_or_insert(app);
+            st.app_evidence.get_or_insert("stun-vendor-attributes");
+        }
+    }
+    let Some(s) = st.stun.as_deref_mut() else {
+        return;
+    };
+    let is_request = matches!(facts.class, Class::Request);
+    let has_mi = msg.has_message_integrity();
+    let has_username = msg.username().is_some();
+    let ice_check = facts.method == stun::Method::Binding
+        && is_request
+        && has_username
+        && (msg.has_attribute(AttributeType::Priority)
+            || msg.has_attribute(AttributeType::IceControlling)
+            || msg.has_attribute(AttributeType::IceControlled));
+    if ice_check {
+        s.ice_checks += 1;
+    }
+    if is_request {
+        if has_mi {
+            s.authenticated += 1;
+        } else if has_username || (facts.is_turn() && facts.method != stun::Method::Allocate) {
+            s.unauthenticated += 1;
+        }
+    }
+    let turn = facts.is_turn();
+    if turn {
+        st.protocols.insert(Proto::Turn);
+        s.is_turn = true;
+    }
+    // Which side is the server: requests and Send indications go to it,
+    // responses and Data indications come from it. ICE checks are between peers.
+    let towards_server = match facts.class {
+        Class::Request => !ice_check && (turn || !has_username),
+        Class::Indication => facts.method == stun::Method::Send,
+        Class::SuccessResponse | Class::ErrorResponse => false,
+    };
+    let from_server = matches!(facts.class, Class::SuccessResponse | Class::ErrorResponse)
+        && (turn || s.to_server == Some(pkt.dir.flip()))
+        || (facts.class == Class::Indication && facts.method == stun::Method::Data);
+    if towards_server {
+        s.to_server.get_or_insert(pkt.dir);
+    } else if from_server {
+        s.to_server.get_or_insert(pkt.dir.flip());
+    }
+    if let (Some(c), true) = (facts.channel, s.channels.len() < MAX_CHANNELS) {
+        if !s.channels.contains(&c) {
+            s.channels.push(c);
+        }
+    }
+    let server_client = if towards_server {
+        Some((pkt.dst, pkt.src.ip))
+    } else if from_server {
+        Some((pkt.src, pkt.dst.ip))
+    } else {
+        None
+    };
+    let vendor = s.vendor;
+    if let Some((server, client)) = server_client {
+        let kind = if s.is_turn {
+            RelayKind::Turn
+        } else {
+            RelayKind::Stun
+        };
+        if let Some(r) = ctx.relays.server(server, pkt.transport, kind) {
+            r.add_client(client);
+            r.add_flow(pkt.flow_id);
+            if let Some(a) = facts
+                .relayed
+                .filter(|_| facts.class == Class::SuccessResponse)
+            {
+                r.add_relayed(a);
+            }
+            if is_request || facts.method == stun::Method::Send {
+                for peer in facts.peers() {
+                    r.add_peer(peer);
+                }
+            }
+            if r.operator.is_none() {
+                r.operator = vendor.and_then(vendor_operator);
+            }
+        }
+    }
+    // NAT evidence: the server saw the client at another address.
+    if let (Some(mapped), true) = (
+        facts.mapped,
+        from_server || facts.class == Class::SuccessResponse,
+    ) {
+        if mapped.ip() != pkt.dst.ip && !mapped.ip().is_unspecified() {
+            st.finding(format!(
+                "NAT: {} is seen from outside as {}",
+                pkt.dst.ip,
+                mapped.ip()
+            ));
+        }
+    }
+    for (t, addr) in msg.addresses() {
+        ctx.leaks
+            .check(addr.ip(), address_where(t), pkt.flow_id, pkt.dst.ip, pkt.ts);
+    }
+    if let Some(data) = facts.data {
+        let inner = Pkt {
+            relayed: true,
+            ..*pkt
+        };
+        media::other_class(ctx, st, &inner, data);
+    }
+}
+
+fn vendor_operator(v: StunVendor) -> Option<&'static str> {
+    Some(match v {
+        StunVendor::Microsoft => "Microsoft",
+        StunVendor::Google => "Google",
+        StunVendor::WhatsApp | StunVendor::Facebook => "Meta",
+        StunVendor::Zoom => "Zoom",
+        StunVendor::Signal => "Signal",
+        StunVendor::Telegram => "Telegram",
+        _ => return None,
+    })
+}
+
+fn on_channel_data(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, cd: &ChannelData<'_>) {
+    st.protocols.insert(Proto::TurnChannelData);
+    st.protocols.insert(Proto::Turn);
+    let to_server = st.stun.as_deref().and_then(|s| s.to_server).or_else(|| {
+        if matches!(pkt.dst.port, 3478 | 5349) {
+            Some(pkt.dir)
+        } else if matches!(pkt.src.port, 3478 | 5349) {
+            Some(pkt.dir.flip())
+        } else {
+            None
+        }
+    });
+    if let Some(ts) = to_server {
+        let (server, client) = if ts == pkt.dir {
+            (pkt.dst, pkt.src.ip)
+        } else {
+            (pkt.src, pkt.dst.ip)
+        };
+        if let Some(r) = ctx.relays.server(server, pkt.transport, RelayKind::Turn) {
+            r.channel_data_packets += 1;
+            if r.clients.is_empty() {
+                r.add_client(client);
+            }
+            r.add_flow(pkt.flow_id);
+        }
+    }
+    let inner = Pkt {
+        relayed: true,
+        ..*pkt
+    };
+    media::other_class(ctx, st, &inner, cd.data());
+}
+
+// ---------------------------------------------------------------- TCP ----
+
+fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payload: &[u8]) {
+    let mode = st.tcp.as_deref().map_or(TcpMode::Undecided, |t| t.mode);
+    let mode = match mode {
+        TcpMode::Done => return,
+        TcpMode::Undecided => {
+            if out_of_budget(st) {
+                return;
+            }
+            let m = choose_tcp_mode(st, payload);
+            if m == TcpMode::Undecided {
+                return;
+            }
+            st.tcp.get_or_insert_with(Default::default).mode = m;
+            m
+        }
+        m => m,
+    };
+    if mode == TcpMode::Done {
+        return;
+    }
+    if mode == TcpMode::Tls {
+        crate::secure::tls_segment(ctx, st, pkt, seq, payload);
+        return;
+    }
+    let limit = ctx.limits.stream_buffer;
+    let Some(t) = st.tcp.as_deref_mut() else {
+        return;
+    };
+    let buf = &mut t.bufs[pkt.dir.index()];
+    let before = buf.dropped;
+    let push = buf.push(seq, payload, limit);
+    ctx.stream_bytes_dropped += buf.dropped - before;
+    if push == Push::Overflow {
+        ctx.warnings.add("tcp-stream-overflow", || {
+            format!(
+                "flow {}: a message exceeds the {limit}-byte stream buffer",
+                pkt.flow_id
+            )
+        });
+        return;
+    }
+    // Parse every complete message; keep the rest for the next segment.
+    let mut data = std::mem::take(&mut t.bufs[pkt.dir.index()]);
+    let mut consumed = 0usize;
+    let mut give_up = false;
+    for _ in 0..256 {
+        let rest = data.data().get(consumed..).unwrap_or_default();
+        if rest.is_empty() {
+            break;
+        }
+        match mode {
+            TcpMode::Sip => match sip::next_frame(rest) {
+                Ok(StreamFrame::KeepAlive(n)) => consumed += n,
+                Ok(StreamFrame::Message(n)) => {
+                    if let Some(m) = rest.get(..n) {
+                        match SipMessage::parse(m) {
+                            Ok(msg) => on_sip(ctx, st, pkt, &msg),
+                            Err(e) => ctx
+                                .warnings
+                                .add("sip-malformed", || format!("flow {}: {e}", pkt.flow_id)),
+                        }
+                    }
+                    consumed += n.max(1);
+                }
+                Ok(StreamFrame::NeedMore) => break,
+                Err(e) => {
+                    ctx.warnings.add("sip-stream-unparsable", || {
+                        format!("flow {}: {e}", pkt.flow_id)
+                    });
+                    give_up = true;
+                    break;
+                }
+            },
+            TcpMode::Turn => match turn::next_frame(rest) {
+                Ok(Some(frame)) => {
+                    match frame.kind {
+                        FrameKind::Stun => {
+                            if let Ok(msg) = StunMessage::new_checked(frame.bytes) {
+                                on_stun(ctx, st, pkt, &msg);
+                            }
+                        }
+                        FrameKind::ChannelData => {
+                            if let Ok(cd) = ChannelData::new_checked(frame.bytes) {
+                                on_channel_data(ctx, st, pkt, &cd);
+                            }
+                        }
+                    }
+                    consumed += frame.consumed.max(1);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    ctx.warnings.add("turn-stream-unparsable", || {
+                        format!("flow {}: {e}", pkt.flow_id)
+                    });
+                    give_up = true;
+                    break;
+                }
+            },
+            TcpMode::Rfc4571 => match turn::rfc4571_frame(rest) {
+                Ok(Some((inner, n))) => {
+                    if let Ok(msg) = StunMessage::new_checked(inner) {
+                        if stun::probe(inner) == Probe::Match {
+                            on_stun(ctx, st, pkt, &msg);
+                        } else {
+                            media::other_class(ctx, st, pkt, inner);
+                        }
+                    } else {
+                        media::other_class(ctx, st, pkt, inner);
+                    }
+                    consumed += n.max(1);
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    give_up = true;
+                    break;
+                }
+            },
+            _ => break,
+        }
+    }
+    data.consume(consumed);
+    if give_up {
+        data.clear();
+    }
+    if let Some(t) = st.tcp.as_deref_mut() {
+        t.bufs[pkt.dir.index()] = data;
+        if give_up {
+            t.mode = TcpMode::Done;
+            for b in &mut t.bufs {
+                b.release();
+            }
+        }
+    }
+}
+
+/// Picks how to parse a TCP connection from its first payload bytes.
+fn choose_tcp_mode(st: &mut FlowState, payload: &[u8]) -> TcpMode {
+    if payload.first().is_some_and(u8::is_ascii_uppercase) {
+        if sip::probe(payload) == Probe::Match {
+            return TcpMode::Sip;
+        }
+        if is_http(payload) {
+            st.protocols.insert(Proto::Http);
+            return TcpMode::Done;
+        }
+    }
+    if crate::secure::is_tls_start(payload) {
+        return TcpMode::Tls;
+    }
+    match turn::detect_framing(payload) {
+        Ok(Some(StreamFraming::Turn)) => return TcpMode::Turn,
+        Ok(Some(StreamFraming::Rfc4571)) => return TcpMode::Rfc4571,
+        _ => {}
+    }
+    if looks_like_dns(payload, Transport::Tcp) && payload.len() >= 14 {
+        // Only on port 53 would this be trusted; the caller's budget limits the cost.
+        return TcpMode::Undecided;
+    }
+    TcpMode::Undecided
+}
+
+/// HTTP/1.x request or response line.
+fn is_http(p: &[u8]) -> bool {
+    const STARTS: [&[u8]; 9] = [
+        b"GET ",
+        b"POST ",
+        b"PUT ",
+        b"HEAD ",
+        b"DELETE ",
+        b"OPTIONS ",
+        b"PATCH ",
+        b"CONNECT ",
+        b"HTTP/1.",
+    ];
+    STARTS.iter().any(|s| p.starts_with(s)) && !p.windows(8).take(256).any(|w| w == b"SIP/2.0 ")
+}
+
+/// DNS header sanity (RFC 1035 section 4.1.1): opcode 0..=6, at most a few
 /// questions, counts that fit the message.
 fn looks_like_dns(payload: &[u8], transport: Transport) -> bool {
     let msg = match transport {

@@ -38,6 +38,7 @@ pub struct SourceStats {
 pub struct Analyzer {
     pub(crate) flows: FlowTable,
     reasm: Reassembler,
+    pub(crate) reasm_limits: ReasmLimits,
     pub(crate) ctx: Ctx,
     pub(crate) stats: SourceStats,
     /// Latest timestamp seen: packet time never runs backwards for the engine.
@@ -49,6 +50,7 @@ impl Analyzer {
         Analyzer {
             flows: FlowTable::new(cfg.flows),
             reasm: Reassembler::new(cfg.reasm),
+            reasm_limits: cfg.reasm,
             ctx: Ctx::new(cfg.limits),
             stats: SourceStats::default(),
             now: Nanos::ZERO,

@@ -31,16 +31,22 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod call;
 pub mod capture;
 pub mod cli;
 pub mod dissect;
 pub mod engine;
 pub mod flow;
+pub mod leak;
+pub mod media;
 pub mod packet;
 pub mod reasm;
+pub mod relay;
 pub mod report;
 pub mod resolve;
 pub mod scope;
+pub mod secure;
+pub mod stream;
 pub mod time;
 pub mod verdict;
 pub mod warn;

@@ -26,8 +26,16 @@ pub struct Report {
     pub relays: Vec<RelayOut>,
     pub leaks: Vec<LeakOut>,
     pub warnings: Vec<WarningOut>,
+    /// SIP requests by method and responses by status code.
+    pub sip: SipCountsOut,
     /// Limits in force and what they cost (evictions, drops).
     pub limits: LimitsOut,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct SipCountsOut {
+    pub requests: std::collections::BTreeMap<String, u64>,
+    pub responses: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +67,8 @@ pub struct RtpStreamOut {
     pub lost: i64,
     pub jitter_ms: f64,
     pub encrypted: bool,
+    /// "plain", "encrypted" or "unknown" (too little evidence); `encrypted` is true only for "encrypted".
+    pub encryption: &'static str,
     /// Which way the stream flows: "forward" (from the flow's src) or "reverse".
     pub direction: &'static str,
     pub bytes: u64,
@@ -68,6 +78,11 @@ pub struct RtpStreamOut {
     pub reordered: u64,
     pub duplicates: u64,
     pub max_delta_ms: f64,
+    pub max_jitter_ms: f64,
+    /// Clock rate (Hz) used for jitter, when known.
+    pub clock_rate: Option<u32>,
+    /// Carried inside a TURN relay (ChannelData or Send/Data).
+    pub relayed: bool,
     /// How `encrypted` was decided (e.g. "sdp:RTP/SAVP", "dtls-srtp", "payload:g711-plaintext").
     pub encryption_evidence: Vec<String>,
     /// Loss and jitter that the far end reported in RTCP, when seen.
@@ -111,6 +126,11 @@ pub struct FlowOut {
     pub findings: Vec<String>,
     /// Operator of the remote side, when known.
     pub operator: Option<String>,
+    /// Negotiated TLS/DTLS version, when the ServerHello was seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<String>,
     /// Reverse DNS of src and dst (`--resolve`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rdns: Option<[Option<String>; 2]>,
@@ -136,6 +156,8 @@ pub struct MediaOut {
     /// SDP transport profile (e.g. "RTP/SAVP"), when from signalling.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// False when only the SDP announced this media (no packets in the capture).
+    pub seen: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -161,9 +183,13 @@ pub struct CallOut {
     pub state: &'static str,
     pub first_ts: f64,
     pub last_ts: f64,
+    pub setup_ts: Option<f64>,
+    pub answer_ts: Option<f64>,
+    pub end_ts: Option<f64>,
     pub signalling_flows: Vec<u32>,
     pub user_agents: Vec<String>,
     pub final_status: Option<u16>,
+    pub bye_reason: Option<String>,
     pub findings: Vec<String>,
 }
 
@@ -212,7 +238,8 @@ pub struct LimitsOut {
     pub max_stream_buffer: usize,
     pub stream_bytes_dropped: u64,
     pub max_calls: usize,
-    pub calls_evicted: u64,
+    /// Dialogs not tracked because the call table was full.
+    pub calls_dropped: u64,
 }
 
 /// Output format.

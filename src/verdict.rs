@@ -1,11 +1,19 @@
-//! Judgement: evidence gathered on flows and calls → encryption status,
-//! relays, leaks and the report. Pure functions over the analyzer's state.
+//! Judgement: evidence gathered on flows and calls → encryption status with
+//! the evidence named, calls' verdict sentences, and the report. Pure
+//! functions over the analyzer's state.
 
+use vcscope_dissectors::srtp::MediaEncryption;
+
+use crate::call::{Call, CallMedia, KeyExchange};
 use crate::dissect::{FlowState, Proto};
 use crate::engine::Analyzer;
-use crate::flow::{EndReason, Endpoint, Flow};
+use crate::flow::{Direction, EndReason, Endpoint, Flow};
+use crate::media::{stream_encryption, Stream};
 use crate::reasm::ReasmStats;
-use crate::report::{EndpointOut, FlowOut, LimitsOut, Report, Source};
+use crate::report::{
+    CallEndpointOut, CallOut, EndpointOut, FlowOut, LimitsOut, MediaOut, Report, RtcpReportedOut,
+    RtpStreamOut, SignallingOut, Source,
+};
 
 pub(crate) fn endpoint_out(e: &Endpoint) -> EndpointOut {
     EndpointOut {
@@ -14,24 +22,332 @@ pub(crate) fn endpoint_out(e: &Endpoint) -> EndpointOut {
     }
 }
 
-/// The encryption of a flow and the evidence for it.
-pub fn flow_encryption(st: &FlowState) -> (&'static str, Vec<String>) {
+/// Flow encryption as the report names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encryption {
+    None,
+    Srtp,
+    DtlsSrtp,
+    Tls,
+    Dtls,
+    Quic,
+    Zrtp,
+    Unknown,
+}
+
+impl Encryption {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encryption::None => "none",
+            Encryption::Srtp => "srtp",
+            Encryption::DtlsSrtp => "dtls-srtp",
+            Encryption::Tls => "tls",
+            Encryption::Dtls => "dtls",
+            Encryption::Quic => "quic",
+            Encryption::Zrtp => "zrtp",
+            Encryption::Unknown => "unknown",
+        }
+    }
+    pub fn is_encrypted(self) -> bool {
+        !matches!(self, Encryption::None | Encryption::Unknown)
+    }
+}
+
+/// What the signalling declared for a flow's media, if it is a call's media.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Declared {
+    pub key_exchange: Option<KeyExchange>,
+    pub secure_profile: Option<bool>,
+}
+
+fn declared<'a>(a: &'a Analyzer, st: &FlowState) -> (Declared, Option<&'a CallMedia>) {
+    let Some((c, m)) = st.media_call else {
+        return (Declared::default(), None);
+    };
+    let Some(cm) = a
+        .ctx
+        .calls
+        .get(c)
+        .and_then(|call| call.media.get(m as usize))
+    else {
+        return (Declared::default(), None);
+    };
+    let secure = cm
+        .sides
+        .iter()
+        .flatten()
+        .map(|s| s.secure_profile)
+        .reduce(|x, y| x || y);
+    (
+        Declared {
+            key_exchange: Some(cm.key_exchange()),
+            secure_profile: secure,
+        },
+        Some(cm),
+    )
+}
+
+/// The accepted RTP streams of a flow.
+fn streams<'a>(st: &'a FlowState) -> Vec<&'a Stream> {
+    let forced = st.media_call.is_some()
+        || st.protocols.contains(Proto::Stun)
+        || st.protocols.contains(Proto::Dtls)
+        || st.protocols.contains(Proto::TurnChannelData);
+    st.media
+        .as_deref()
+        .map(|m| m.accepted_streams(forced).collect())
+        .unwrap_or_default()
+}
+
+/// Decides a flow's encryption from its evidence; returns the evidence used.
+pub fn flow_encryption(st: &FlowState, decl: Declared) -> (Encryption, Vec<String>) {
+    let mut ev = Vec::new();
+    let m = st.media.as_deref();
+    let dtls = m.and_then(|m| m.dtls.as_deref());
+    let use_srtp = dtls.is_some_and(|d| d.use_srtp_offered || d.srtp_profile.is_some());
+    let zrtp = m.is_some_and(|m| m.zrtp_packets > 0);
+    let srtcp = m.map_or(0, |m| m.srtcp);
+    let rtcp_plain = m.map_or(0, |m| m.rtcp_plain);
+    let ss = streams(st);
+    let sdp_secure = decl.secure_profile;
+    if !ss.is_empty() || srtcp > 0 || rtcp_plain > 0 {
+        let context_secure = if use_srtp || zrtp || srtcp > 0 {
+            Some(true)
+        } else {
+            sdp_secure
+        };
+        let verdicts: Vec<MediaEncryption> = ss
+            .iter()
+            .map(|s| stream_encryption(s, context_secure))
+            .collect();
+        let plain = verdicts
+            .iter()
+            .filter(|v| **v == MediaEncryption::Plain)
+            .count();
+        let enc = verdicts
+            .iter()
+            .filter(|v| **v == MediaEncryption::Encrypted)
+            .count();
+        if plain > 0 {
+            ev.push(format!(
+                "payload: {plain} stream(s) carry recognisable codec data in clear"
+            ));
+            if sdp_secure == Some(true) {
+                ev.push("sdp declares SRTP, but the payload is readable".into());
+            }
+            return (Encryption::None, ev);
+        }
+        if use_srtp {
+            ev.push("dtls handshake with use_srtp on this 5-tuple".into());
+            if let Some(p) = dtls.and_then(|d| d.srtp_profile) {
+                ev.push(format!("srtp profile {}", srtp_profile_name(p)));
+            }
+            return (Encryption::DtlsSrtp, ev);
+        }
+        if zrtp {
+            ev.push("zrtp key agreement on this 5-tuple".into());
+            return (Encryption::Zrtp, ev);
+        }
+        if srtcp > 0 {
+            ev.push(format!("{srtcp} srtcp packet(s) with the E flag and index"));
+        }
+        if enc > 0 {
+            ev.push(format!(
+                "payload: {enc} stream(s) look random (no codec structure)"
+            ));
+        }
+        match (decl.key_exchange, sdp_secure) {
+            (Some(KeyExchange::Sdes), _) => ev.push("sdp a=crypto (sdes keys)".into()),
+            (Some(KeyExchange::Dtls), _) => ev.push("sdp a=fingerprint, UDP/TLS profile".into()),
+            (_, Some(false)) => ev.push("sdp declares plain RTP (no SRTP negotiated)".into()),
+            _ => {}
+        }
+        if enc > 0 || srtcp > 0 || sdp_secure == Some(true) {
+            if decl.key_exchange == Some(KeyExchange::Dtls) {
+                return (Encryption::DtlsSrtp, ev);
+            }
+            return (Encryption::Srtp, ev);
+        }
+        if sdp_secure == Some(false) {
+            return (Encryption::None, ev);
+        }
+        if rtcp_plain > 0 && ss.is_empty() {
+            ev.push("rtcp in clear".into());
+            return (Encryption::None, ev);
+        }
+        ev.push("payload evidence too thin".into());
+        return (Encryption::Unknown, ev);
+    }
     let p = st.protocols;
+    if p.contains(Proto::Dtls) {
+        ev.push("dtls records".into());
+        if use_srtp {
+            ev.push("use_srtp negotiated, no media seen".into());
+        }
+        return (Encryption::Dtls, ev);
+    }
     if p.contains(Proto::Tls) {
-        return ("tls", vec!["tls-handshake".into()]);
+        ev.push("tls handshake".into());
+        return (Encryption::Tls, ev);
     }
     if p.contains(Proto::Quic) {
-        return ("quic", vec!["quic-long-header".into()]);
+        ev.push("quic packets".into());
+        return (Encryption::Quic, ev);
     }
-    if p.contains(Proto::Dns) || p.contains(Proto::Http) {
-        return ("none", vec!["cleartext-protocol".into()]);
+    if zrtp {
+        ev.push("zrtp messages".into());
+        return (Encryption::Zrtp, ev);
     }
-    ("unknown", Vec::new())
+    if p.contains(Proto::Sip) || p.contains(Proto::Dns) || p.contains(Proto::Http) {
+        ev.push("cleartext protocol".into());
+        return (Encryption::None, ev);
+    }
+    if p.contains(Proto::Stun) && !p.contains(Proto::TurnChannelData) {
+        ev.push("stun messages are cleartext".into());
+        return (Encryption::None, ev);
+    }
+    (Encryption::Unknown, ev)
+}
+
+fn srtp_profile_name(p: u16) -> String {
+    vcscope_dissectors::tls::SrtpProfile::from(p)
+        .name()
+        .map_or_else(|| format!("0x{p:04x}"), str::to_string)
+}
+
+fn stream_out(
+    a: &Analyzer,
+    st: &FlowState,
+    s: &Stream,
+    context_secure: Option<bool>,
+    cm: Option<&CallMedia>,
+) -> RtpStreamOut {
+    let enc = stream_encryption(s, context_secure);
+    let codec = cm
+        .and_then(|m| m.codec(s.payload_type))
+        .map(|(n, _)| n.to_string())
+        .or_else(|| crate::media::clock_of(&a.ctx, None, s.payload_type).1);
+    let mut evidence = Vec::new();
+    let v = &s.votes;
+    evidence.push(format!(
+        "payload votes: {} plain, {} random, {} unknown",
+        v.plain(),
+        v.encrypted(),
+        v.unknown()
+    ));
+    if context_secure == Some(true) {
+        evidence.push("secure context (sdp/dtls/zrtp/srtcp)".into());
+    }
+    if s.clock_estimated {
+        evidence.push("clock rate estimated from timestamps".into());
+    }
+    let rtcp = st
+        .media
+        .as_deref()
+        .and_then(|m| m.rtcp_reports.iter().find(|r| r.ssrc == s.ssrc))
+        .map(|r| RtcpReportedOut {
+            fraction_lost: f64::from(r.fraction_lost) / 256.0,
+            cumulative_lost: i64::from(r.cumulative_lost),
+            jitter_ms: s.clock.map(|c| f64::from(r.jitter) * 1000.0 / f64::from(c)),
+        });
+    RtpStreamOut {
+        ssrc: s.ssrc,
+        payload_type: s.payload_type,
+        codec,
+        packets: s.stats.packets(),
+        lost: s.stats.lost(),
+        jitter_ms: round3(s.stats.jitter_ms().unwrap_or(0.0)),
+        encrypted: enc == MediaEncryption::Encrypted,
+        encryption: match enc {
+            MediaEncryption::Plain => "plain",
+            MediaEncryption::Encrypted => "encrypted",
+            MediaEncryption::Unknown => "unknown",
+        },
+        direction: match s.dir {
+            Direction::Forward => "forward",
+            Direction::Reverse => "reverse",
+        },
+        bytes: s.stats.bytes(),
+        first_ts: s.first_ts.as_secs_f64(),
+        last_ts: s.last_ts.as_secs_f64(),
+        expected: s.stats.expected(),
+        reordered: s.stats.reordered(),
+        duplicates: s.stats.duplicates(),
+        max_delta_ms: round3(s.stats.max_delta_ms()),
+        max_jitter_ms: round3(s.stats.max_jitter_ms().unwrap_or(0.0)),
+        clock_rate: s.clock,
+        relayed: s.relayed,
+        encryption_evidence: evidence,
+        rtcp_reported: rtcp,
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 pub(crate) fn flow_out(a: &Analyzer, idx: usize) -> Option<FlowOut> {
     let f: &Flow = a.flows.get(idx)?;
-    let (encryption, evidence) = flow_encryption(&f.state);
+    let st = &f.state;
+    let (decl, cm) = declared(a, st);
+    let (enc, evidence) = flow_encryption(st, decl);
+    let ss = streams(st);
+    let m = st.media.as_deref();
+    let context_secure = if m
+        .and_then(|m| m.dtls.as_deref())
+        .is_some_and(|d| d.use_srtp_offered || d.srtp_profile.is_some())
+        || m.is_some_and(|m| m.zrtp_packets > 0 || m.srtcp > 0)
+    {
+        Some(true)
+    } else {
+        decl.secure_profile
+    };
+    let rtp_streams: Vec<RtpStreamOut> = ss
+        .iter()
+        .map(|s| stream_out(a, st, s, context_secure, cm))
+        .collect();
+    let mut protocols: Vec<&'static str> = st.protocols.iter().map(Proto::as_str).collect();
+    if rtp_streams.iter().any(|s| s.encrypted) {
+        protocols.push("srtp");
+    }
+    if rtp_streams.iter().any(|s| !s.encrypted) {
+        protocols.push("rtp");
+    }
+    protocols.sort_by_key(|p| Proto::ALL.iter().position(|q| q.as_str() == *p));
+    protocols.dedup();
+    let call_idx = st.sig_call.or(st.media_call.map(|(c, _)| c));
+    let call_id = call_idx
+        .and_then(|c| a.ctx.calls.get(c))
+        .map(|c| c.call_id.clone());
+    let mut findings = st.findings.clone();
+    if let Some(s) = st.stun.as_deref() {
+        if s.unauthenticated > 0 {
+            findings.push(format!(
+                "unauthenticated STUN: {} request(s) without MESSAGE-INTEGRITY",
+                s.unauthenticated
+            ));
+        }
+    }
+    if enc == Encryption::None && !ss.is_empty() {
+        findings.push("cleartext media: anyone on the path can listen".into());
+    }
+    if let Some(w) = cm.and_then(|m| m.sides.iter().flatten().find_map(|s| s.weak_suite.clone())) {
+        findings.push(format!(
+            "weak or NULL SRTP crypto suite offered in SDP: {w}"
+        ));
+    }
+    let tls = m.and_then(|m| m.tls.as_deref());
+    if let Some(t) = tls {
+        if let Some(c) = t.cipher {
+            let info = vcscope_dissectors::tls::cipher_suite_info(c);
+            if info.forward_secret == Some(false) {
+                findings.push("TLS without forward secrecy (static RSA key exchange)".into());
+            }
+            if info.weak {
+                findings.push("weak TLS cipher suite".into());
+            }
+        }
+    }
     Some(FlowOut {
         id: f.id,
         transport: f.transport.as_str(),
@@ -41,12 +357,12 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize) -> Option<FlowOut> {
         last_ts: f.last_ts.as_secs_f64(),
         packets: f.total_packets(),
         bytes: f.total_bytes(),
-        protocols: f.state.protocols.iter().map(Proto::as_str).collect(),
-        encryption,
-        sni: None,
-        app: None,
-        call_id: None,
-        rtp_streams: Vec::new(),
+        protocols,
+        encryption: enc.as_str(),
+        sni: st.sni.as_deref().map(str::to_string),
+        app: st.app.map(str::to_string),
+        call_id,
+        rtp_streams,
         packets_fwd: f.packets[0],
         packets_rev: f.packets[1],
         bytes_fwd: f.bytes[0],
@@ -57,10 +373,223 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize) -> Option<FlowOut> {
             Some(EndReason::CaptureEnd) | None => "capture-end",
         },
         encryption_evidence: evidence,
-        findings: Vec::new(),
+        findings,
         operator: None,
+        tls_version: tls.and_then(|t| t.version).map(tls_version_name),
+        alpn: tls.and_then(|t| t.alpn.as_deref()).map(str::to_string),
         rdns: None,
     })
+}
+
+fn tls_version_name(v: u16) -> String {
+    match v {
+        0x0300 => "SSL 3.0".into(),
+        0x0301 => "TLS 1.0".into(),
+        0x0302 => "TLS 1.1".into(),
+        0x0303 => "TLS 1.2".into(),
+        0x0304 => "TLS 1.3".into(),
+        0xfeff => "DTLS 1.0".into(),
+        0xfefd => "DTLS 1.2".into(),
+        0xfefc => "DTLS 1.3".into(),
+        other => format!("0x{other:04x}"),
+    }
+}
+
+/// One call's report, from its signalling facts and its media flows' verdicts.
+fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
+    let by_id = |id: u32| {
+        flows
+            .get((id as usize).wrapping_sub(1))
+            .filter(|f| f.id == id)
+    };
+    let sig_encrypted = matches!(call.sig_transport, "tls" | "wss");
+    let mut media = Vec::new();
+    let mut any_plain = false;
+    let mut any_exposed = false;
+    let mut all_encrypted = true;
+    let mut any_media_seen = false;
+    for cm in &call.media {
+        let kx = cm.key_exchange();
+        let exposed = cm.keys_exposed() && !sig_encrypted;
+        any_exposed |= exposed;
+        let announced = cm.sides.iter().flatten().find_map(|s| {
+            s.addr.map(|ip| EndpointOut {
+                ip: ip.to_string(),
+                port: s.port,
+            })
+        });
+        let flows_here: Vec<&FlowOut> = cm.flows.iter().filter_map(|&id| by_id(id)).collect();
+        if flows_here.is_empty() {
+            // Declared only: say what the SDP promised.
+            let declared = match kx {
+                KeyExchange::None => "none",
+                KeyExchange::Sdes => "srtp",
+                KeyExchange::Dtls => "dtls-srtp",
+                KeyExchange::Zrtp => "zrtp",
+                KeyExchange::Unknown => "unknown",
+            };
+            all_encrypted &= declared != "none" && declared != "unknown";
+            any_plain |= declared == "none";
+            media.push(MediaOut {
+                flow_id: None,
+                kind: cm.kind,
+                encryption: declared,
+                key_exchange: kx.as_str(),
+                keys_exposed: exposed,
+                announced,
+                profile: cm.profile().map(str::to_string),
+                seen: false,
+            });
+            continue;
+        }
+        for f in flows_here {
+            any_media_seen = true;
+            let enc = f.encryption;
+            any_plain |= enc == "none";
+            all_encrypted &= !matches!(enc, "none" | "unknown");
+            media.push(MediaOut {
+                flow_id: Some(f.id),
+                kind: cm.kind,
+                encryption: enc,
+                key_exchange: kx.as_str(),
+                keys_exposed: exposed,
+                announced: announced.clone(),
+                profile: cm.profile().map(str::to_string),
+                seen: true,
+            });
+        }
+    }
+    let encrypted = if media.is_empty() {
+        "unknown"
+    } else if any_exposed {
+        "keys-exposed"
+    } else if any_plain {
+        "no"
+    } else if all_encrypted {
+        "yes"
+    } else {
+        "unknown"
+    };
+    let mut endpoints = Vec::new();
+    if let Some(c) = call.caller {
+        endpoints.push(call_ep(c, "caller"));
+    }
+    if let Some(c) = call.callee {
+        endpoints.push(call_ep(c, "callee"));
+    }
+    for cm in &call.media {
+        for f in cm.flows.iter().filter_map(|&id| by_id(id)) {
+            for e in [&f.src, &f.dst] {
+                let role = if call.caller.is_some_and(|c| c.ip.to_string() == e.ip) {
+                    "caller"
+                } else if call.callee.is_some_and(|c| c.ip.to_string() == e.ip) {
+                    "callee"
+                } else {
+                    "peer"
+                };
+                if !endpoints
+                    .iter()
+                    .any(|x: &CallEndpointOut| x.ip == e.ip && x.port == e.port)
+                {
+                    endpoints.push(CallEndpointOut {
+                        ip: e.ip.clone(),
+                        port: e.port,
+                        role,
+                        operator: None,
+                        rdns: None,
+                    });
+                }
+            }
+        }
+    }
+    let verdict = verdict_sentence(call, encrypted, sig_encrypted, any_media_seen, &media);
+    CallOut {
+        call_id: call.call_id.clone(),
+        from: call.from.clone(),
+        to: call.to.clone(),
+        app: None,
+        signalling: SignallingOut {
+            protocol: "sip",
+            transport: call.sig_transport,
+            encrypted: sig_encrypted,
+        },
+        media,
+        encrypted,
+        endpoints,
+        verdict,
+        state: call.state.as_str(),
+        first_ts: call.first_ts.as_secs_f64(),
+        last_ts: call.last_ts.as_secs_f64(),
+        setup_ts: Some(call.first_ts.as_secs_f64()),
+        answer_ts: call.answer_ts.map(|t| t.as_secs_f64()),
+        end_ts: call.end_ts.map(|t| t.as_secs_f64()),
+        signalling_flows: call.signalling_flows.clone(),
+        user_agents: call.user_agents.clone(),
+        final_status: call.final_status,
+        bye_reason: call.bye_reason.clone(),
+        findings: call.findings.clone(),
+    }
+}
+
+fn call_ep(e: Endpoint, role: &'static str) -> CallEndpointOut {
+    CallEndpointOut {
+        ip: e.ip.to_string(),
+        port: e.port,
+        role,
+        operator: None,
+        rdns: None,
+    }
+}
+
+/// One plain-English sentence a non-expert understands.
+fn verdict_sentence(
+    call: &Call,
+    encrypted: &str,
+    sig_encrypted: bool,
+    media_seen: bool,
+    media: &[MediaOut],
+) -> String {
+    let sig = if sig_encrypted {
+        "encrypted signalling (SIP over TLS)".to_string()
+    } else {
+        format!("cleartext SIP over {}", call.sig_transport.to_uppercase())
+    };
+    let kinds: Vec<&str> = {
+        let mut k: Vec<&str> = media.iter().map(|m| m.kind).collect();
+        k.dedup();
+        k
+    };
+    let what = if kinds.is_empty() {
+        "media".to_string()
+    } else {
+        kinds.join(" and ")
+    };
+    match encrypted {
+        "keys-exposed" => format!(
+            "Not private: the {what} is SRTP, but its keys were sent in {sig}, so anyone who captured the signalling can decrypt the call."
+        ),
+        "no" if media_seen => format!(
+            "Not encrypted: the {what} travels as plain RTP ({sig}); anyone on the path can listen to this call."
+        ),
+        "no" => format!(
+            "Not encrypted: the SDP ({sig}) sets up plain RTP {what}; the media itself was not in the capture."
+        ),
+        "yes" if media_seen => {
+            let how = media.iter().find(|m| m.seen).map_or("srtp", |m| m.encryption);
+            format!("Encrypted: the {what} is protected ({how}) and its keys were not exposed ({sig}).")
+        }
+        "yes" => format!(
+            "Encryption declared: the SDP ({sig}) negotiates protected {what}, but the media was not in the capture."
+        ),
+        _ => match call.state {
+            crate::call::CallState::Cancelled | crate::call::CallState::Failed if media.is_empty() => format!(
+                "Call not set up ({}), no media: nothing to decrypt; the signalling itself was {sig}.",
+                call.final_status.map_or_else(|| call.state.as_str().to_string(), |s| format!("final status {s}"))
+            ),
+            _ if media.is_empty() => format!("No media negotiated in the capture; the signalling was {sig}."),
+            _ => format!("Unknown: the media could not be classified from the capture ({sig})."),
+        },
+    }
 }
 
 pub(crate) fn build_report(
@@ -72,8 +601,25 @@ pub(crate) fn build_report(
     let flows: Vec<FlowOut> = (0..a.flows.all().len())
         .filter_map(|i| flow_out(&a, i))
         .collect();
+    let calls: Vec<CallOut> = a
+        .ctx
+        .calls
+        .calls()
+        .iter()
+        .map(|c| call_out(c, &flows))
+        .collect();
     let s = &a.stats;
     let limits = a.flows.limits();
+    let mut warnings = a.ctx.warnings;
+    warnings.add_n("leaks-not-kept", a.ctx.leaks.overflow, || {
+        "the leak table is full".into()
+    });
+    warnings.add_n("relays-not-kept", a.ctx.relays.overflow, || {
+        "the relay table is full".into()
+    });
+    warnings.add_n("calls-not-tracked", a.ctx.calls.dropped, || {
+        "the call table is full".into()
+    });
     Report {
         vcscope_version: env!("CARGO_PKG_VERSION"),
         source: Source {
@@ -89,23 +635,34 @@ pub(crate) fn build_report(
             decapsulated: s.decapsulated,
             reassembled: reasm.reassembled,
         },
-        calls: Vec::new(),
+        calls,
         flows,
-        relays: Vec::new(),
-        leaks: Vec::new(),
-        warnings: a.ctx.warnings.to_report(),
+        relays: a.ctx.relays.to_report(),
+        leaks: a.ctx.leaks.to_report(),
+        warnings: warnings.to_report(),
+        sip: crate::report::SipCountsOut {
+            requests: a.ctx.calls.sip.requests.clone(),
+            responses: a
+                .ctx
+                .calls
+                .sip
+                .responses
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+        },
         limits: LimitsOut {
             max_flows: limits.max_live,
             flow_idle_timeout_s: limits.idle_timeout.0 / 1_000_000_000,
             peak_live_flows: a.flows.peak_live,
             flows_expired: a.flows.expired,
             flows_evicted: a.flows.evicted,
-            max_fragment_datagrams: crate::reasm::ReasmLimits::default().max_pending,
+            max_fragment_datagrams: a.reasm_limits.max_pending,
             fragment_datagrams_dropped: reasm.timed_out + reasm.too_large + reasm.table_full,
             max_stream_buffer: a.ctx.limits.stream_buffer,
             stream_bytes_dropped: a.ctx.stream_bytes_dropped,
             max_calls: a.ctx.limits.max_calls,
-            calls_evicted: a.ctx.calls_evicted,
+            calls_dropped: a.ctx.calls.dropped,
         },
     }
 }

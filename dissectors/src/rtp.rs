@@ -448,7 +448,9 @@ impl<'a> Iterator for ExtensionElements<'a> {
 /// Audio or video, as RFC 3551 tables 4 and 5 list a payload type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MediaKind {
+    /// An audio codec.
     Audio,
+    /// A video codec.
     Video,
     /// Audio and video multiplexed (MP2T).
     AudioVideo,

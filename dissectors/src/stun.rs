@@ -200,16 +200,22 @@ impl Method {
 /// The class of a STUN message (RFC 8489 section 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Class {
+    /// A request: expects a response.
     Request,
+    /// An indication: no response.
     Indication,
+    /// A success response.
     SuccessResponse,
+    /// An error response (with ERROR-CODE).
     ErrorResponse,
 }
 
 /// Method and class, decoded from the 14-bit message type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MessageType {
+    /// The 12-bit method.
     pub method: Method,
+    /// The 2-bit class.
     pub class: Class,
 }
 
@@ -245,59 +251,101 @@ impl MessageType {
 /// comprehension-optional (RFC 8489 section 18.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AttributeType {
+    /// 0x0001 MAPPED-ADDRESS (RFC 8489).
     MappedAddress,
-    /// Classic STUN (RFC 3489).
+    /// 0x0002 RESPONSE-ADDRESS (RFC 3489).
     ResponseAddress,
-    /// RFC 5780 (RFC 3489 before).
+    /// 0x0003 CHANGE-REQUEST (RFC 5780).
     ChangeRequest,
-    /// Classic STUN (RFC 3489).
+    /// 0x0004 SOURCE-ADDRESS (RFC 3489).
     SourceAddress,
-    /// Classic STUN (RFC 3489).
+    /// 0x0005 CHANGED-ADDRESS (RFC 3489).
     ChangedAddress,
+    /// 0x0006 USERNAME (RFC 8489).
     Username,
-    /// Classic STUN (RFC 3489).
+    /// 0x0007 PASSWORD (RFC 3489).
     Password,
+    /// 0x0008 MESSAGE-INTEGRITY (RFC 8489).
     MessageIntegrity,
+    /// 0x0009 ERROR-CODE (RFC 8489).
     ErrorCode,
+    /// 0x000A UNKNOWN-ATTRIBUTES (RFC 8489).
     UnknownAttributes,
-    /// Classic STUN (RFC 3489).
+    /// 0x000B REFLECTED-FROM (RFC 3489).
     ReflectedFrom,
+    /// 0x000C CHANNEL-NUMBER (RFC 8656).
     ChannelNumber,
+    /// 0x000D LIFETIME (RFC 8656).
     Lifetime,
+    /// 0x0012 XOR-PEER-ADDRESS (RFC 8656).
     XorPeerAddress,
+    /// 0x0013 DATA (RFC 8656).
     Data,
+    /// 0x0014 REALM (RFC 8489).
     Realm,
+    /// 0x0015 NONCE (RFC 8489).
     Nonce,
+    /// 0x0016 XOR-RELAYED-ADDRESS (RFC 8656).
     XorRelayedAddress,
+    /// 0x0017 REQUESTED-ADDRESS-FAMILY (RFC 8656).
     RequestedAddressFamily,
+    /// 0x0018 EVEN-PORT (RFC 8656).
     EvenPort,
+    /// 0x0019 REQUESTED-TRANSPORT (RFC 8656).
     RequestedTransport,
+    /// 0x001A DONT-FRAGMENT (RFC 8656).
     DontFragment,
+    /// 0x001B ACCESS-TOKEN (RFC 7635).
     AccessToken,
+    /// 0x001C MESSAGE-INTEGRITY-SHA256 (RFC 8489).
     MessageIntegritySha256,
+    /// 0x001D PASSWORD-ALGORITHM (RFC 8489).
     PasswordAlgorithm,
+    /// 0x001E USERHASH (RFC 8489).
     Userhash,
+    /// 0x0020 XOR-MAPPED-ADDRESS (RFC 8489).
     XorMappedAddress,
+    /// 0x0022 RESERVATION-TOKEN (RFC 8656).
     ReservationToken,
+    /// 0x0024 PRIORITY (RFC 8445).
     Priority,
+    /// 0x0025 USE-CANDIDATE (RFC 8445).
     UseCandidate,
+    /// 0x0026 PADDING (RFC 5780).
     Padding,
+    /// 0x0027 RESPONSE-PORT (RFC 5780).
     ResponsePort,
+    /// 0x002A CONNECTION-ID (RFC 6062).
     ConnectionId,
+    /// 0x8000 ADDITIONAL-ADDRESS-FAMILY (RFC 8656).
     AdditionalAddressFamily,
+    /// 0x8001 ADDRESS-ERROR-CODE (RFC 8656).
     AddressErrorCode,
+    /// 0x8002 PASSWORD-ALGORITHMS (RFC 8489).
     PasswordAlgorithms,
+    /// 0x8003 ALTERNATE-DOMAIN (RFC 8489).
     AlternateDomain,
+    /// 0x8004 ICMP (RFC 8656).
     Icmp,
+    /// 0x8022 SOFTWARE (RFC 8489).
     Software,
+    /// 0x8023 ALTERNATE-SERVER (RFC 8489).
     AlternateServer,
+    /// 0x8025 TRANSACTION_TRANSMIT_COUNTER (RFC 7982).
     TransactionTransmitCounter,
+    /// 0x8027 CACHE-TIMEOUT (RFC 5780).
     CacheTimeout,
+    /// 0x8028 FINGERPRINT (RFC 8489).
     Fingerprint,
+    /// 0x8029 ICE-CONTROLLED (RFC 8445).
     IceControlled,
+    /// 0x802A ICE-CONTROLLING (RFC 8445).
     IceControlling,
+    /// 0x802B RESPONSE-ORIGIN (RFC 5780).
     ResponseOrigin,
+    /// 0x802C OTHER-ADDRESS (RFC 5780).
     OtherAddress,
+    /// 0x802F ORIGIN (IANA registry).
     Origin,
     /// Any other code point, including the vendor ones.
     Unknown(u16),
@@ -399,8 +447,11 @@ impl AttributeType {
 /// REQUESTED-ADDRESS-FAMILY (RFC 8489 section 14.1, RFC 8656 section 18.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AddressFamily {
+    /// 0x01.
     Ipv4,
+    /// 0x02.
     Ipv6,
+    /// Any other family byte.
     Unknown(u8),
 }
 
@@ -437,87 +488,116 @@ impl<'a> Text<'a> {
 /// The typed value of one attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttributeValue<'a> {
+    /// MAPPED-ADDRESS: the reflexive address, in clear.
     MappedAddress(SocketAddr),
+    /// XOR-MAPPED-ADDRESS: the reflexive address, de-XORed.
     XorMappedAddress(SocketAddr),
+    /// XOR-PEER-ADDRESS: a TURN peer, de-XORed.
     XorPeerAddress(SocketAddr),
+    /// XOR-RELAYED-ADDRESS: the TURN relay address, de-XORed.
     XorRelayedAddress(SocketAddr),
+    /// ALTERNATE-SERVER: where the client is redirected.
     AlternateServer(SocketAddr),
+    /// RESPONSE-ORIGIN (RFC 5780): the address the response was sent from.
     ResponseOrigin(SocketAddr),
+    /// OTHER-ADDRESS (RFC 5780): the server's alternate address.
     OtherAddress(SocketAddr),
-    /// Classic STUN.
+    /// RESPONSE-ADDRESS, classic STUN.
     ResponseAddress(SocketAddr),
-    /// Classic STUN.
+    /// SOURCE-ADDRESS, classic STUN.
     SourceAddress(SocketAddr),
-    /// Classic STUN.
+    /// CHANGED-ADDRESS, classic STUN.
     ChangedAddress(SocketAddr),
-    /// Classic STUN.
+    /// REFLECTED-FROM, classic STUN.
     ReflectedFrom(SocketAddr),
-    /// RFC 5780 section 7.2.
+    /// CHANGE-REQUEST, RFC 5780 section 7.2.
     ChangeRequest {
+        /// Flag A: answer from the other IP address.
         change_ip: bool,
+        /// Flag B: answer from the other port.
         change_port: bool,
     },
+    /// USERNAME (for ICE, "remote-ufrag:local-ufrag").
     Username(Text<'a>),
+    /// REALM: often names the TURN service.
     Realm(Text<'a>),
-    /// The nonce is present; its bytes are of no use to the analysis.
+    /// NONCE is present; its bytes are of no use to the analysis.
     Nonce {
+        /// Value length.
         len: usize,
     },
+    /// SOFTWARE: the implementation's self-description.
     Software(Text<'a>),
-    /// `code` is class * 100 + number (300..=699).
+    /// ERROR-CODE.
     ErrorCode {
+        /// Class * 100 + number (300..=699).
         code: u16,
+        /// The reason phrase.
         reason: Text<'a>,
     },
-    /// RFC 8445 section 16.1.
+    /// PRIORITY, RFC 8445 section 16.1.
     Priority(u32),
-    /// RFC 8445 section 16.1.
+    /// USE-CANDIDATE, RFC 8445 section 16.1.
     UseCandidate,
-    /// Tie-breaker, RFC 8445 section 16.1.
+    /// ICE-CONTROLLED tie-breaker, RFC 8445 section 16.1.
     IceControlled(u64),
-    /// Tie-breaker, RFC 8445 section 16.1.
+    /// ICE-CONTROLLING tie-breaker, RFC 8445 section 16.1.
     IceControlling(u64),
-    /// HMAC-SHA1 present; the value is never exposed.
+    /// MESSAGE-INTEGRITY (HMAC-SHA1) is present; the value is never exposed.
     MessageIntegrity {
+        /// Value length (20 when well-formed).
         len: usize,
     },
-    /// HMAC-SHA256 present; the value is never exposed.
+    /// MESSAGE-INTEGRITY-SHA256 is present; the value is never exposed.
     MessageIntegritySha256 {
+        /// Value length (16 to 32).
         len: usize,
     },
-    /// `valid`: the CRC-32 of the message before this attribute, XOR
-    /// 0x5354554e, equals `value`.
+    /// FINGERPRINT.
     Fingerprint {
+        /// The CRC-32 carried.
         value: u32,
+        /// True when the CRC-32 of the message before this attribute (header
+        /// length as sent), XOR 0x5354554e, equals `value`.
         valid: bool,
     },
-    /// Seconds.
+    /// LIFETIME in seconds.
     Lifetime(u32),
+    /// CHANNEL-NUMBER.
     ChannelNumber(u16),
-    /// The application data of a Send or Data indication.
+    /// DATA: the application data of a Send or Data indication.
     Data(&'a [u8]),
-    /// IP protocol number (17 = UDP, 6 = TCP).
+    /// REQUESTED-TRANSPORT: IP protocol number (17 = UDP, 6 = TCP).
     RequestedTransport(u8),
+    /// EVEN-PORT.
     EvenPort {
+        /// The R bit: reserve the next port too.
         reserve: bool,
     },
+    /// RESERVATION-TOKEN.
     ReservationToken(u64),
+    /// DONT-FRAGMENT.
     DontFragment,
+    /// REQUESTED-ADDRESS-FAMILY.
     RequestedAddressFamily(AddressFamily),
+    /// ADDITIONAL-ADDRESS-FAMILY.
     AdditionalAddressFamily(AddressFamily),
-    /// RFC 6062 section 6.2.1.
+    /// CONNECTION-ID, RFC 6062 section 6.2.1.
     ConnectionId(u32),
-    /// Classic PASSWORD present; the value is never exposed.
+    /// Classic PASSWORD is present; the value is never exposed.
     Password {
+        /// Value length.
         len: usize,
     },
-    /// RFC 7635 ACCESS-TOKEN present; the value is never exposed.
+    /// ACCESS-TOKEN (RFC 7635) is present; the value is never exposed.
     AccessToken {
+        /// Value length.
         len: usize,
     },
     /// ORIGIN (IANA 0x802F): the web origin of the calling page.
     Origin(Text<'a>),
-    /// Any attribute not decoded above, with its raw value.
+    /// Any attribute not decoded above, with its raw value (empty for
+    /// key-bearing types).
     Unknown(&'a [u8]),
 }
 
@@ -1058,7 +1138,7 @@ impl<'a> Iterator for Attributes<'a> {
 pub enum StunVendor {
     /// Skype, Skype for Business, Lync, Teams: [MS-TURN] / [MS-ICE2] attributes.
     Microsoft,
-    /// Google services: REALM of Google's TURN servers.
+    /// Google services: REALM or a private attribute of Google's TURN servers.
     Google,
     /// WhatsApp calls: its private attributes and message types.
     WhatsApp,
@@ -1095,12 +1175,14 @@ mod vendor {
     /// Binding requests to port 3478 in ndpi zoom.pcap and arkime stun.pcap.
     pub const ZOOM: [u16; 2] = [0x0101, 0x0103];
     /// GOOG-NETWORK-INFO 0xC057 up to GOOG-MESSAGE-INTEGRITY-32 0xC060 (IANA
-    /// STUN attributes registry, registered by Google for libwebrtc), and the
-    /// GOOG-PING method's private 0xFF03-0xFF05 attributes seen from
-    /// libwebrtc-based TURN clients (ndpi stun.pcap frame 20).
+    /// STUN attributes registry, registered by Google for libwebrtc).
     pub const fn is_libwebrtc(t: u16) -> bool {
-        matches!(t, 0xC057..=0xC060 | 0xFF03..=0xFF05)
+        matches!(t, 0xC057..=0xC060)
     }
+    /// Private attribute 0xFF05 (value "TY_null"), seen only in Allocate
+    /// requests to Google's TURN service turn.l.google.com (ndpi stun.pcap
+    /// frames 17 and 20).
+    pub const GOOGLE_TURN: u16 = 0xFF05;
 }
 
 /// Which application or implementation sent `msg`, from proprietary
@@ -1128,6 +1210,9 @@ pub fn vendor_hint(msg: &StunMessage<'_>) -> Option<StunVendor> {
         }
         if vendor::MICROSOFT.contains(&raw) {
             return Some(StunVendor::Microsoft);
+        }
+        if raw == vendor::GOOGLE_TURN {
+            return Some(StunVendor::Google);
         }
         libwebrtc |= vendor::is_libwebrtc(raw);
         match a.typ {
@@ -1274,7 +1359,15 @@ mod tests {
         0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
     ];
 
-    const ALL: [&[u8]; 26] = [
+    /// ndpi stun.pcap frame 17: Allocate request to turn.l.google.com with
+    /// the private attribute 0xFF05.
+    const GOOGLE_ALLOCATE: [u8; 40] = [
+        0x00, 0x03, 0x00, 0x14, 0x21, 0x12, 0xa4, 0x42, 0x53, 0x6e, 0x4c, 0x66, 0x52, 0x78, 0x53,
+        0x36, 0x65, 0x51, 0x6e, 0x54, 0x00, 0x19, 0x00, 0x04, 0x11, 0x00, 0x00, 0x00, 0xff, 0x05,
+        0x00, 0x07, 0x54, 0x59, 0x5f, 0x6e, 0x75, 0x6c, 0x6c, 0x00,
+    ];
+
+    const ALL: [&[u8]; 27] = [
         BINDING_RESPONSE,
         ALLOCATE_SUCCESS,
         BINDING_RESPONSE_V6,
@@ -1301,6 +1394,7 @@ mod tests {
         DISCORD_REQUEST,
         DISCORD_RESPONSE,
         &EMPTY_BINDING,
+        &GOOGLE_ALLOCATE,
     ];
 
     fn sock(s: &str) -> SocketAddr {
@@ -1558,6 +1652,10 @@ mod tests {
         );
         assert_eq!(vendor_hint(&msg(ZOOM)), Some(StunVendor::Zoom));
         assert_eq!(vendor_hint(&msg(ZOOM_REPLY)), Some(StunVendor::Zoom));
+        assert_eq!(
+            vendor_hint(&msg(&GOOGLE_ALLOCATE)),
+            Some(StunVendor::Google)
+        );
         assert_eq!(vendor_hint(&msg(ICE_REQUEST)), None);
         assert_eq!(msg(TEAMS).fingerprint_valid(), Some(true));
         assert_eq!(msg(MEET).fingerprint_valid(), Some(true));

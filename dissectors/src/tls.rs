@@ -82,7 +82,11 @@ macro_rules! open_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name {
-            $( $(#[$vmeta])* $variant, )*
+            $(
+                $(#[$vmeta])*
+                #[doc = concat!("Code point ", stringify!($value), ".")]
+                $variant,
+            )*
             /// A code point this parser has no name for.
             Unknown($raw),
         }
@@ -175,6 +179,8 @@ open_enum! {
         QuicTransportParameters = 57,
         ApplicationSettings = 0x4469,
         EncryptedClientHello = 0xfe0d,
+        /// The earlier encrypted_server_name draft (draft-ietf-tls-esni-00 to -02).
+        EncryptedServerName = 0xffce,
         RenegotiationInfo = 0xff01,
     }
 }
@@ -402,10 +408,12 @@ fn is_tls_version(v: u16) -> bool {
     (0x0300..=0x0304).contains(&v)
 }
 
-/// True for the DTLS record versions 1.0 (0xfeff), 1.2 (0xfefd) and 1.3 (0xfefc).
+/// True for the DTLS versions 1.0 (0xfeff), 1.2 (0xfefd), 1.3 (0xfefc) and
+/// the pre-RFC 4347 OpenSSL version 0x0100 (DTLS1_BAD_VER, still sent by
+/// some VPN clients).
 #[inline]
 fn is_dtls_version(v: u16) -> bool {
-    matches!(v, 0xfeff | 0xfefd | 0xfefc)
+    matches!(v, 0xfeff | 0xfefd | 0xfefc | 0x0100)
 }
 
 /// Cheap check for a TLS record at the start of a TCP stream.
@@ -439,8 +447,8 @@ pub fn probe(buf: &[u8]) -> Probe {
 
 /// Cheap check for a DTLS record at the start of a UDP datagram.
 ///
-/// Either a DTLS 1.0/1.2 header (content type 20..=26, version 0xfeff, 0xfefd
-/// or 0xfefc, a length that fits the datagram) or a DTLS 1.3 unified header
+/// Either a DTLS 1.0/1.2 header (content type 20..=24 or 26, version 0xfeff,
+/// 0xfefd, 0xfefc or the pre-standard 0x0100, a length that fits the datagram) or a DTLS 1.3 unified header
 /// (first byte 0b001xxxxx, RFC 9147 section 4).
 pub fn dtls_probe(buf: &[u8]) -> Probe {
     let Some(&first) = buf.first() else {
@@ -459,7 +467,7 @@ pub fn dtls_probe(buf: &[u8]) -> Probe {
     }
     let Ok(version) = be::u16_at(buf, field::REC_VERSION) else {
         return match buf.get(field::REC_VERSION) {
-            Some(0xfe) | None => Probe::NeedMore,
+            Some(0xfe | 0x01) | None => Probe::NeedMore,
             Some(_) => Probe::NoMatch,
         };
     };
@@ -469,7 +477,9 @@ pub fn dtls_probe(buf: &[u8]) -> Probe {
     match be::u16_at(buf, field::DREC_LENGTH) {
         Err(_) => Probe::NeedMore,
         Ok(len) if usize::from(len) > MAX_RECORD_LEN => Probe::NoMatch,
-        Ok(len) if usize::from(len) > buf.len() - field::DREC_HEADER_LEN => Probe::NoMatch,
+        Ok(len) if usize::from(len) > buf.len().saturating_sub(field::DREC_HEADER_LEN) => {
+            Probe::NoMatch
+        }
         Ok(_) => Probe::Match,
     }
 }
@@ -874,7 +884,7 @@ impl<'a> Iterator for Handshakes<'a> {
 pub const DEFAULT_ASSEMBLER_CAPACITY: usize = 16 * 1024;
 
 /// How many disjoint byte ranges an assembler tracks before giving up.
-const MAX_RANGES: usize = 8;
+const MAX_RANGES: usize = 16;
 
 /// Bounded reassembler of the first handshake message of one flow direction.
 ///
@@ -885,7 +895,7 @@ const MAX_RANGES: usize = 8;
 /// that owns a buffer: `capacity` bytes, allocated once on first use and kept
 /// across [`reset`](Self::reset), so the engine can keep one per flow and
 /// reuse it. Input that would need more than `capacity` bytes, or more than
-/// eight disjoint pieces, is refused with `LimitExceeded`; it never grows.
+/// sixteen disjoint pieces, is refused with `LimitExceeded`; it never grows.
 ///
 /// Feed it exactly one of: in-order TCP payload ([`push_tls_stream`](Self::push_tls_stream)),
 /// whole TLS handshake record fragments ([`push_record_fragment`](Self::push_record_fragment)),
@@ -1034,37 +1044,35 @@ impl HandshakeAssembler {
     /// Inserts `[start, end)` into the sorted, disjoint range set, merging
     /// overlapping or adjacent ranges.
     fn add_range(&mut self, mut start: usize, mut end: usize) -> Result<()> {
-        let mut merged = [(0usize, 0usize); MAX_RANGES];
+        fn put(
+            out: &mut [(usize, usize); MAX_RANGES],
+            n: &mut usize,
+            range: (usize, usize),
+        ) -> Result<()> {
+            *out.get_mut(*n)
+                .ok_or(Error::new(ErrorKind::LimitExceeded, 0))? = range;
+            *n += 1;
+            Ok(())
+        }
+        let mut merged = [(0, 0); MAX_RANGES];
         let mut n = 0;
         let mut placed = false;
         for &(s, e) in self.ranges.iter().take(self.n_ranges) {
             if e < start {
-                *merged
-                    .get_mut(n)
-                    .ok_or(Error::new(ErrorKind::LimitExceeded, 0))? = (s, e);
-                n += 1;
+                put(&mut merged, &mut n, (s, e))?;
             } else if s > end {
                 if !placed {
-                    *merged
-                        .get_mut(n)
-                        .ok_or(Error::new(ErrorKind::LimitExceeded, 0))? = (start, end);
-                    n += 1;
+                    put(&mut merged, &mut n, (start, end))?;
                     placed = true;
                 }
-                *merged
-                    .get_mut(n)
-                    .ok_or(Error::new(ErrorKind::LimitExceeded, 0))? = (s, e);
-                n += 1;
+                put(&mut merged, &mut n, (s, e))?;
             } else {
                 start = start.min(s);
                 end = end.max(e);
             }
         }
         if !placed {
-            *merged
-                .get_mut(n)
-                .ok_or(Error::new(ErrorKind::LimitExceeded, 0))? = (start, end);
-            n += 1;
+            put(&mut merged, &mut n, (start, end))?;
         }
         self.ranges = merged;
         self.n_ranges = n;
@@ -1148,8 +1156,8 @@ impl HandshakeAssembler {
             }
             None => {
                 self.dtls_seq = Some(f.message_seq);
-                let len = fragment.length().to_be_bytes();
-                let header = [u8::from(fragment.msg_type()), len[1], len[2], len[3]];
+                let [_, l1, l2, l3] = fragment.length().to_be_bytes();
+                let header = [u8::from(fragment.msg_type()), l1, l2, l3];
                 self.push_at(0, &header)?;
             }
         }
@@ -1333,8 +1341,8 @@ impl<'a> ClientHello<'a> {
     // } ClientHello;                               RFC 8446 section 4.1.2
     /// Parses a ClientHello body (the handshake message without its header).
     ///
-    /// DTLS is recognised by its legacy_version (0xfeff or 0xfefd) and then
-    /// the cookie field is read.
+    /// DTLS is recognised by its legacy_version (0xfeff, 0xfefd or the
+    /// pre-standard 0x0100) and then the cookie field is read.
     pub fn parse(body: &'a [u8]) -> Result<Self> {
         let legacy_version = be::u16_at(body, field::HELLO_VERSION)?;
         let random = be::slice(body, field::HELLO_RANDOM, field::RANDOM_LEN)?;
@@ -1342,7 +1350,7 @@ impl<'a> ClientHello<'a> {
         if session_id.len() > 32 {
             return Err(Error::bad_length(field::HELLO_SESSION_ID));
         }
-        let (cookie, off) = if legacy_version >= 0xfe00 {
+        let (cookie, off) = if is_dtls_version(legacy_version) || legacy_version >= 0xfe00 {
             let (cookie, off) = vec8(body, off)?;
             (Some(cookie), off)
         } else {
@@ -1414,17 +1422,25 @@ impl<'a> ClientHello<'a> {
     /// The host_name of the server_name extension, if present and made of
     /// DNS name characters. With ECH this is the outer (public) name.
     pub fn sni(&self) -> Option<&'a str> {
+        let name = self.server_name_raw()?;
+        if is_dns_name(name) {
+            core::str::from_utf8(name).ok()
+        } else {
+            None
+        }
+    }
+
+    /// The host_name of the server_name extension as sent, without
+    /// validation (some clients send `host:port` or an IP address); escape it
+    /// before display.
+    pub fn server_name_raw(&self) -> Option<&'a [u8]> {
         let data = self.extension(ExtensionType::ServerName)?;
         let (mut list, _) = vec16(data, 0).ok()?;
         while !list.is_empty() {
             let name_type = be::u8_at(list, 0).ok()?;
             let (name, next) = vec16(list, 1).ok()?;
             if name_type == 0 {
-                return if is_dns_name(name) {
-                    core::str::from_utf8(name).ok()
-                } else {
-                    None
-                };
+                return Some(name);
             }
             list = list.get(next..)?;
         }
@@ -1658,6 +1674,8 @@ mod tests {
     const DTLS12_SERVER_HELLO_FRAG: &[u8] =
         include_bytes!("../../fixtures/payloads/tls/dtls12_server_hello_frag.bin");
     const DTLS13_CH: &[u8] = include_bytes!("../../fixtures/payloads/tls/dtls13_client_hello.bin");
+    const DTLS_BAD_VER_CH: &[u8] =
+        include_bytes!("../../fixtures/payloads/tls/dtls_bad_ver_client_hello.bin");
     const DTLS_SRTP_CH: &[u8] =
         include_bytes!("../../fixtures/payloads/tls/dtls_srtp_client_hello.bin");
     const DTLS_SRTP_SERVER_FLIGHT: &[u8] =
@@ -1746,7 +1764,8 @@ mod tests {
         assert!(ch.supported_versions().any(|v| v == 0x0304));
         let alpn: Vec<_> = ch.alpn().collect();
         assert_eq!(alpn, [&b"h2"[..], b"http/1.1"]);
-        assert!(!ch.has_ech() || ch.extension(ExtensionType::EncryptedClientHello).is_some());
+        // Chrome sends a GREASE encrypted_client_hello when it has no ECH config.
+        assert!(ch.has_ech());
     }
 
     #[test]
@@ -1756,6 +1775,10 @@ mod tests {
             Some("i.instagram.com")
         );
         assert_eq!(client_hello_sni(ESNI_CH), None);
+        let msg = first_message(ESNI_CH);
+        let ch = ClientHello::parse(Handshake::new_checked(&msg).unwrap().body()).unwrap();
+        assert!(ch.extension(ExtensionType::EncryptedServerName).is_some());
+        assert!(!ch.has_ech());
         let msg = first_message(ECH_CH);
         let ch = ClientHello::parse(Handshake::new_checked(&msg).unwrap().body()).unwrap();
         assert!(ch.has_ech());
@@ -1857,7 +1880,7 @@ mod tests {
     fn rejects_too_many_holes() {
         let mut asm = HandshakeAssembler::default();
         asm.push_at(0, &[1, 0, 0x10, 0]).unwrap();
-        for i in 0..7u64 {
+        for i in 0..15u64 {
             asm.push_at(10 + i * 10, b"ab").unwrap();
         }
         assert_eq!(
@@ -1915,6 +1938,18 @@ mod tests {
         let sh = ServerHello::parse(sh.body()).unwrap();
         assert!(sh.use_srtp_profile().is_some());
         assert!(!sh.use_srtp_profile().unwrap().is_null_cipher());
+    }
+
+    #[test]
+    fn parses_dtls_pre_standard_version() {
+        assert_eq!(dtls_probe(DTLS_BAD_VER_CH), Probe::Match);
+        let record = DtlsRecords::new(DTLS_BAD_VER_CH).next().unwrap();
+        assert_eq!(record.version, 0x0100);
+        let hs = first_dtls_handshake(DTLS_BAD_VER_CH);
+        let ch = ClientHello::parse(hs.body()).unwrap();
+        assert!(ch.is_dtls());
+        assert_eq!(ch.legacy_version(), 0x0100);
+        assert!(ch.cipher_suites().any(|c| c == CipherSuite(0x0035)));
     }
 
     #[test]
@@ -2037,19 +2072,22 @@ mod tests {
                 ch.sni(),
                 ch.has_ech(),
             );
-            let _ = ch
-                .cipher_suites()
-                .map(|c| (c.is_grease(), c.info()))
-                .count();
+            let _ = ch.server_name_raw();
+            ch.cipher_suites().for_each(|c| {
+                let _ = (c.is_grease(), c.info());
+            });
             let _ = ch.extensions().count();
             let _ = ch.alpn().count();
             let _ = ch.supported_versions().count();
-            let _ = ch.supported_groups().map(|g| g.name()).count();
-            let _ = ch.use_srtp_profiles().map(SrtpProfile::name).count();
-            let _ = ch
-                .key_share_groups()
-                .map(NamedGroup::is_post_quantum)
-                .count();
+            ch.supported_groups().for_each(|g| {
+                let _ = g.name();
+            });
+            ch.use_srtp_profiles().for_each(|p| {
+                let _ = p.name();
+            });
+            ch.key_share_groups().for_each(|g| {
+                let _ = g.is_post_quantum();
+            });
         }
         if let Ok(sh) = ServerHello::parse(body) {
             let _ = (
@@ -2071,20 +2109,24 @@ mod tests {
     #[test]
     fn parses_any_mutation_without_panic() {
         let msg = first_message(KYBER_CH);
-        let vectors: [&[u8]; 12] = [
+        let mut vectors: Vec<&[u8]> = vec![
+            KYBER_CH,
+            DTLS_BAD_VER_CH,
             INSTAGRAM_CH,
             ECH_CH,
             ESNI_CH,
-            &ECH_SERVER_FLIGHT[..200],
+            ECH_SERVER_FLIGHT,
             DTLS12_CH_FRAG1,
             DTLS12_CH_FRAG2,
             DTLS12_HELLO_VERIFY,
+            DTLS12_SERVER_HELLO_FRAG,
             DTLS13_CH,
             DTLS_SRTP_CH,
-            &DTLS_SRTP_SERVER_FLIGHT[..300],
+            DTLS_SRTP_SERVER_FLIGHT,
             HRR_BODY,
-            &msg[4..400],
+            &msg[4..],
         ];
+        vectors.extend(HUGE_CH_SEGMENTS);
         for v in vectors {
             for len in 0..=v.len() {
                 exercise(&v[..len]);

@@ -15,7 +15,12 @@ fuzz_target!(|data: &[u8]| {
     let _ = (msg.cookie(), msg.is_classic(), msg.as_bytes().len());
     let _ = (msg.transaction_id(), msg.classic_transaction_id());
     let _ = (msg.has_message_integrity(), msg.fingerprint_valid());
-    let _ = (msg.username(), msg.realm(), msg.software(), msg.error_code());
+    let _ = (
+        msg.username(),
+        msg.realm(),
+        msg.software(),
+        msg.error_code(),
+    );
     let _ = (msg.xor_mapped_address(), msg.mapped_address());
     let _ = (msg.attributes_error(), stun::vendor_hint(&msg));
     let _ = msg.addresses().count();

@@ -7,7 +7,12 @@ fuzz_target!(|data: &[u8]| {
     let _ = turn::probe(data);
     if let Ok(cd) = ChannelData::new_checked(data) {
         let _ = (cd.channel_number(), cd.is_rfc8656_range(), cd.data_length());
-        let _ = (cd.data(), cd.len(), cd.trailing_len(), cd.is_udp_padding_ok());
+        let _ = (
+            cd.data(),
+            cd.len(),
+            cd.trailing_len(),
+            cd.is_udp_padding_ok(),
+        );
     }
     let _ = (turn::frame_len(data), turn::detect_framing(data));
 
@@ -37,8 +42,21 @@ fuzz_target!(|data: &[u8]| {
 
     if let Ok(msg) = StunMessage::new_checked(data) {
         let f = TurnFacts::of(&msg);
-        let _ = (f.method, f.class, f.relayed, f.mapped, f.peer_count, f.lifetime);
-        let _ = (f.channel, f.data, f.requested_transport, f.error_code, f.connection_id);
+        let _ = (
+            f.method,
+            f.class,
+            f.relayed,
+            f.mapped,
+            f.peer_count,
+            f.lifetime,
+        );
+        let _ = (
+            f.channel,
+            f.data,
+            f.requested_transport,
+            f.error_code,
+            f.connection_id,
+        );
         let _ = (f.peers().count(), f.is_turn());
     }
 });

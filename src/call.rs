@@ -1,0 +1,601 @@
+//! Calls from signalling: one record per SIP dialog that sets up media
+//! (Call-ID of an INVITE), with its parties, state and timing, and the media
+//! each side's SDP announced. Media flows are attached to the call whose SDP
+//! announced one of their endpoints (either side: this works when only one
+//! direction is captured, when RTP arrives before the answer, and when NAT
+//! rewrote the sender's address).
+//!
+//! Bounded: [`MAX_MEDIA`] m-lines per call, [`MAX_FLOWS_PER_MEDIA`] flows per
+//! m-line, and the analysis' `max_calls` dialogs; beyond that new dialogs
+//! are counted, not tracked.
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+use vcscope_dissectors::sdp::{
+    self, Attribute, CryptoSuite, SdpLine, SessionDescription, TransportProfile,
+};
+use vcscope_dissectors::sip::{Method, SipMessage};
+
+use crate::flow::Endpoint;
+use crate::time::Nanos;
+
+pub const MAX_MEDIA: usize = 16;
+pub const MAX_FLOWS_PER_MEDIA: usize = 8;
+const MAX_RTPMAP: usize = 24;
+const MAX_USER_AGENTS: usize = 4;
+const MAX_FINDINGS: usize = 16;
+const MAX_SIG_FLOWS: usize = 16;
+
+/// How a media stream's keys are exchanged, from the SDP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeyExchange {
+    Unknown,
+    None,
+    Sdes,
+    Dtls,
+    Zrtp,
+}
+
+impl KeyExchange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyExchange::Unknown => "unknown",
+            KeyExchange::None => "none",
+            KeyExchange::Sdes => "sdes",
+            KeyExchange::Dtls => "dtls",
+            KeyExchange::Zrtp => "zrtp",
+        }
+    }
+}
+
+/// What one side's SDP says about one m-line.
+#[derive(Debug, Clone)]
+pub struct Announce {
+    pub addr: Option<IpAddr>,
+    pub port: u16,
+    pub rtcp: Option<Endpoint>,
+    pub profile: String,
+    pub secure_profile: bool,
+    pub key_exchange: KeyExchange,
+    /// SDES inline keys were readable in this SDP (never stored).
+    pub keys_exposed: bool,
+    /// A NULL or weak crypto suite offered, by name.
+    pub weak_suite: Option<String>,
+    pub rtpmap: Vec<(u8, String, u32)>,
+    pub rtcp_mux: bool,
+    /// The address the SIP message carrying this SDP came from.
+    pub carried_from: IpAddr,
+}
+
+/// One m-line of a call.
+#[derive(Debug, Clone)]
+pub struct CallMedia {
+    pub kind: &'static str,
+    /// Index 0: the caller's SDP; 1: the callee's.
+    pub sides: [Option<Announce>; 2],
+    pub flows: Vec<u32>,
+}
+
+impl CallMedia {
+    pub fn key_exchange(&self) -> KeyExchange {
+        self.sides
+            .iter()
+            .flatten()
+            .map(|a| a.key_exchange)
+            .max()
+            .unwrap_or(KeyExchange::Unknown)
+    }
+    pub fn keys_exposed(&self) -> bool {
+        self.sides.iter().flatten().any(|a| a.keys_exposed)
+    }
+    /// Codec name of a payload type, from either side's rtpmap.
+    pub fn codec(&self, pt: u8) -> Option<(&str, u32)> {
+        self.sides
+            .iter()
+            .flatten()
+            .flat_map(|a| a.rtpmap.iter())
+            .find(|(p, _, _)| *p == pt)
+            .map(|(_, n, c)| (n.as_str(), *c))
+    }
+    pub fn profile(&self) -> Option<&str> {
+        self.sides
+            .iter()
+            .flatten()
+            .next()
+            .map(|a| a.profile.as_str())
+    }
+}
+
+/// Where a call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallState {
+    Attempted,
+    Ringing,
+    Answered,
+    Ended,
+    Failed,
+    Cancelled,
+}
+
+impl CallState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallState::Attempted => "attempted",
+            CallState::Ringing => "ringing",
+            CallState::Answered => "answered",
+            CallState::Ended => "ended",
+            CallState::Failed => "failed",
+            CallState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One SIP call.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub call_id: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    caller_tag: Option<String>,
+    /// Signalling endpoints of the first INVITE: sender and receiver.
+    pub caller: Option<Endpoint>,
+    pub callee: Option<Endpoint>,
+    pub first_ts: Nanos,
+    pub last_ts: Nanos,
+    pub answer_ts: Option<Nanos>,
+    pub end_ts: Option<Nanos>,
+    pub state: CallState,
+    pub final_status: Option<u16>,
+    pub bye_reason: Option<String>,
+    pub user_agents: Vec<String>,
+    pub signalling_flows: Vec<u32>,
+    /// "udp", "tcp", "tls", "ws", "wss".
+    pub sig_transport: &'static str,
+    pub media: Vec<CallMedia>,
+    pub findings: Vec<String>,
+}
+
+impl Call {
+    pub fn finding(&mut self, f: String) {
+        if self.findings.len() < MAX_FINDINGS && !self.findings.contains(&f) {
+            self.findings.push(f);
+        }
+    }
+}
+
+/// Counts of SIP messages, for the report and for checks against tshark.
+#[derive(Debug, Default, Clone)]
+pub struct SipCounts {
+    pub requests: std::collections::BTreeMap<String, u64>,
+    pub responses: std::collections::BTreeMap<u16, u64>,
+}
+
+/// All calls of an analysis.
+#[derive(Debug)]
+pub struct CallTable {
+    calls: Vec<Call>,
+    by_id: FxHashMap<Box<str>, u32>,
+    media_index: FxHashMap<Endpoint, (u32, u16)>,
+    max_calls: usize,
+    pub dropped: u64,
+    pub sip: SipCounts,
+}
+
+/// Facts of the packet that carried a SIP message.
+#[derive(Debug, Clone, Copy)]
+pub struct SipPacket {
+    pub flow_id: u32,
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub ts: Nanos,
+    pub transport: &'static str,
+}
+
+/// What `CallTable::on_message` found, for leak and NAT checks by the caller.
+#[derive(Debug, Default)]
+pub struct SdpFacts {
+    /// Addresses in the SDP and where: (address, where).
+    pub addresses: Vec<(IpAddr, &'static str)>,
+    pub malformed_lines: u32,
+}
+
+fn owned(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+impl CallTable {
+    pub fn new(max_calls: usize) -> Self {
+        CallTable {
+            calls: Vec::new(),
+            by_id: FxHashMap::default(),
+            media_index: FxHashMap::default(),
+            max_calls,
+            dropped: 0,
+            sip: SipCounts::default(),
+        }
+    }
+
+    pub fn calls(&self) -> &[Call] {
+        &self.calls
+    }
+
+    pub fn get(&self, idx: u32) -> Option<&Call> {
+        self.calls.get(idx as usize)
+    }
+
+    /// The call and m-line whose SDP announced `ep`, if any.
+    #[inline]
+    pub fn media_for(&self, ep: &Endpoint) -> Option<(u32, u16)> {
+        if self.media_index.is_empty() {
+            return None;
+        }
+        self.media_index.get(ep).copied()
+    }
+
+    pub fn has_media(&self) -> bool {
+        !self.media_index.is_empty()
+    }
+
+    /// Attaches flow `flow_id` to a call's m-line.
+    pub fn attach(&mut self, call: u32, media: u16, flow_id: u32) {
+        if let Some(m) = self
+            .calls
+            .get_mut(call as usize)
+            .and_then(|c| c.media.get_mut(media as usize))
+        {
+            if !m.flows.contains(&flow_id) && m.flows.len() < MAX_FLOWS_PER_MEDIA {
+                m.flows.push(flow_id);
+            }
+        }
+    }
+
+    /// Takes one SIP message: counts it, updates or creates its call, reads
+    /// its SDP. Returns the call index (if the message belongs to a call) and
+    /// the SDP facts.
+    pub fn on_message(&mut self, msg: &SipMessage<'_>, pkt: SipPacket) -> (Option<u32>, SdpFacts) {
+        let mut facts = SdpFacts::default();
+        match msg.method() {
+            Some(m) if msg.is_request() => {
+                *self.sip.requests.entry(owned(m.as_str(), 32)).or_default() += 1;
+            }
+            _ => {
+                if let Some(code) = msg.status_code() {
+                    *self.sip.responses.entry(code).or_default() += 1;
+                }
+            }
+        }
+        let Some(call_id) = msg.call_id().map(str::trim).filter(|c| !c.is_empty()) else {
+            return (None, facts);
+        };
+        let cseq_method = msg.cseq().map(|(_, m)| m);
+        let creates = matches!(
+            cseq_method,
+            Some(
+                Method::Invite
+                    | Method::Ack
+                    | Method::Bye
+                    | Method::Cancel
+                    | Method::Prack
+                    | Method::Update
+            )
+        );
+        let idx = match self.by_id.get(call_id) {
+            Some(&i) => i,
+            None if creates => {
+                if self.calls.len() >= self.max_calls {
+                    self.dropped += 1;
+                    return (None, facts);
+                }
+                let i = self.calls.len() as u32;
+                let from_tag = msg.from().and_then(|f| f.tag).map(|t| owned(t, 128));
+                let is_req = msg.is_request();
+                self.calls.push(Call {
+                    call_id: owned(call_id, 256),
+                    from: msg.from().map(|f| owned(f.uri, 256)),
+                    to: msg.to().map(|t| owned(t.uri, 256)),
+                    caller_tag: from_tag,
+                    caller: Some(if is_req { pkt.src } else { pkt.dst }),
+                    callee: Some(if is_req { pkt.dst } else { pkt.src }),
+                    first_ts: pkt.ts,
+                    last_ts: pkt.ts,
+                    answer_ts: None,
+                    end_ts: None,
+                    state: CallState::Attempted,
+                    final_status: None,
+                    bye_reason: None,
+                    user_agents: Vec::new(),
+                    signalling_flows: Vec::new(),
+                    sig_transport: pkt.transport,
+                    media: Vec::new(),
+                    findings: Vec::new(),
+                });
+                self.by_id.insert(call_id.into(), i);
+                i
+            }
+            None => return (None, facts),
+        };
+        let Some(call) = self.calls.get_mut(idx as usize) else {
+            return (None, facts);
+        };
+        call.last_ts = call.last_ts.max(pkt.ts);
+        if !call.signalling_flows.contains(&pkt.flow_id)
+            && call.signalling_flows.len() < MAX_SIG_FLOWS
+        {
+            call.signalling_flows.push(pkt.flow_id);
+        }
+        for ua in [msg.user_agent(), msg.server()].into_iter().flatten() {
+            let ua = owned(ua.trim(), 128);
+            if !ua.is_empty()
+                && call.user_agents.len() < MAX_USER_AGENTS
+                && !call.user_agents.contains(&ua)
+            {
+                call.user_agents.push(ua);
+            }
+        }
+        let from_tag = msg.from().and_then(|f| f.tag);
+        let from_caller = from_tag.is_some() && from_tag == call.caller_tag.as_deref();
+        // Requests from the caller and responses to the caller's requests: side 0.
+        let side = if msg.is_request() == from_caller {
+            0
+        } else {
+            1
+        };
+        update_state(call, msg, cseq_method, pkt.ts);
+
+        let body = msg.body();
+        let is_sdp = msg.content_type().map_or(body.starts_with(b"v=0"), |ct| {
+            ct.to_ascii_lowercase().contains("application/sdp")
+        });
+        if is_sdp && !body.is_empty() {
+            if let Ok(sd) = SessionDescription::parse(body) {
+                let new_eps = read_sdp(call, &sd, side, pkt, &mut facts);
+                for (ep, m) in new_eps {
+                    self.media_index.insert(ep, (idx, m));
+                }
+            }
+        }
+        (Some(idx), facts)
+    }
+
+    /// Notes a finding on a call.
+    pub fn finding(&mut self, idx: u32, f: String) {
+        if let Some(c) = self.calls.get_mut(idx as usize) {
+            c.finding(f);
+        }
+    }
+}
+
+fn update_state(call: &mut Call, msg: &SipMessage<'_>, cseq: Option<Method<'_>>, ts: Nanos) {
+    use CallState::*;
+    if let Some(m) = msg.method().filter(|_| msg.is_request()) {
+        match m {
+            Method::Bye => {
+                call.state = Ended;
+                call.end_ts.get_or_insert(ts);
+                if let Some(r) = msg.reason_header() {
+                    let text = match (r.cause, r.text) {
+                        (Some(c), Some(t)) => format!("{} {c} {t}", r.protocol),
+                        (Some(c), None) => format!("{} {c}", r.protocol),
+                        (None, Some(t)) => format!("{} {t}", r.protocol),
+                        (None, None) => r.protocol.to_string(),
+                    };
+                    call.bye_reason = Some(owned(&text, 200));
+                }
+            }
+            Method::Cancel if call.answer_ts.is_none() => {
+                call.state = Cancelled;
+                call.end_ts.get_or_insert(ts);
+            }
+            _ => {}
+        }
+        return;
+    }
+    let (Some(code), Some(Method::Invite)) = (msg.status_code(), cseq) else {
+        return;
+    };
+    match code {
+        180..=199 if call.state == Attempted => call.state = Ringing,
+        200..=299 => {
+            if call.answer_ts.is_none() {
+                call.answer_ts = Some(ts);
+                call.final_status = Some(code);
+                if !matches!(call.state, Ended | Cancelled) {
+                    call.state = Answered;
+                }
+            }
+        }
+        300..=699 if call.answer_ts.is_none() => {
+            // 401/407 are challenges: the INVITE is sent again with credentials.
+            if code != 401 && code != 407 {
+                call.final_status = Some(code);
+                if call.state != Cancelled {
+                    call.state = Failed;
+                }
+                call.end_ts.get_or_insert(ts);
+            } else if call.final_status.is_none() {
+                call.final_status = Some(code);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn media_kind(k: sdp::MediaKind<'_>) -> &'static str {
+    match k {
+        sdp::MediaKind::Audio => "audio",
+        sdp::MediaKind::Video => "video",
+        sdp::MediaKind::Application => "application",
+        _ => "unknown",
+    }
+}
+
+/// Reads one SDP into the call's media (side 0 caller, 1 callee). Returns the
+/// endpoints to index. Addresses go to `facts` for leak checks.
+fn read_sdp(
+    call: &mut Call,
+    sd: &SessionDescription<'_>,
+    side: usize,
+    pkt: SipPacket,
+    facts: &mut SdpFacts,
+) -> Vec<(Endpoint, u16)> {
+    let mut index = Vec::new();
+    // Session-level facts.
+    let mut session_crypto_exposed = false;
+    for line in sd.lines() {
+        match line {
+            SdpLine::Origin(o) => {
+                if let Some(ip) = o.addr.ip() {
+                    facts.addresses.push((ip, "sdp-origin"));
+                }
+            }
+            SdpLine::Connection(c) => {
+                if let Some(ip) = c.addr.ip() {
+                    facts.addresses.push((ip, "sdp-connection"));
+                }
+            }
+            SdpLine::EncryptionKey { .. } => session_crypto_exposed = true,
+            SdpLine::Attribute(Attribute::Candidate(c)) => {
+                if let Some(ip) = c.address.ip() {
+                    facts.addresses.push((ip, "sdp-candidate"));
+                }
+                if let Some(ip) = c.raddr.and_then(|r| r.ip()) {
+                    facts.addresses.push((ip, "sdp-candidate"));
+                }
+            }
+            SdpLine::Attribute(Attribute::Rtcp { addr: Some(a), .. }) => {
+                if let Some(ip) = a.ip() {
+                    facts.addresses.push((ip, "sdp-rtcp"));
+                }
+            }
+            SdpLine::Attribute(Attribute::Ssrc {
+                attribute,
+                value: Some(v),
+                ..
+            }) if attribute.eq_ignore_ascii_case("cname") => {
+                for ip in vcscope_dissectors::sip::ip_literals(v) {
+                    facts.addresses.push((ip, "sdp-ssrc-cname"));
+                }
+            }
+            SdpLine::Malformed { .. } => facts.malformed_lines += 1,
+            _ => {}
+        }
+    }
+    let session_zrtp = sd
+        .session_attributes()
+        .any(|a| matches!(a, Attribute::ZrtpHash { .. }));
+    let session_fingerprint = sd
+        .session_attributes()
+        .any(|a| matches!(a, Attribute::Fingerprint { .. }));
+    for (i, section) in sd.media().enumerate() {
+        if i >= MAX_MEDIA {
+            break;
+        }
+        let m = section.media();
+        let profile = m.profile();
+        let addr = section.effective_connection().and_then(|c| c.addr.ip());
+        let mut crypto = false;
+        let mut inline_key = session_crypto_exposed;
+        let mut weak: Option<String> = None;
+        let mut fingerprint = session_fingerprint;
+        let mut zrtp = session_zrtp;
+        let mut rtpmap = Vec::new();
+        let mut rtcp_mux = false;
+        let mut rtcp_port = None;
+        let mut rtcp_addr = None;
+        for a in section.attributes() {
+            match a {
+                Attribute::Crypto(c) => {
+                    crypto = true;
+                    inline_key |= c.has_inline_key;
+                    if c.suite.is_null_cipher() || c.suite.is_weak() || c.unencrypted_srtp {
+                        let name = match c.suite {
+                            CryptoSuite::Unknown(s) => owned(s, 64),
+                            other => format!("{other:?}"),
+                        };
+                        weak.get_or_insert(name);
+                    }
+                }
+                Attribute::Fingerprint { .. } => fingerprint = true,
+                Attribute::ZrtpHash { .. } => zrtp = true,
+                Attribute::Rtpmap {
+                    pt,
+                    encoding,
+                    clock_rate,
+                    ..
+                } if rtpmap.len() < MAX_RTPMAP => {
+                    rtpmap.push((pt, owned(encoding, 32), clock_rate))
+                }
+                Attribute::RtcpMux => rtcp_mux = true,
+                Attribute::Rtcp { port, addr } => {
+                    rtcp_port = Some(port);
+                    rtcp_addr = addr.and_then(|a| a.ip());
+                }
+                _ => {}
+            }
+        }
+        let key_exchange = if profile.is_dtls() || (fingerprint && profile.is_secure() && !crypto) {
+            KeyExchange::Dtls
+        } else if crypto {
+            KeyExchange::Sdes
+        } else if zrtp {
+            KeyExchange::Zrtp
+        } else if matches!(
+            profile,
+            TransportProfile::RtpAvp | TransportProfile::RtpAvpf | TransportProfile::Udptl
+        ) {
+            KeyExchange::None
+        } else {
+            KeyExchange::Unknown
+        };
+        let rtcp = match (addr, m.port) {
+            (_, 0) => None,
+            (Some(ip), p) if !rtcp_mux => Some(Endpoint {
+                ip: rtcp_addr.unwrap_or(ip),
+                port: rtcp_port.unwrap_or(p.saturating_add(1)),
+            }),
+            _ => None,
+        };
+        let ann = Announce {
+            addr,
+            port: m.port,
+            rtcp,
+            profile: owned(m.proto, 32),
+            secure_profile: profile.is_secure(),
+            key_exchange,
+            keys_exposed: crypto && inline_key,
+            weak_suite: weak,
+            rtpmap,
+            rtcp_mux,
+            carried_from: pkt.src.ip,
+        };
+        if let (Some(ip), p) = (addr, m.port) {
+            if p != 0 {
+                index.push((Endpoint { ip, port: p }, i as u16));
+                if let Some(r) = rtcp {
+                    index.push((r, i as u16));
+                }
+                if ip != pkt.src.ip
+                    && !ip.is_unspecified()
+                    && crate::scope::scope_of(pkt.src.ip) == crate::scope::Scope::Public
+                {
+                    call.finding(format!(
+                        "NAT: the SDP from {} announces media at {ip}, not at the address its SIP came from",
+                        pkt.src.ip
+                    ));
+                }
+            }
+        }
+        if call.media.len() <= i {
+            call.media.push(CallMedia {
+                kind: media_kind(m.kind),
+                sides: [None, None],
+                flows: Vec::new(),
+            });
+        }
+        if let Some(cm) = call.media.get_mut(i) {
+            cm.sides[side] = Some(ann);
+        }
+    }
+    index
+}

@@ -1,0 +1,150 @@
+//! Internal-address leaks: a non-public address (RFC 1918, CGNAT, ULA,
+//! link-local, loopback) inside the payload of a packet sent to a public
+//! address. Deduplicated per (address, where, flow, exposed_to), counted.
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+
+use crate::report::LeakOut;
+use crate::scope::{scope_of, Scope};
+use crate::time::Nanos;
+
+/// Distinct leaks kept at most; beyond, new ones are only counted.
+pub const MAX_LEAKS: usize = 65_536;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    address: IpAddr,
+    where_: &'static str,
+    flow_id: u32,
+    exposed_to: IpAddr,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Rec {
+    scope: Scope,
+    first_ts: Nanos,
+    count: u64,
+    order: u32,
+}
+
+#[derive(Debug, Default)]
+pub struct LeakTable {
+    map: FxHashMap<Key, Rec>,
+    /// Leaks not kept because the table was full.
+    pub overflow: u64,
+}
+
+impl LeakTable {
+    /// Records `address` found at `where_` in a packet of `flow_id` sent to
+    /// `dst`, if the address is internal and `dst` is public. Returns true if
+    /// it was a leak.
+    pub fn check(
+        &mut self,
+        address: IpAddr,
+        where_: &'static str,
+        flow_id: u32,
+        dst: IpAddr,
+        ts: Nanos,
+    ) -> bool {
+        let scope = scope_of(address);
+        if !scope.is_internal() || scope_of(dst) != Scope::Public {
+            return false;
+        }
+        let key = Key {
+            address,
+            where_,
+            flow_id,
+            exposed_to: dst,
+        };
+        let n = self.map.len();
+        if let Some(r) = self.map.get_mut(&key) {
+            r.count += 1;
+        } else if n < MAX_LEAKS {
+            self.map.insert(
+                key,
+                Rec {
+                    scope,
+                    first_ts: ts,
+                    count: 1,
+                    order: n as u32,
+                },
+            );
+        } else {
+            self.overflow += 1;
+        }
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Leaks on one flow (address, where), for flow findings.
+    pub fn on_flow(&self, flow_id: u32) -> impl Iterator<Item = (IpAddr, &'static str)> + '_ {
+        self.map
+            .keys()
+            .filter(move |k| k.flow_id == flow_id)
+            .map(|k| (k.address, k.where_))
+    }
+
+    /// Sorted by first time seen, then address.
+    pub fn to_report(&self) -> Vec<LeakOut> {
+        let mut v: Vec<(&Key, &Rec)> = self.map.iter().collect();
+        v.sort_by(|a, b| (a.1.first_ts, a.1.order).cmp(&(b.1.first_ts, b.1.order)));
+        v.into_iter()
+            .map(|(k, r)| LeakOut {
+                address: k.address.to_string(),
+                scope: r.scope.as_str(),
+                where_: k.where_,
+                flow_id: k.flow_id,
+                exposed_to: k.exposed_to.to_string(),
+                first_ts: r.first_ts.as_secs_f64(),
+                count: r.count,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn parses_leak_only_towards_public_addresses() {
+        let mut t = LeakTable::default();
+        let t0 = Nanos::from_secs(1);
+        assert!(t.check(
+            ip("192.168.1.2"),
+            "sdp-connection",
+            1,
+            ip("212.242.33.35"),
+            t0
+        ));
+        assert!(t.check(
+            ip("192.168.1.2"),
+            "sdp-connection",
+            1,
+            ip("212.242.33.35"),
+            t0
+        ));
+        assert!(!t.check(ip("192.168.1.2"), "sdp-connection", 1, ip("10.0.0.1"), t0));
+        assert!(!t.check(ip("8.8.8.8"), "sdp-connection", 1, ip("212.242.33.35"), t0));
+        assert!(t.check(ip("fe80::1"), "sdp-connection", 2, ip("2001:db8::1"), t0));
+        let r = t.to_report();
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (r[0].count, r[0].scope, r[1].scope),
+            (2, "private", "link-local")
+        );
+    }
+}

@@ -1,0 +1,363 @@
+//! Media evidence: RTP streams and their health, RTCP reports, and whether
+//! the media is readable (SRTP/SRTCP/ZRTP/DTLS-SRTP evidence).
+//!
+//! RTP is accepted on a flow direction when SDP announced the endpoint, when
+//! the flow already carries ICE/DTLS/TURN (WebRTC), or by the RTP heuristic
+//! (consecutive sequence numbers under one SSRC). Stream statistics start
+//! with the first packet, so counts match tshark's, and are dropped if the
+//! heuristic rejects the direction.
+
+use vcscope_dissectors::demux::PacketClass;
+use vcscope_dissectors::rtcp::{RtcpCompound, RtcpPacketType};
+use vcscope_dissectors::rtp::{self, HeuristicState, RtpHeuristic, RtpPacket, RtpStreamStats};
+use vcscope_dissectors::srtp::{self, MediaEncryption, PayloadVotes, SrtcpEvidence, ZrtpPacket};
+
+use crate::dissect::{Ctx, FlowState, Pkt, Proto};
+use crate::time::Nanos;
+
+/// RTP streams (SSRCs) tracked per flow.
+pub const MAX_STREAMS: usize = 32;
+/// RTCP-reported figures kept per flow.
+const MAX_RTCP_REPORTS: usize = 32;
+/// Packets per stream whose payload is classified (the verdict is settled by then).
+const VOTE_PACKETS: u64 = 64;
+
+/// One RTP stream (SSRC, direction) of a flow.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    pub ssrc: u32,
+    pub dir: crate::flow::Direction,
+    pub payload_type: u8,
+    pub stats: RtpStreamStats,
+    pub votes: PayloadVotes,
+    pub first_ts: Nanos,
+    pub last_ts: Nanos,
+    /// Clock rate used for jitter: from SDP, the static table, or estimated.
+    pub clock: Option<u32>,
+    pub clock_estimated: bool,
+    first_rtp_ts: u32,
+    pub relayed: bool,
+}
+
+/// Loss and jitter a receiver reported in RTCP about one SSRC.
+#[derive(Debug, Clone, Copy)]
+pub struct RtcpReport {
+    pub ssrc: u32,
+    pub fraction_lost: u8,
+    pub cumulative_lost: i32,
+    pub jitter: u32,
+}
+
+/// DTLS evidence of a flow.
+#[derive(Debug, Default, Clone)]
+pub struct DtlsFacts {
+    pub records: u64,
+    pub client_hello: bool,
+    pub server_hello: bool,
+    pub use_srtp_offered: bool,
+    pub srtp_profile: Option<u16>,
+    pub version: Option<u16>,
+    pub application_data: u64,
+}
+
+/// Media evidence of a flow.
+#[derive(Debug, Default)]
+pub struct MediaState {
+    pub streams: Vec<Stream>,
+    pub heur: [RtpHeuristic; 2],
+    pub rtcp_plain: u64,
+    pub srtcp: u64,
+    pub rtcp_reports: Vec<RtcpReport>,
+    pub zrtp_packets: u64,
+    pub zrtp_confirmed: bool,
+    pub dtls: Option<Box<DtlsFacts>>,
+    pub dtls_asm: Option<Box<vcscope_dissectors::tls::HandshakeAssembler>>,
+    pub tls: Option<Box<crate::secure::TlsFacts>>,
+    pub streams_dropped: u64,
+}
+
+impl MediaState {
+    /// True once RTP is accepted in a direction: later packets take the fast path.
+    pub fn is_settled(&self) -> bool {
+        self.heur.iter().any(|h| h.state() == HeuristicState::Rtp)
+    }
+
+    /// Streams that are real RTP (accepted direction).
+    pub fn accepted_streams(&self, forced: bool) -> impl Iterator<Item = &Stream> {
+        self.streams
+            .iter()
+            .filter(move |s| forced || self.heur[s.dir.index()].state() == HeuristicState::Rtp)
+    }
+}
+
+/// Dispatches a payload whose class is not SIP/STUN/ChannelData: RTP, RTCP,
+/// DTLS, ZRTP, QUIC or other.
+pub fn other_class(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
+    match PacketClass::of(payload) {
+        PacketClass::Rtp => rtp_or_rtcp(ctx, st, pkt, payload),
+        PacketClass::Dtls => crate::secure::dtls(ctx, st, pkt, payload),
+        PacketClass::Zrtp => zrtp(st, payload),
+        PacketClass::Stun if pkt.relayed => {
+            // ICE checks relayed through TURN.
+            if let Ok(msg) = vcscope_dissectors::stun::StunMessage::new_checked(payload) {
+                if vcscope_dissectors::stun::probe(payload) == vcscope_dissectors::Probe::Match {
+                    let _ = msg;
+                    st.protocols.insert(Proto::Stun);
+                }
+            }
+        }
+        _ => crate::secure::quic(ctx, st, pkt, payload),
+    }
+}
+
+fn zrtp(st: &mut FlowState, payload: &[u8]) {
+    if let Ok(z) = ZrtpPacket::new_checked(payload) {
+        st.protocols.insert(Proto::Zrtp);
+        let m = st.media.get_or_insert_with(Default::default);
+        m.zrtp_packets += 1;
+        if matches!(
+            z.message_type(),
+            srtp::ZrtpMessageType::Confirm1
+                | srtp::ZrtpMessageType::Confirm2
+                | srtp::ZrtpMessageType::Conf2Ack
+        ) {
+            m.zrtp_confirmed = true;
+        }
+    }
+}
+
+/// RTP or RTCP (RFC 5761 section 4 split on the payload type byte).
+#[inline]
+pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
+    if rtp::is_rtcp(payload) {
+        rtcp(ctx, st, pkt, payload);
+        return;
+    }
+    let Ok(p) = RtpPacket::new_checked(payload) else {
+        return;
+    };
+    let forced = is_forced(st);
+    let m = st.media.get_or_insert_with(Default::default);
+    let d = pkt.dir.index();
+    let state = m.heur[d].observe(&p);
+    if state == HeuristicState::NotRtp && !forced {
+        // Not RTP after all: forget what was counted for this direction.
+        if !m.streams.is_empty() {
+            m.streams.retain(|s| s.dir != pkt.dir);
+        }
+        return;
+    }
+    let ssrc = p.ssrc().0;
+    let pt = p.payload_type().0;
+    let idx = match m
+        .streams
+        .iter()
+        .position(|s| s.ssrc == ssrc && s.dir == pkt.dir)
+    {
+        Some(i) => i,
+        None => {
+            if m.streams.len() >= MAX_STREAMS {
+                m.streams_dropped += 1;
+                return;
+            }
+            let (clock, _) = clock_of(ctx, st_media_call(st), pt);
+            let Some(m) = st.media.as_deref_mut() else {
+                return;
+            };
+            m.streams.push(Stream {
+                ssrc,
+                dir: pkt.dir,
+                payload_type: pt,
+                stats: RtpStreamStats::default(),
+                votes: PayloadVotes::new(),
+                first_ts: pkt.ts,
+                last_ts: pkt.ts,
+                clock,
+                clock_estimated: false,
+                first_rtp_ts: p.timestamp(),
+                relayed: pkt.relayed,
+            });
+            m.streams.len() - 1
+        }
+    };
+    let codec_hint = codec_name(ctx, st.media_call, pt);
+    let Some(m) = st.media.as_deref_mut() else {
+        return;
+    };
+    let Some(s) = m.streams.get_mut(idx) else {
+        return;
+    };
+    let arrival = pkt.ts.as_secs_f64();
+    if s.clock.is_none() && s.stats.packets() >= 16 {
+        s.clock = estimate_clock(s.first_rtp_ts, p.timestamp(), s.first_ts, pkt.ts);
+        s.clock_estimated = s.clock.is_some();
+    }
+    s.stats.update_packet(&p, arrival, s.clock);
+    s.stats.add_bytes(payload.len());
+    s.last_ts = pkt.ts;
+    if s.stats.packets() <= VOTE_PACKETS {
+        s.votes.observe(pt, codec_hint, p.payload());
+    }
+}
+
+/// RTP is taken as RTP without the heuristic when signalling or WebRTC
+/// context says so.
+fn is_forced(st: &FlowState) -> bool {
+    st.media_call.is_some()
+        || st.protocols.contains(Proto::Stun)
+        || st.protocols.contains(Proto::Dtls)
+        || st.protocols.contains(Proto::TurnChannelData)
+}
+
+fn st_media_call(st: &FlowState) -> Option<(u32, u16)> {
+    st.media_call
+}
+
+/// Codec name from the call's SDP, else the static payload-type table.
+fn codec_name(ctx: &Ctx, media_call: Option<(u32, u16)>, pt: u8) -> Option<&'static str> {
+    if let Some((c, m)) = media_call {
+        if let Some((name, _)) = ctx
+            .calls
+            .get(c)
+            .and_then(|call| call.media.get(m as usize))
+            .and_then(|cm| cm.codec(pt))
+        {
+            return known_codec(name);
+        }
+    }
+    rtp::static_payload_type(pt).map(|c| c.name)
+}
+
+/// Maps an rtpmap encoding name to the static names the payload classifier knows.
+fn known_codec(name: &str) -> Option<&'static str> {
+    const NAMES: [&str; 14] = [
+        "PCMU",
+        "PCMA",
+        "G722",
+        "CN",
+        "telephone-event",
+        "opus",
+        "VP8",
+        "VP9",
+        "H264",
+        "H265",
+        "AV1",
+        "G729",
+        "iLBC",
+        "speex",
+    ];
+    NAMES.iter().find(|n| n.eq_ignore_ascii_case(name)).copied()
+}
+
+/// Clock rate of a payload type: SDP rtpmap, else the static table.
+pub fn clock_of(
+    ctx: &Ctx,
+    media_call: Option<(u32, u16)>,
+    pt: u8,
+) -> (Option<u32>, Option<String>) {
+    if let Some((c, m)) = media_call {
+        if let Some((name, clock)) = ctx
+            .calls
+            .get(c)
+            .and_then(|call| call.media.get(m as usize))
+            .and_then(|cm| cm.codec(pt))
+        {
+            return (Some(clock), Some(name.to_string()));
+        }
+    }
+    match rtp::static_payload_type(pt) {
+        Some(c) => (Some(c.clock_rate), Some(c.name.to_string())),
+        None => (None, None),
+    }
+}
+
+/// Guesses a dynamic payload type's clock from RTP time against capture time.
+fn estimate_clock(ts0: u32, ts1: u32, t0: Nanos, t1: Nanos) -> Option<u32> {
+    let dt = t1.saturating_sub(t0).as_secs_f64();
+    if dt < 0.2 {
+        return None;
+    }
+    let rate = f64::from(ts1.wrapping_sub(ts0)) / dt;
+    [8_000u32, 16_000, 32_000, 48_000, 90_000]
+        .into_iter()
+        .find(|&c| (rate / f64::from(c) - 1.0).abs() < 0.25)
+}
+
+fn rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
+    let evidence = srtp::looks_like_srtcp(payload);
+    let compound = RtcpCompound::new(payload);
+    let mut any = false;
+    let mut cnames: [Option<&[u8]>; 4] = [None; 4];
+    let mut n_cnames = 0;
+    let m = st.media.get_or_insert_with(Default::default);
+    let mut packets = compound.packets();
+    for p in &mut packets {
+        any = true;
+        match p.packet_type() {
+            RtcpPacketType::SenderReport | RtcpPacketType::ReceiverReport => {
+                let blocks = p
+                    .sender_report()
+                    .map(|sr| sr.reports())
+                    .or_else(|| p.receiver_report().map(|rr| rr.reports()));
+                for b in blocks.into_iter().flatten() {
+                    let rep = RtcpReport {
+                        ssrc: b.ssrc().0,
+                        fraction_lost: b.fraction_lost(),
+                        cumulative_lost: b.cumulative_lost(),
+                        jitter: b.jitter(),
+                    };
+                    if let Some(r) = m.rtcp_reports.iter_mut().find(|r| r.ssrc == rep.ssrc) {
+                        *r = rep;
+                    } else if m.rtcp_reports.len() < MAX_RTCP_REPORTS {
+                        m.rtcp_reports.push(rep);
+                    }
+                }
+            }
+            RtcpPacketType::SourceDescription => {
+                if let Some(sdes) = p.sdes() {
+                    for chunk in sdes.chunks() {
+                        if let (Some(c), true) = (chunk.cname(), n_cnames < cnames.len()) {
+                            cnames[n_cnames] = Some(c);
+                            n_cnames += 1;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        // Only the first packet of an SRTCP compound is in clear.
+        if matches!(evidence, SrtcpEvidence::Srtcp { .. }) {
+            break;
+        }
+    }
+    if !any {
+        return;
+    }
+    match evidence {
+        SrtcpEvidence::Srtcp { trailer, .. } if trailer.encrypted => {
+            m.srtcp += 1;
+            st.protocols.insert(Proto::Srtcp);
+        }
+        _ => {
+            m.rtcp_plain += 1;
+            st.protocols.insert(Proto::Rtcp);
+        }
+    }
+    for c in cnames.into_iter().flatten() {
+        if let Ok(s) = std::str::from_utf8(c) {
+            for ip in vcscope_dissectors::sip::ip_literals(s) {
+                ctx.leaks
+                    .check(ip, "rtcp-sdes-cname", pkt.flow_id, pkt.dst.ip, pkt.ts);
+            }
+        }
+    }
+}
+
+/// Per-flow media verdict for the report: the encryption of the RTP streams.
+pub fn stream_encryption(s: &Stream, flow_secure: Option<bool>) -> MediaEncryption {
+    match (s.votes.verdict(), flow_secure) {
+        (MediaEncryption::Unknown, Some(true)) => MediaEncryption::Encrypted,
+        (MediaEncryption::Unknown, Some(false)) => MediaEncryption::Unknown,
+        (v, _) => v,
+    }
+}
