@@ -610,7 +610,20 @@ pub(crate) fn build_report(
         .collect();
     let s = &a.stats;
     let limits = a.flows.limits();
+    let streams_dropped: u64 = a
+        .flows
+        .all()
+        .iter()
+        .filter_map(|f| f.state.media.as_deref())
+        .map(|m| m.streams_dropped)
+        .sum();
     let mut warnings = a.ctx.warnings;
+    warnings.add_n("rtp-streams-not-tracked", streams_dropped, || {
+        format!(
+            "more than {} RTP streams on one flow",
+            crate::media::MAX_STREAMS
+        )
+    });
     warnings.add_n("leaks-not-kept", a.ctx.leaks.overflow, || {
         "the leak table is full".into()
     });

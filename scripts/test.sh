@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, then runs every test of
+# the workspace (unit, corpus, CLI, robustness, and the live-capture test,
+# which needs root to create a network namespace).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+cargo build --workspace --all-targets --locked
+cargo test --workspace --locked
