@@ -37,6 +37,7 @@ pub mod cli;
 pub mod dissect;
 pub mod engine;
 pub mod flow;
+pub mod infer;
 pub mod leak;
 pub mod media;
 pub mod packet;

@@ -191,6 +191,11 @@ pub struct CallOut {
     pub final_status: Option<u16>,
     pub bye_reason: Option<String>,
     pub findings: Vec<String>,
+    /// Where the media is decrypted: "peer" (end to end), "provider-server"
+    /// (an SFU or media server of the service), or "unknown".
+    pub encryption_ends: &'static str,
+    /// True for calls inferred from media (no signalling seen).
+    pub inferred: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -528,6 +528,8 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
         final_status: call.final_status,
         bye_reason: call.bye_reason.clone(),
         findings: call.findings.clone(),
+        encryption_ends: "unknown",
+        inferred: false,
     }
 }
 
@@ -601,13 +603,24 @@ pub(crate) fn build_report(
     let flows: Vec<FlowOut> = (0..a.flows.all().len())
         .filter_map(|i| flow_out(&a, i))
         .collect();
-    let calls: Vec<CallOut> = a
+    let mut flows = flows;
+    let mut calls: Vec<CallOut> = a
         .ctx
         .calls
         .calls()
         .iter()
         .map(|c| call_out(c, &flows))
         .collect();
+    let relays = a.ctx.relays.to_report();
+    calls.extend(crate::infer::infer_calls(&flows, &relays));
+    for c in calls.iter().filter(|c| c.inferred) {
+        for m in &c.media {
+            let id = m.flow_id.unwrap_or(0) as usize;
+            if let Some(f) = flows.get_mut(id.wrapping_sub(1)) {
+                f.call_id.get_or_insert_with(|| c.call_id.clone());
+            }
+        }
+    }
     let s = &a.stats;
     let limits = a.flows.limits();
     let streams_dropped: u64 = a
@@ -650,7 +663,7 @@ pub(crate) fn build_report(
         },
         calls,
         flows,
-        relays: a.ctx.relays.to_report(),
+        relays,
         leaks: a.ctx.leaks.to_report(),
         warnings: warnings.to_report(),
         sip: crate::report::SipCountsOut {

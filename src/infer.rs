@@ -1,0 +1,353 @@
+//! Calls without SIP: most videoconferencing today (WebRTC apps, Zoom,
+//! Teams, Meet, WhatsApp...) has no visible signalling, so a call is
+//! inferred from its media. Media flows (RTP/SRTP streams, DTLS-SRTP, TURN
+//! ChannelData, ZRTP) of one local client that overlap in time and belong to
+//! the same app form one call; STUN-only flows and TLS/QUIC flows of that
+//! client around the same time give its STUN servers and signalling
+//! servers. Pure function over the flow and relay records.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::report::{CallEndpointOut, CallOut, FlowOut, MediaOut, RelayOut, SignallingOut};
+use crate::scope::scope_of;
+
+/// Gap (seconds) that still joins two media flows of a client into one call.
+const JOIN_GAP_S: f64 = 30.0;
+/// Signalling looked for this long before the media starts.
+const SIGNALLING_BEFORE_S: f64 = 300.0;
+
+fn ip(s: &str) -> Option<IpAddr> {
+    s.parse().ok()
+}
+
+/// Is this flow media of a call?
+fn is_media(f: &FlowOut) -> bool {
+    let p = |x: &str| f.protocols.contains(&x);
+    let streams = f.rtp_streams.iter().map(|s| s.packets).sum::<u64>() >= 10;
+    streams
+        || matches!(f.encryption, "dtls-srtp" | "zrtp")
+        || (p("turn-channeldata") && f.packets >= 10)
+        || (f.encryption == "srtp" && f.packets >= 10)
+}
+
+/// The local side of a flow: the one inside the network (internal scope)
+/// when exactly one side is, else the side that sent first.
+fn local_and_remote(f: &FlowOut) -> (usize, usize) {
+    let a = ip(&f.src.ip).map(scope_of);
+    let b = ip(&f.dst.ip).map(scope_of);
+    match (
+        a.is_some_and(|s| s.is_internal()),
+        b.is_some_and(|s| s.is_internal()),
+    ) {
+        (false, true) => (1, 0),
+        _ => (0, 1),
+    }
+}
+
+fn side(f: &FlowOut, i: usize) -> &crate::report::EndpointOut {
+    if i == 0 {
+        &f.src
+    } else {
+        &f.dst
+    }
+}
+
+/// Services whose servers terminate (decrypt) media: SFUs / media servers.
+/// End-to-end encrypted apps (WhatsApp, Signal, FaceTime) relay SRTP they
+/// cannot read.
+fn app_terminates_media(app: Option<&str>) -> Option<bool> {
+    match app? {
+        "zoom" | "teams" | "skype" | "webex" | "meet" | "jitsi" | "discord" | "gotomeeting"
+        | "bluejeans" => Some(true),
+        "whatsapp" | "signal" | "facetime" | "messenger" | "telegram" | "viber" => Some(false),
+        _ => None,
+    }
+}
+
+/// Infers calls from media flows that no SIP call claimed.
+pub fn infer_calls(flows: &[FlowOut], relays: &[RelayOut]) -> Vec<CallOut> {
+    let media: Vec<&FlowOut> = flows
+        .iter()
+        .filter(|f| f.call_id.is_none() && is_media(f))
+        .collect();
+    // Group per local client address, in time order.
+    let mut by_client: BTreeMap<String, Vec<&FlowOut>> = BTreeMap::new();
+    for f in &media {
+        let (l, _) = local_and_remote(f);
+        by_client.entry(side(f, l).ip.clone()).or_default().push(f);
+    }
+    let mut groups: Vec<(String, Vec<&FlowOut>)> = Vec::new();
+    for (client, mut fs) in by_client {
+        fs.sort_by(|a, b| a.first_ts.total_cmp(&b.first_ts).then(a.id.cmp(&b.id)));
+        let mut cur: Vec<&FlowOut> = Vec::new();
+        let mut cur_end = f64::MIN;
+        let mut cur_app: Option<&str> = None;
+        for f in fs {
+            let app_ok = match (cur_app, f.app.as_deref()) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            };
+            if !cur.is_empty() && (f.first_ts > cur_end + JOIN_GAP_S || !app_ok) {
+                groups.push((client.clone(), std::mem::take(&mut cur)));
+                cur_app = None;
+                cur_end = f64::MIN;
+            }
+            cur_end = cur_end.max(f.last_ts);
+            cur_app = cur_app.or(f.app.as_deref());
+            cur.push(f);
+        }
+        if !cur.is_empty() {
+            groups.push((client, cur));
+        }
+    }
+    groups.sort_by(|a, b| {
+        let fa = a.1.first().map_or(0.0, |f| f.first_ts);
+        let fb = b.1.first().map_or(0.0, |f| f.first_ts);
+        fa.total_cmp(&fb)
+    });
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(n, (client, fs))| one_call(n + 1, &client, &fs, flows, relays))
+        .collect()
+}
+
+fn one_call(
+    n: usize,
+    client: &str,
+    fs: &[&FlowOut],
+    all: &[FlowOut],
+    relays: &[RelayOut],
+) -> CallOut {
+    let first_ts = fs.iter().map(|f| f.first_ts).fold(f64::MAX, f64::min);
+    let last_ts = fs.iter().map(|f| f.last_ts).fold(f64::MIN, f64::max);
+    // Flows of the same client around the call: STUN servers and signalling.
+    let related: Vec<&FlowOut> = all
+        .iter()
+        .filter(|f| f.call_id.is_none() && !fs.iter().any(|m| m.id == f.id))
+        .filter(|f| f.src.ip == client || f.dst.ip == client)
+        .filter(|f| f.last_ts >= first_ts - SIGNALLING_BEFORE_S && f.first_ts <= last_ts)
+        .collect();
+    let mut apps: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in fs
+        .iter()
+        .chain(related.iter().filter(|f| f.protocols.contains(&"stun")))
+    {
+        if let Some(a) = f.app.as_deref() {
+            *apps.entry(a).or_default() += 1;
+        }
+    }
+    let app = apps
+        .iter()
+        .max_by_key(|(_, c)| **c)
+        .map(|(a, _)| a.to_string());
+    let signalling: Vec<&FlowOut> = related
+        .iter()
+        .copied()
+        .filter(|f| matches!(f.encryption, "tls" | "quic"))
+        .filter(|f| app.is_some() && f.app == app)
+        .collect();
+
+    let mut endpoints: Vec<CallEndpointOut> = Vec::new();
+    let mut push = |ip: &str, port: u16, role: &'static str, operator: Option<&String>| {
+        if !endpoints.iter().any(|e| e.ip == ip && e.port == port) {
+            endpoints.push(CallEndpointOut {
+                ip: ip.to_string(),
+                port,
+                role,
+                operator: operator.cloned(),
+                rdns: None,
+            });
+        }
+    };
+    let terminates = app_terminates_media(app.as_deref());
+    let mut ends: Vec<&'static str> = Vec::new();
+    let mut media = Vec::new();
+    for f in fs {
+        let (l, r) = local_and_remote(f);
+        let (local, remote) = (side(f, l), side(f, r));
+        push(&local.ip, local.port, "peer", None);
+        let is_relay = relays.iter().any(|x| {
+            x.ip == remote.ip && x.port == remote.port && matches!(x.kind, "turn" | "media-relay")
+        });
+        let remote_public = ip(&remote.ip).is_some_and(|a| !scope_of(a).is_internal());
+        let (role, end) = if is_relay {
+            let end = match terminates {
+                Some(true) => "provider-server",
+                Some(false) => "peer",
+                None => "unknown",
+            };
+            ("relay", end)
+        } else if remote_public {
+            // A server of the service's operator terminates the media; a
+            // public address of nobody known is the other peer (behind NAT).
+            match (terminates, f.operator.is_some()) {
+                (Some(true), true) => ("sfu", "provider-server"),
+                (Some(false), _) => ("peer", "peer"),
+                (Some(true), false) => ("peer", "peer"),
+                (None, true) => ("sfu", "unknown"),
+                (None, false) => ("peer", "unknown"),
+            }
+        } else {
+            ("peer", "peer")
+        };
+        ends.push(end);
+        push(&remote.ip, remote.port, role, f.operator.as_ref());
+        let kind = media_kind(f);
+        media.push(MediaOut {
+            flow_id: Some(f.id),
+            kind,
+            encryption: f.encryption,
+            key_exchange: match f.encryption {
+                "dtls-srtp" => "dtls",
+                "zrtp" => "zrtp",
+                "none" => "none",
+                _ => "unknown",
+            },
+            keys_exposed: false,
+            announced: None,
+            profile: None,
+            seen: true,
+        });
+    }
+    for f in &related {
+        let (_, r) = local_and_remote(f);
+        let remote = side(f, r);
+        if f.protocols == ["stun"] {
+            push(&remote.ip, remote.port, "stun-server", f.operator.as_ref());
+        }
+    }
+    for f in &signalling {
+        let (_, r) = local_and_remote(f);
+        let remote = side(f, r);
+        push(
+            &remote.ip,
+            remote.port,
+            "signalling-server",
+            f.operator.as_ref(),
+        );
+    }
+    let any_plain = media.iter().any(|m| m.encryption == "none");
+    let all_enc = media
+        .iter()
+        .all(|m| !matches!(m.encryption, "none" | "unknown"));
+    let encrypted = if any_plain {
+        "no"
+    } else if all_enc {
+        "yes"
+    } else {
+        "unknown"
+    };
+    let encryption_ends = if ends.contains(&"provider-server") {
+        "provider-server"
+    } else if !ends.is_empty() && ends.iter().all(|e| *e == "peer") {
+        "peer"
+    } else {
+        "unknown"
+    };
+    let operator = endpoints
+        .iter()
+        .find(|e| matches!(e.role, "sfu" | "relay"))
+        .and_then(|e| e.operator.clone());
+    let verdict = sentence(
+        app.as_deref(),
+        encrypted,
+        encryption_ends,
+        operator.as_deref(),
+        &media,
+        &endpoints,
+    );
+    CallOut {
+        call_id: format!("inferred-{n}"),
+        from: None,
+        to: None,
+        app,
+        signalling: SignallingOut {
+            protocol: if signalling.is_empty() {
+                "unknown"
+            } else {
+                "https"
+            },
+            transport: if signalling.is_empty() {
+                "unknown"
+            } else {
+                "tls"
+            },
+            encrypted: !signalling.is_empty(),
+        },
+        media,
+        encrypted,
+        endpoints,
+        verdict,
+        state: "inferred",
+        first_ts,
+        last_ts,
+        setup_ts: None,
+        answer_ts: None,
+        end_ts: None,
+        signalling_flows: signalling.iter().map(|f| f.id).collect(),
+        user_agents: Vec::new(),
+        final_status: None,
+        bye_reason: None,
+        findings: Vec::new(),
+        encryption_ends,
+        inferred: true,
+    }
+}
+
+fn media_kind(f: &FlowOut) -> &'static str {
+    let codecs: Vec<&str> = f
+        .rtp_streams
+        .iter()
+        .filter_map(|s| s.codec.as_deref())
+        .collect();
+    let video = codecs.iter().any(|c| {
+        matches!(
+            c.to_ascii_uppercase().as_str(),
+            "VP8" | "VP9" | "H264" | "H265" | "AV1" | "H263"
+        )
+    });
+    let audio = codecs.iter().any(|c| {
+        matches!(
+            c.to_ascii_uppercase().as_str(),
+            "OPUS" | "PCMU" | "PCMA" | "G722" | "G729"
+        )
+    });
+    match (audio, video) {
+        (true, false) => "audio",
+        (false, true) => "video",
+        _ => "unknown",
+    }
+}
+
+fn sentence(
+    app: Option<&str>,
+    encrypted: &str,
+    ends: &str,
+    operator: Option<&str>,
+    media: &[MediaOut],
+    endpoints: &[CallEndpointOut],
+) -> String {
+    let who = app.map_or_else(|| "This call".to_string(), |a| format!("This {a} call"));
+    let how = media
+        .iter()
+        .map(|m| m.encryption)
+        .find(|e| !matches!(*e, "none" | "unknown"))
+        .unwrap_or("srtp");
+    let op = operator.map_or_else(|| "the provider".to_string(), str::to_string);
+    let relayed = endpoints.iter().any(|e| e.role == "relay");
+    match (encrypted, ends) {
+        ("no", _) => format!("{who} sends media in clear: anyone on the path can listen."),
+        ("yes", "provider-server") => format!(
+            "{who} is encrypted on the wire ({how}), but the media goes to {op}'s servers, which decrypt it: not end to end."
+        ),
+        ("yes", "peer") if relayed => format!(
+            "{who} is encrypted ({how}) end to end between the peers; a TURN relay{} forwards it without the keys.",
+            operator.map_or_else(String::new, |o| format!(" of {o}"))
+        ),
+        ("yes", "peer") => format!("{who} is encrypted ({how}) directly between the peers."),
+        ("yes", _) => format!("{who} is encrypted on the wire ({how}); where it is decrypted is not known."),
+        _ => format!("{who}: the media could not be classified from the capture (no signalling seen)."),
+    }
+}
