@@ -174,6 +174,8 @@ pub struct StunState {
     pub ice_checks: u64,
     /// Direction of packets sent towards the STUN/TURN server, once known.
     pub to_server: Option<Direction>,
+    /// Binding requests sent in each direction (both: peer-to-peer checks).
+    pub binding_requests: [u64; 2],
     pub is_turn: bool,
     pub channels: Vec<u16>,
     pub vendor: Option<StunVendor>,
@@ -531,6 +533,17 @@ fn on_stun(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &StunMessage<'_>) 
     if ice_check {
         s.ice_checks += 1;
     }
+    if is_request && facts.method == stun::Method::Binding {
+        s.binding_requests[pkt.dir.index()] += 1;
+    }
+    // Binding requests both ways: the two ends check each other (ICE-like,
+    // even without USERNAME): neither is a STUN server.
+    let peer_to_peer = s.binding_requests[0] > 0 && s.binding_requests[1] > 0 && !s.is_turn;
+    if peer_to_peer && s.to_server.is_some() {
+        s.to_server = None;
+        ctx.relays
+            .forget_stun_flow(pkt.src, pkt.dst, pkt.transport, pkt.flow_id);
+    }
     if is_request {
         if has_mi {
             s.authenticated += 1;
@@ -546,11 +559,12 @@ fn on_stun(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &StunMessage<'_>) 
     // Which side is the server: requests and Send indications go to it,
     // responses and Data indications come from it. ICE checks are between peers.
     let towards_server = match facts.class {
-        Class::Request => !ice_check && (turn || !has_username),
+        Class::Request => !ice_check && !peer_to_peer && (turn || !has_username),
         Class::Indication => facts.method == stun::Method::Send,
         Class::SuccessResponse | Class::ErrorResponse => false,
     };
     let from_server = matches!(facts.class, Class::SuccessResponse | Class::ErrorResponse)
+        && !peer_to_peer
         && (turn || s.to_server == Some(pkt.dir.flip()))
         || (facts.class == Class::Indication && facts.method == stun::Method::Data);
     if towards_server {

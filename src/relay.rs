@@ -110,6 +110,25 @@ impl RelayTable {
         Some(r)
     }
 
+    /// Forgets a STUN "server" that turned out to be a peer: an entry of kind
+    /// STUN at either end of the flow whose only flow is `flow_id`.
+    pub fn forget_stun_flow(
+        &mut self,
+        a: Endpoint,
+        b: Endpoint,
+        transport: Transport,
+        flow_id: u32,
+    ) {
+        for ep in [a, b] {
+            let only_this = self.map.get(&(ep, transport)).is_some_and(|r| {
+                r.kind == RelayKind::Stun && r.flow_ids.len() == 1 && r.flow_ids.contains(&flow_id)
+            });
+            if only_this {
+                self.map.remove(&(ep, transport));
+            }
+        }
+    }
+
     pub fn get_mut(&mut self, server: Endpoint, transport: Transport) -> Option<&mut Relay> {
         self.map.get_mut(&(server, transport))
     }

@@ -350,24 +350,42 @@ impl Report {
                     c.signalling.transport,
                     if c.signalling.encrypted { " (enc)" } else { "" }
                 );
-                let media: Vec<String> = c
+                let mut media: Vec<String> = c
                     .media
                     .iter()
-                    .map(|m| format!("{} {} ({})", m.kind, m.encryption, m.key_exchange))
-                    .collect();
-                let goes: Vec<String> = c
-                    .endpoints
-                    .iter()
-                    .filter(|e| e.role != "caller")
-                    .map(|e| {
-                        let op = e
-                            .operator
-                            .as_deref()
-                            .map(|o| format!(" {o}"))
-                            .unwrap_or_default();
-                        format!("{} {}{op}", e.role, e.ip)
+                    .map(|m| {
+                        let mut s = String::new();
+                        if m.kind != "unknown" {
+                            s.push_str(m.kind);
+                            s.push(' ');
+                        }
+                        s.push_str(m.encryption);
+                        if !matches!(m.key_exchange, "unknown" | "none") {
+                            s.push_str(&format!(" ({})", m.key_exchange));
+                        }
+                        if m.keys_exposed {
+                            s.push_str(" keys exposed");
+                        }
+                        s
                     })
                     .collect();
+                media.dedup();
+                let mut goes: Vec<String> = Vec::new();
+                // Local parties first are implied; list where the call goes, once per address.
+                for e in c.endpoints.iter().filter(|e| e.role != "caller") {
+                    if e.role == "peer" && is_internal_str(&e.ip) && c.inferred {
+                        continue;
+                    }
+                    let op = e
+                        .operator
+                        .as_deref()
+                        .map(|o| format!(" ({o})"))
+                        .unwrap_or_default();
+                    let line = format!("{} {}{op}", e.role, e.ip);
+                    if !goes.contains(&line) {
+                        goes.push(line);
+                    }
+                }
                 t.add_row(vec![
                     Cell::new(short(&c.call_id, 24)),
                     Cell::new(c.app.as_deref().unwrap_or("-")),
@@ -522,6 +540,11 @@ fn notable_flows(flows: &[FlowOut]) -> Vec<&FlowOut> {
     }
     v.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.id.cmp(&b.id)));
     v
+}
+
+fn is_internal_str(ip: &str) -> bool {
+    ip.parse()
+        .is_ok_and(|a| crate::scope::scope_of(a).is_internal())
 }
 
 fn ep(e: &EndpointOut) -> String {
