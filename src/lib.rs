@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod apps;
 pub mod call;
 pub mod capture;
 pub mod cli;

@@ -353,11 +353,19 @@ fn rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
     }
 }
 
-/// Per-flow media verdict for the report: the encryption of the RTP streams.
-pub fn stream_encryption(s: &Stream, flow_secure: Option<bool>) -> MediaEncryption {
-    match (s.votes.verdict(), flow_secure) {
-        (MediaEncryption::Unknown, Some(true)) => MediaEncryption::Encrypted,
-        (MediaEncryption::Unknown, Some(false)) => MediaEncryption::Unknown,
-        (v, _) => v,
+/// A stream's encryption: the payload votes, completed by the context when
+/// they are too thin (a secure context — SDP SAVP, DTLS use_srtp, ZRTP,
+/// SRTCP — makes it encrypted; SDP declaring plain RTP makes it plain unless
+/// the payload looks random).
+pub fn stream_encryption(s: &Stream, context_secure: Option<bool>) -> MediaEncryption {
+    let v = &s.votes;
+    match (v.verdict(), context_secure) {
+        (MediaEncryption::Unknown, Some(true)) if v.plain() <= v.encrypted() + v.unknown() => {
+            MediaEncryption::Encrypted
+        }
+        (MediaEncryption::Unknown, Some(false)) if v.plain() >= v.encrypted() => {
+            MediaEncryption::Plain
+        }
+        (verdict, _) => verdict,
     }
 }
