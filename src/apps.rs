@@ -713,8 +713,8 @@ mod tests {
         assert_eq!(l("fffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), Some("big"));
         assert_eq!(l("ffff::"), Some("small"));
         assert_eq!(l("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), Some("small"));
-        // 10.0.0.0/8 is split around its children: five spans, not more.
-        assert_eq!(t.v4.len(), 6);
+        // big, mid, small, big (.255), mid, big, and 255.255.255.0/24.
+        assert_eq!(t.v4.len(), 7);
     }
 
     #[test]

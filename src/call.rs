@@ -26,6 +26,18 @@ const MAX_RTPMAP: usize = 24;
 const MAX_USER_AGENTS: usize = 4;
 const MAX_FINDINGS: usize = 16;
 const MAX_SIG_FLOWS: usize = 16;
+/// Signalling messages kept per call for the ladder diagram.
+pub const MAX_EVENTS: usize = 128;
+
+/// One signalling message of a call, for the ladder diagram.
+#[derive(Debug, Clone)]
+pub struct CallEvent {
+    pub ts: Nanos,
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    /// "INVITE", "180 Ringing", "200 OK"...; " (SDP)" when it carried SDP.
+    pub label: String,
+}
 
 /// How a media stream's keys are exchanged, from the SDP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -154,6 +166,9 @@ pub struct Call {
     pub sig_transport: &'static str,
     pub media: Vec<CallMedia>,
     pub findings: Vec<String>,
+    pub events: Vec<CallEvent>,
+    /// Messages not kept in `events` (bound reached).
+    pub events_dropped: u32,
 }
 
 impl Call {
@@ -309,6 +324,8 @@ impl CallTable {
                     sig_transport: pkt.transport,
                     media: Vec::new(),
                     findings: Vec::new(),
+                    events: Vec::new(),
+                    events_dropped: 0,
                 });
                 self.by_id.insert(call_id.into(), i);
                 i

@@ -293,6 +293,7 @@ fn one_call(
         findings: Vec::new(),
         encryption_ends,
         inferred: true,
+        ladder: Vec::new(),
     }
 }
 

@@ -48,6 +48,7 @@ pub mod report;
 pub mod resolve;
 pub mod scope;
 pub mod secure;
+pub mod series;
 pub mod stream;
 pub mod time;
 pub mod verdict;

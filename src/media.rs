@@ -37,6 +37,8 @@ pub struct Stream {
     pub clock_estimated: bool,
     first_rtp_ts: u32,
     pub relayed: bool,
+    /// Packets, loss and jitter over time (bounded).
+    pub series: crate::series::Series,
 }
 
 /// Loss and jitter a receiver reported in RTCP about one SSRC.
@@ -176,6 +178,7 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
                 clock_estimated: false,
                 first_rtp_ts: p.timestamp(),
                 relayed: pkt.relayed,
+                series: Default::default(),
             });
             m.streams.len() - 1
         }
@@ -195,6 +198,13 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
     s.stats.update_packet(&p, arrival, s.clock);
     s.stats.add_bytes(payload.len());
     s.last_ts = pkt.ts;
+    let since = pkt.ts.saturating_sub(s.first_ts).as_secs_f64();
+    s.series.record(
+        since,
+        s.stats.packets(),
+        s.stats.expected(),
+        s.stats.jitter_ms(),
+    );
     if s.stats.packets() <= VOTE_PACKETS {
         s.votes.observe(pt, codec_hint, p.payload());
     }

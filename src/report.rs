@@ -85,6 +85,9 @@ pub struct RtpStreamOut {
     pub relayed: bool,
     /// How `encrypted` was decided (e.g. "sdp:RTP/SAVP", "dtls-srtp", "payload:g711-plaintext").
     pub encryption_evidence: Vec<String>,
+    /// Packets, loss and jitter over time (bucket width in `series_width_s`).
+    pub series: Vec<crate::series::Point>,
+    pub series_width_s: f64,
     /// Loss and jitter that the far end reported in RTCP, when seen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rtcp_reported: Option<RtcpReportedOut>,
@@ -196,6 +199,16 @@ pub struct CallOut {
     pub encryption_ends: &'static str,
     /// True for calls inferred from media (no signalling seen).
     pub inferred: bool,
+    /// Signalling messages in order, for a ladder diagram (bounded).
+    pub ladder: Vec<LadderOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LadderOut {
+    pub ts: f64,
+    pub src: EndpointOut,
+    pub dst: EndpointOut,
+    pub label: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -278,6 +278,8 @@ fn stream_out(
         clock_rate: s.clock,
         relayed: s.relayed,
         encryption_evidence: evidence,
+        series: s.series.points().to_vec(),
+        series_width_s: s.series.width_s(),
         rtcp_reported: rtcp,
     }
 }
@@ -530,6 +532,16 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
         findings: call.findings.clone(),
         encryption_ends: "unknown",
         inferred: false,
+        ladder: call
+            .events
+            .iter()
+            .map(|e| crate::report::LadderOut {
+                ts: e.ts.as_secs_f64(),
+                src: endpoint_out(&e.src),
+                dst: endpoint_out(&e.dst),
+                label: e.label.clone(),
+            })
+            .collect(),
     }
 }
 
