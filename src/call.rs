@@ -22,6 +22,8 @@ use crate::time::Nanos;
 
 pub const MAX_MEDIA: usize = 16;
 pub const MAX_FLOWS_PER_MEDIA: usize = 8;
+/// Announced addresses remembered per m-line.
+const MAX_HISTORY: usize = 16;
 const MAX_RTPMAP: usize = 24;
 const MAX_USER_AGENTS: usize = 4;
 const MAX_FINDINGS: usize = 16;
@@ -87,6 +89,9 @@ pub struct CallMedia {
     /// Index 0: the caller's SDP; 1: the callee's.
     pub sides: [Option<Announce>; 2],
     pub flows: Vec<u32>,
+    /// Every address:port either side announced for this m-line, in order
+    /// (re-INVITEs, holds with 0.0.0.0), bounded.
+    pub history: Vec<(Endpoint, usize)>,
 }
 
 impl CallMedia {
@@ -608,9 +613,16 @@ fn read_sdp(
                 kind: media_kind(m.kind),
                 sides: [None, None],
                 flows: Vec::new(),
+                history: Vec::new(),
             });
         }
         if let Some(cm) = call.media.get_mut(i) {
+            if let Some(ip) = ann.addr {
+                let ep = Endpoint { ip, port: ann.port };
+                if cm.history.len() < MAX_HISTORY && !cm.history.contains(&(ep, side)) {
+                    cm.history.push((ep, side));
+                }
+            }
             cm.sides[side] = Some(ann);
         }
     }

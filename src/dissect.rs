@@ -304,6 +304,14 @@ fn out_of_budget(st: &mut FlowState) -> bool {
     if !st.protocols.is_empty() || st.media_call.is_some() {
         return false;
     }
+    // RTP candidates have their own bound (media::GIVE_UP_AFTER).
+    if st
+        .media
+        .as_deref()
+        .is_some_and(|m| m.wants_rtp() && !m.streams.is_empty())
+    {
+        return false;
+    }
     if !st.budget_started {
         st.budget_started = true;
         st.budget = PROBE_BUDGET;
@@ -337,6 +345,13 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
         }
     }
     if out_of_budget(st) {
+        // RTP can start late on a flow (after proprietary packets); its
+        // candidates have their own bound.
+        if PacketClass::of(payload) == PacketClass::Rtp
+            && st.media.as_deref().is_none_or(|m| m.wants_rtp())
+        {
+            media::rtp_or_rtcp(ctx, st, pkt, payload);
+        }
         return;
     }
     if is_dns_port(pkt) && looks_like_dns(payload, Transport::Udp) {

@@ -209,6 +209,7 @@ fn one_call(
             announced: None,
             profile: None,
             seen: true,
+            announced_all: Vec::new(),
         });
     }
     for f in &related {

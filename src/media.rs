@@ -1,15 +1,14 @@
 //! Media evidence: RTP streams and their health, RTCP reports, and whether
 //! the media is readable (SRTP/SRTCP/ZRTP/DTLS-SRTP evidence).
 //!
-//! RTP is accepted on a flow direction when SDP announced the endpoint, when
-//! the flow already carries ICE/DTLS/TURN (WebRTC), or by the RTP heuristic
-//! (consecutive sequence numbers under one SSRC). Stream statistics start
-//! with the first packet, so counts match tshark's, and are dropped if the
-//! heuristic rejects the direction.
+//! RTP is accepted on a flow when SDP announced the endpoint, when the flow
+//! already carries ICE/DTLS/TURN (WebRTC), or when one of its streams shows
+//! consecutive sequence numbers under one SSRC. Stream statistics start with
+//! each stream's first packet, so counts match tshark's.
 
 use vcscope_dissectors::demux::PacketClass;
 use vcscope_dissectors::rtcp::{RtcpCompound, RtcpPacketType};
-use vcscope_dissectors::rtp::{self, HeuristicState, RtpHeuristic, RtpPacket, RtpStreamStats};
+use vcscope_dissectors::rtp::{self, RtpPacket, RtpStreamStats};
 use vcscope_dissectors::srtp::{self, MediaEncryption, PayloadVotes, SrtcpEvidence, ZrtpPacket};
 
 use crate::dissect::{Ctx, FlowState, Pkt, Proto};
@@ -21,6 +20,15 @@ pub const MAX_STREAMS: usize = 32;
 const MAX_RTCP_REPORTS: usize = 32;
 /// Packets per stream whose payload is classified (the verdict is settled by then).
 const VOTE_PACKETS: u64 = 64;
+/// Candidate streams (not accepted yet) kept per flow; the oldest is replaced.
+const MAX_CANDIDATES: usize = 4;
+/// In-order packets (sequence step 1..=[`MAX_SEQ_STEP`]) that make a stream RTP.
+/// The idea is nDPI's `rtp.c`: a random header has a stable 32-bit SSRC and
+/// consecutive sequence numbers with probability about 2^-40 per pair.
+const ACCEPT_RUN: u8 = 2;
+const MAX_SEQ_STEP: u16 = 32;
+/// RTP-class packets looked at on a flow without any accepted stream before giving up.
+const GIVE_UP_AFTER: u32 = 256;
 
 /// One RTP stream (SSRC, direction) of a flow.
 #[derive(Debug, Clone)]
@@ -36,6 +44,11 @@ pub struct Stream {
     pub clock: Option<u32>,
     pub clock_estimated: bool,
     first_rtp_ts: u32,
+    last_seq: u16,
+    /// Consecutive in-order packets so far (duplicates neither add nor break).
+    run: u8,
+    /// Showed [`ACCEPT_RUN`] consecutive sequence numbers: real RTP.
+    pub accepted: bool,
     pub relayed: bool,
     /// Packets, loss and jitter over time (bounded).
     pub series: crate::series::Series,
@@ -66,7 +79,10 @@ pub struct DtlsFacts {
 #[derive(Debug, Default)]
 pub struct MediaState {
     pub streams: Vec<Stream>,
-    pub heur: [RtpHeuristic; 2],
+    /// RTP-class packets seen while no stream was accepted.
+    pub unaccepted_packets: u32,
+    /// Gave up looking for RTP on this flow (too many packets, none accepted).
+    pub not_rtp: bool,
     pub rtcp_plain: u64,
     pub srtcp: u64,
     pub rtcp_reports: Vec<RtcpReport>,
@@ -79,16 +95,22 @@ pub struct MediaState {
 }
 
 impl MediaState {
-    /// True once RTP is accepted in a direction: later packets take the fast path.
+    /// True once a stream is accepted: later RTP-class packets take the fast path.
     pub fn is_settled(&self) -> bool {
-        self.heur.iter().any(|h| h.state() == HeuristicState::Rtp)
+        self.streams.iter().any(|s| s.accepted)
     }
 
-    /// Streams that are real RTP (accepted direction).
+    /// True while RTP is still looked for or found.
+    pub fn wants_rtp(&self) -> bool {
+        !self.not_rtp
+    }
+
+    /// Streams that are real RTP: all of them once one stream of the flow
+    /// showed a run of consecutive sequence numbers (or signalling/WebRTC
+    /// context says the flow is media), none otherwise.
     pub fn accepted_streams(&self, forced: bool) -> impl Iterator<Item = &Stream> {
-        self.streams
-            .iter()
-            .filter(move |s| forced || self.heur[s.dir.index()].state() == HeuristicState::Rtp)
+        let any = forced || self.is_settled();
+        self.streams.iter().filter(move |_| any)
     }
 }
 
@@ -129,6 +151,11 @@ fn zrtp(st: &mut FlowState, payload: &[u8]) {
 }
 
 /// RTP or RTCP (RFC 5761 section 4 split on the payload type byte).
+///
+/// Every SSRC gets its statistics from its first packet (so counts match
+/// tshark's); a stream is accepted once it shows consecutive sequence
+/// numbers. Candidates that never get there are bounded per flow, and a flow
+/// with no accepted stream after [`GIVE_UP_AFTER`] packets stops being looked at.
 #[inline]
 pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
     if rtp::is_rtcp(payload) {
@@ -139,14 +166,9 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
         return;
     };
     let forced = is_forced(st);
+    let media_call = st.media_call;
     let m = st.media.get_or_insert_with(Default::default);
-    let d = pkt.dir.index();
-    let state = m.heur[d].observe(&p);
-    if state == HeuristicState::NotRtp && !forced {
-        // Not RTP after all: forget what was counted for this direction.
-        if !m.streams.is_empty() {
-            m.streams.retain(|s| s.dir != pkt.dir);
-        }
+    if m.not_rtp && !forced {
         return;
     }
     let ssrc = p.ssrc().0;
@@ -158,15 +180,11 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
     {
         Some(i) => i,
         None => {
-            if m.streams.len() >= MAX_STREAMS {
-                m.streams_dropped += 1;
-                return;
-            }
-            let (clock, _) = clock_of(ctx, st_media_call(st), pt);
+            let (clock, _) = clock_of(ctx, media_call, pt);
             let Some(m) = st.media.as_deref_mut() else {
                 return;
             };
-            m.streams.push(Stream {
+            let stream = Stream {
                 ssrc,
                 dir: pkt.dir,
                 payload_type: pt,
@@ -177,26 +195,66 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
                 clock,
                 clock_estimated: false,
                 first_rtp_ts: p.timestamp(),
+                last_seq: p.sequence_number(),
+                run: 0,
+                accepted: false,
                 relayed: pkt.relayed,
                 series: Default::default(),
-            });
-            m.streams.len() - 1
+            };
+            let candidates = m.streams.iter().filter(|s| !s.accepted).count();
+            if candidates >= MAX_CANDIDATES && !forced && !m.is_settled() {
+                // Replace the candidate heard from least recently.
+                let oldest = m
+                    .streams
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| !s.accepted)
+                    .min_by_key(|(_, s)| s.last_ts)
+                    .map(|(i, _)| i);
+                match oldest {
+                    Some(i) => {
+                        m.streams[i] = stream;
+                        i
+                    }
+                    None => return,
+                }
+            } else if m.streams.len() >= MAX_STREAMS {
+                m.streams_dropped += 1;
+                return;
+            } else {
+                m.streams.push(stream);
+                m.streams.len() - 1
+            }
         }
     };
-    let codec_hint = codec_name(ctx, st.media_call, pt);
+    let codec_hint = codec_name(ctx, media_call, pt);
     let Some(m) = st.media.as_deref_mut() else {
         return;
     };
+    let settled = m.is_settled();
     let Some(s) = m.streams.get_mut(idx) else {
         return;
     };
+    let seq = p.sequence_number();
+    if s.stats.packets() > 0 {
+        match seq.wrapping_sub(s.last_seq) {
+            0 => {}
+            1..=MAX_SEQ_STEP => s.run = s.run.saturating_add(1),
+            _ => s.run = 0,
+        }
+        if seq.wrapping_sub(s.last_seq) != 0 {
+            s.last_seq = seq;
+        }
+    }
+    if s.run >= ACCEPT_RUN {
+        s.accepted = true;
+    }
     let arrival = pkt.ts.as_secs_f64();
     if s.clock.is_none() && s.stats.packets() >= 16 {
         s.clock = estimate_clock(s.first_rtp_ts, p.timestamp(), s.first_ts, pkt.ts);
         s.clock_estimated = s.clock.is_some();
     }
     s.stats.update_packet(&p, arrival, s.clock);
-    s.stats.add_bytes(payload.len());
     s.last_ts = pkt.ts;
     let since = pkt.ts.saturating_sub(s.first_ts).as_secs_f64();
     s.series.record(
@@ -208,6 +266,13 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
     if s.stats.packets() <= VOTE_PACKETS {
         s.votes.observe(pt, codec_hint, p.payload());
     }
+    if !settled && !forced {
+        m.unaccepted_packets = m.unaccepted_packets.saturating_add(1);
+        if m.unaccepted_packets >= GIVE_UP_AFTER && !m.is_settled() {
+            m.not_rtp = true;
+            m.streams = Vec::new();
+        }
+    }
 }
 
 /// RTP is taken as RTP without the heuristic when signalling or WebRTC
@@ -217,10 +282,6 @@ fn is_forced(st: &FlowState) -> bool {
         || st.protocols.contains(Proto::Stun)
         || st.protocols.contains(Proto::Dtls)
         || st.protocols.contains(Proto::TurnChannelData)
-}
-
-fn st_media_call(st: &FlowState) -> Option<(u32, u16)> {
-    st.media_call
 }
 
 /// Codec name from the call's SDP, else the static payload-type table.

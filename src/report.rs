@@ -161,6 +161,16 @@ pub struct MediaOut {
     pub profile: Option<String>,
     /// False when only the SDP announced this media (no packets in the capture).
     pub seen: bool,
+    /// Every address and port the SDPs announced for this media, in order, and by whom.
+    pub announced_all: Vec<AnnouncedOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AnnouncedOut {
+    pub ip: String,
+    pub port: u16,
+    /// "caller" or "callee": whose SDP announced it.
+    pub by: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -441,6 +441,7 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
                 announced,
                 profile: cm.profile().map(str::to_string),
                 seen: false,
+                announced_all: announced_all(cm),
             });
             continue;
         }
@@ -458,6 +459,7 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
                 announced: announced.clone(),
                 profile: cm.profile().map(str::to_string),
                 seen: true,
+                announced_all: announced_all(cm),
             });
         }
     }
@@ -543,6 +545,17 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
             })
             .collect(),
     }
+}
+
+fn announced_all(cm: &CallMedia) -> Vec<crate::report::AnnouncedOut> {
+    cm.history
+        .iter()
+        .map(|(ep, side)| crate::report::AnnouncedOut {
+            ip: ep.ip.to_string(),
+            port: ep.port,
+            by: if *side == 0 { "caller" } else { "callee" },
+        })
+        .collect()
 }
 
 fn call_ep(e: Endpoint, role: &'static str) -> CallEndpointOut {

@@ -241,6 +241,9 @@ fn sdp_connections_reported(r: &Value) -> BTreeSet<IpAddr> {
             if let Some(a) = m["announced"]["ip"].as_str() {
                 v.insert(ip(a));
             }
+            for a in m["announced_all"].as_array().unwrap() {
+                v.insert(ip(s(&a["ip"])));
+            }
         }
     }
     for l in r["leaks"].as_array().unwrap() {
@@ -285,18 +288,12 @@ fn sdp_connections(name: &str) {
 
 per_capture!(sdp_connections {
     sdp_connections_heplify_ipv6 => "heplify__sip_ipv6_udp.pcap";
-    sdp_connections_heplify_erspan => "heplify__erspan_sip_ipv4_udp.pcapng",
-        ignore = "media[].announced only carries the first SDP side; answer c= 0.0.0.0, 192.168.1.53, 192.168.2.109 sent to private hosts appear nowhere";
-    sdp_connections_heplify_tcp => "heplify__sip_ipv4_tcp.pcap",
-        ignore = "media[].announced only carries the offer; the 200 OK's c=10.33.6.101 (frame 9) appears nowhere";
-    sdp_connections_ndpi_fax => "ndpi__FAX-Call-t38-CA-TDM-SIP-FB-1.pcap",
-        ignore = "media[].announced only carries the first SDP side; the 200 OK's c=10.35.60.100 (frames 49-51) appears nowhere";
-    sdp_connections_ndpi_sip => "ndpi__sip.pcap",
-        ignore = "media[].announced only carries the offer; the 183's c=212.242.33.36 appears only as an endpoint";
-    sdp_connections_sngrep => "sngrep__aaa.pcap",
-        ignore = "media[].announced only carries the offer; the 183's c=212.242.33.36 appears only as an endpoint";
-    sdp_connections_zeek => "zeek__sip_wireshark.pcap",
-        ignore = "media[].announced only carries the offer; the 183's c=212.242.33.36 appears nowhere";
+    sdp_connections_heplify_erspan => "heplify__erspan_sip_ipv4_udp.pcapng";
+    sdp_connections_heplify_tcp => "heplify__sip_ipv4_tcp.pcap";
+    sdp_connections_ndpi_fax => "ndpi__FAX-Call-t38-CA-TDM-SIP-FB-1.pcap";
+    sdp_connections_ndpi_sip => "ndpi__sip.pcap";
+    sdp_connections_sngrep => "sngrep__aaa.pcap";
+    sdp_connections_zeek => "zeek__sip_wireshark.pcap";
 });
 
 /// SIP calls whose SDP offers plain RTP/AVP are "no", never "yes".
@@ -455,15 +452,12 @@ per_capture!(rtp_jitter {
 per_capture!(rtp_complete {
     rtp_complete_heplify_tcp => "heplify__sip_ipv4_tcp.pcap";
     rtp_complete_ndpi_fax => "ndpi__FAX-Call-t38-CA-TDM-SIP-FB-1.pcap";
-    rtp_complete_ndpi_discord => "ndpi__discord.pcap",
-        ignore = "9 short Discord streams (1-5 packets, e.g. 192.168.2.100:57955 -> 66.22.196.173:50004 SSRC 44259, and both SSRCs on port 61392) are not accepted, several on 5-tuples whose other direction is accepted RTP";
+    rtp_complete_ndpi_discord => "ndpi__discord.pcap";
     rtp_complete_ndpi_imo => "ndpi__imo.pcap";
-    rtp_complete_ndpi_line => "ndpi__line.pcap",
-        ignore = "flow 10.200.3.125:51161 <-> 147.92.169.90:29070: RTP (SSRC 102/122/202/222, from frame 169) after 40 proprietary LINE packets is never accepted";
+    rtp_complete_ndpi_line => "ndpi__line.pcap";
     rtp_complete_ndpi_rtp => "ndpi__rtp.pcapng";
     rtp_complete_ndpi_sip => "ndpi__sip.pcap";
-    rtp_complete_ndpi_skinny => "ndpi__skinny.pcap",
-        ignore = "192.168.195.50:17718 <-> 192.168.195.58:32144: every packet is captured twice (frames 62/63, 67/68...); the duplicates defeat the RTP heuristic, the 33 + 36 packet g711U streams are not reported";
+    rtp_complete_ndpi_skinny => "ndpi__skinny.pcap";
     rtp_complete_ndpi_stun => "ndpi__stun.pcap";
     rtp_complete_ndpi_stun_dtls_rtp => "ndpi__stun_dtls_rtp.pcapng";
     rtp_complete_ndpi_google_meet => "ndpi__stun_google_meet.pcapng";
