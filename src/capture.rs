@@ -10,7 +10,7 @@ use std::fmt;
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pcap::{Activated, Capture, Precision};
@@ -336,7 +336,11 @@ fn open_live(o: &LiveOptions) -> Result<(Capture<pcap::Active>, LinkType), Captu
 }
 
 /// Captures until `stop` is set or the duration elapses. `on_tick` runs after
-/// packets and on every read timeout, for streaming output.
+/// packets and periodically, for streaming output.
+///
+/// libpcap may keep waiting inside one read while the interface is quiet, so
+/// a watcher thread breaks the read loop (`pcap_breakloop`) once the capture
+/// should stop; what is already in the ring is then read before the report.
 pub fn live(
     o: &LiveOptions,
     stop: Arc<AtomicBool>,
@@ -345,19 +349,51 @@ pub fn live(
 ) -> Result<(), CaptureError> {
     let (mut cap, mut link) = open_live(o)?;
     let deadline = o.duration.map(|d| Instant::now() + d);
+    let should_stop = {
+        let stop = Arc::clone(&stop);
+        move || stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d)
+    };
+    let breaker: Arc<Mutex<Option<pcap::BreakLoop>>> =
+        Arc::new(Mutex::new(Some(cap.breakloop_handle())));
+    let finished = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let breaker = Arc::clone(&breaker);
+        let finished = Arc::clone(&finished);
+        let should_stop = should_stop.clone();
+        std::thread::spawn(move || {
+            while !finished.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                if should_stop() {
+                    if let Ok(b) = breaker.lock() {
+                        if let Some(b) = b.as_ref() {
+                            b.breakloop();
+                        }
+                    }
+                }
+            }
+        })
+    };
     let mut dropped_before: u64 = 0;
     let mut last_tick = Instant::now();
-    loop {
-        if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
-            break;
+    let result = loop {
+        if should_stop() {
+            break Ok(());
         }
         match cap.next_packet() {
             Ok(p) => {
                 analyzer.process(link, ts_of(p.header), p.data, p.header.len);
             }
             Err(pcap::Error::TimeoutExpired) => {}
-            Err(pcap::Error::NoMorePackets) => break,
+            // pcap_breakloop: the watcher asks us to stop.
+            Err(pcap::Error::NoMorePackets) => {
+                if should_stop() {
+                    break Ok(());
+                }
+            }
             Err(e) => {
+                if should_stop() {
+                    break Ok(());
+                }
                 // Interface down or gone: keep what we have, wait, reopen.
                 let m = pcap_msg(&e);
                 if let Ok(s) = cap.stats() {
@@ -366,17 +402,24 @@ pub fn live(
                 analyzer.ctx.warnings.add("capture-interrupted", || {
                     format!("{}: {m}; capture reopened", o.interface)
                 });
-                loop {
-                    if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d)
-                    {
-                        return Ok(());
+                let reopened = loop {
+                    if should_stop() {
+                        break None;
                     }
                     std::thread::sleep(Duration::from_millis(500));
-                    if let Ok((c, l)) = open_live(o) {
+                    if let Ok(c) = open_live(o) {
+                        break Some(c);
+                    }
+                };
+                match reopened {
+                    Some((c, l)) => {
                         cap = c;
                         link = l;
-                        break;
+                        if let Ok(mut b) = breaker.lock() {
+                            *b = Some(cap.breakloop_handle());
+                        }
                     }
+                    None => break Ok(()),
                 }
             }
         }
@@ -388,10 +431,21 @@ pub fn live(
             }
             on_tick(analyzer);
         }
-    }
+    };
+    finished.store(true, Ordering::Relaxed);
+    let _ = watcher.join();
     if let Ok(s) = cap.stats() {
         analyzer.set_dropped(dropped_before + u64::from(s.dropped) + u64::from(s.if_dropped));
     }
+    // Frames already captured are part of the analysis: read them without waiting.
+    if let Ok(mut cap) = cap.setnonblock() {
+        for _ in 0..1_000_000 {
+            match cap.next_packet() {
+                Ok(p) => analyzer.process(link, ts_of(p.header), p.data, p.header.len),
+                Err(_) => break,
+            }
+        }
+    }
     on_tick(analyzer);
-    Ok(())
+    result
 }

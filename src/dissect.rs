@@ -359,12 +359,7 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
         return;
     }
     if payload.first().is_some_and(u8::is_ascii_uppercase) && sip::probe(payload) == Probe::Match {
-        match SipMessage::parse(payload) {
-            Ok(msg) => on_sip(ctx, st, pkt, &msg),
-            Err(e) => ctx
-                .warnings
-                .add("sip-malformed", || format!("flow {}: {e}", pkt.flow_id)),
-        }
+        sip_message(ctx, st, pkt, payload);
         return;
     }
     match PacketClass::of(payload) {
@@ -437,6 +432,53 @@ fn sip_transport(pkt: &Pkt) -> &'static str {
         Transport::Udp => "udp",
         Transport::Tcp => "tcp",
     }
+}
+
+/// Parses one SIP message. Header bytes that are not UTF-8 (seen in the wild
+/// in tags and display names) make the strict parser refuse the message;
+/// such a message is parsed again from a copy where each invalid byte is
+/// replaced by '?', same length, and counted.
+fn sip_message(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, bytes: &[u8]) {
+    match SipMessage::parse(bytes) {
+        Ok(msg) => on_sip(ctx, st, pkt, &msg),
+        Err(e) => {
+            if std::str::from_utf8(bytes).is_err() {
+                let clean = replace_invalid_utf8(bytes);
+                if let Ok(msg) = SipMessage::parse(&clean) {
+                    ctx.warnings.add("sip-non-utf8", || {
+                        format!(
+                            "flow {}: SIP header bytes that are not UTF-8 were read as '?'",
+                            pkt.flow_id
+                        )
+                    });
+                    on_sip(ctx, st, pkt, &msg);
+                    return;
+                }
+            }
+            ctx.warnings
+                .add("sip-malformed", || format!("flow {}: {e}", pkt.flow_id));
+        }
+    }
+}
+
+/// A copy of `bytes` with every byte of an invalid UTF-8 sequence set to '?'.
+fn replace_invalid_utf8(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let mut pos = 0;
+    while let Some(rest) = out.get(pos..) {
+        match std::str::from_utf8(rest) {
+            Ok(_) => break,
+            Err(e) => {
+                let start = pos + e.valid_up_to();
+                let len = e.error_len().unwrap_or(out.len() - start).max(1);
+                for b in out.iter_mut().skip(start).take(len) {
+                    *b = b'?';
+                }
+                pos = start + len;
+            }
+        }
+    }
+    out
 }
 
 fn on_sip(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &SipMessage<'_>) {
@@ -753,12 +795,7 @@ fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payload: &[u8]) {
                 Ok(StreamFrame::KeepAlive(n)) => consumed += n,
                 Ok(StreamFrame::Message(n)) => {
                     if let Some(m) = rest.get(..n) {
-                        match SipMessage::parse(m) {
-                            Ok(msg) => on_sip(ctx, st, pkt, &msg),
-                            Err(e) => ctx
-                                .warnings
-                                .add("sip-malformed", || format!("flow {}: {e}", pkt.flow_id)),
-                        }
+                        sip_message(ctx, st, pkt, m);
                     }
                     consumed += n.max(1);
                 }

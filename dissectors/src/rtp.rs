@@ -526,6 +526,10 @@ const DUP_WINDOW: u16 = 128;
 /// when fed through [`update_packet`](Self::update_packet), packets with the
 /// marker bit, comfort noise (PT 13 and 19) and the packet after comfort noise
 /// update the running jitter but not the maxima.
+/// A transit-time change larger than this (seconds) resets the jitter
+/// baseline instead of counting as jitter.
+const MAX_TRANSIT_JUMP_S: f64 = 5.0;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RtpStreamStats {
     packets: u64,
@@ -555,6 +559,11 @@ pub struct RtpStreamStats {
     /// Largest gap between consecutive arrivals, seconds.
     max_delta: f64,
     prev_was_cn: bool,
+    /// The stream's media payload type: packets of another type (DTMF
+    /// events, comfort noise) do not take part in the jitter estimate.
+    main_pt: Option<u8>,
+    /// Consecutive packets of one other payload type (a codec change after 3).
+    other_pt_run: u8,
 }
 
 impl Default for RtpStreamStats {
@@ -586,6 +595,8 @@ impl RtpStreamStats {
             clock_rate: 0,
             max_delta: 0.0,
             prev_was_cn: false,
+            main_pt: None,
+            other_pt_run: 0,
         }
     }
 
@@ -604,6 +615,24 @@ impl RtpStreamStats {
         let regular = self.packets > 0 && !pkt.marker() && !is_cn && !self.prev_was_cn;
         self.prev_was_cn = is_cn;
         self.add_bytes(pkt.as_bytes().len());
+        // RFC 4733 events keep the timestamp of the event's start and are
+        // interleaved with the media: only the media payload type (and comfort
+        // noise, as Wireshark counts it) measures jitter. Three packets in a
+        // row of another type are a codec change.
+        let pt = pkt.payload_type().0;
+        let main = *self.main_pt.get_or_insert(pt);
+        if pt != main && !is_cn {
+            self.other_pt_run = self.other_pt_run.saturating_add(1);
+            if self.other_pt_run >= 3 {
+                self.main_pt = Some(pt);
+                self.other_pt_run = 0;
+            } else {
+                self.count_only(pkt.sequence_number());
+                return;
+            }
+        } else {
+            self.other_pt_run = 0;
+        }
         self.record(
             pkt.sequence_number(),
             pkt.timestamp(),
@@ -616,6 +645,18 @@ impl RtpStreamStats {
     /// Adds to the byte counter (use with [`update`](Self::update)).
     pub fn add_bytes(&mut self, n: usize) {
         self.bytes = self.bytes.saturating_add(n as u64);
+    }
+
+    /// Counts a packet for sequence tracking only (no timing).
+    fn count_only(&mut self, seq: u16) {
+        let first = self.packets == 0;
+        self.packets = self.packets.saturating_add(1);
+        if first {
+            self.init_seq(seq);
+            self.received = 1;
+        } else {
+            self.track_seq(seq);
+        }
     }
 
     fn record(&mut self, seq: u16, ts: u32, arrival: f64, clock_rate: Option<u32>, regular: bool) {
@@ -643,7 +684,14 @@ impl RtpStreamStats {
                 // A.8: D(i-1, i) = (Rj - Ri) - (Sj - Si), in timestamp units.
                 let ts_step = f64::from(ts.wrapping_sub(self.last_ts) as i32);
                 let d = delta * f64::from(rate) - ts_step;
-                self.jitter += (d.abs() - self.jitter) / 16.0;
+                // A transit change of more than MAX_TRANSIT_JUMP_S is a
+                // timestamp discontinuity (a sender restarting its RTP clock),
+                // not network jitter: the next packet is measured from here.
+                if d.abs() <= MAX_TRANSIT_JUMP_S * f64::from(rate) {
+                    self.jitter += (d.abs() - self.jitter) / 16.0;
+                } else {
+                    self.resyncs = self.resyncs.saturating_add(1);
+                }
             }
             if regular {
                 self.max_delta = self.max_delta.max(delta);

@@ -35,7 +35,8 @@ pub fn all_fixtures() -> Vec<PathBuf> {
 pub fn analyze(paths: &[&Path]) -> Report {
     let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let mut an = Analyzer::new(Config::default());
-    let outcome = capture::read_files(&files, &CaptureOptions::default(), &mut an).expect("readable capture");
+    let outcome =
+        capture::read_files(&files, &CaptureOptions::default(), &mut an).expect("readable capture");
     assert!(outcome.fatal.is_none(), "{:?}", outcome.fatal);
     an.finish(files, None)
 }
