@@ -152,11 +152,17 @@ fn one_call(
     let mut endpoints: Vec<CallEndpointOut> = Vec::new();
     let mut push = |ip: &str, port: u16, role: &'static str, operator: Option<&String>| {
         if !endpoints.iter().any(|e| e.ip == ip && e.port == port) {
+            let operator = operator.cloned().or_else(|| {
+                ip.parse()
+                    .ok()
+                    .and_then(crate::apps::operator_of_ip)
+                    .map(|o| o.name.to_string())
+            });
             endpoints.push(CallEndpointOut {
                 ip: ip.to_string(),
                 port,
                 role,
-                operator: operator.cloned(),
+                operator,
                 rdns: None,
             });
         }
@@ -212,11 +218,23 @@ fn one_call(
             announced_all: Vec::new(),
         });
     }
+    // ICE and TURN flows of the client around the call belong to it too.
+    let mut call_flows: Vec<u32> = fs.iter().map(|f| f.id).collect();
     for f in &related {
+        if !f.protocols.contains(&"stun") {
+            continue;
+        }
+        call_flows.push(f.id);
         let (_, r) = local_and_remote(f);
         let remote = side(f, r);
-        if f.protocols == ["stun"] {
-            push(&remote.ip, remote.port, "stun-server", f.operator.as_ref());
+        let kind = relays
+            .iter()
+            .find(|x| x.ip == remote.ip && x.port == remote.port)
+            .map(|x| x.kind);
+        match kind {
+            Some("turn") => push(&remote.ip, remote.port, "relay", f.operator.as_ref()),
+            Some(_) => push(&remote.ip, remote.port, "stun-server", f.operator.as_ref()),
+            None => {}
         }
     }
     for f in &signalling {
@@ -288,6 +306,12 @@ fn one_call(
         answer_ts: None,
         end_ts: None,
         signalling_flows: signalling.iter().map(|f| f.id).collect(),
+        flow_ids: {
+            call_flows.extend(signalling.iter().map(|f| f.id));
+            call_flows.sort_unstable();
+            call_flows.dedup();
+            call_flows
+        },
         user_agents: Vec::new(),
         final_status: None,
         bye_reason: None,

@@ -155,7 +155,10 @@ impl RelayTable {
                 port: ep.port,
                 transport: t.as_str(),
                 kind: r.kind.as_str(),
-                operator: r.operator.map(str::to_string),
+                operator: r
+                    .operator
+                    .or_else(|| crate::apps::operator_of_ip(ep.ip).map(|o| o.name))
+                    .map(str::to_string),
                 clients: r.clients.iter().map(|c| c.to_string()).collect(),
                 relayed_addresses: r.relayed.iter().map(|a| a.to_string()).collect(),
                 channel_data_packets: r.channel_data_packets,

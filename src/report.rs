@@ -200,6 +200,8 @@ pub struct CallOut {
     pub answer_ts: Option<f64>,
     pub end_ts: Option<f64>,
     pub signalling_flows: Vec<u32>,
+    /// Every flow of the call: signalling, media, and (inferred calls) ICE/TURN.
+    pub flow_ids: Vec<u32>,
     pub user_agents: Vec<String>,
     pub final_status: Option<u16>,
     pub bye_reason: Option<String>,

@@ -350,6 +350,10 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize) -> Option<FlowOut> {
             }
         }
     }
+    let (app, operator, app_evidence) = identify(f, st);
+    if let Some(why) = app_evidence {
+        findings.push(format!("app identified by {why}"));
+    }
     Some(FlowOut {
         id: f.id,
         transport: f.transport.as_str(),
@@ -362,7 +366,7 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize) -> Option<FlowOut> {
         protocols,
         encryption: enc.as_str(),
         sni: st.sni.as_deref().map(str::to_string),
-        app: st.app.map(str::to_string),
+        app: app.map(str::to_string),
         call_id,
         rtp_streams,
         packets_fwd: f.packets[0],
@@ -376,11 +380,59 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize) -> Option<FlowOut> {
         },
         encryption_evidence: evidence,
         findings,
-        operator: None,
+        operator: operator.map(str::to_string),
         tls_version: tls.and_then(|t| t.version).map(tls_version_name),
         alpn: tls.and_then(|t| t.alpn.as_deref()).map(str::to_string),
         rdns: None,
     })
+}
+
+/// The side of a flow outside the local network: the public one when
+/// exactly one side is internal, else the destination of the first packet.
+fn remote_of(f: &Flow) -> Endpoint {
+    let internal = |e: &Endpoint| crate::scope::scope_of(e.ip).is_internal();
+    if internal(&f.dst) && !internal(&f.src) {
+        f.src
+    } else {
+        f.dst
+    }
+}
+
+/// App and operator of a flow, strongest evidence first: the STUN vendor
+/// attributes, the SNI, the operator's service-specific ranges, then a
+/// well-known port on an address of that operator.
+fn identify(
+    f: &Flow,
+    st: &FlowState,
+) -> (
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+) {
+    use crate::apps::{app_of_port, app_of_sni, operator_of_ip};
+    let remote = remote_of(f);
+    let op = operator_of_ip(remote.ip);
+    let sni = st.sni.as_deref().and_then(app_of_sni);
+    let operator = op.map(|o| o.name).or(sni.map(|m| m.operator));
+    let vendor = st.stun.as_deref().and_then(|s| s.vendor);
+    // Google's TURN service serves every WebRTC app: Meet only on Meet's ranges.
+    let vendor_app = st
+        .app
+        .filter(|a| *a != "meet" || op.is_some_and(|o| o.service == Some("meet")));
+    if let Some(a) = vendor_app {
+        return (Some(a), operator, st.app_evidence);
+    }
+    let _ = vendor;
+    if let Some(m) = sni {
+        return (Some(m.app), operator, Some("sni"));
+    }
+    if let Some(service) = op.and_then(|o| o.service) {
+        return (Some(service), operator, Some("operator ip range"));
+    }
+    if let Some(a) = app_of_port(f.transport.as_str(), remote.port, op.as_ref()) {
+        return (Some(a), operator, Some("port on operator ip range"));
+    }
+    (None, operator, None)
 }
 
 fn tls_version_name(v: u16) -> String {
@@ -499,7 +551,12 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
                         ip: e.ip.clone(),
                         port: e.port,
                         role,
-                        operator: None,
+                        operator: e
+                            .ip
+                            .parse()
+                            .ok()
+                            .and_then(crate::apps::operator_of_ip)
+                            .map(|o| o.name.to_string()),
                         rdns: None,
                     });
                 }
@@ -528,6 +585,13 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
         answer_ts: call.answer_ts.map(|t| t.as_secs_f64()),
         end_ts: call.end_ts.map(|t| t.as_secs_f64()),
         signalling_flows: call.signalling_flows.clone(),
+        flow_ids: {
+            let mut v: Vec<u32> = call.signalling_flows.clone();
+            v.extend(call.media.iter().flat_map(|m| m.flows.iter().copied()));
+            v.sort_unstable();
+            v.dedup();
+            v
+        },
         user_agents: call.user_agents.clone(),
         final_status: call.final_status,
         bye_reason: call.bye_reason.clone(),
@@ -563,7 +627,7 @@ fn call_ep(e: Endpoint, role: &'static str) -> CallEndpointOut {
         ip: e.ip.to_string(),
         port: e.port,
         role,
-        operator: None,
+        operator: crate::apps::operator_of_ip(e.ip).map(|o| o.name.to_string()),
         rdns: None,
     }
 }
@@ -638,11 +702,18 @@ pub(crate) fn build_report(
         .collect();
     let relays = a.ctx.relays.to_report();
     calls.extend(crate::infer::infer_calls(&flows, &relays));
+    // Flows of an inferred call take its id, and its app when they have none.
     for c in calls.iter().filter(|c| c.inferred) {
-        for m in &c.media {
-            let id = m.flow_id.unwrap_or(0) as usize;
-            if let Some(f) = flows.get_mut(id.wrapping_sub(1)) {
+        for &id in &c.flow_ids {
+            if let Some(f) = flows.get_mut((id as usize).wrapping_sub(1)) {
                 f.call_id.get_or_insert_with(|| c.call_id.clone());
+                if f.app.is_none() {
+                    if let Some(a) = &c.app {
+                        f.app = Some(a.clone());
+                        f.findings
+                            .push(format!("app from the call it belongs to ({})", c.call_id));
+                    }
+                }
             }
         }
     }
