@@ -156,7 +156,7 @@ impl Analyzer {
 
     /// The report of one flow, for streaming it as it ends.
     pub fn flow_report(&self, idx: u32) -> Option<crate::report::FlowOut> {
-        crate::verdict::flow_out(self, idx as usize)
+        crate::verdict::flow_out(self, idx as usize, None)
     }
 
     /// Ends the analysis and builds the report.

@@ -48,7 +48,14 @@ pub fn is_tls_start(payload: &[u8]) -> bool {
 }
 
 fn on_client_hello(st: &mut FlowState, ch: &ClientHello<'_>) {
-    if let Some(sni) = ch.sni() {
+    // A server_name that is not a DNS name (e.g. "host:port" from test
+    // stacks) is still what the client asked for: keep it when printable.
+    let raw_name = || {
+        ch.server_name_raw()
+            .and_then(|r| std::str::from_utf8(r).ok())
+            .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic()))
+    };
+    if let Some(sni) = ch.sni().or_else(raw_name) {
         if st.sni.is_none() {
             st.sni = Some(sni.chars().take(255).collect::<String>().into_boxed_str());
         }

@@ -58,6 +58,9 @@ impl Encryption {
 pub struct Declared {
     pub key_exchange: Option<KeyExchange>,
     pub secure_profile: Option<bool>,
+    /// Another flow with the same local ICE endpoint ran the DTLS-SRTP
+    /// handshake (ICE moved the media to this 5-tuple afterwards).
+    pub dtls_on_flow: Option<u32>,
 }
 
 fn declared<'a>(a: &'a Analyzer, st: &FlowState) -> (Declared, Option<&'a CallMedia>) {
@@ -82,6 +85,7 @@ fn declared<'a>(a: &'a Analyzer, st: &FlowState) -> (Declared, Option<&'a CallMe
         Declared {
             key_exchange: Some(cm.key_exchange()),
             secure_profile: secure,
+            dtls_on_flow: None,
         },
         Some(cm),
     )
@@ -104,7 +108,8 @@ pub fn flow_encryption(st: &FlowState, decl: Declared) -> (Encryption, Vec<Strin
     let mut ev = Vec::new();
     let m = st.media.as_deref();
     let dtls = m.and_then(|m| m.dtls.as_deref());
-    let use_srtp = dtls.is_some_and(|d| d.use_srtp_offered || d.srtp_profile.is_some());
+    let own_use_srtp = dtls.is_some_and(|d| d.use_srtp_offered || d.srtp_profile.is_some());
+    let use_srtp = own_use_srtp || decl.dtls_on_flow.is_some();
     let zrtp = m.is_some_and(|m| m.zrtp_packets > 0);
     let srtcp = m.map_or(0, |m| m.srtcp);
     let rtcp_plain = m.map_or(0, |m| m.rtcp_plain);
@@ -138,7 +143,12 @@ pub fn flow_encryption(st: &FlowState, decl: Declared) -> (Encryption, Vec<Strin
             return (Encryption::None, ev);
         }
         if use_srtp {
-            ev.push("dtls handshake with use_srtp on this 5-tuple".into());
+            match decl.dtls_on_flow.filter(|_| !own_use_srtp) {
+                Some(id) => ev.push(format!(
+                    "dtls handshake with use_srtp on flow {id}, which shares this flow's ICE endpoint"
+                )),
+                None => ev.push("dtls handshake with use_srtp on this 5-tuple".into()),
+            }
             if let Some(p) = dtls.and_then(|d| d.srtp_profile) {
                 ev.push(format!("srtp profile {}", srtp_profile_name(p)));
             }
@@ -288,10 +298,43 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-pub(crate) fn flow_out(a: &Analyzer, idx: usize) -> Option<FlowOut> {
+/// Facts across flows, computed once per report.
+#[derive(Debug, Default)]
+pub(crate) struct Across {
+    /// Endpoints of UDP flows that ran a DTLS handshake with use_srtp → that flow's id.
+    dtls_srtp_endpoints: rustc_hash::FxHashMap<Endpoint, u32>,
+}
+
+impl Across {
+    pub(crate) fn of(a: &Analyzer) -> Across {
+        let mut m = rustc_hash::FxHashMap::default();
+        for f in a.flows.all() {
+            let d = f.state.media.as_deref().and_then(|m| m.dtls.as_deref());
+            if d.is_some_and(|d| d.use_srtp_offered || d.srtp_profile.is_some()) {
+                m.entry(f.src).or_insert(f.id);
+                m.entry(f.dst).or_insert(f.id);
+            }
+        }
+        Across {
+            dtls_srtp_endpoints: m,
+        }
+    }
+}
+
+pub(crate) fn flow_out(a: &Analyzer, idx: usize, across: Option<&Across>) -> Option<FlowOut> {
     let f: &Flow = a.flows.get(idx)?;
     let st = &f.state;
-    let (decl, cm) = declared(a, st);
+    let (mut decl, cm) = declared(a, st);
+    // Only private endpoints identify one ICE agent's socket; a server's
+    // public endpoint is shared by many clients.
+    if let Some(x) = across {
+        let local = |e: &Endpoint| crate::scope::scope_of(e.ip).is_internal();
+        decl.dtls_on_flow = [f.src, f.dst]
+            .iter()
+            .filter(|e| local(e))
+            .find_map(|e| x.dtls_srtp_endpoints.get(e).copied())
+            .filter(|&id| id != f.id);
+    }
     let (enc, evidence) = flow_encryption(st, decl);
     let ss = streams(st);
     let m = st.media.as_deref();
@@ -689,8 +732,9 @@ pub(crate) fn build_report(
     interface: Option<String>,
     reasm: ReasmStats,
 ) -> Report {
+    let across = Across::of(&a);
     let flows: Vec<FlowOut> = (0..a.flows.all().len())
-        .filter_map(|i| flow_out(&a, i))
+        .filter_map(|i| flow_out(&a, i, Some(&across)))
         .collect();
     let mut flows = flows;
     let mut calls: Vec<CallOut> = a

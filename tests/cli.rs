@@ -10,7 +10,10 @@ use std::process::{Command, Output, Stdio};
 use common::*;
 
 fn run(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).output().expect("run vcscope")
+    Command::new(bin())
+        .args(args)
+        .output()
+        .expect("run vcscope")
 }
 
 fn stderr(o: &Output) -> String {
@@ -68,7 +71,10 @@ fn rejects_a_file_that_is_not_a_capture() {
     let dir = tempfile::tempdir().unwrap();
     let empty = write_tmp(dir.path(), "empty.pcap", b"");
     assert_error(&run(&["read", &empty]), "not a capture file (only 0 bytes");
-    assert_error(&run(&["read", dir.path().to_str().unwrap()]), "is a directory");
+    assert_error(
+        &run(&["read", dir.path().to_str().unwrap()]),
+        "is a directory",
+    );
 }
 
 #[test]
@@ -128,10 +134,19 @@ fn corrupt_record_names_file_and_offset_and_keeps_what_was_read() {
 fn rejects_bad_filter_and_bad_options() {
     let f = fixture("sipp__g711a.pcap");
     let f = f.to_str().unwrap();
-    assert_error(&run(&["read", f, "--filter", "udp and and"]), "invalid --filter");
+    assert_error(
+        &run(&["read", f, "--filter", "udp and and"]),
+        "invalid --filter",
+    );
     assert_error(&run(&["read", f, "--threads", "2"]), "--threads 2");
-    assert_error(&run(&["read", f, "-o", f]), "refusing to write the report over an input capture");
-    assert_error(&run(&["read", f, "-o", "no/such/dir/r.json"]), "does not exist");
+    assert_error(
+        &run(&["read", f, "-o", f]),
+        "refusing to write the report over an input capture",
+    );
+    assert_error(
+        &run(&["read", f, "-o", "no/such/dir/r.json"]),
+        "does not exist",
+    );
     let o = run(&["read"]);
     assert_eq!(o.status.code(), Some(2));
     let o = run(&["read", f, "--format", "xml"]);
@@ -140,13 +155,20 @@ fn rejects_bad_filter_and_bad_options() {
 
 #[test]
 fn rejects_missing_interface() {
-    assert_error(&run(&["live", "-i", "nosuchif0", "--duration", "1"]), "no such interface: nosuchif0");
+    assert_error(
+        &run(&["live", "-i", "nosuchif0", "--duration", "1"]),
+        "no such interface: nosuchif0",
+    );
 }
 
 #[test]
 fn rejects_live_capture_without_permission() {
     let args = ["live", "-i", "lo", "--duration", "1"];
-    let o = if is_root() { as_nobody(&args) } else { run(&args) };
+    let o = if is_root() {
+        as_nobody(&args)
+    } else {
+        run(&args)
+    };
     assert_error(&o, "permission denied");
 }
 
@@ -177,10 +199,15 @@ fn writes_every_format() {
     let o = run(&["read", f, "-o", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = std::fs::read_to_string(&out).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.last().unwrap()["type"], "summary");
     assert_eq!(lines.iter().filter(|l| l["type"] == "flow").count(), 3);
-    assert!(lines.iter().all(|l| l.as_object().unwrap().keys().next().unwrap() == "type"));
+    assert!(lines
+        .iter()
+        .all(|l| l.as_object().unwrap().keys().next().unwrap() == "type"));
 
     let o = run(&["read", f, "--format", "table"]);
     let t = String::from_utf8(o.stdout).unwrap();
@@ -189,7 +216,15 @@ fn writes_every_format() {
 
     let o = run(&["read", f]);
     let v = json(&o); // not a terminal: json by default
-    for key in ["vcscope_version", "source", "calls", "flows", "relays", "leaks", "warnings"] {
+    for key in [
+        "vcscope_version",
+        "source",
+        "calls",
+        "flows",
+        "relays",
+        "leaks",
+        "warnings",
+    ] {
         assert!(v.get(key).is_some(), "{key}");
     }
 }
@@ -201,7 +236,15 @@ fn help_teaches() {
     assert!(h.contains("encrypted") && h.contains("Exit codes"), "{h}");
     let o = run(&["read", "--help"]);
     let h = String::from_utf8(o.stdout).unwrap();
-    for opt in ["--format", "--output", "--filter", "--resolve", "--threads", "--strict", "--max-flows"] {
+    for opt in [
+        "--format",
+        "--output",
+        "--filter",
+        "--resolve",
+        "--threads",
+        "--strict",
+        "--max-flows",
+    ] {
         assert!(h.contains(opt), "{opt} missing from read --help");
     }
     let o = run(&["live", "--help"]);

@@ -774,7 +774,6 @@ fn every_tshark_sni_is_found() {
 }
 
 #[test]
-#[ignore = "frame 5: the QUIC ClientHello's SNI is \"server4:443\" (quic-go interop runner); tshark shows it, vcscope drops it (flow 1 has ALPN hq-interop but sni null)"]
 fn quic_go_sni_with_port_is_found() {
     let want = truth_snis("zeek__quic-go_handshake.pcap");
     assert!(!want.is_empty());
@@ -835,8 +834,7 @@ fn webrtc_dtls_srtp(name: &str) {
 per_capture!(webrtc_dtls_srtp {
     webrtc_dtls_srtp_stun_dtls_rtp => "ndpi__stun_dtls_rtp.pcapng";
     webrtc_dtls_srtp_ndpi_stun => "ndpi__stun.pcap";
-    webrtc_dtls_srtp_google_meet => "ndpi__stun_google_meet.pcapng",
-        ignore = "flow 192.168.12.156:38152 <-> 142.250.82.76:3478 (after ICE moved from :19305, DTLS handshake frames 9-14 there) carries the same DTLS association's records and SRTP but is called srtp, not dtls-srtp";
+    webrtc_dtls_srtp_google_meet => "ndpi__stun_google_meet.pcapng";
 });
 
 // ------------------------------------------------------------------- apps

@@ -47,7 +47,11 @@ fn ours(r: &Report) -> Conv {
 }
 
 fn tshark(name: &str) -> Conv {
-    let v = read_json(&root().join("fixtures/expected/conv").join(format!("{name}.json")));
+    let v = read_json(
+        &root()
+            .join("fixtures/expected/conv")
+            .join(format!("{name}.json")),
+    );
     let mut m = Conv::new();
     for c in v["conversations"].as_array().unwrap() {
         m.insert(
