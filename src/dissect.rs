@@ -179,6 +179,12 @@ pub struct StunState {
     pub is_turn: bool,
     pub channels: Vec<u16>,
     pub vendor: Option<StunVendor>,
+    /// Reflexive addresses the server told the client (XOR-MAPPED-ADDRESS), bounded.
+    pub mapped: Vec<std::net::SocketAddr>,
+    /// Relayed addresses allocated on this flow (XOR-RELAYED-ADDRESS), bounded.
+    pub relayed: Vec<std::net::SocketAddr>,
+    /// SOFTWARE seen first.
+    pub software: Option<Box<str>>,
 }
 
 /// Evidence gathered on one flow.
@@ -628,6 +634,27 @@ fn on_stun(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &StunMessage<'_>) 
         s.to_server.get_or_insert(pkt.dir);
     } else if from_server {
         s.to_server.get_or_insert(pkt.dir.flip());
+    }
+    if let Some(m) = facts
+        .mapped
+        .filter(|_| facts.class == Class::SuccessResponse)
+    {
+        if s.mapped.len() < MAX_CHANNELS && !s.mapped.contains(&m) {
+            s.mapped.push(m);
+        }
+    }
+    if let Some(r) = facts
+        .relayed
+        .filter(|_| facts.class == Class::SuccessResponse)
+    {
+        if s.relayed.len() < MAX_CHANNELS && !s.relayed.contains(&r) {
+            s.relayed.push(r);
+        }
+    }
+    if s.software.is_none() {
+        s.software = msg
+            .software()
+            .map(|sw| sw.chars().take(64).collect::<String>().into_boxed_str());
     }
     if let (Some(c), true) = (facts.channel, s.channels.len() < MAX_CHANNELS) {
         if !s.channels.contains(&c) {

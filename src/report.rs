@@ -134,9 +134,31 @@ pub struct FlowOut {
     pub tls_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alpn: Option<String>,
+    /// STUN/TURN facts of the flow, when it carries STUN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stun: Option<StunOut>,
     /// Reverse DNS of src and dst (`--resolve`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rdns: Option<[Option<String>; 2]>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StunOut {
+    pub messages: u64,
+    /// Classic STUN (RFC 3489, no magic cookie).
+    pub classic: u64,
+    pub ice_checks: u64,
+    /// Requests with MESSAGE-INTEGRITY.
+    pub authenticated: u64,
+    /// Requests that should carry MESSAGE-INTEGRITY and do not.
+    pub unauthenticated: u64,
+    /// Server-reflexive addresses the server reported (XOR-MAPPED-ADDRESS).
+    pub mapped_addresses: Vec<String>,
+    pub relayed_addresses: Vec<String>,
+    pub channels: Vec<u16>,
+    pub software: Option<String>,
+    /// Implementation or app the vendor attributes point to.
+    pub vendor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -426,6 +426,18 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize, across: Option<&Across>) -> Opt
         operator: operator.map(str::to_string),
         tls_version: tls.and_then(|t| t.version).map(tls_version_name),
         alpn: tls.and_then(|t| t.alpn.as_deref()).map(str::to_string),
+        stun: st.stun.as_deref().map(|s| crate::report::StunOut {
+            messages: s.messages,
+            classic: s.classic,
+            ice_checks: s.ice_checks,
+            authenticated: s.authenticated,
+            unauthenticated: s.unauthenticated,
+            mapped_addresses: s.mapped.iter().map(|a| a.to_string()).collect(),
+            relayed_addresses: s.relayed.iter().map(|a| a.to_string()).collect(),
+            channels: s.channels.clone(),
+            software: s.software.as_deref().map(str::to_string),
+            vendor: s.vendor.map(|v| format!("{v:?}").to_lowercase()),
+        }),
         rdns: None,
     })
 }
