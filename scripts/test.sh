@@ -3,6 +3,8 @@
 # the workspace (unit, corpus, CLI, robustness, and the live-capture test,
 # which needs root to create a network namespace).
 set -euo pipefail
+# Nothing here reads standard input; do not let a caller's leak into the build.
+exec </dev/null
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cargo build --workspace --all-targets --locked
