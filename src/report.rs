@@ -28,8 +28,23 @@ pub struct Report {
     pub warnings: Vec<WarningOut>,
     /// SIP requests by method and responses by status code.
     pub sip: SipCountsOut,
+    /// What the calls needed through a firewall: per app, transport and
+    /// server port, the destinations seen.
+    pub firewall: Vec<FirewallOut>,
     /// Limits in force and what they cost (evictions, drops).
     pub limits: LimitsOut,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FirewallOut {
+    pub app: String,
+    pub transport: &'static str,
+    /// Server-side port.
+    pub port: u16,
+    pub destinations: Vec<String>,
+    pub operators: Vec<String>,
+    pub flows: u64,
+    pub bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -468,6 +483,33 @@ impl Report {
                 ]);
             }
             writeln!(out, "\nRelays and servers\n{t}")?;
+        }
+
+        if !self.firewall.is_empty() {
+            let mut t = table(&[
+                "app",
+                "transport",
+                "port",
+                "destinations",
+                "operator",
+                "flows",
+            ]);
+            for r in self.firewall.iter().take(MAX_TABLE_FLOWS) {
+                let mut dest: Vec<&str> =
+                    r.destinations.iter().map(String::as_str).take(6).collect();
+                if r.destinations.len() > 6 {
+                    dest.push("…");
+                }
+                t.add_row(vec![
+                    Cell::new(&r.app),
+                    Cell::new(r.transport),
+                    Cell::new(r.port),
+                    Cell::new(dest.join("\n")),
+                    Cell::new(r.operators.join(", ")),
+                    Cell::new(r.flows).set_alignment(CellAlignment::Right),
+                ]);
+            }
+            writeln!(out, "\nFirewall view: what the calls' apps needed\n{t}")?;
         }
 
         if !self.leaks.is_empty() {

@@ -442,6 +442,50 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize, across: Option<&Across>) -> Opt
     })
 }
 
+/// Per app, transport and server port: the destinations the app's flows used.
+fn firewall(flows: &[FlowOut]) -> Vec<crate::report::FirewallOut> {
+    use std::collections::{BTreeMap, BTreeSet};
+    type Key = (String, &'static str, u16);
+    let mut m: BTreeMap<Key, (BTreeSet<String>, BTreeSet<String>, u64, u64)> = BTreeMap::new();
+    for f in flows {
+        let Some(app) = &f.app else { continue };
+        let internal = |e: &EndpointOut| {
+            e.ip.parse()
+                .is_ok_and(|a| crate::scope::scope_of(a).is_internal())
+        };
+        // The server side: the public one, else the destination of the first packet.
+        let server = if internal(&f.dst) && !internal(&f.src) {
+            &f.src
+        } else {
+            &f.dst
+        };
+        let e = m
+            .entry((app.clone(), f.transport, server.port))
+            .or_default();
+        if e.0.len() < 64 {
+            e.0.insert(server.ip.clone());
+        }
+        if let Some(o) = &f.operator {
+            e.1.insert(o.clone());
+        }
+        e.2 += 1;
+        e.3 += f.bytes;
+    }
+    m.into_iter()
+        .map(
+            |((app, transport, port), (d, o, n, b))| crate::report::FirewallOut {
+                app,
+                transport,
+                port,
+                destinations: d.into_iter().collect(),
+                operators: o.into_iter().collect(),
+                flows: n,
+                bytes: b,
+            },
+        )
+        .collect()
+}
+
 /// The side of a flow outside the local network: the public one when
 /// exactly one side is internal, else the destination of the first packet.
 fn remote_of(f: &Flow) -> Endpoint {
@@ -745,6 +789,7 @@ pub(crate) fn build_report(
     reasm: ReasmStats,
 ) -> Report {
     let across = Across::of(&a);
+
     let flows: Vec<FlowOut> = (0..a.flows.all().len())
         .filter_map(|i| flow_out(&a, i, Some(&across)))
         .collect();
@@ -798,6 +843,7 @@ pub(crate) fn build_report(
     warnings.add_n("calls-not-tracked", a.ctx.calls.dropped, || {
         "the call table is full".into()
     });
+    let firewall = firewall(&flows);
     Report {
         vcscope_version: env!("CARGO_PKG_VERSION"),
         source: Source {
@@ -818,6 +864,7 @@ pub(crate) fn build_report(
         relays,
         leaks: a.ctx.leaks.to_report(),
         warnings: warnings.to_report(),
+        firewall,
         sip: crate::report::SipCountsOut {
             requests: a.ctx.calls.sip.requests.clone(),
             responses: a
