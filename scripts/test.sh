@@ -8,4 +8,4 @@ exec </dev/null
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cargo build --workspace --all-targets --locked
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
