@@ -364,7 +364,14 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
         st.protocols.insert(Proto::Dns);
         return;
     }
-    if payload.first().is_some_and(u8::is_ascii_uppercase) && sip::probe(payload) == Probe::Match {
+    // SIP does not share a 5-tuple with STUN, TURN or RTP: skip its probe there.
+    let media_flow = st.protocols.contains(Proto::Stun)
+        || st.protocols.contains(Proto::TurnChannelData)
+        || st.media.as_deref().is_some_and(|m| m.is_settled());
+    if !media_flow
+        && payload.first().is_some_and(u8::is_ascii_uppercase)
+        && sip::probe(payload) == Probe::Match
+    {
         sip_message(ctx, st, pkt, payload);
         return;
     }

@@ -227,7 +227,6 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
             }
         }
     };
-    let codec_hint = codec_name(ctx, media_call, pt);
     let Some(m) = st.media.as_deref_mut() else {
         return;
     };
@@ -264,6 +263,7 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
         s.stats.jitter_ms(),
     );
     if s.stats.packets() <= VOTE_PACKETS {
+        let codec_hint = codec_name(ctx, media_call, pt);
         s.votes.observe(pt, codec_hint, p.payload());
     }
     if !settled && !forced {

@@ -1025,8 +1025,10 @@ impl HandshakeAssembler {
         }
         let end = start.saturating_add(data.len()).min(limit);
         let take = data.get(..end - start).ok_or(limit_err)?;
-        if self.buf.len() < self.capacity {
-            self.buf.resize(self.capacity, 0);
+        // Grow only to what this piece needs (zero-filling the whole
+        // capacity for every flow would cost more than the parse).
+        if self.buf.len() < end {
+            self.buf.resize(end, 0);
         }
         self.buf
             .get_mut(start..end)

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Side-by-side performance recipe: vcscope against the bare L2-L4 reference.
+#
+#   scripts/bench.sh [--packets N]... [--callgrind] [--callgrind-packets N]
+#                    [--runs R] [--data DIR] [--shared DIR]
+#
+# For each N (default: 200000 and 1000000) it generates the shared
+# videoconferencing workload (seed 1) into DIR (default: bench-data/, which
+# is git-ignored), builds release vcscope and benches/reference, and runs
+# each R times (default 3) with `/usr/bin/time -v` on the page-cached file:
+#
+#   vcscope read FILE --format json -o OUT      (every dissector + report)
+#   reference-reader FILE                       (etherparse + 5-tuple map)
+#   reference-reader --read-only FILE           (libpcap reading alone)
+#
+# It prints the best wall time, packets/s, Gbit/s, peak RSS and the ratio
+# vcscope / reference. With --callgrind it also counts instructions per
+# packet with valgrind on the first --callgrind-packets packets (default
+# 100000) of the workload, which is stable on a noisy machine, and keeps the
+# callgrind output files in DIR for callgrind_annotate.
+#
+# Environment: CARGO_TARGET_DIR (default: target/), PYTHON (default python3).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=${VCSCOPE_SHARED:-$ROOT/../shared}
+DATA=$ROOT/bench-data
+PACKETS=()
+RUNS=3
+CALLGRIND=0
+CG_PACKETS=100000
+PYTHON=${PYTHON:-python3}
+
+usage() {
+    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+    exit "${1:-0}"
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --packets) PACKETS+=("$2"); shift 2 ;;
+        --runs) RUNS=$2; shift 2 ;;
+        --callgrind) CALLGRIND=1; shift ;;
+        --callgrind-packets) CG_PACKETS=$2; shift 2 ;;
+        --data) DATA=$2; shift 2 ;;
+        --shared) SHARED=$2; shift 2 ;;
+        -h|--help) usage 0 ;;
+        *) echo "bench.sh: unknown argument $1" >&2; usage 2 ;;
+    esac
+done
+[ ${#PACKETS[@]} -gt 0 ] || PACKETS=(200000 1000000)
+
+GEN=$SHARED/bench/gen_vc_pcap.py
+if [ ! -f "$GEN" ]; then
+    echo "bench.sh: $GEN not found (set --shared DIR or VCSCOPE_SHARED)" >&2
+    exit 2
+fi
+if [ ! -x /usr/bin/time ]; then
+    echo "bench.sh: /usr/bin/time missing; install it (apt-get install time)" >&2
+    exit 2
+fi
+if [ "$CALLGRIND" = 1 ] && ! command -v valgrind >/dev/null; then
+    echo "bench.sh: valgrind missing; install it (apt-get install valgrind)" >&2
+    exit 2
+fi
+mkdir -p "$DATA"
+
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+REF_TARGET=$TARGET/reference
+echo "== build (release)"
+(cd "$ROOT" && CARGO_TARGET_DIR=$TARGET cargo build --release --quiet --bin vcscope)
+CARGO_TARGET_DIR=$REF_TARGET cargo build --release --quiet \
+    --manifest-path "$ROOT/benches/reference/Cargo.toml"
+VCSCOPE=$TARGET/release/vcscope
+REFERENCE=$REF_TARGET/release/reference-reader
+
+gen() { # gen N -> path of the workload with N packets
+    local f=$DATA/vc_$1.pcap
+    if [ ! -s "$f" ]; then
+        echo "== generate $1 packets -> $f" >&2
+        "$PYTHON" "$GEN" --packets "$1" --seed 1 --out "$f" >/dev/null
+    fi
+    echo "$f"
+}
+
+# measure LABEL CMD... : best of $RUNS; prints "secs rss_kib"
+measure() {
+    local best="" rss=0 log
+    log=$(mktemp)
+    for _ in $(seq "$RUNS"); do
+        /usr/bin/time -v -o "$log" "$@" >/dev/null
+        local wall kib
+        # "Elapsed (wall clock) time (h:mm:ss or m:ss): 0:01.23"
+        wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log" |
+            awk -F: '{ s=0; for (i=1;i<=NF;i++) s=s*60+$i; print s }')
+        kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
+        if [ -z "$best" ] || awk "BEGIN{exit !($wall < $best)}"; then best=$wall; fi
+        [ "$kib" -gt "$rss" ] && rss=$kib
+    done
+    rm -f "$log"
+    echo "$best $rss"
+}
+
+row() { # row NAME PACKETS BYTES SECS RSS_KIB
+    awk -v n="$1" -v p="$2" -v b="$3" -v s="$4" -v r="$5" 'BEGIN {
+        if (s <= 0) s = 0.005
+        printf "  %-28s %8.2f s %10.0f pkt/s %7.2f Gbit/s %8.1f MiB\n", n, s, p/s, b*8/s/1e9, r/1024 }'
+}
+
+for N in "${PACKETS[@]}"; do
+    F=$(gen "$N")
+    cat "$F" >/dev/null # page cache
+    BYTES=$(stat -c %s "$F")
+    OUT=$DATA/vc_$N.report.json
+    echo "== $N packets ($F, $BYTES bytes), best of $RUNS, $(nproc) cores, $(date -u +%F)"
+    read -r t_vc rss_vc < <(measure "$VCSCOPE" read "$F" --format json -o "$OUT")
+    read -r t_ref rss_ref < <(measure "$REFERENCE" "$F")
+    read -r t_read rss_read < <(measure "$REFERENCE" --read-only "$F")
+    row "vcscope read --format json" "$N" "$BYTES" "$t_vc" "$rss_vc"
+    row "reference (etherparse+map)" "$N" "$BYTES" "$t_ref" "$rss_ref"
+    row "libpcap read only" "$N" "$BYTES" "$t_read" "$rss_read"
+    awk -v a="$t_vc" -v b="$t_ref" 'BEGIN { if (b <= 0) b = 0.005; printf "  ratio vcscope/reference: %.2f (target <= 2.0)\n", a/b }'
+done
+
+if [ "$CALLGRIND" = 1 ]; then
+    F=$(gen "${PACKETS[0]}")
+    PREFIX=$DATA/vc_prefix_$CG_PACKETS.pcap
+    if [ ! -s "$PREFIX" ]; then
+        # A prefix of the same workload: the first CG_PACKETS records.
+        "$PYTHON" - "$F" "$PREFIX" "$CG_PACKETS" <<'EOF'
+import struct, sys
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(src, "rb") as f, open(dst, "wb") as o:
+    head = f.read(24)
+    endian = "<" if head[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    o.write(head)
+    for _ in range(n):
+        rec = f.read(16)
+        if len(rec) < 16:
+            break
+        incl = struct.unpack(endian + "IIII", rec)[2]
+        o.write(rec + f.read(incl))
+EOF
+    fi
+    echo "== callgrind, first $CG_PACKETS packets ($PREFIX)"
+    for what in vcscope reference; do
+        cg=$DATA/callgrind.$what.$CG_PACKETS.out
+        if [ "$what" = vcscope ]; then
+            cmd=("$VCSCOPE" read "$PREFIX" --format json -o "$DATA/vc_prefix.report.json")
+        else
+            cmd=("$REFERENCE" "$PREFIX")
+        fi
+        valgrind --tool=callgrind --callgrind-out-file="$cg" "${cmd[@]}" >/dev/null 2>"$cg.log"
+        ir=$(awk '/Collected :/ {print $NF}' "$cg.log")
+        awk -v w="$what" -v ir="$ir" -v n="$CG_PACKETS" \
+            'BEGIN { printf "  %-10s %14d instructions  %8.0f per packet\n", w, ir, ir/n }'
+    done
+    echo "  inspect: callgrind_annotate --inclusive=yes $DATA/callgrind.vcscope.$CG_PACKETS.out | head -60"
+fi
