@@ -21,6 +21,7 @@
 #
 # Environment: CARGO_TARGET_DIR (default: target/), PYTHON (default python3).
 set -euo pipefail
+exec </dev/null
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${VCSCOPE_SHARED:-$ROOT/../shared}

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Installs what vcscope needs to build and test on Debian/Ubuntu: libpcap
-# headers, and the tools the live-capture test uses (tcpreplay, iproute2,
-# util-linux's setpriv). Needs root or sudo; does nothing when all is there.
+# Installs what vcscope needs on Debian/Ubuntu. Needs root or sudo; does
+# nothing when all is there.
+#
+#   scripts/setup.sh          to build and run: libpcap headers
+#   scripts/setup.sh --test   also what the tests use: tcpreplay and iproute2
+#                             (live capture in a network namespace), util-linux
+#                             (setpriv), chromium (the HTML report in a browser)
 set -euo pipefail
 
-pkgs=(libpcap-dev pkg-config tcpreplay iproute2 util-linux)
+pkgs=(libpcap-dev pkg-config)
+if [ "${1:-}" = "--test" ]; then
+  pkgs+=(tcpreplay iproute2 util-linux chromium)
+fi
 if ! command -v dpkg >/dev/null 2>&1; then
-  echo "setup: not a Debian-based system; install libpcap (headers), tcpreplay and iproute2 yourself" >&2
+  echo "setup: not a Debian-based system; install ${pkgs[*]} (or their equivalents) yourself" >&2
   exit 0
 fi
 missing=()

@@ -6,6 +6,6 @@ set -euo pipefail
 # Nothing here reads standard input; do not let a caller's leak into the build.
 exec </dev/null
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+./scripts/setup.sh --test
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked --no-fail-fast

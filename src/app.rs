@@ -178,6 +178,7 @@ fn resolve_format(c: &CommonArgs) -> Format {
         Some(p) if p.as_os_str() != "-" => match p.extension().and_then(|e| e.to_str()) {
             Some("ndjson" | "jsonl") => Format::Ndjson,
             Some("txt") => Format::Table,
+            Some("html" | "htm") => Format::Html,
             _ => Format::Json,
         },
         _ => {
@@ -192,8 +193,11 @@ fn resolve_format(c: &CommonArgs) -> Format {
 
 /// Resolves names if asked, writes the report, returns the exit code.
 fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool) -> i32 {
-    if c.resolve {
+    if c.resolve && !c.redact {
         crate::resolve::annotate(&mut report);
+    }
+    if c.redact {
+        crate::redact::redact(&mut report);
     }
     let format = resolve_format(c);
     let write = |out: &mut dyn Write| -> io::Result<()> {
@@ -202,6 +206,7 @@ fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool) -> i32 {
             Format::Ndjson if flows_streamed => report.write_ndjson_tail(out),
             Format::Ndjson => report.write_ndjson(out),
             Format::Table => report.write_table(out),
+            Format::Html => crate::html::write(&report, out),
         }
     };
     let res = match &c.output {
@@ -247,10 +252,9 @@ fn write_atomic(
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let res = (|| {
         let f = std::fs::File::create(&tmp)?;
-        let mut w = io::BufWriter::new(f);
+        let mut w = io::BufWriter::with_capacity(1 << 20, f);
         write(&mut w)?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
+        w.into_inner().map_err(|e| e.into_error())?;
         std::fs::rename(&tmp, path)
     })();
     if res.is_err() {

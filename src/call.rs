@@ -369,6 +369,29 @@ impl CallTable {
         let is_sdp = msg.content_type().map_or(body.starts_with(b"v=0"), |ct| {
             ct.to_ascii_lowercase().contains("application/sdp")
         });
+        if call.events.len() < MAX_EVENTS {
+            let mut label = match (msg.method().filter(|_| msg.is_request()), msg.status_code()) {
+                (Some(m), _) => owned(m.as_str(), 32),
+                (None, Some(code)) => match msg.start_line() {
+                    vcscope_dissectors::sip::StartLine::Response { reason, .. } => {
+                        format!("{code} {}", owned(reason.trim(), 40))
+                    }
+                    _ => code.to_string(),
+                },
+                _ => "SIP".to_string(),
+            };
+            if is_sdp && !body.is_empty() {
+                label.push_str(" (SDP)");
+            }
+            call.events.push(CallEvent {
+                ts: pkt.ts,
+                src: pkt.src,
+                dst: pkt.dst,
+                label,
+            });
+        } else {
+            call.events_dropped = call.events_dropped.saturating_add(1);
+        }
         if is_sdp && !body.is_empty() {
             if let Ok(sd) = SessionDescription::parse(body) {
                 let new_eps = read_sdp(call, &sd, side, pkt, &mut facts);

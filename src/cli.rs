@@ -100,6 +100,11 @@ pub struct CommonArgs {
     #[arg(long)]
     pub resolve: bool,
 
+    /// Replace addresses, SIP URIs and Call-IDs with stable pseudonyms
+    /// (private-1, public-2, sip:user-1@...) so the report can be shared.
+    #[arg(long)]
+    pub redact: bool,
+
     /// Exit 1 when the analysis finished with warnings (malformed or truncated
     /// input, dropped packets, evicted flows).
     #[arg(long)]

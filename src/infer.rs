@@ -258,7 +258,10 @@ fn one_call(
     } else {
         "unknown"
     };
-    let encryption_ends = if ends.contains(&"provider-server") {
+    let encryption_ends = if encrypted != "yes" {
+        // Nothing to decrypt (plain media) or not known to be encrypted.
+        "unknown"
+    } else if ends.contains(&"provider-server") {
         "provider-server"
     } else if !ends.is_empty() && ends.iter().all(|e| *e == "peer") {
         "peer"

@@ -318,12 +318,18 @@ pub enum Format {
     Json,
     /// One JSON record per line: flow, call, relay, leak, then a summary.
     Ndjson,
+    /// One self-contained HTML page: call cards, where-it-goes graphs,
+    /// ladders and stream health, with the JSON report embedded.
+    Html,
 }
 
 impl Report {
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, self)?;
-        out.write_all(b"\n")
+        // Serialised in memory first: one write instead of millions of small
+        // ones through a dynamic writer.
+        let mut buf = serde_json::to_vec_pretty(self)?;
+        buf.push(b'\n');
+        out.write_all(&buf)
     }
 
     /// NDJSON: every record tagged with its `type`, the summary last.

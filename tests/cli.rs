@@ -282,3 +282,34 @@ fn as_nobody(args: &[&str]) -> Output {
         .output()
         .expect("setpriv (util-linux) runs the test as nobody")
 }
+
+#[test]
+fn redact_leaves_no_address_uri_or_call_id() {
+    let f = fixture("sngrep__aaa.pcap");
+    let plain = run(&["read", f.to_str().unwrap(), "--format", "json"]);
+    let v = json(&plain);
+    // What must disappear: every address, SIP URI user and Call-ID of the plain report.
+    let mut secrets: Vec<String> = Vec::new();
+    for fl in v["flows"].as_array().unwrap() {
+        secrets.push(fl["src"]["ip"].as_str().unwrap().to_string());
+        secrets.push(fl["dst"]["ip"].as_str().unwrap().to_string());
+    }
+    for c in v["calls"].as_array().unwrap() {
+        secrets.push(c["call_id"].as_str().unwrap().to_string());
+        for k in ["from", "to"] {
+            if let Some(u) = c[k].as_str() {
+                secrets.push(u.to_string());
+            }
+        }
+    }
+    assert!(secrets.len() > 10);
+    for format in ["json", "ndjson", "table"] {
+        let o = run(&["read", f.to_str().unwrap(), "--format", format, "--redact"]);
+        assert_eq!(o.status.code(), Some(0));
+        let text = String::from_utf8(o.stdout).unwrap();
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "{format}: {s} survived --redact");
+        }
+        assert!(text.contains("private-1"), "{format}");
+    }
+}

@@ -1,0 +1,491 @@
+//! The HTML report: its embedded data is the JSON report, it draws one card
+//! per call, hostile strings from captures stay inert, large reports are
+//! capped, and the page renders in a real browser (headless Chromium).
+//!
+//! The browser test needs Debian's `chromium` (scripts/setup.sh installs it;
+//! `VCSCOPE_CHROMIUM` names another binary). Without it the test fails,
+//! unless `VCSCOPE_SKIP_BROWSER=1` is set.
+//!
+//! docs/report.png is the report of `vcscope read sipp__g711a.pcap
+//! ndpi__stun_google_meet.pcapng -o report.html`, taken with the same flags
+//! plus `--hide-scrollbars --window-size=1100,1400 --screenshot=report.png`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{analyze_one, bin, fixture};
+use vcscope::html;
+use vcscope::report::Report;
+
+/// Fixtures with SIP calls, inferred WebRTC calls, TURN relays, leaks, RTP
+/// streams, and none of these.
+const FIXTURES: &[&str] = &[
+    "sipp__g711a.pcap",
+    "sngrep__aaa.pcap",
+    "heplify__sip_ipv4_tcp.pcap",
+    "ndpi__stun_google_meet.pcapng",
+    "ndpi__telegram_videocall.pcapng",
+    "ndpi__stun_wa_call.pcapng",
+    "ndpi__discord.pcap",
+    "arkime__stun.pcap",
+];
+
+const JSON_OPEN: &str = "<script type=\"application/json\" id=\"vcscope-report\">";
+
+const HOSTILE: &str =
+    "</script><script>document.documentElement.setAttribute('data-pwned','1')</script>\
+<img src=x onerror=\"document.documentElement.setAttribute('data-pwned','2')\">\
+<b id=\"pwned\">x</b><!--<script>' \" & <svg onload=alert(1)>";
+
+fn page(report: &Report) -> String {
+    html::render(report).expect("render")
+}
+
+/// The text of the embedded JSON element, and the page without it.
+fn split_json(page: &str) -> (&str, String) {
+    let start = page.find(JSON_OPEN).expect("embedded JSON element") + JSON_OPEN.len();
+    let len = page[start..]
+        .find("</script>")
+        .expect("end of the JSON element");
+    let json = &page[start..start + len];
+    let rest = format!("{}{}", &page[..start], &page[start + len..]);
+    (json, rest)
+}
+
+fn count(hay: &str, needle: &str) -> usize {
+    hay.matches(needle).count()
+}
+
+fn streams(report: &Report) -> usize {
+    report.flows.iter().map(|f| f.rtp_streams.len()).sum()
+}
+
+/// SVG pictures the page must hold: a graph and a ladder per drawn call,
+/// three plots per drawn stream.
+fn expected_svgs(report: &Report) -> usize {
+    2 * report.calls.len().min(html::MAX_CALLS) + 3 * streams(report).min(html::MAX_STREAMS)
+}
+
+/// The embedded text is `serde_json` of the report, byte for byte once the
+/// two escapes are undone, and parses to the same value.
+fn assert_embedded_is(name: &str, report: &Report, json: &str) {
+    let exact = serde_json::to_string(report).unwrap();
+    let unescaped = json.replace("<\\/", "</").replace("\\u003c!--", "<!--");
+    assert!(
+        unescaped == exact,
+        "{name}: embedded JSON is not the report"
+    );
+    let embedded: serde_json::Value = serde_json::from_str(json).expect("embedded JSON parses");
+    // Parsed the same way on both sides (float parsing is not exact).
+    let direct: serde_json::Value = serde_json::from_str(&exact).unwrap();
+    assert!(
+        embedded == direct,
+        "{name}: embedded JSON parses differently"
+    );
+    assert_eq!(
+        embedded["calls"].as_array().map(Vec::len),
+        Some(report.calls.len())
+    );
+}
+
+fn assert_page_matches(name: &str, report: &Report, page: &str) {
+    assert!(page.starts_with("<!DOCTYPE html>"), "{name}");
+    let (json, rest) = split_json(page);
+    assert_embedded_is(name, report, json);
+    assert_eq!(
+        count(&rest, "<article class=\"call-card"),
+        report.calls.len().min(html::MAX_CALLS),
+        "{name}: call cards"
+    );
+    assert_eq!(count(&rest, "<svg"), expected_svgs(report), "{name}: SVGs");
+    // Two script elements: the data and the page's own code.
+    assert_eq!(count(page, "</script>"), 2, "{name}");
+    // Self-contained: no external resource of any kind.
+    for bad in [
+        "<link",
+        "<img",
+        "<iframe",
+        "<object",
+        "<embed",
+        "<audio",
+        "<video",
+        "<source",
+        " src=\"",
+        " href=\"http",
+        "url(",
+        "@import",
+    ] {
+        assert!(!rest.contains(bad), "{name}: page refers to {bad:?}");
+    }
+    let http = count(&rest, "http://") + count(&rest, "https://");
+    let xmlns = count(&rest, "xmlns=\"http://www.w3.org/2000/svg\"");
+    assert_eq!(http, xmlns, "{name}: a URL other than the SVG namespace");
+    assert!(
+        rest.contains("Content-Security-Policy") && rest.contains("default-src 'none'"),
+        "{name}"
+    );
+}
+
+#[test]
+fn embedded_json_is_the_report_and_every_call_has_a_card() {
+    let mut with_calls = 0;
+    for name in FIXTURES {
+        let report = analyze_one(name);
+        with_calls += usize::from(!report.calls.is_empty());
+        let page = page(&report);
+        assert_page_matches(name, &report, &page);
+        // Every verdict is on the page, escaped.
+        for c in &report.calls {
+            assert!(
+                page.contains(&html::Esc(&c.verdict).to_string()),
+                "{name}: verdict of {} missing",
+                c.call_id
+            );
+        }
+    }
+    assert!(with_calls >= 6, "the fixtures should exercise call cards");
+}
+
+#[test]
+fn cards_are_coloured_by_the_encryption_verdict() {
+    // A plain G.711 call over SIP/UDP: red.
+    let plain = analyze_one("sipp__g711a.pcap");
+    assert_eq!(plain.calls[0].encrypted, "no");
+    let p = page(&plain);
+    assert!(p.contains("<article class=\"call-card exposed\" id=\"call-1\">"));
+    assert!(p.contains("<span class=\"badge exposed\">Not encrypted</span>"));
+    // Plain RTP drawn red in the graph and the stream table.
+    assert!(p.contains("class=\"edge e-exposed"));
+    assert!(p.contains("<span class=\"bad\">plain</span>"));
+
+    // Google Meet over DTLS-SRTP to Google's SFU: green, ends at the provider.
+    let meet = analyze_one("ndpi__stun_google_meet.pcapng");
+    assert!(meet.calls.iter().all(|c| c.encrypted == "yes"));
+    let p = page(&meet);
+    assert_eq!(
+        count(&p, "<article class=\"call-card safe\""),
+        meet.calls.len()
+    );
+    assert!(p.contains("at Google's servers"));
+    // Client, NAT, STUN server and SFU are all drawn.
+    for role in [
+        "local client",
+        "NAT, public side",
+        "STUN server · Google",
+        "SFU / media server · Google",
+    ] {
+        assert!(p.contains(&format!(">{role}</text>")), "graph lacks {role}");
+    }
+    assert!(p.contains("class=\"edge e-safe"));
+}
+
+#[test]
+fn hostile_strings_render_inert() {
+    let mut report = analyze_one("sngrep__aaa.pcap");
+    assert!(!report.calls.is_empty() && !report.leaks.is_empty());
+    let c = &mut report.calls[0];
+    c.call_id = HOSTILE.into();
+    c.from = Some(format!("sip:{HOSTILE}@example.com"));
+    c.to = Some(HOSTILE.into());
+    c.verdict = HOSTILE.into();
+    c.user_agents.push(HOSTILE.into());
+    c.findings.push(HOSTILE.into());
+    c.app = Some(HOSTILE.into());
+    c.endpoints[0].operator = Some(HOSTILE.into());
+    let f = &mut report.flows[0];
+    f.sni = Some(HOSTILE.into());
+    f.app = Some(HOSTILE.into());
+    f.operator = Some(HOSTILE.into());
+    report.leaks[0].exposed_to = HOSTILE.into();
+    report.source.files = vec![HOSTILE.into()];
+    report.warnings.push(vcscope::report::WarningOut {
+        kind: HOSTILE.into(),
+        count: 1,
+        example: HOSTILE.into(),
+    });
+
+    let page = page(&report);
+    assert_page_matches("hostile", &report, &page);
+    let (json, rest) = split_json(&page);
+    // Outside the data element the markup only appears escaped.
+    for raw in ["<img", "<b id", "<!--", "<svg onload", "onerror=\""] {
+        assert!(!rest.contains(raw), "raw {raw:?} outside the JSON");
+    }
+    assert_eq!(count(&rest, "<script"), 2, "only the page's own scripts");
+    assert!(rest.contains("&lt;/script&gt;&lt;script&gt;document"));
+    assert!(rest.contains("&lt;img src=x onerror=&quot;"));
+    // Inside it, nothing can end the element or open a comment.
+    assert!(!json.contains("</") && !json.contains("<!--"));
+    assert!(json.contains("<\\/script>"));
+}
+
+#[test]
+fn big_reports_are_capped_and_say_so() {
+    let base = analyze_one("ndpi__stun_google_meet.pcapng");
+    let mut report = base.clone();
+    report.calls.clear();
+    report.flows.clear();
+    let mut id = 0;
+    for round in 0..900 {
+        for f in &base.flows {
+            id += 1;
+            let mut f = f.clone();
+            f.id = id;
+            report.flows.push(f);
+        }
+        for c in &base.calls {
+            let mut c = c.clone();
+            c.call_id = format!("{}-{round}", c.call_id);
+            report.calls.push(c);
+        }
+    }
+    for n in 0..3000 {
+        let mut l = base
+            .leaks
+            .first()
+            .cloned()
+            .unwrap_or(vcscope::report::LeakOut {
+                address: "10.0.0.1".into(),
+                scope: "private",
+                where_: "sip-via",
+                flow_id: 1,
+                exposed_to: "192.0.2.1".into(),
+                first_ts: 0.0,
+                count: 1,
+            });
+        l.flow_id = n + 1;
+        report.leaks.push(l);
+    }
+    assert!(report.calls.len() > html::MAX_CALLS && report.flows.len() > html::MAX_FLOW_ROWS);
+
+    let page = page(&report);
+    if let Some(p) = std::env::var_os("VCSCOPE_HTML_BIG") {
+        std::fs::write(p, &page).unwrap();
+    }
+    assert_page_matches("big", &report, &page);
+    let (json, rest) = split_json(&page);
+    assert_eq!(count(&rest, "<tr id=\"flow-"), html::MAX_FLOW_ROWS);
+    assert!(rest.contains(&format!(
+        "Showing the first {} of {} calls",
+        html::MAX_CALLS,
+        report.calls.len()
+    )));
+    assert!(rest.contains(&format!(
+        "Showing the first {} of {} flows",
+        html::MAX_FLOW_ROWS,
+        report.flows.len()
+    )));
+    assert!(rest.contains(&format!(
+        "Showing the first {} of 3000 leaks",
+        html::MAX_LEAK_ROWS
+    )));
+    // What is drawn does not grow with the report: the markup stays a few MB
+    // while the data grows.
+    assert!(rest.len() < 6_000_000, "markup {} bytes", rest.len());
+    assert!(json.len() > 2 * rest.len() / 3, "the data is all there");
+}
+
+#[test]
+fn cli_writes_html_by_flag_and_by_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = fixture("sipp__g711a.pcap");
+    let by_ext = dir.path().join("report.html");
+    let by_flag = dir.path().join("report.out");
+    for args in [
+        vec!["-o".as_ref(), by_ext.as_os_str()],
+        vec![
+            "--format".as_ref(),
+            "html".as_ref(),
+            "-o".as_ref(),
+            by_flag.as_os_str(),
+        ],
+    ] {
+        let out = Command::new(bin())
+            .arg("read")
+            .arg(&capture)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let json_out = Command::new(bin())
+        .args(["read", "--format", "json"])
+        .arg(&capture)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(json_out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    for path in [&by_ext, &by_flag] {
+        let page = std::fs::read_to_string(path).unwrap();
+        assert!(page.starts_with("<!DOCTYPE html>"), "{}", path.display());
+        let (embedded, rest) = split_json(&page);
+        let embedded: serde_json::Value = serde_json::from_str(embedded).unwrap();
+        assert_eq!(embedded, json, "{}", path.display());
+        assert_eq!(count(&rest, "<article class=\"call-card"), 1);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Real browser
+
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("VCSCOPE_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|d| ["chromium", "chromium-browser"].map(|n| d.join(n)))
+        .find(|p| p.is_file())
+}
+
+/// Runs headless Chromium on `page` with `extra` arguments, in a fresh
+/// profile; returns its standard output. A hung browser is killed.
+fn run_chromium(browser: &Path, page: &Path, extra: &[String]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out_path = profile.path().join("stdout.txt");
+    let stdout = std::fs::File::create(&out_path).unwrap();
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-extensions",
+            "--hide-scrollbars",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            profile.path().join("p").display()
+        ))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", browser.display()));
+    // A bound against a hung browser, not a performance assertion.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish on {}", page.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        status.success(),
+        "chromium failed on {}: {status}",
+        page.display()
+    );
+    std::fs::read_to_string(&out_path).unwrap()
+}
+
+fn dump_dom(browser: &Path, page: &Path) -> String {
+    run_chromium(browser, page, &["--dump-dom".to_string()])
+}
+
+#[test]
+fn renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        if std::env::var_os("VCSCOPE_SKIP_BROWSER").is_some() {
+            eprintln!("renders_in_headless_chromium: skipped (VCSCOPE_SKIP_BROWSER)");
+            return;
+        }
+        panic!(
+            "headless browser test: install Debian's `chromium` (scripts/setup.sh), \
+             set VCSCOPE_CHROMIUM, or set VCSCOPE_SKIP_BROWSER=1"
+        );
+    };
+    let dir = tempfile::tempdir().unwrap();
+
+    let mut pages: Vec<(String, Report)> = [
+        "sipp__g711a.pcap",
+        "ndpi__stun_google_meet.pcapng",
+        "ndpi__telegram_videocall.pcapng",
+        "arkime__stun.pcap",
+    ]
+    .iter()
+    .map(|n| (n.to_string(), analyze_one(n)))
+    .collect();
+    let mut hostile = analyze_one("sngrep__aaa.pcap");
+    hostile.calls[0].verdict = HOSTILE.into();
+    hostile.calls[0].from = Some(HOSTILE.into());
+    hostile.flows[0].sni = Some(HOSTILE.into());
+    hostile.warnings.push(vcscope::report::WarningOut {
+        kind: HOSTILE.into(),
+        count: 1,
+        example: HOSTILE.into(),
+    });
+    pages.push(("hostile".into(), hostile));
+
+    for (name, report) in &pages {
+        let path = dir.path().join(format!("{name}.html"));
+        std::fs::write(&path, page(report)).unwrap();
+        let full = dump_dom(&browser, &path);
+        // The data element keeps the hostile text verbatim (inert, as JSON).
+        let (_, dom) = split_json(&full);
+        // The page's script ran, found the data and checked the cards.
+        assert!(
+            dom.contains("data-render=\"ok\""),
+            "{name}: the page did not render cleanly:\n{}",
+            &dom[..dom.len().min(2000)]
+        );
+        assert!(!dom.contains("data-render=\"error\""), "{name}");
+        assert_eq!(
+            count(&dom, "<article class=\"call-card"),
+            report.calls.len().min(html::MAX_CALLS),
+            "{name}: call cards in the DOM"
+        );
+        assert_eq!(
+            count(&dom, "<svg"),
+            expected_svgs(report),
+            "{name}: SVGs in the DOM"
+        );
+        // Nothing from the capture became markup or ran.
+        assert!(!dom.contains("data-pwned="), "{name}: injected script ran");
+        assert!(!dom.contains("<b id=\"pwned\""), "{name}: injected element");
+        assert!(!dom.contains("<img"), "{name}: injected image");
+        if name == "hostile" {
+            // ...and it shows as text, in full.
+            assert!(
+                dom.contains("&lt;b id=\"pwned\"&gt;x&lt;/b&gt;&lt;!--&lt;script&gt;"),
+                "hostile text not rendered as text"
+            );
+        }
+    }
+
+    // A screenshot of a call report is a real image.
+    let shot = dir.path().join("report.png");
+    let meet = dir.path().join("ndpi__stun_google_meet.pcapng.html");
+    run_chromium(
+        &browser,
+        &meet,
+        &[
+            "--window-size=1200,1500".to_string(),
+            format!("--screenshot={}", shot.display()),
+        ],
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+}
