@@ -19,7 +19,7 @@ pub const MAX_STREAMS: usize = 32;
 /// RTCP-reported figures kept per flow.
 const MAX_RTCP_REPORTS: usize = 32;
 /// Packets per stream whose payload is classified (the verdict is settled by then).
-const VOTE_PACKETS: u64 = 64;
+const VOTE_PACKETS: u64 = 24;
 /// Candidate streams (not accepted yet) kept per flow; the oldest is replaced.
 const MAX_CANDIDATES: usize = 4;
 /// In-order packets (sequence step 1..=[`MAX_SEQ_STEP`]) that make a stream RTP.

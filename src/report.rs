@@ -327,7 +327,7 @@ impl Report {
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
         // Serialised in memory first: one write instead of millions of small
         // ones through a dynamic writer.
-        let mut buf = serde_json::to_vec_pretty(self)?;
+        let mut buf = serde_json::to_vec(self)?;
         buf.push(b'\n');
         out.write_all(&buf)
     }

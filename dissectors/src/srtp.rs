@@ -389,6 +389,9 @@ const G711_MIN_SAMPLES: usize = 20;
 /// are close. The ratio of sample-to-sample change to amplitude is small for
 /// real audio (0.02 to 0.34 on the test captures) and 0.77 to 0.91 for
 /// AES-CTR ciphertext of the same payloads.
+/// Samples of a G.711 payload examined at most.
+const G711_WINDOW: usize = 80;
+
 fn g711(payload: &[u8], alaw: bool) -> PayloadEvidence {
     if payload.len() < G711_MIN_SAMPLES {
         return PayloadEvidence::Unknown;
@@ -397,7 +400,9 @@ fn g711(payload: &[u8], alaw: bool) -> PayloadEvidence {
     let mut change: i64 = 0;
     let mut level: i64 = 0;
     let mut prev: Option<i32> = None;
-    for &b in payload {
+    // 10 ms of samples are as telling as a whole packet, at half the cost.
+    let window = payload.get(..G711_WINDOW).unwrap_or(payload);
+    for &b in window {
         let x = decode(b);
         if let Some(p) = prev {
             change += i64::from((x - p).abs());
