@@ -146,6 +146,7 @@ for t in "${TARGETS[@]}"; do
     else
         cp -n "$SEEDS"/payload/* "$CORPUS/$t/" 2>/dev/null || true
     fi
+    mkdir -p "$FUZZ/artifacts"
     echo "== $t: ${SECS}s, $(ls "$CORPUS/$t" | wc -l) inputs in corpus"
     jobs=()
     if [ "${FUZZ_JOBS:-1}" -gt 1 ]; then
@@ -154,10 +155,10 @@ for t in "${TARGETS[@]}"; do
     if ! cargo fuzz run "${TD[@]}" "$t" "$CORPUS/$t" -- \
         -max_total_time="$SECS" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -timeout=10 \
         -max_len=65536 -print_final_stats=1 "${jobs[@]}" \
-        >"$FUZZ/$t.log" 2>&1; then
-        echo "   $t FAILED: see $FUZZ/$t.log and dissectors/fuzz/artifacts/$t/"
+        >"$FUZZ/artifacts/$t.log" 2>&1; then
+        echo "   $t FAILED: see $FUZZ/artifacts/$t.log and dissectors/fuzz/artifacts/$t/"
         status=1
     fi
-    grep -E '^(#[0-9]+.*(DONE|pulse)|stat::number_of_executed_units|stat::peak_rss_mb)' "$FUZZ/$t.log" | tail -n 3 || true
+    grep -E '^(#[0-9]+.*(DONE|pulse)|stat::number_of_executed_units|stat::peak_rss_mb)' "$FUZZ/artifacts/$t.log" | tail -n 3 || true
 done
 exit $status

@@ -96,6 +96,7 @@ pub fn run(cli: Cli) -> i32 {
             // NDJSON to standard output streams flow records as flows end.
             let streaming = format == Format::Ndjson && a.common.output.is_none();
             let mut an = Analyzer::new(config(&a.common));
+            an.set_streaming(streaming);
             let stdout = io::stdout();
             let res = capture::live(&o, stop, &mut an, |an| {
                 if streaming {

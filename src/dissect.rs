@@ -160,6 +160,8 @@ pub enum TcpMode {
 pub struct TcpState {
     pub mode: TcpMode,
     pub bufs: [StreamBuf; 2],
+    /// Parsing stopped on bad framing: later bytes are counted as not analysed.
+    pub gave_up: bool,
 }
 
 /// STUN/TURN evidence of a flow.
@@ -777,7 +779,12 @@ fn on_channel_data(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, cd: &ChannelDat
 fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payload: &[u8]) {
     let mode = st.tcp.as_deref().map_or(TcpMode::Undecided, |t| t.mode);
     let mode = match mode {
-        TcpMode::Done => return,
+        TcpMode::Done => {
+            if st.tcp.as_deref().is_some_and(|t| t.gave_up) {
+                ctx.stream_bytes_dropped += payload.len() as u64;
+            }
+            return;
+        }
         TcpMode::Undecided => {
             if out_of_budget(st) {
                 return;
@@ -813,9 +820,31 @@ fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payload: &[u8]) {
                 pkt.flow_id
             )
         });
+        // Framed binary streams cannot be picked up again mid-frame.
+        if matches!(mode, TcpMode::Turn | TcpMode::Rfc4571) {
+            t.mode = TcpMode::Done;
+            t.gave_up = true;
+            for b in &mut t.bufs {
+                b.release();
+            }
+        }
         return;
     }
-    // Parse every complete message; keep the rest for the next segment.
+    if push == Push::Resync && matches!(mode, TcpMode::Turn | TcpMode::Rfc4571) {
+        // After a gap, continue only if the segment starts a STUN message.
+        let starts_stun = matches!(
+            turn::detect_framing(t.bufs[pkt.dir.index()].data()),
+            Ok(Some(_))
+        );
+        if !starts_stun {
+            t.mode = TcpMode::Done;
+            t.gave_up = true;
+            for b in &mut t.bufs {
+                b.release();
+            }
+            return;
+        }
+    } // Parse every complete message; keep the rest for the next segment.
     let mut data = std::mem::take(&mut t.bufs[pkt.dir.index()]);
     let mut consumed = 0usize;
     let mut give_up = false;
@@ -897,6 +926,7 @@ fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payload: &[u8]) {
         t.bufs[pkt.dir.index()] = data;
         if give_up {
             t.mode = TcpMode::Done;
+            t.gave_up = true;
             for b in &mut t.bufs {
                 b.release();
             }

@@ -43,6 +43,8 @@ pub struct Analyzer {
     pub(crate) stats: SourceStats,
     /// Latest timestamp seen: packet time never runs backwards for the engine.
     now: Nanos,
+    /// Keep the ids of ended flows for `take_ended` (live streaming output).
+    streaming: bool,
 }
 
 impl Analyzer {
@@ -54,6 +56,7 @@ impl Analyzer {
             ctx: Ctx::new(cfg.limits),
             stats: SourceStats::default(),
             now: Nanos::ZERO,
+            streaming: false,
         }
     }
 
@@ -81,12 +84,8 @@ impl Analyzer {
                 }
                 match self.reasm.push(&f, u64::from(wire_len), now) {
                     Outcome::Pending => {}
-                    Outcome::Dropped => self.ctx.warnings.add("fragment-dropped", || {
-                        format!(
-                            "frame {frame_no}: fragment of {} -> {} not reassembled",
-                            f.src, f.dst
-                        )
-                    }),
+                    // Counted by the reassembler, reported once at the end.
+                    Outcome::Dropped => {}
                     Outcome::Complete {
                         protocol,
                         payload,
@@ -136,9 +135,18 @@ impl Analyzer {
         flow.bytes[d] += wire_len;
         flow.last_ts = flow.last_ts.max(now);
         dissect::dissect(&mut self.ctx, flow, dir, p, now);
-        for ended in self.flows.drain_ended() {
-            self.ctx.ended.push(ended);
+        if self.streaming {
+            for ended in self.flows.drain_ended() {
+                self.ctx.ended.push(ended);
+            }
+        } else {
+            self.flows.drain_ended().for_each(drop);
         }
+    }
+
+    /// Ask for the ids of flows as they end ([`Analyzer::take_ended`]).
+    pub fn set_streaming(&mut self, on: bool) {
+        self.streaming = on;
     }
 
     /// Kernel/libpcap drops, for live captures.

@@ -107,7 +107,7 @@ pub fn tls_segment(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, _seq: u32, payl
             f.asm[d] = None;
             ctx.warnings.add("tls-handshake-unreadable", || {
                 format!(
-                    "flow {}: no complete hello within the first segments",
+                    "flow {}: no complete hello (declared too large, or not within the first segments)",
                     pkt.flow_id
                 )
             });
