@@ -91,6 +91,7 @@ pub fn run(cli: Cli) -> i32 {
                     filter: a.common.filter.clone(),
                     progress: false,
                 },
+                user: a.user.clone(),
             };
             let format = resolve_format(&a.common);
             // NDJSON to standard output streams flow records as flows end.

@@ -297,6 +297,25 @@ pub struct LiveOptions {
     pub snaplen: i32,
     pub duration: Option<Duration>,
     pub capture: CaptureOptions,
+    /// Drop root to this user once the capture is open.
+    pub user: Option<String>,
+}
+
+/// Gives up root for `name`'s user and group ids (and only that group), so
+/// the analysis of hostile packets runs unprivileged.
+pub fn drop_privileges(name: &str) -> Result<(), CaptureError> {
+    use nix::unistd::{setgid, setgroups, setuid, User};
+    let user = User::from_name(name)
+        .map_err(|e| err(format!("--user {name}: cannot look the user up: {e}")))?
+        .ok_or_else(|| err(format!("--user {name}: no such user")))?;
+    setgroups(&[user.gid])
+        .and_then(|_| setgid(user.gid))
+        .and_then(|_| setuid(user.uid))
+        .map_err(|e| err(format!("--user {name}: cannot switch to that user: {e}")))?;
+    if nix::unistd::geteuid().is_root() && !user.uid.is_root() {
+        return Err(err(format!("--user {name}: still root after switching")));
+    }
+    Ok(())
 }
 
 /// Opens an interface in promiscuous mode, with a clear message on failure.
@@ -348,6 +367,9 @@ pub fn live(
     mut on_tick: impl FnMut(&mut Analyzer),
 ) -> Result<(), CaptureError> {
     let (mut cap, mut link) = open_live(o)?;
+    if let Some(u) = &o.user {
+        drop_privileges(u)?;
+    }
     let deadline = o.duration.map(|d| Instant::now() + d);
     let should_stop = {
         let stop = Arc::clone(&stop);

@@ -75,6 +75,12 @@ pub struct LiveArgs {
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
 
+    /// Once the interface is open, give up root and run as this user (its
+    /// uid and gid). The report file must then be writable by that user, and
+    /// an interface that goes down cannot be reopened.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
     /// Bytes captured per packet. SIP and SDP need whole packets: keep the default.
     #[arg(long, value_name = "N", default_value_t = 65535, value_parser = clap::value_parser!(i32).range(64..=262144))]
     pub snaplen: i32,

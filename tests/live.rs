@@ -704,3 +704,50 @@ fn sigterm_ends_the_capture_and_keeps_what_was_captured() {
     assert_eq!(names, ["live.json"], "files in the output directory");
     assert_same_traffic(&read_json(&out), &read, &lab.cap);
 }
+
+/// The real user id of a running process, from /proc.
+fn uid_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn user_option_drops_root_after_opening_the_capture() {
+    use std::os::unix::fs::PermissionsExt;
+    let lab = Lab::new();
+    let files = fixtures(&["heplify__sip_ipv4_tcp.pcap"]);
+    let read = read_report(&files);
+    let dir = tempfile::tempdir().unwrap();
+    // The unprivileged user writes the report.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = dir.path().join("live.json");
+
+    let mut live = Live::spawn(&[
+        "-i",
+        &lab.cap,
+        "--user",
+        "nobody",
+        "--format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    live.wait_capturing(&lab.cap);
+    assert_eq!(
+        uid_of(live.pid()),
+        Some(65534),
+        "still privileged after opening the capture"
+    );
+    lab.replay(&files);
+    live.wait_idle();
+    live.terminate();
+    let status = live.wait_exit(Instant::now() + EXIT_GRACE, "SIGTERM", &lab);
+    assert_eq!(status.code(), Some(0), "{}", live.stderr());
+    assert_same_traffic(&read_json(&out), &read, &lab.cap);
+}
