@@ -347,7 +347,7 @@ fn bench_stun(c: &mut Criterion) {
                 n += msg.attributes().count();
                 n += msg.addresses().count();
                 n += stun::vendor_hint(&msg).is_some() as usize;
-                n += TurnFacts::of(&msg).peer_count as usize;
+                n += TurnFacts::of(&msg).peer_count;
             }
             n
         })

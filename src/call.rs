@@ -441,13 +441,11 @@ fn update_state(call: &mut Call, msg: &SipMessage<'_>, cseq: Option<Method<'_>>,
     };
     match code {
         180..=199 if call.state == Attempted => call.state = Ringing,
-        200..=299 => {
-            if call.answer_ts.is_none() {
-                call.answer_ts = Some(ts);
-                call.final_status = Some(code);
-                if !matches!(call.state, Ended | Cancelled) {
-                    call.state = Answered;
-                }
+        200..=299 if call.answer_ts.is_none() => {
+            call.answer_ts = Some(ts);
+            call.final_status = Some(code);
+            if !matches!(call.state, Ended | Cancelled) {
+                call.state = Answered;
             }
         }
         300..=699 if call.answer_ts.is_none() => {

@@ -345,11 +345,12 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
     }
     // Settled media flows skip the probes.
     if let Some(m) = st.media.as_deref() {
-        if m.is_settled() && !st.protocols.contains(Proto::Stun) {
-            if PacketClass::of(payload) == PacketClass::Rtp {
-                media::rtp_or_rtcp(ctx, st, pkt, payload);
-                return;
-            }
+        if m.is_settled()
+            && !st.protocols.contains(Proto::Stun)
+            && PacketClass::of(payload) == PacketClass::Rtp
+        {
+            media::rtp_or_rtcp(ctx, st, pkt, payload);
+            return;
         }
     }
     if out_of_budget(st) {

@@ -96,7 +96,7 @@ impl LeakTable {
     /// Sorted by first time seen, then address.
     pub fn to_report(&self) -> Vec<LeakOut> {
         let mut v: Vec<(&Key, &Rec)> = self.map.iter().collect();
-        v.sort_by(|a, b| (a.1.first_ts, a.1.order).cmp(&(b.1.first_ts, b.1.order)));
+        v.sort_by_key(|a| (a.1.first_ts, a.1.order));
         v.into_iter()
             .map(|(k, r)| LeakOut {
                 address: k.address.to_string(),

@@ -92,7 +92,7 @@ fn declared<'a>(a: &'a Analyzer, st: &FlowState) -> (Declared, Option<&'a CallMe
 }
 
 /// The accepted RTP streams of a flow.
-fn streams<'a>(st: &'a FlowState) -> Vec<&'a Stream> {
+fn streams(st: &FlowState) -> Vec<&Stream> {
     let forced = st.media_call.is_some()
         || st.protocols.contains(Proto::Stun)
         || st.protocols.contains(Proto::Dtls)

@@ -308,7 +308,10 @@ fn redact_leaves_no_address_uri_or_call_id() {
         assert_eq!(o.status.code(), Some(0));
         let text = String::from_utf8(o.stdout).unwrap();
         for s in &secrets {
-            assert!(!text.contains(s.as_str()), "{format}: {s} survived --redact");
+            assert!(
+                !text.contains(s.as_str()),
+                "{format}: {s} survived --redact"
+            );
         }
         assert!(text.contains("private-1"), "{format}");
     }

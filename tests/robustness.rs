@@ -403,12 +403,18 @@ fn walk_hello(body: &[u8]) {
             ch.cookie(),
         );
         let _ = (ch.sni(), ch.server_name_raw(), ch.has_ech());
-        let _ = ch.cipher_suites().map(|c| c.info()).count();
+        ch.cipher_suites().for_each(|c| {
+            let _ = c.info();
+        });
         let _ = ch.extensions().count();
         let _ = (ch.alpn().count(), ch.supported_versions().count());
-        let _ = ch.supported_groups().map(|g| g.name()).count();
+        ch.supported_groups().for_each(|g| {
+            let _ = g.name();
+        });
         let _ = ch.key_share_groups().count();
-        let _ = ch.use_srtp_profiles().map(|p| p.name()).count();
+        ch.use_srtp_profiles().for_each(|p| {
+            let _ = p.name();
+        });
     }
     if let Ok(sh) = ServerHello::parse(body) {
         let _ = (sh.version(), sh.is_hello_retry_request(), sh.cipher_suite());
@@ -640,7 +646,7 @@ fn analyzer_harness(data: &[u8]) -> Option<Report> {
 fn fuzz_regressions_replay() {
     let dir = root().join("fixtures").join("fuzz");
     let files = files_under(&dir, &|p| {
-        p.extension().map_or(true, |e| e != "md") && p.parent() != Some(dir.as_path())
+        p.extension().is_none_or(|e| e != "md") && p.parent() != Some(dir.as_path())
     });
     assert!(
         !files.is_empty(),
@@ -1418,7 +1424,7 @@ fn huge_stun(out: &mut PcapOut, t: &mut u64) {
     let mut m = stun_header(0x0001, (4 + attr_len) as u16, 1);
     m.extend_from_slice(&0x8022u16.to_be_bytes()); // SOFTWARE
     m.extend_from_slice(&(attr_len as u16).to_be_bytes());
-    m.extend(std::iter::repeat(b'S').take(attr_len));
+    m.extend(std::iter::repeat_n(b'S', attr_len));
     *t += 1_000;
     out.push(
         *t,
@@ -1550,8 +1556,16 @@ fn endless_sip_header_is_bounded() {
     // and counted as not analysed: nearly all of the 4 MiB.
     let limit = r.limits.max_stream_buffer as u64;
     assert!(r.limits.stream_bytes_dropped >= limit, "{:?}", r.limits);
-    assert!(r.limits.stream_bytes_dropped >= 4 * (1 << 20) - 2 * limit, "{:?}", r.limits);
-    assert!(r.limits.stream_bytes_dropped <= r.source.bytes, "{:?}", r.limits);
+    assert!(
+        r.limits.stream_bytes_dropped >= 4 * (1 << 20) - 2 * limit,
+        "{:?}",
+        r.limits
+    );
+    assert!(
+        r.limits.stream_bytes_dropped <= r.source.bytes,
+        "{:?}",
+        r.limits
+    );
     assert_eq!(
         warning_count(&r, "tcp-stream-overflow"),
         1,

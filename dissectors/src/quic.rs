@@ -862,7 +862,7 @@ impl<'a> Frames<'a> {
 /// section 19.6).
 fn exceeds_stream_limit(offset: u64, len: usize) -> bool {
     let len = u64::try_from(len).unwrap_or(u64::MAX);
-    offset.checked_add(len).map_or(true, |end| end >= 1 << 62)
+    offset.checked_add(len).is_none_or(|end| end >= 1 << 62)
 }
 
 impl<'a> Iterator for Frames<'a> {
