@@ -25,6 +25,8 @@ pub const MAX_FLOWS_PER_MEDIA: usize = 8;
 /// Announced addresses remembered per m-line.
 const MAX_HISTORY: usize = 16;
 const MAX_RTPMAP: usize = 24;
+/// ICE candidates indexed per m-line.
+const MAX_CANDIDATES: usize = 16;
 const MAX_USER_AGENTS: usize = 4;
 const MAX_FINDINGS: usize = 16;
 const MAX_SIG_FLOWS: usize = 16;
@@ -546,6 +548,7 @@ fn read_sdp(
         let mut rtcp_mux = false;
         let mut rtcp_port = None;
         let mut rtcp_addr = None;
+        let mut candidates: Vec<Endpoint> = Vec::new();
         for a in section.attributes() {
             match a {
                 Attribute::Crypto(c) => {
@@ -573,6 +576,13 @@ fn read_sdp(
                 Attribute::Rtcp { port, addr } => {
                     rtcp_port = Some(port);
                     rtcp_addr = addr.and_then(|a| a.ip());
+                }
+                // ICE (RFC 8839): media may flow on any candidate the SDP
+                // offered (host, server-reflexive, relayed), not only c=/m=.
+                Attribute::Candidate(c) if candidates.len() < MAX_CANDIDATES => {
+                    if let Some(ip) = c.address.ip() {
+                        candidates.push(Endpoint { ip, port: c.port });
+                    }
                 }
                 _ => {}
             }
@@ -615,6 +625,7 @@ fn read_sdp(
         if let (Some(ip), p) = (addr, m.port) {
             if p != 0 {
                 index.push((Endpoint { ip, port: p }, i as u16));
+                index.extend(candidates.iter().map(|c| (*c, i as u16)));
                 if let Some(r) = rtcp {
                     index.push((r, i as u16));
                 }
@@ -648,4 +659,85 @@ fn read_sdp(
         }
     }
     index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INVITE: &[u8] = b"INVITE sip:bob@198.51.100.7 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK1\r\n\
+From: <sip:alice@192.0.2.10>;tag=a1\r\n\
+To: <sip:bob@198.51.100.7>\r\n\
+Call-ID: c1@192.0.2.10\r\n\
+CSeq: 1 INVITE\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 247\r\n\
+\r\n\
+v=0\r\n\
+o=- 1 1 IN IP4 10.0.0.5\r\n\
+s=-\r\n\
+c=IN IP4 10.0.0.5\r\n\
+t=0 0\r\n\
+m=audio 4000 RTP/SAVP 0\r\n\
+a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n\
+a=candidate:1 1 UDP 100 203.0.113.9 41000 typ srflx raddr 10.0.0.5 rport 4000\r\n";
+
+    fn pkt() -> SipPacket {
+        SipPacket {
+            flow_id: 1,
+            src: Endpoint {
+                ip: "192.0.2.10".parse().unwrap(),
+                port: 5060,
+            },
+            dst: Endpoint {
+                ip: "198.51.100.7".parse().unwrap(),
+                port: 5060,
+            },
+            ts: Nanos::from_secs(1),
+            transport: "udp",
+        }
+    }
+
+    #[test]
+    fn parses_offer_into_call_media_with_candidates() {
+        let mut t = CallTable::new(16);
+        let msg = SipMessage::parse(INVITE).unwrap();
+        let (idx, facts) = t.on_message(&msg, pkt());
+        let idx = idx.expect("an INVITE makes a call");
+        let call = t.get(idx).unwrap();
+        assert_eq!(call.state, CallState::Attempted);
+        assert_eq!(call.from.as_deref(), Some("sip:alice@192.0.2.10"));
+        let m = &call.media[0];
+        assert_eq!(m.key_exchange(), KeyExchange::Sdes);
+        assert!(m.keys_exposed(), "inline SDES key in cleartext SIP");
+        // c=/m= and the ICE candidate both lead to the call.
+        let c = Endpoint {
+            ip: "10.0.0.5".parse().unwrap(),
+            port: 4000,
+        };
+        let srflx = Endpoint {
+            ip: "203.0.113.9".parse().unwrap(),
+            port: 41000,
+        };
+        assert_eq!(t.media_for(&c), Some((idx, 0)));
+        assert_eq!(t.media_for(&srflx), Some((idx, 0)));
+        assert!(facts
+            .addresses
+            .iter()
+            .any(|(ip, w)| ip.to_string() == "10.0.0.5" && *w == "sdp-connection"));
+        assert_eq!(t.sip.requests.get("INVITE"), Some(&1));
+        assert_eq!(call.events.len(), 1);
+        assert_eq!(call.events[0].label, "INVITE (SDP)");
+    }
+
+    #[test]
+    fn rejects_non_dialog_methods_as_calls() {
+        let mut t = CallTable::new(16);
+        let reg = b"REGISTER sip:example.com SIP/2.0\r\nCall-ID: r1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
+        let msg = SipMessage::parse(reg).unwrap();
+        assert_eq!(t.on_message(&msg, pkt()).0, None);
+        assert_eq!(t.sip.requests.get("REGISTER"), Some(&1));
+        assert!(t.calls().is_empty());
+    }
 }

@@ -382,6 +382,19 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize, across: Option<&Across>) -> Opt
         ));
     }
     let tls = m.and_then(|m| m.tls.as_deref());
+    // RFC 3261 section 26.2.2: sips on 5061; ALPN "sip" (RFC 7118 uses websockets).
+    let sip_tls = st.protocols.contains(Proto::Tls)
+        && (f.src.port == 5061
+            || f.dst.port == 5061
+            || tls
+                .and_then(|t| t.alpn.as_deref())
+                .is_some_and(|a| a.eq_ignore_ascii_case("sip")));
+    if sip_tls {
+        findings.push(
+            "SIP over TLS: encrypted signalling (calls inside are not visible; SDES keys in it are not exposed)"
+                .into(),
+        );
+    }
     if let Some(t) = tls {
         if let Some(c) = t.cipher {
             let info = vcscope_dissectors::tls::cipher_suite_info(c);
