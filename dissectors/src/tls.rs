@@ -535,22 +535,31 @@ impl<'a> Iterator for TlsRecords<'a> {
     //     opaque fragment[TLSPlaintext.length];
     // } TLSPlaintext;                              RFC 8446 section 5.1
     fn next(&mut self) -> Option<TlsRecord<'a>> {
-        if self.error.is_some() {
-            return None;
+        next_record(self.buf, &mut self.pos, &mut self.error, parse_tls_record)
+    }
+}
+
+/// One step of a record walk shared by [`TlsRecords`] and [`DtlsRecords`]:
+/// parses the record at `pos`, advances past it, or records where and why
+/// the walk stopped (with the offset in the whole buffer).
+fn next_record<'a, R>(
+    buf: &'a [u8],
+    pos: &mut usize,
+    error: &mut Option<Error>,
+    parse: fn(&'a [u8]) -> Result<(R, usize)>,
+) -> Option<R> {
+    if error.is_some() {
+        return None;
+    }
+    let rest = buf.get(*pos..).filter(|r| !r.is_empty())?;
+    match parse(rest) {
+        Ok((record, len)) => {
+            *pos = pos.saturating_add(len);
+            Some(record)
         }
-        let rest = self.buf.get(self.pos..)?;
-        if rest.is_empty() {
-            return None;
-        }
-        match parse_tls_record(rest) {
-            Ok((record, len)) => {
-                self.pos = self.pos.saturating_add(len);
-                Some(record)
-            }
-            Err(e) => {
-                self.error = Some(Error::new(e.kind, self.pos.saturating_add(e.offset)));
-                None
-            }
+        Err(e) => {
+            *error = Some(Error::new(e.kind, pos.saturating_add(e.offset)));
+            None
         }
     }
 }
@@ -623,23 +632,7 @@ impl<'a> Iterator for DtlsRecords<'a> {
     type Item = DtlsRecord<'a>;
 
     fn next(&mut self) -> Option<DtlsRecord<'a>> {
-        if self.error.is_some() {
-            return None;
-        }
-        let rest = self.buf.get(self.pos..)?;
-        if rest.is_empty() {
-            return None;
-        }
-        match parse_dtls_record(rest) {
-            Ok((record, len)) => {
-                self.pos = self.pos.saturating_add(len);
-                Some(record)
-            }
-            Err(e) => {
-                self.error = Some(Error::new(e.kind, self.pos.saturating_add(e.offset)));
-                None
-            }
-        }
+        next_record(self.buf, &mut self.pos, &mut self.error, parse_dtls_record)
     }
 }
 
