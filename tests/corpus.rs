@@ -887,3 +887,54 @@ fn flow_by_ndpi_key<'a>(r: &'a Value, key: &str) -> Option<&'a Value> {
         f["transport"] == proto && ((x == a && y == b) || (x == b && y == a))
     })
 }
+
+/// STUN messages per capture equal tshark's STUN frames where every STUN
+/// message travels alone in one datagram outside ICMP. Reviewed differences,
+/// not listed here: ndpi__stun.pcap (a TCP segment carries two messages),
+/// ndpi__stun_signal.pcapng and ndpi__zoom_p2p.pcapng (tshark also counts
+/// STUN quoted inside ICMP errors), ndpi__teams.pcap (tshark counts
+/// Microsoft's 0xFF10 multiplexed frames), arkime__stun.pcap (tshark files
+/// three messages under classic STUN).
+#[test]
+fn stun_message_counts_equal_tsharks() {
+    for name in [
+        "corelight__stun-attribute-length-ffff.pcap",
+        "corelight__stun-ice-testcall.pcap",
+        "ndpi__stun_dtls_rtp.pcapng",
+        "ndpi__stun_dtls_unidirectional_client.pcap",
+        "ndpi__stun_dtls_unidirectional_server.pcap",
+        "ndpi__stun_google_meet.pcapng",
+        "ndpi__stun_wa_call.pcapng",
+        "ndpi__wa_voice.pcap",
+        "ndpi__whatsapp_login_call.pcap",
+        "ndpi__whatsapp_voice_and_message.pcap",
+    ] {
+        let r = report(name);
+        let ours: u64 = r["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["stun"]["messages"].as_u64())
+            .sum();
+        let t = truth(name)["tshark"]["stun"]["frames"].as_u64().unwrap();
+        assert_eq!(ours, t, "{name}");
+    }
+}
+
+/// Classic STUN (RFC 3489, no magic cookie) is told apart as tshark does.
+#[test]
+fn classic_stun_counts_equal_tsharks() {
+    for name in ["ndpi__zoom.pcap", "arkime__stun.pcap"] {
+        let r = report(name);
+        let ours: u64 = r["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["stun"]["classic"].as_u64())
+            .sum();
+        let t = truth(name)["tshark"]["stun"]["classicstun_frames"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(ours, t, "{name}");
+    }
+}
