@@ -199,6 +199,8 @@ pub struct CallTable {
     calls: Vec<Call>,
     by_id: FxHashMap<Box<str>, u32>,
     media_index: FxHashMap<Endpoint, (u32, u16)>,
+    /// ICE username fragments (a=ice-ufrag) → call and m-line (bounded by max_calls * MAX_MEDIA).
+    ufrag_index: FxHashMap<Box<str>, (u32, u16)>,
     max_calls: usize,
     pub dropped: u64,
     pub sip: SipCounts,
@@ -232,6 +234,7 @@ impl CallTable {
             calls: Vec::new(),
             by_id: FxHashMap::default(),
             media_index: FxHashMap::default(),
+            ufrag_index: FxHashMap::default(),
             max_calls,
             dropped: 0,
             sip: SipCounts::default(),
@@ -257,6 +260,17 @@ impl CallTable {
 
     pub fn has_media(&self) -> bool {
         !self.media_index.is_empty()
+    }
+
+    /// The call and m-line whose SDP offered an ICE username fragment of
+    /// `username` (a STUN USERNAME is "receiver-ufrag:sender-ufrag", RFC 8445 7.2.2).
+    pub fn media_for_ice_username(&self, username: &[u8]) -> Option<(u32, u16)> {
+        if self.ufrag_index.is_empty() {
+            return None;
+        }
+        let u = std::str::from_utf8(username).ok()?;
+        u.split(':')
+            .find_map(|part| self.ufrag_index.get(part).copied())
     }
 
     /// Attaches flow `flow_id` to a call's m-line.
@@ -400,6 +414,12 @@ impl CallTable {
                 for (ep, m) in new_eps {
                     self.media_index.insert(ep, (idx, m));
                 }
+                let limit = self.max_calls.saturating_mul(MAX_MEDIA);
+                for (ufrag, m) in ufrags(&sd) {
+                    if self.ufrag_index.len() < limit {
+                        self.ufrag_index.insert(ufrag.into(), (idx, m));
+                    }
+                }
             }
         }
         (Some(idx), facts)
@@ -464,6 +484,28 @@ fn update_state(call: &mut Call, msg: &SipMessage<'_>, cseq: Option<Method<'_>>,
         }
         _ => {}
     }
+}
+
+/// The ICE username fragments of an SDP with the m-line each applies to
+/// (session-level ones apply to the first m-line).
+fn ufrags<'a>(sd: &SessionDescription<'a>) -> Vec<(&'a str, u16)> {
+    let mut v: Vec<(&'a str, u16)> = sd
+        .session_attributes()
+        .filter_map(|a| match a {
+            Attribute::IceUfrag(u) if !u.is_empty() => Some((u, 0)),
+            _ => None,
+        })
+        .collect();
+    for (i, section) in sd.media().enumerate().take(MAX_MEDIA) {
+        for a in section.attributes() {
+            if let Attribute::IceUfrag(u) = a {
+                if !u.is_empty() {
+                    v.push((u, i as u16));
+                }
+            }
+        }
+    }
+    v
 }
 
 fn media_kind(k: sdp::MediaKind<'_>) -> &'static str {
@@ -729,6 +771,29 @@ a=candidate:1 1 UDP 100 203.0.113.9 41000 typ srflx raddr 10.0.0.5 rport 4000\r\
         assert_eq!(t.sip.requests.get("INVITE"), Some(&1));
         assert_eq!(call.events.len(), 1);
         assert_eq!(call.events[0].label, "INVITE (SDP)");
+    }
+
+    #[test]
+    fn parses_ice_ufrags_for_linking_checks() {
+        let sdp = "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nt=0 0\r\n\
+                   m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n\
+                   a=ice-ufrag:Fz3q\r\na=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\n";
+        let msg = format!(
+            "INVITE sip:bob@198.51.100.7 SIP/2.0\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>\r\n\
+             Call-ID: ice1\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n\
+             Content-Length: {}\r\n\r\n{sdp}",
+            sdp.len()
+        );
+        let mut t = CallTable::new(16);
+        let parsed = SipMessage::parse(msg.as_bytes()).unwrap();
+        let (idx, _) = t.on_message(&parsed, pkt());
+        let idx = idx.unwrap();
+        assert_eq!(t.media_for_ice_username(b"Xy7t:Fz3q"), Some((idx, 0)));
+        assert_eq!(t.media_for_ice_username(b"nope:none"), None);
+        assert_eq!(
+            t.get(idx).unwrap().media[0].key_exchange(),
+            KeyExchange::Dtls
+        );
     }
 
     #[test]

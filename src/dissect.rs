@@ -187,6 +187,8 @@ pub struct StunState {
     pub relayed: Vec<std::net::SocketAddr>,
     /// SOFTWARE seen first.
     pub software: Option<Box<str>>,
+    /// A controlling agent nominated this pair (USE-CANDIDATE, RFC 8445 8.1.1).
+    pub nominated: bool,
 }
 
 /// Evidence gathered on one flow.
@@ -591,6 +593,17 @@ fn on_stun(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &StunMessage<'_>) 
             st.app_evidence.get_or_insert("stun-vendor-attributes");
         }
     }
+    // An ICE check whose USERNAME carries a ufrag from a call's SDP ties this
+    // flow to that call's media.
+    if st.media_call.is_none() {
+        if let Some(hit) = msg
+            .username()
+            .and_then(|u| ctx.calls.media_for_ice_username(u))
+        {
+            st.media_call = Some(hit);
+            ctx.calls.attach(hit.0, hit.1, pkt.flow_id);
+        }
+    }
     let Some(s) = st.stun.as_deref_mut() else {
         return;
     };
@@ -605,6 +618,9 @@ fn on_stun(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &StunMessage<'_>) 
             || msg.has_attribute(AttributeType::IceControlled));
     if ice_check {
         s.ice_checks += 1;
+        if msg.has_attribute(AttributeType::UseCandidate) {
+            s.nominated = true;
+        }
     }
     if is_request && facts.method == stun::Method::Binding {
         s.binding_requests[pkt.dir.index()] += 1;

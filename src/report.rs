@@ -163,6 +163,8 @@ pub struct StunOut {
     /// Classic STUN (RFC 3489, no magic cookie).
     pub classic: u64,
     pub ice_checks: u64,
+    /// The ICE pair on this flow was nominated (USE-CANDIDATE).
+    pub nominated: bool,
     /// Requests with MESSAGE-INTEGRITY.
     pub authenticated: u64,
     /// Requests that should carry MESSAGE-INTEGRITY and do not.

@@ -443,6 +443,7 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize, across: Option<&Across>) -> Opt
             messages: s.messages,
             classic: s.classic,
             ice_checks: s.ice_checks,
+            nominated: s.nominated,
             authenticated: s.authenticated,
             unauthenticated: s.unauthenticated,
             mapped_addresses: s.mapped.iter().map(|a| a.to_string()).collect(),
