@@ -414,12 +414,16 @@ impl Report {
                 "verdict",
             ]);
             for c in &self.calls {
-                let sig = format!(
-                    "{}/{}{}",
-                    c.signalling.protocol,
-                    c.signalling.transport,
-                    if c.signalling.encrypted { " (enc)" } else { "" }
-                );
+                let sig = if c.signalling.protocol == "unknown" {
+                    "not seen".to_string()
+                } else {
+                    format!(
+                        "{}/{}{}",
+                        c.signalling.protocol,
+                        c.signalling.transport,
+                        if c.signalling.encrypted { " (enc)" } else { "" }
+                    )
+                };
                 let mut media: Vec<String> = c
                     .media
                     .iter()
