@@ -17,6 +17,7 @@ use vcscope_dissectors::demux::PacketClass;
 use vcscope_dissectors::sip::{self, HeaderName, SipMessage, StreamFrame};
 use vcscope_dissectors::stun::{self, AttributeType, Class, StunMessage, StunVendor};
 use vcscope_dissectors::turn::{self, ChannelData, FrameKind, StreamFraming, TurnFacts};
+use vcscope_dissectors::websocket::{Opcode as WsOpcode, WsFrame};
 use vcscope_dissectors::Probe;
 
 use crate::call::{CallTable, SipPacket};
@@ -151,6 +152,9 @@ pub enum TcpMode {
     Rfc4571,
     /// TLS: buffered until the ClientHello/ServerHello are read.
     Tls,
+    /// SIP over WebSocket (RFC 7118) on a cleartext connection: the HTTP
+    /// upgrade, then one SIP message per (possibly fragmented) frame.
+    WebSocket,
     /// Nothing more to parse.
     Done,
 }
@@ -162,6 +166,10 @@ pub struct TcpState {
     pub bufs: [StreamBuf; 2],
     /// Parsing stopped on bad framing: later bytes are counted as not analysed.
     pub gave_up: bool,
+    /// WebSocket: the HTTP upgrade of each direction has been read.
+    pub ws_open: [bool; 2],
+    /// WebSocket: payload of a fragmented message being assembled, per direction.
+    pub ws_message: [Vec<u8>; 2],
 }
 
 /// STUN/TURN evidence of a flow.
@@ -219,6 +227,7 @@ impl FlowState {
             for b in &mut t.bufs {
                 b.release();
             }
+            t.ws_message = Default::default();
         }
     }
 
@@ -506,7 +515,15 @@ fn on_sip(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &SipMessage<'_>) {
         src: pkt.src,
         dst: pkt.dst,
         ts: pkt.ts,
-        transport: sip_transport(pkt),
+        transport: if st
+            .tcp
+            .as_deref()
+            .is_some_and(|t| t.mode == TcpMode::WebSocket)
+        {
+            "ws"
+        } else {
+            sip_transport(pkt)
+        },
     };
     let (call, facts) = ctx.calls.on_message(msg, sp);
     if st.sig_call.is_none() {
@@ -932,6 +949,65 @@ fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payload: &[u8]) {
                     break;
                 }
             },
+            TcpMode::WebSocket => {
+                let d = pkt.dir.index();
+                let open = st.tcp.as_deref().is_some_and(|t| t.ws_open[d]);
+                if !open {
+                    // The HTTP upgrade request or 101 response: skip its header block.
+                    match rest.windows(4).position(|w| w == b"\r\n\r\n") {
+                        Some(end) => {
+                            consumed += end + 4;
+                            if let Some(t) = st.tcp.as_deref_mut() {
+                                t.ws_open[d] = true;
+                            }
+                            continue;
+                        }
+                        None => break,
+                    }
+                }
+                match WsFrame::parse(rest) {
+                    Ok(Some(frame)) => {
+                        let n = frame.len();
+                        let data_frame = matches!(
+                            frame.opcode,
+                            WsOpcode::Text | WsOpcode::Binary | WsOpcode::Continuation
+                        );
+                        if data_frame && !frame.is_compressed() {
+                            let mut msg = st
+                                .tcp
+                                .as_deref_mut()
+                                .map(|t| std::mem::take(&mut t.ws_message[d]))
+                                .unwrap_or_default();
+                            if msg.len() + n <= limit {
+                                frame.payload_into(rest, &mut msg);
+                            }
+                            if frame.fin {
+                                sip_message(ctx, st, pkt, &msg);
+                                msg.clear();
+                            }
+                            if let Some(t) = st.tcp.as_deref_mut() {
+                                t.ws_message[d] = msg;
+                            }
+                        } else if frame.is_compressed() {
+                            ctx.warnings.add("websocket-compressed", || {
+                                format!(
+                                    "flow {}: compressed WebSocket frames are not read",
+                                    pkt.flow_id
+                                )
+                            });
+                        }
+                        consumed += n.max(1);
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        ctx.warnings.add("websocket-unparsable", || {
+                            format!("flow {}: {e}", pkt.flow_id)
+                        });
+                        give_up = true;
+                        break;
+                    }
+                }
+            }
             _ => break,
         }
     }
@@ -959,6 +1035,9 @@ fn choose_tcp_mode(st: &mut FlowState, payload: &[u8]) -> TcpMode {
         }
         if is_http(payload) {
             st.protocols.insert(Proto::Http);
+            if is_sip_websocket_upgrade(payload) {
+                return TcpMode::WebSocket;
+            }
             return TcpMode::Done;
         }
     }
@@ -975,6 +1054,14 @@ fn choose_tcp_mode(st: &mut FlowState, payload: &[u8]) -> TcpMode {
         return TcpMode::Undecided;
     }
     TcpMode::Undecided
+}
+
+/// An HTTP upgrade to WebSocket with the "sip" subprotocol (RFC 7118 section 4).
+fn is_sip_websocket_upgrade(p: &[u8]) -> bool {
+    let head = &p[..p.len().min(4096)];
+    let lower: Vec<u8> = head.iter().map(u8::to_ascii_lowercase).collect();
+    let has = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
+    has(b"upgrade: websocket") && has(b"sec-websocket-protocol: sip")
 }
 
 /// HTTP/1.x request or response line.

@@ -18,6 +18,7 @@
 //! | [`turn`] | TURN ChannelData and stream framing | RFC 8656, RFC 6062 |
 //! | [`tls`] | TLS and DTLS records, ClientHello, ServerHello | RFC 8446, RFC 5246, RFC 6347, RFC 9147, RFC 5764 |
 //! | [`quic`] | QUIC Initial packets (SNI) and gQUIC | RFC 9000, RFC 9001, RFC 9369 |
+//! | [`websocket`] | WebSocket framing (SIP over WebSocket) | RFC 6455, RFC 7118 |
 #![forbid(unsafe_code)]
 
 mod error;
@@ -32,6 +33,7 @@ pub mod srtp;
 pub mod stun;
 pub mod tls;
 pub mod turn;
+pub mod websocket;
 
 pub use demux::PacketClass;
 pub use error::{Error, ErrorKind, Probe, Result};
