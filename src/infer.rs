@@ -380,3 +380,156 @@ fn sentence(
         _ => format!("{who}: the media could not be classified from the capture (no signalling seen)."),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{EndpointOut, FlowOut};
+
+    fn ep(ip: &str, port: u16) -> EndpointOut {
+        EndpointOut {
+            ip: ip.into(),
+            port,
+        }
+    }
+
+    fn flow(
+        id: u32,
+        src: EndpointOut,
+        dst: EndpointOut,
+        t: (f64, f64),
+        protocols: Vec<&'static str>,
+    ) -> FlowOut {
+        FlowOut {
+            id,
+            transport: "udp",
+            src,
+            dst,
+            first_ts: t.0,
+            last_ts: t.1,
+            packets: 500,
+            bytes: 50_000,
+            protocols,
+            encryption: "unknown",
+            sni: None,
+            app: None,
+            call_id: None,
+            rtp_streams: Vec::new(),
+            packets_fwd: 250,
+            packets_rev: 250,
+            bytes_fwd: 25_000,
+            bytes_rev: 25_000,
+            ended: "capture-end",
+            encryption_evidence: Vec::new(),
+            findings: Vec::new(),
+            operator: None,
+            tls_version: None,
+            alpn: None,
+            stun: None,
+            rdns: None,
+        }
+    }
+
+    fn relay(ip: &str, port: u16) -> RelayOut {
+        RelayOut {
+            ip: ip.into(),
+            port,
+            transport: "udp",
+            kind: "turn",
+            operator: Some("Meta".into()),
+            clients: vec!["192.168.1.5".into()],
+            relayed_addresses: Vec::new(),
+            channel_data_packets: 100,
+            peers: Vec::new(),
+            flow_ids: vec![1],
+        }
+    }
+
+    #[test]
+    fn parses_sfu_call_as_decrypted_at_the_provider() {
+        let mut media = flow(
+            1,
+            ep("192.168.1.5", 50000),
+            ep("142.250.82.76", 19305),
+            (10.0, 70.0),
+            vec!["stun", "dtls"],
+        );
+        media.encryption = "dtls-srtp";
+        media.app = Some("meet".into());
+        media.operator = Some("Google".into());
+        let stun = flow(
+            2,
+            ep("192.168.1.5", 50000),
+            ep("74.125.128.127", 19302),
+            (9.0, 11.0),
+            vec!["stun"],
+        );
+        let calls = infer_calls(&[media, stun], &[]);
+        assert_eq!(calls.len(), 1);
+        let c = &calls[0];
+        assert_eq!(
+            (c.call_id.as_str(), c.encrypted, c.encryption_ends),
+            ("inferred-1", "yes", "provider-server")
+        );
+        assert_eq!(c.app.as_deref(), Some("meet"));
+        assert!(c
+            .endpoints
+            .iter()
+            .any(|e| e.role == "sfu" && e.ip == "142.250.82.76"));
+        assert_eq!(c.flow_ids, vec![1, 2]);
+        assert!(c.verdict.contains("not end to end"), "{}", c.verdict);
+    }
+
+    #[test]
+    fn parses_relayed_e2e_call_and_splits_distant_calls() {
+        let mut a = flow(
+            1,
+            ep("192.168.1.5", 40000),
+            ep("31.13.93.48", 3478),
+            (0.0, 60.0),
+            vec!["stun", "turn", "turn-channeldata"],
+        );
+        a.encryption = "srtp";
+        a.app = Some("whatsapp".into());
+        // The same client an hour later: another call.
+        let mut b = flow(
+            2,
+            ep("192.168.1.5", 40002),
+            ep("192.0.2.44", 5000),
+            (3600.0, 3700.0),
+            vec!["rtp"],
+        );
+        b.encryption = "srtp";
+        let calls = infer_calls(&[a, b], &[relay("31.13.93.48", 3478)]);
+        assert_eq!(calls.len(), 2);
+        assert_eq!(
+            (calls[0].encrypted, calls[0].encryption_ends),
+            ("yes", "peer")
+        );
+        assert!(calls[0].endpoints.iter().any(|e| e.role == "relay"));
+        assert!(calls[0].verdict.contains("end to end"));
+        assert_eq!(
+            (calls[1].encrypted, calls[1].encryption_ends),
+            ("no", "unknown")
+        );
+    }
+
+    #[test]
+    fn rejects_flows_that_are_not_media() {
+        let dns = flow(
+            1,
+            ep("192.168.1.5", 5353),
+            ep("192.0.2.53", 53),
+            (0.0, 1.0),
+            vec!["dns"],
+        );
+        let stun_only = flow(
+            2,
+            ep("192.168.1.5", 40000),
+            ep("192.0.2.9", 3478),
+            (0.0, 1.0),
+            vec!["stun"],
+        );
+        assert!(infer_calls(&[dns, stun_only], &[]).is_empty());
+    }
+}
