@@ -508,9 +508,10 @@ mod tests {
         );
         assert!(calls[0].endpoints.iter().any(|e| e.role == "relay"));
         assert!(calls[0].verdict.contains("end to end"));
+        // Encrypted, to an address of nobody known: where it is decrypted is not known.
         assert_eq!(
             (calls[1].encrypted, calls[1].encryption_ends),
-            ("no", "unknown")
+            ("yes", "unknown")
         );
     }
 
