@@ -823,7 +823,7 @@ fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payload: &[u8]) {
             if out_of_budget(st) {
                 return;
             }
-            let m = choose_tcp_mode(st, payload);
+            let m = choose_tcp_mode(st, pkt, payload);
             if m == TcpMode::Undecided {
                 return;
             }
@@ -1028,7 +1028,7 @@ fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payload: &[u8]) {
 }
 
 /// Picks how to parse a TCP connection from its first payload bytes.
-fn choose_tcp_mode(st: &mut FlowState, payload: &[u8]) -> TcpMode {
+fn choose_tcp_mode(st: &mut FlowState, pkt: &Pkt, payload: &[u8]) -> TcpMode {
     if payload.first().is_some_and(u8::is_ascii_uppercase) {
         if sip::probe(payload) == Probe::Match {
             return TcpMode::Sip;
@@ -1049,9 +1049,9 @@ fn choose_tcp_mode(st: &mut FlowState, payload: &[u8]) -> TcpMode {
         Ok(Some(StreamFraming::Rfc4571)) => return TcpMode::Rfc4571,
         _ => {}
     }
-    if looks_like_dns(payload, Transport::Tcp) && payload.len() >= 14 {
-        // Only on port 53 would this be trusted; the caller's budget limits the cost.
-        return TcpMode::Undecided;
+    if is_dns_port(pkt) && looks_like_dns(payload, Transport::Tcp) {
+        st.protocols.insert(Proto::Dns);
+        return TcpMode::Done;
     }
     TcpMode::Undecided
 }

@@ -123,11 +123,10 @@ pub fn other_class(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
         PacketClass::Zrtp => zrtp(st, payload),
         PacketClass::Stun if pkt.relayed => {
             // ICE checks relayed through TURN.
-            if let Ok(msg) = vcscope_dissectors::stun::StunMessage::new_checked(payload) {
-                if vcscope_dissectors::stun::probe(payload) == vcscope_dissectors::Probe::Match {
-                    let _ = msg;
-                    st.protocols.insert(Proto::Stun);
-                }
+            if vcscope_dissectors::stun::probe(payload) == vcscope_dissectors::Probe::Match
+                && vcscope_dissectors::stun::StunMessage::new_checked(payload).is_ok()
+            {
+                st.protocols.insert(Proto::Stun);
             }
         }
         _ => crate::secure::quic(ctx, st, pkt, payload),

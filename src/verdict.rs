@@ -527,7 +527,6 @@ fn identify(
     let op = operator_of_ip(remote.ip);
     let sni = st.sni.as_deref().and_then(app_of_sni);
     let operator = op.map(|o| o.name).or(sni.map(|m| m.operator));
-    let vendor = st.stun.as_deref().and_then(|s| s.vendor);
     // Google's TURN service serves every WebRTC app: Meet only on Meet's ranges.
     let vendor_app = st
         .app
@@ -535,7 +534,6 @@ fn identify(
     if let Some(a) = vendor_app {
         return (Some(a), operator, st.app_evidence);
     }
-    let _ = vendor;
     if let Some(m) = sni {
         return (Some(m.app), operator, Some("sni"));
     }
