@@ -456,6 +456,47 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize, across: Option<&Across>) -> Opt
     })
 }
 
+/// A local socket (internal address and port) is one app's: its STUN, DTLS
+/// and media flows share it. Flows without an app take the app another flow
+/// of the same socket was identified as (when only one app uses it).
+fn share_app_by_socket(flows: &mut [FlowOut]) {
+    use std::collections::HashMap;
+    let internal = |e: &EndpointOut| {
+        e.ip.parse()
+            .is_ok_and(|a| crate::scope::scope_of(a).is_internal())
+    };
+    let mut by_socket: HashMap<(String, u16, &'static str), Option<String>> = HashMap::new();
+    for f in flows.iter() {
+        let Some(app) = &f.app else { continue };
+        for e in [&f.src, &f.dst].into_iter().filter(|e| internal(e)) {
+            let slot = by_socket
+                .entry((e.ip.clone(), e.port, f.transport))
+                .or_insert_with(|| Some(app.clone()));
+            if slot.as_deref() != Some(app.as_str()) {
+                // Two apps on one socket: ambiguous, say nothing.
+                *slot = None;
+            }
+        }
+    }
+    for f in flows.iter_mut().filter(|f| f.app.is_none()) {
+        let found = [&f.src, &f.dst]
+            .into_iter()
+            .filter(|e| internal(e))
+            .find_map(|e| {
+                by_socket
+                    .get(&(e.ip.clone(), e.port, f.transport))
+                    .cloned()
+                    .flatten()
+            });
+        if let Some(app) = found {
+            f.findings.push(format!(
+                "app from another flow of the same local socket ({app})"
+            ));
+            f.app = Some(app);
+        }
+    }
+}
+
 /// Per app, transport and server port: the destinations the app's flows used.
 fn firewall(flows: &[FlowOut]) -> Vec<crate::report::FirewallOut> {
     use std::collections::{BTreeMap, BTreeSet};
@@ -806,6 +847,7 @@ pub(crate) fn build_report(
         .filter_map(|i| flow_out(&a, i, Some(&across)))
         .collect();
     let mut flows = flows;
+    share_app_by_socket(&mut flows);
     let mut calls: Vec<CallOut> = a
         .ctx
         .calls

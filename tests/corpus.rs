@@ -862,7 +862,7 @@ fn apps_never_contradict_the_reviewed_table() {
 
 /// Every flow the newer nDPI gives a VC app gets that app from vcscope.
 #[test]
-#[ignore = "13 flows still unnamed: imo (no rule), WhatsApp XMPP on 5222 to SoftLayer hosts (no published range), one Webex flow to an Akamai address, Zoom P2P media (Zoom's own framing, no dissector yet)"]
+#[ignore = "9 flows still unnamed: imo (no rule), WhatsApp XMPP/TLS to SoftLayer hosts (no published range), one Webex flow to an Akamai address"]
 fn apps_named_on_every_ndpi_vc_flow() {
     let table = expected("apps.json");
     let mut missing = Vec::new();
