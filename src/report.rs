@@ -413,7 +413,15 @@ impl Report {
                 "goes to",
                 "verdict",
             ]);
-            for c in &self.calls {
+            // Calls that are not encrypted, or whose keys were exposed, first.
+            let mut order: Vec<&CallOut> = self.calls.iter().collect();
+            order.sort_by_key(|c| match c.encrypted {
+                "keys-exposed" => 0,
+                "no" => 1,
+                "unknown" => 2,
+                _ => 3,
+            });
+            for c in order.iter().take(MAX_TABLE_CALLS) {
                 let sig = if c.signalling.protocol == "unknown" {
                     "not seen".to_string()
                 } else {
@@ -471,6 +479,13 @@ impl Report {
                 ]);
             }
             writeln!(out, "\nCalls\n{t}")?;
+            if self.calls.len() > MAX_TABLE_CALLS {
+                writeln!(
+                    out,
+                    "{} more calls not shown; --format json or html lists every call.",
+                    self.calls.len() - MAX_TABLE_CALLS
+                )?;
+            }
         }
 
         if !self.relays.is_empty() {
@@ -483,7 +498,7 @@ impl Report {
                 "relayed",
                 "channeldata",
             ]);
-            for r in &self.relays {
+            for r in self.relays.iter().take(MAX_TABLE_ROWS) {
                 t.add_row(vec![
                     Cell::new(format!("{}:{}", r.ip, r.port)),
                     Cell::new(r.kind),
@@ -495,6 +510,7 @@ impl Report {
                 ]);
             }
             writeln!(out, "\nRelays and servers\n{t}")?;
+            more(out, self.relays.len(), "relays and servers")?;
         }
 
         if !self.firewall.is_empty() {
@@ -533,7 +549,7 @@ impl Report {
                 "exposed to",
                 "count",
             ]);
-            for l in &self.leaks {
+            for l in self.leaks.iter().take(MAX_TABLE_ROWS) {
                 t.add_row(vec![
                     Cell::new(&l.address),
                     Cell::new(l.scope),
@@ -544,6 +560,7 @@ impl Report {
                 ]);
             }
             writeln!(out, "\nInternal-address leaks\n{t}")?;
+            more(out, self.leaks.len(), "leaks")?;
         }
 
         let notable = notable_flows(&self.flows);
@@ -622,6 +639,20 @@ impl Report {
 }
 
 const MAX_TABLE_FLOWS: usize = 25;
+const MAX_TABLE_CALLS: usize = 40;
+const MAX_TABLE_ROWS: usize = 40;
+
+/// "N more ... not shown" under a table cut at [`MAX_TABLE_ROWS`].
+fn more(out: &mut dyn Write, total: usize, what: &str) -> io::Result<()> {
+    if total > MAX_TABLE_ROWS {
+        writeln!(
+            out,
+            "{} more {what} not shown; --format json or html lists them all.",
+            total - MAX_TABLE_ROWS
+        )?;
+    }
+    Ok(())
+}
 
 /// Flows worth a row: any with a recognised VC protocol or app; when there
 /// are none, the busiest flows (so the table reads well on any capture).
