@@ -603,15 +603,18 @@ impl Report {
             let hidden = self.flows.len() - notable.len();
             writeln!(out, "\nFlows (busiest first)\n{t}")?;
             if more > 0 || hidden > 0 {
+                let why = if hidden > 0 {
+                    format!(" ({hidden} of them with no videoconferencing protocol)")
+                } else {
+                    String::new()
+                };
                 writeln!(
                     out,
-                    "{} more flows not shown{}; --format json lists every flow.",
-                    more + hidden,
-                    if hidden > 0 {
-                        " (no videoconferencing protocol seen)"
-                    } else {
-                        ""
-                    }
+                    "{} more flows not shown{why}; --format json lists every flow.",
+                    more + hidden
+                )?;
+            }
+        }
                 )?;
             }
         }
