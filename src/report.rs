@@ -615,9 +615,6 @@ impl Report {
                 )?;
             }
         }
-                )?;
-            }
-        }
 
         if !self.warnings.is_empty() {
             writeln!(out, "\nWarnings")?;
