@@ -129,6 +129,16 @@ pub(crate) mod be {
     }
 }
 
+/// The value of `token` in a table of names, compared case-insensitively
+/// (SIP and SDP tokens are case-insensitive: RFC 3261 section 7.1, RFC 8866
+/// section 5.14).
+pub(crate) fn lookup_token<T: Copy>(table: &[(&str, T)], token: &str) -> Option<T> {
+    table
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(token))
+        .map(|&(_, v)| v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::be::*;

@@ -189,9 +189,7 @@ impl<'a> MediaKind<'a> {
             ("message", MediaKind::Message),
             ("image", MediaKind::Image),
         ];
-        MAP.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(s))
-            .map_or(MediaKind::Unknown(s), |&(_, k)| k)
+        crate::error::lookup_token(&MAP, s).unwrap_or(MediaKind::Unknown(s))
     }
 }
 
@@ -242,9 +240,7 @@ impl<'a> TransportProfile<'a> {
             ("udptl", TransportProfile::Udptl),
             ("TCP", TransportProfile::Tcp),
         ];
-        MAP.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(s))
-            .map_or(TransportProfile::Unknown(s), |&(_, p)| p)
+        crate::error::lookup_token(&MAP, s).unwrap_or(TransportProfile::Unknown(s))
     }
 
     /// True for profiles that mandate SRTP or DTLS.

@@ -546,9 +546,7 @@ impl<'a> Transport<'a> {
             ("WS", Transport::Ws),
             ("WSS", Transport::Wss),
         ];
-        MAP.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(s))
-            .map_or(Transport::Unknown(s), |&(_, t)| t)
+        crate::error::lookup_token(&MAP, s).unwrap_or(Transport::Unknown(s))
     }
 
     /// True for transports that encrypt (TLS, TLS-SCTP, WSS).
