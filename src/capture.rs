@@ -17,6 +17,7 @@ use pcap::{Activated, Capture, Precision};
 
 use crate::engine::Analyzer;
 use crate::packet::LinkType;
+use crate::pcapfile::{FileReader, OpenError, ReadError};
 use crate::time::Nanos;
 
 /// A failure that ends the run (exit code 2), as one line.
@@ -111,17 +112,47 @@ fn pcap_msg(e: &pcap::Error) -> String {
     }
 }
 
-fn open_offline(path: &str) -> Result<Capture<pcap::Offline>, CaptureError> {
-    Capture::from_file_with_precision(path, Precision::Nano).map_err(|e| {
-        let m = pcap_msg(&e);
-        if path == "-" {
-            err(format!(
-                "standard input: not a readable pcap or pcapng capture ({m})"
-            ))
-        } else {
-            err(format!("{path}: cannot open capture ({m})"))
-        }
-    })
+/// Opens a capture file (or standard input for "-") with vcscope's own
+/// block reader ([`crate::pcapfile`]).
+fn open_reader(path: &str) -> Result<FileReader<Box<dyn Read>>, CaptureError> {
+    let src: Box<dyn Read> = if path == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|e| io_err(path, &e))?)
+    };
+    let shown = if path == "-" { "standard input" } else { path };
+    let mut r = FileReader::new(src).map_err(|e| match e {
+        OpenError::NotCapture(m) if path == "-" => err(format!(
+            "standard input: not a readable pcap or pcapng capture ({m})"
+        )),
+        OpenError::NotCapture(m) => err(format!("{path}: not a pcap or pcapng capture ({m})")),
+        OpenError::BadHeader(m) => err(format!("{shown}: cannot open capture ({m})")),
+        OpenError::Io(m) => err(format!("cannot read {shown}: {m}")),
+    })?;
+    r.peek_interfaces().map_err(|e| match e {
+        ReadError::Io(m) => err(format!("cannot read {shown}: {m}")),
+        ReadError::Truncated { why, offset, .. } | ReadError::Corrupt { why, offset, .. } => err(
+            format!("{shown}: cannot open capture ({why}, at byte offset {offset})"),
+        ),
+    })?;
+    Ok(r)
+}
+
+/// The engine's decoder for a LINKTYPE_ value, or a message naming it.
+fn link_type(linktype: u32, what: &str) -> Result<LinkType, CaptureError> {
+    i32::try_from(linktype)
+        .ok()
+        .and_then(LinkType::from_dlt)
+        .ok_or_else(|| unsupported_link(linktype as i32, what))
+}
+
+fn unsupported_link(dlt: i32, what: &str) -> CaptureError {
+    let name = pcap::Linktype(dlt)
+        .get_name()
+        .unwrap_or_else(|_| "unknown".into());
+    err(format!(
+        "{what}: unsupported link type {dlt} ({name}); supported: Ethernet, Linux cooked v1/v2, raw IP, BSD loopback, PPP"
+    ))
 }
 
 fn link_type_of<T: Activated + ?Sized>(
@@ -129,13 +160,7 @@ fn link_type_of<T: Activated + ?Sized>(
     what: &str,
 ) -> Result<LinkType, CaptureError> {
     let dl = cap.get_datalink();
-    LinkType::from_dlt(dl.0).ok_or_else(|| {
-        let name = dl.get_name().unwrap_or_else(|_| "unknown".into());
-        err(format!(
-            "{what}: unsupported link type {} ({name}); supported: Ethernet, Linux cooked v1/v2, raw IP, BSD loopback, PPP",
-            dl.0
-        ))
-    })
+    LinkType::from_dlt(dl.0).ok_or_else(|| unsupported_link(dl.0, what))
 }
 
 fn apply_filter<T: Activated + ?Sized>(
@@ -149,12 +174,55 @@ fn apply_filter<T: Activated + ?Sized>(
     Ok(())
 }
 
+/// `--filter` for saved files: libpcap compiles it once per link type and
+/// runs it with `pcap_offline_filter` on each borrowed record.
+struct OfflineFilter {
+    text: String,
+    /// Compiled programs by LINKTYPE_ value (`None`: unsupported link type).
+    programs: Vec<(u32, pcap::BpfProgram)>,
+}
+
+impl OfflineFilter {
+    fn new(text: &str, linktype: u32) -> Result<Self, CaptureError> {
+        let mut f = OfflineFilter {
+            text: text.to_string(),
+            programs: Vec::new(),
+        };
+        f.program(linktype)?;
+        Ok(f)
+    }
+
+    fn program(&mut self, linktype: u32) -> Result<&pcap::BpfProgram, CaptureError> {
+        if let Some(i) = self.programs.iter().position(|(l, _)| *l == linktype) {
+            return Ok(&self.programs[i].1);
+        }
+        // LINKTYPE_RAW is DLT_RAW for libpcap's compiler.
+        let dlt = if linktype == 101 { 12 } else { linktype as i32 };
+        let prog = Capture::dead(pcap::Linktype(dlt))
+            .and_then(|c| c.compile(&self.text, true))
+            .map_err(|e| {
+                err(format!(
+                    "invalid --filter '{}': {}",
+                    self.text,
+                    pcap_msg(&e)
+                ))
+            })?;
+        self.programs.push((linktype, prog));
+        Ok(&self.programs[self.programs.len() - 1].1)
+    }
+
+    #[inline]
+    fn matches(&mut self, linktype: u32, data: &[u8]) -> bool {
+        self.program(linktype).is_ok_and(|p| p.filter(data))
+    }
+}
+
 /// First packet time of a file, to order several files (0 when empty or unreadable).
 fn first_ts(path: &str) -> u64 {
-    match Capture::from_file_with_precision(path, Precision::Nano) {
-        Ok(mut c) => match c.next_packet() {
-            Ok(p) => ts_of(p.header).0,
-            Err(_) => 0,
+    match open_reader(path) {
+        Ok(mut r) => match r.next_record() {
+            Ok(Some(rec)) => rec.ts.0,
+            _ => 0,
         },
         Err(_) => 0,
     }
@@ -183,9 +251,13 @@ pub fn read_files(
     // Validate every file (format, link type, filter) before analysing any.
     for (p, k) in paths.iter().zip(&kinds) {
         if *k != FileKind::Stdin {
-            let mut cap = open_offline(p)?;
-            link_type_of(&cap, p)?;
-            apply_filter(&mut cap, &opts.filter)?;
+            let r = open_reader(p)?;
+            if let Some(lt) = r.first_linktype() {
+                link_type(lt, p)?;
+                if let Some(f) = &opts.filter {
+                    OfflineFilter::new(f, lt)?;
+                }
+            }
         }
     }
     let mut order: Vec<usize> = (0..paths.len()).collect();
@@ -221,61 +293,86 @@ fn read_one(
     opts: &CaptureOptions,
     analyzer: &mut Analyzer,
 ) -> Result<Option<CaptureError>, CaptureError> {
-    let mut cap = open_offline(path)?;
-    let link = link_type_of(&cap, path)?;
-    apply_filter(&mut cap, &opts.filter)?;
     let shown = if path == "-" { "standard input" } else { path };
+    let mut reader = open_reader(path)?;
+    let mut filter = None;
+    if let Some(lt) = reader.first_linktype() {
+        link_type(lt, shown)?;
+        if let Some(f) = &opts.filter {
+            filter = Some(OfflineFilter::new(f, lt)?);
+        }
+    }
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let bar = (opts.progress
         && kind != FileKind::Stdin
         && size > 8 << 20
         && std::io::stderr().is_terminal())
     .then(|| progress_bar(size, shown));
-    // Offset of the next record: exact for pcap, an estimate for pcapng.
-    let (mut offset, per_record) = match kind {
-        FileKind::PcapNg => (0u64, 32u64),
-        _ => (24u64, 16u64),
-    };
+    // The decoder of the last link type seen (pcapng interfaces may differ).
+    let mut link_cache: (u32, Option<LinkType>) = (u32::MAX, None);
     let mut n: u64 = 0;
-    loop {
-        match cap.next_packet() {
-            Ok(p) => {
+    let fatal = loop {
+        match reader.next_record() {
+            Ok(Some(rec)) => {
                 n += 1;
-                offset += per_record + u64::from(p.header.caplen);
-                analyzer.process(link, ts_of(p.header), p.data, p.header.len);
+                if rec.linktype != link_cache.0 {
+                    let lt = link_type(rec.linktype, shown);
+                    if let Err(e) = &lt {
+                        let m = e.0.clone();
+                        analyzer.ctx.warnings.add("unsupported-link-type", || m);
+                    }
+                    link_cache = (rec.linktype, lt.ok());
+                }
+                let Some(link) = link_cache.1 else {
+                    analyzer.count_unreadable(rec.wire_len);
+                    continue;
+                };
+                if let Some(f) = filter.as_mut() {
+                    if !f.matches(rec.linktype, rec.data) {
+                        continue;
+                    }
+                }
+                analyzer.process(link, rec.ts, rec.data, rec.wire_len);
                 if let Some(b) = &bar {
                     if n % 16_384 == 0 {
-                        b.set_position(offset.min(size));
+                        b.set_position(rec.offset.min(size));
                     }
                 }
             }
-            Err(pcap::Error::NoMorePackets) => break,
-            Err(e) => {
-                let m = pcap_msg(&e);
-                let at = if kind == FileKind::Pcap {
-                    format!("record {} at byte offset {offset}", n + 1)
-                } else {
-                    format!("record {} (after packet {n})", n + 1)
-                };
-                if m.contains("truncated") {
-                    analyzer.ctx.warnings.add("capture-truncated", || {
-                        format!(
-                            "{shown}: {at} is cut short ({m}); the packets before it were analysed"
-                        )
-                    });
-                    break;
-                }
-                if let Some(b) = bar {
-                    b.finish_and_clear();
-                }
-                return Ok(Some(err(format!("{shown}: corrupt {at}: {m}"))));
+            Ok(None) => break None,
+            Err(ReadError::Truncated {
+                number,
+                offset,
+                why,
+            }) => {
+                analyzer.ctx.warnings.add("capture-truncated", || {
+                    format!(
+                        "{shown}: record {number} at byte offset {offset} is cut short ({why}); the packets before it were analysed"
+                    )
+                });
+                break None;
+            }
+            Err(ReadError::Corrupt {
+                number,
+                offset,
+                why,
+            }) => {
+                break Some(err(format!(
+                    "{shown}: corrupt record {number} at byte offset {offset}: {why}"
+                )))
+            }
+            Err(ReadError::Io(m)) => {
+                break Some(err(format!(
+                    "{shown}: read error at byte offset {}: {m}",
+                    reader.offset()
+                )))
             }
         }
-    }
+    };
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    Ok(None)
+    Ok(fatal)
 }
 
 fn progress_bar(size: u64, name: &str) -> indicatif::ProgressBar {

@@ -102,6 +102,14 @@ impl Analyzer {
         }
     }
 
+    /// Counts a frame that cannot be decoded at all (its interface has an
+    /// unsupported link type).
+    pub fn count_unreadable(&mut self, wire_len: u32) {
+        self.stats.packets += 1;
+        self.stats.bytes += u64::from(wire_len);
+        self.stats.skipped += 1;
+    }
+
     fn skip(&mut self, skip: Skip, frame_no: u64) {
         if skip.is_malformed() {
             self.stats.malformed += 1;

@@ -43,6 +43,7 @@ pub mod infer;
 pub mod leak;
 pub mod media;
 pub mod packet;
+pub mod pcapfile;
 pub mod reasm;
 pub mod redact;
 pub mod relay;
