@@ -231,6 +231,9 @@ fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool) -> i32 {
     }
     let s = &report.source;
     let attention = !report.warnings.is_empty() || s.dropped > 0 || report.limits.flows_evicted > 0;
+    // The process ends here: the operating system takes the report's memory
+    // back at once, which freeing it string by string would not.
+    std::mem::forget(report);
     if c.strict && attention {
         EXIT_WARNINGS
     } else {

@@ -6,7 +6,7 @@
 //! client around the same time give its STUN servers and signalling
 //! servers. Pure function over the flow and relay records.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use crate::report::{CallEndpointOut, CallOut, FlowOut, MediaOut, RelayOut, SignallingOut};
@@ -106,10 +106,24 @@ pub fn infer_calls(flows: &[FlowOut], relays: &[RelayOut]) -> Vec<CallOut> {
         let fb = b.1.first().map_or(0.0, |f| f.first_ts);
         fa.total_cmp(&fb)
     });
+    // Flows no call claimed, by address (in flow order): each call looks at
+    // its client's flows only, not at every flow of the capture.
+    let mut by_ip: HashMap<&str, Vec<&FlowOut>> = HashMap::new();
+    if !groups.is_empty() {
+        for f in flows.iter().filter(|f| f.call_id.is_none()) {
+            by_ip.entry(f.src.ip.as_str()).or_default().push(f);
+            if f.dst.ip != f.src.ip {
+                by_ip.entry(f.dst.ip.as_str()).or_default().push(f);
+            }
+        }
+    }
     groups
         .into_iter()
         .enumerate()
-        .map(|(n, (client, fs))| one_call(n + 1, &client, &fs, flows, relays))
+        .map(|(n, (client, fs))| {
+            let near = by_ip.get(client.as_str()).map_or(&[][..], Vec::as_slice);
+            one_call(n + 1, &client, &fs, near, relays)
+        })
         .collect()
 }
 
@@ -117,14 +131,15 @@ fn one_call(
     n: usize,
     client: &str,
     fs: &[&FlowOut],
-    all: &[FlowOut],
+    near: &[&FlowOut],
     relays: &[RelayOut],
 ) -> CallOut {
     let first_ts = fs.iter().map(|f| f.first_ts).fold(f64::MAX, f64::min);
     let last_ts = fs.iter().map(|f| f.last_ts).fold(f64::MIN, f64::max);
     // Flows of the same client around the call: STUN servers and signalling.
-    let related: Vec<&FlowOut> = all
+    let related: Vec<&FlowOut> = near
         .iter()
+        .copied()
         .filter(|f| f.call_id.is_none() && !fs.iter().any(|m| m.id == f.id))
         .filter(|f| f.src.ip == client || f.dst.ip == client)
         .filter(|f| f.last_ts >= first_ts - SIGNALLING_BEFORE_S && f.first_ts <= last_ts)

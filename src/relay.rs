@@ -151,7 +151,7 @@ impl RelayTable {
         v.sort_by_key(|(_, r)| r.order);
         v.into_iter()
             .map(|((ep, t), r)| RelayOut {
-                ip: ep.ip.to_string(),
+                ip: crate::scope::ip_text(ep.ip),
                 port: ep.port,
                 transport: t.as_str(),
                 kind: r.kind.as_str(),

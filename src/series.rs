@@ -31,10 +31,34 @@ pub struct Series {
 impl Series {
     /// Records the stream's state after a packet at `t` seconds since its start.
     pub fn record(&mut self, t: f64, packets: u64, expected: u64, jitter_ms: Option<f64>) {
+        let t = t.max(0.0);
+        // Most packets fall in the newest bucket: no division for them.
+        let idx = match self.points.last() {
+            Some(last) if t >= last.t && t < last.t + self.width_s => self.points.len() - 1,
+            _ => self.bucket_of(t),
+        };
+        let Some(p) = self.points.get_mut(idx) else {
+            return;
+        };
+        let new_packets = packets.saturating_sub(self.last_packets);
+        let new_expected = expected.saturating_sub(self.last_expected);
+        p.packets = p.packets.saturating_add(new_packets as u32);
+        p.lost = p
+            .lost
+            .saturating_add(new_expected.saturating_sub(new_packets) as u32);
+        if let Some(j) = jitter_ms {
+            // Rounded when the points are read.
+            p.jitter_ms = j;
+        }
+        self.last_packets = packets;
+        self.last_expected = expected.max(self.last_expected);
+    }
+
+    /// The bucket of `t`, made (and the series coarsened) as needed.
+    fn bucket_of(&mut self, t: f64) -> usize {
         if self.width_s == 0.0 {
             self.width_s = 1.0;
         }
-        let t = t.max(0.0);
         let mut idx = (t / self.width_s) as usize;
         while idx >= MAX_POINTS {
             self.coarsen();
@@ -47,20 +71,7 @@ impl Series {
                 ..Point::default()
             });
         }
-        let Some(p) = self.points.get_mut(idx) else {
-            return;
-        };
-        let new_packets = packets.saturating_sub(self.last_packets);
-        let new_expected = expected.saturating_sub(self.last_expected);
-        p.packets = p.packets.saturating_add(new_packets as u32);
-        p.lost = p
-            .lost
-            .saturating_add(new_expected.saturating_sub(new_packets) as u32);
-        if let Some(j) = jitter_ms {
-            p.jitter_ms = (j * 1000.0).round() / 1000.0;
-        }
-        self.last_packets = packets;
-        self.last_expected = expected.max(self.last_expected);
+        idx
     }
 
     /// Halves the resolution: merges bucket pairs.
@@ -83,8 +94,15 @@ impl Series {
         self.width_s
     }
 
-    pub fn points(&self) -> &[Point] {
-        &self.points
+    /// The buckets, jitter rounded to the microsecond.
+    pub fn points(&self) -> Vec<Point> {
+        self.points
+            .iter()
+            .map(|p| Point {
+                jitter_ms: (p.jitter_ms * 1000.0).round() / 1000.0,
+                ..*p
+            })
+            .collect()
     }
 }
 

@@ -17,7 +17,7 @@ use crate::report::{
 
 pub(crate) fn endpoint_out(e: &Endpoint) -> EndpointOut {
     EndpointOut {
-        ip: e.ip.to_string(),
+        ip: crate::scope::ip_text(e.ip),
         port: e.port,
     }
 }
@@ -288,7 +288,7 @@ fn stream_out(
         clock_rate: s.clock,
         relayed: s.relayed,
         encryption_evidence: evidence,
-        series: s.series.points().to_vec(),
+        series: s.series.points(),
         series_width_s: s.series.width_s(),
         rtcp_reported: rtcp,
     }
@@ -688,9 +688,15 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
     for cm in &call.media {
         for f in cm.flows.iter().filter_map(|&id| by_id(id)) {
             for e in [&f.src, &f.dst] {
-                let role = if call.caller.is_some_and(|c| c.ip.to_string() == e.ip) {
+                let role = if call
+                    .caller
+                    .is_some_and(|c| crate::scope::ip_text(c.ip) == e.ip)
+                {
                     "caller"
-                } else if call.callee.is_some_and(|c| c.ip.to_string() == e.ip) {
+                } else if call
+                    .callee
+                    .is_some_and(|c| crate::scope::ip_text(c.ip) == e.ip)
+                {
                     "callee"
                 } else {
                     "peer"
@@ -767,7 +773,7 @@ fn announced_all(cm: &CallMedia) -> Vec<crate::report::AnnouncedOut> {
     cm.history
         .iter()
         .map(|(ep, side)| crate::report::AnnouncedOut {
-            ip: ep.ip.to_string(),
+            ip: crate::scope::ip_text(ep.ip),
             port: ep.port,
             by: if *side == 0 { "caller" } else { "callee" },
         })
@@ -776,7 +782,7 @@ fn announced_all(cm: &CallMedia) -> Vec<crate::report::AnnouncedOut> {
 
 fn call_ep(e: Endpoint, role: &'static str) -> CallEndpointOut {
     CallEndpointOut {
-        ip: e.ip.to_string(),
+        ip: crate::scope::ip_text(e.ip),
         port: e.port,
         role,
         operator: crate::apps::operator_of_ip(e.ip).map(|o| o.name.to_string()),

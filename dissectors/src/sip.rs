@@ -839,6 +839,39 @@ pub struct SipMessage<'a> {
     head_offset: usize,
     body: &'a [u8],
     truncated: bool,
+    /// The headers read for every message, found in the one walk `parse`
+    /// makes anyway, so their accessors do not walk the headers again.
+    common: Common<'a>,
+}
+
+/// Values of the first header of each name every caller reads.
+#[derive(Debug, Clone, Copy, Default)]
+struct Common<'a> {
+    call_id: Option<&'a str>,
+    from: Option<&'a str>,
+    to: Option<&'a str>,
+    cseq: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    server: Option<&'a str>,
+    content_type: Option<&'a str>,
+    content_length: Option<&'a str>,
+}
+
+impl<'a> Common<'a> {
+    fn note(&mut self, h: &Header<'a>) {
+        let slot = match h.name {
+            HeaderName::CallId => &mut self.call_id,
+            HeaderName::From => &mut self.from,
+            HeaderName::To => &mut self.to,
+            HeaderName::CSeq => &mut self.cseq,
+            HeaderName::UserAgent => &mut self.user_agent,
+            HeaderName::Server => &mut self.server,
+            HeaderName::ContentType => &mut self.content_type,
+            HeaderName::ContentLength => &mut self.content_length,
+            _ => return,
+        };
+        slot.get_or_insert(h.value);
+    }
 }
 
 /// The first line terminator: (end of the line content, start of the next line).
@@ -925,25 +958,18 @@ fn parse_start_line(line: &[u8], offset: usize) -> Result<StartLine<'_>> {
     })
 }
 
-/// The Content-Length in a header block, or `Ok(None)` when absent.
-/// Walks every header, so that a malformed line anywhere is reported.
-fn content_length_in(headers: Headers<'_>) -> Result<Option<usize>> {
+/// Walks every header once, so that a malformed line anywhere is reported,
+/// and notes the common ones.
+fn index_headers(headers: Headers<'_>) -> Result<Common<'_>> {
     let mut headers = headers;
-    let mut found = None;
+    let mut common = Common::default();
     for h in headers.by_ref() {
-        if found.is_none() && h.name == HeaderName::ContentLength {
-            found = Some(h);
-        }
+        common.note(&h);
     }
     if let Some(at) = headers.malformed_at() {
         return Err(Error::malformed(at));
     }
-    match found {
-        None => Ok(None),
-        Some(h) => parse_length(h.value)
-            .map(Some)
-            .ok_or(Error::new(ErrorKind::BadLength, 0)),
-    }
+    Ok(common)
 }
 
 fn parse_length(s: &str) -> Option<usize> {
@@ -978,9 +1004,9 @@ impl<'a> SipMessage<'a> {
         let head = core::str::from_utf8(head_bytes)
             .map_err(|e| Error::malformed(head_offset.saturating_add(e.valid_up_to())))?;
         let rest = msg.get(body_start..).unwrap_or_default();
-        let body = match content_length_in(Headers::new(head, head_offset)) {
-            Err(e) if e.kind == ErrorKind::Malformed => return Err(e),
-            Ok(Some(len)) => {
+        let common = index_headers(Headers::new(head, head_offset))?;
+        let body = match common.content_length.map(parse_length) {
+            Some(Some(len)) => {
                 truncated |= len > rest.len();
                 rest.get(..len).unwrap_or(rest)
             }
@@ -992,6 +1018,7 @@ impl<'a> SipMessage<'a> {
             head_offset,
             body,
             truncated,
+            common,
         })
     }
 
@@ -1042,23 +1069,23 @@ impl<'a> SipMessage<'a> {
 
     /// Call-ID.
     pub fn call_id(&self) -> Option<&'a str> {
-        self.header(HeaderName::CallId)
+        self.common.call_id
     }
 
     /// From, parsed.
     pub fn from(&self) -> Option<NameAddr<'a>> {
-        self.header(HeaderName::From).and_then(NameAddr::parse)
+        self.common.from.and_then(NameAddr::parse)
     }
 
     /// To, parsed.
     pub fn to(&self) -> Option<NameAddr<'a>> {
-        self.header(HeaderName::To).and_then(NameAddr::parse)
+        self.common.to.and_then(NameAddr::parse)
     }
 
     // RFC 3261 section 20.16:  CSeq = "CSeq" HCOLON 1*DIGIT LWS Method
     /// CSeq number and method.
     pub fn cseq(&self) -> Option<(u32, Method<'a>)> {
-        let value = self.header(HeaderName::CSeq)?;
+        let value = self.common.cseq?;
         let split = value.find(is_lws)?;
         let number = parse_length(value.get(..split)?)?;
         let method = trim_lws(value.get(split..)?);
@@ -1086,23 +1113,22 @@ impl<'a> SipMessage<'a> {
 
     /// User-Agent.
     pub fn user_agent(&self) -> Option<&'a str> {
-        self.header(HeaderName::UserAgent)
+        self.common.user_agent
     }
 
     /// Server.
     pub fn server(&self) -> Option<&'a str> {
-        self.header(HeaderName::Server)
+        self.common.server
     }
 
     /// Content-Type.
     pub fn content_type(&self) -> Option<&'a str> {
-        self.header(HeaderName::ContentType)
+        self.common.content_type
     }
 
     /// Content-Length, when present and numeric.
     pub fn content_length(&self) -> Option<usize> {
-        self.header(HeaderName::ContentLength)
-            .and_then(parse_length)
+        self.common.content_length.and_then(parse_length)
     }
 
     /// True when Authorization or Proxy-Authorization is present.
@@ -1307,12 +1333,10 @@ pub fn message_len(buf: &[u8]) -> Result<Option<usize>> {
     let head_bytes = window.get(head_start..head_end).unwrap_or_default();
     let head = core::str::from_utf8(head_bytes)
         .map_err(|e| Error::malformed(head_start.saturating_add(e.valid_up_to())))?;
-    let body_len = content_length_in(Headers::new(head, head_start))
-        .map_err(|e| match e.kind {
-            ErrorKind::BadLength => Error::bad_length(head_start),
-            _ => e,
-        })?
-        .unwrap_or(0);
+    let body_len = match index_headers(Headers::new(head, head_start))?.content_length {
+        None => 0,
+        Some(v) => parse_length(v).ok_or(Error::bad_length(head_start))?,
+    };
     if body_len > field::MAX_BODY {
         return Err(Error::bad_length(head_start));
     }
