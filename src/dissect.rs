@@ -18,6 +18,7 @@ use vcscope_dissectors::sip::{self, HeaderName, SipMessage, StreamFrame};
 use vcscope_dissectors::stun::{self, AttributeType, Class, StunMessage, StunVendor};
 use vcscope_dissectors::turn::{self, ChannelData, FrameKind, StreamFraming, TurnFacts};
 use vcscope_dissectors::websocket::{Opcode as WsOpcode, WsFrame};
+use vcscope_dissectors::zoom::{self, ZoomPacket};
 use vcscope_dissectors::Probe;
 
 use crate::call::{CallTable, SipPacket};
@@ -206,6 +207,8 @@ pub struct FlowState {
     pub app: Option<&'static str>,
     /// Why `app` was chosen.
     pub app_evidence: Option<&'static str>,
+    /// Datagrams of this flow that parsed as Zoom's peer-to-peer media.
+    pub zoom_p2p: u8,
     pub sni: Option<Box<str>>,
     /// First call whose signalling this flow carries.
     pub sig_call: Option<u32>,
@@ -364,6 +367,9 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
             return;
         }
     }
+    if zoom_media(ctx, st, pkt, payload) {
+        return;
+    }
     if out_of_budget(st) {
         // RTP can start late on a flow (after proprietary packets); its
         // candidates have their own bound.
@@ -447,6 +453,50 @@ fn is_dns_port(pkt: &Pkt) -> bool {
         .iter()
         .any(|p| matches!(p, 53 | 5353))
 }
+
+/// Zoom's media encapsulation ([`zoom`]): on UDP 8801-8810 (Zoom's
+/// Multimedia Routers, per Zoom's published port list), and peer to peer on
+/// any port when the datagram starts with a media type Zoom uses there and
+/// RTP or RTCP sits at that type's offset. A peer-to-peer flow is named Zoom's
+/// after [`ZOOM_P2P_PACKETS`] such datagrams. The RTP or RTCP inside goes to
+/// the media dissector like bare RTP would.
+fn zoom_media(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) -> bool {
+    let on_port =
+        zoom::SFU_PORTS.contains(&pkt.src.port) || zoom::SFU_PORTS.contains(&pkt.dst.port);
+    if !on_port {
+        let Some(&first) = payload.first() else {
+            return false;
+        };
+        // gQUIC's public flags can look like a media type: never on 443.
+        if !zoom::is_p2p_media_type(first)
+            || pkt.src.port == 443
+            || pkt.dst.port == 443
+            || payload.get(4..8) == Some(b"ZRTP")
+            || (st.app != Some("zoom") && !st.protocols.is_empty())
+        {
+            return false;
+        }
+    }
+    let Ok(z) = ZoomPacket::new_checked(payload) else {
+        return false;
+    };
+    if on_port {
+        st.set_app("zoom", "zoom-media-encapsulation");
+    } else if st.app != Some("zoom") {
+        st.zoom_p2p = st.zoom_p2p.saturating_add(1);
+        if st.zoom_p2p >= ZOOM_P2P_PACKETS {
+            st.set_app("zoom", "zoom-p2p-media-encapsulation");
+        }
+    }
+    let inner = z.inner();
+    if !inner.is_empty() {
+        media::rtp_or_rtcp(ctx, st, pkt, inner);
+    }
+    true
+}
+
+/// Zoom-encapsulated datagrams that name a peer-to-peer flow Zoom's.
+const ZOOM_P2P_PACKETS: u8 = 3;
 
 fn other_udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
     crate::secure::quic(ctx, st, pkt, payload);

@@ -938,3 +938,48 @@ fn classic_stun_counts_equal_tsharks() {
         assert_eq!(ours, t, "{name}");
     }
 }
+
+/// Zoom's peer-to-peer media (ndpi__zoom_p2p.pcapng, flow
+/// 192.168.12.156:39065 <-> 192.168.1.226:46757): every datagram starts with
+/// Zoom's media encapsulation header and carries RTP at the offset of its
+/// type (audio 15 at 19, video 16 at 24 when byte 20 is 2) or RTCP (type 34
+/// at 16). tshark has no Zoom dissector; the expected numbers come from
+/// `tshark -Y 'udp.port==46757 && udp.port==39065' -T fields -e data.data`
+/// with the RTP header read at those offsets: SSRC 16778241 in 107 packets,
+/// 16779265 in 96, 16779266 in 44 (PT 113), one RTCP datagram, and 74
+/// datagrams of types 21 and 31 that carry no RTP.
+#[test]
+fn zoom_p2p_media_is_unwrapped_and_measured() {
+    let r = report("ndpi__zoom_p2p.pcapng");
+    let f = flow_by_ndpi_key(&r, "udp 192.168.12.156:39065 <-> 192.168.1.226:46757")
+        .expect("zoom p2p flow");
+    assert_eq!(f["app"], "zoom");
+    assert_eq!(f["packets"], 322);
+    let mut streams: Vec<(u64, u64)> = f["rtp_streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["ssrc"].as_u64().unwrap(), s["packets"].as_u64().unwrap()))
+        .collect();
+    streams.sort();
+    assert_eq!(
+        streams,
+        vec![(16_778_241, 107), (16_779_265, 96), (16_779_266, 44)]
+    );
+    let protos: Vec<&str> = f["protocols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        protos.contains(&"rtp") && protos.contains(&"rtcp"),
+        "{protos:?}"
+    );
+    // The Zoom servers' flows on UDP 8801 are Zoom's by the port and the
+    // encapsulation, and carry no RTP in this capture (probes only).
+    let r = report("ndpi__zoom.pcap");
+    let f = flow_by_ndpi_key(&r, "udp 192.168.1.117:58327 <-> 109.94.160.99:8801").unwrap();
+    assert_eq!(f["app"], "zoom");
+    assert_eq!(f["rtp_streams"].as_array().unwrap().len(), 0);
+}

@@ -19,6 +19,7 @@
 //! | [`tls`] | TLS and DTLS records, ClientHello, ServerHello | RFC 8446, RFC 5246, RFC 6347, RFC 9147, RFC 5764 |
 //! | [`quic`] | QUIC Initial packets (SNI) and gQUIC | RFC 9000, RFC 9001, RFC 9369 |
 //! | [`websocket`] | WebSocket framing (SIP over WebSocket) | RFC 6455, RFC 7118 |
+//! | [`zoom`] | Zoom's SFU and media encapsulation of RTP/RTCP over UDP | none (reverse-engineered: Michel et al., IMC 2022; nDPI) |
 #![forbid(unsafe_code)]
 
 mod error;
@@ -34,6 +35,7 @@ pub mod stun;
 pub mod tls;
 pub mod turn;
 pub mod websocket;
+pub mod zoom;
 
 pub use demux::PacketClass;
 pub use error::{Error, ErrorKind, Probe, Result};
