@@ -6,7 +6,9 @@
 //! client around the same time give its STUN servers and signalling
 //! servers. Pure function over the flow and relay records.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
 use crate::report::{CallEndpointOut, CallOut, FlowOut, MediaOut, RelayOut, SignallingOut};
@@ -108,7 +110,7 @@ pub fn infer_calls(flows: &[FlowOut], relays: &[RelayOut]) -> Vec<CallOut> {
     });
     // Flows no call claimed, by address (in flow order): each call looks at
     // its client's flows only, not at every flow of the capture.
-    let mut by_ip: HashMap<&str, Vec<&FlowOut>> = HashMap::new();
+    let mut by_ip: FxHashMap<&str, Vec<&FlowOut>> = FxHashMap::default();
     if !groups.is_empty() {
         for f in flows.iter().filter(|f| f.call_id.is_none()) {
             by_ip.entry(f.src.ip.as_str()).or_default().push(f);

@@ -460,35 +460,47 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize, across: Option<&Across>) -> Opt
 /// and media flows share it. Flows without an app take the app another flow
 /// of the same socket was identified as (when only one app uses it).
 fn share_app_by_socket(flows: &mut [FlowOut]) {
-    use std::collections::HashMap;
     let internal = |e: &EndpointOut| {
         e.ip.parse()
             .is_ok_and(|a| crate::scope::scope_of(a).is_internal())
     };
-    let mut by_socket: HashMap<(String, u16, &'static str), Option<String>> = HashMap::new();
+    type Socket<'a> = (&'a str, u16, &'static str);
+    let mut by_socket: rustc_hash::FxHashMap<Socket<'_>, Option<&str>> = Default::default();
     for f in flows.iter() {
         let Some(app) = &f.app else { continue };
         for e in [&f.src, &f.dst].into_iter().filter(|e| internal(e)) {
             let slot = by_socket
-                .entry((e.ip.clone(), e.port, f.transport))
-                .or_insert_with(|| Some(app.clone()));
-            if slot.as_deref() != Some(app.as_str()) {
+                .entry((e.ip.as_str(), e.port, f.transport))
+                .or_insert(Some(app.as_str()));
+            if *slot != Some(app.as_str()) {
                 // Two apps on one socket: ambiguous, say nothing.
                 *slot = None;
             }
         }
     }
-    for f in flows.iter_mut().filter(|f| f.app.is_none()) {
-        let found = [&f.src, &f.dst]
-            .into_iter()
-            .filter(|e| internal(e))
-            .find_map(|e| {
-                by_socket
-                    .get(&(e.ip.clone(), e.port, f.transport))
-                    .cloned()
-                    .flatten()
-            });
-        if let Some(app) = found {
+    if by_socket.is_empty() {
+        return;
+    }
+    let found: Vec<(usize, String)> = flows
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.app.is_none())
+        .filter_map(|(i, f)| {
+            [&f.src, &f.dst]
+                .into_iter()
+                .filter(|e| by_socket.contains_key(&(e.ip.as_str(), e.port, f.transport)))
+                .filter(|e| internal(e))
+                .find_map(|e| {
+                    by_socket
+                        .get(&(e.ip.as_str(), e.port, f.transport))
+                        .copied()
+                        .flatten()
+                })
+                .map(|app| (i, app.to_string()))
+        })
+        .collect();
+    for (i, app) in found {
+        if let Some(f) = flows.get_mut(i) {
             f.findings.push(format!(
                 "app from another flow of the same local socket ({app})"
             ));
