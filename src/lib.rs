@@ -7,15 +7,16 @@
 //!
 //! ```text
 //! capture ──► packet ──► flow ──► dissect ──► call ──► verdict ──► report
-//! (libpcap)  (link/IP/   (5-tuple  (vcscope_    (SIP dialogs,  (encryption,  (json, ndjson,
-//!  lending    UDP/TCP,    table,    dissectors   SDP media,     relays,       table)
-//!  loop)      tunnels,    expiry)   parsers,     inferred       leaks)
+//! (files,    (link/IP/   (5-tuple  (vcscope_    (SIP dialogs,  (encryption,  (json, ndjson,
+//!  libpcap;   UDP/TCP,    table,    dissectors   SDP media,     relays,       table)
+//!  lending)   tunnels,    expiry)   parsers,     inferred       leaks)
 //!             fragments)            evidence)    calls)
 //! ```
 //!
-//! * [`capture`] is the only I/O: it opens files or an interface with
-//!   libpcap and lends each frame to [`engine::Analyzer::process`]; nothing
-//!   is copied.
+//! * [`capture`] is the only I/O: it reads saved files through
+//!   [`pcapfile`] (pcap/pcapng framed from 1 MiB blocks) and interfaces with
+//!   libpcap, and lends each frame to [`engine::Analyzer::process`]; nothing
+//!   is copied after the read.
 //! * [`packet`] slices link, IP and transport headers (etherparse), opens
 //!   GRE/ERSPAN/VXLAN tunnels and hands IP fragments to [`reasm`].
 //! * [`flow`] keys packets by canonical 5-tuple plus direction, in a bounded
