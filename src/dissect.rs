@@ -1091,6 +1091,10 @@ fn choose_tcp_mode(st: &mut FlowState, pkt: &Pkt, payload: &[u8]) -> TcpMode {
             return TcpMode::Done;
         }
     }
+    if is_whatsapp_chat_start(payload) {
+        st.set_app("whatsapp", "whatsapp-chat-prologue");
+        return TcpMode::Done;
+    }
     if crate::secure::is_tls_start(payload) {
         return TcpMode::Tls;
     }
@@ -1104,6 +1108,15 @@ fn choose_tcp_mode(st: &mut FlowState, pkt: &Pkt, payload: &[u8]) -> TcpMode {
         return TcpMode::Done;
     }
     TcpMode::Undecided
+}
+
+/// The first bytes a WhatsApp client sends on its chat connection (TCP 443
+/// or 5222): "WA" and the protocol version 1.2 or 1.5 (FunXMPP; libprotoident
+/// `lib/tcp/lpi_whatsapp.cc`), or the edge-routing header "ED\0\x01" with
+/// "WA" and version 2 at byte 9 (nDPI `src/lib/protocols/whatsapp.c`).
+fn is_whatsapp_chat_start(p: &[u8]) -> bool {
+    matches!(p, [b'W', b'A', 1, 2 | 5, ..])
+        || matches!(p, [b'E', b'D', 0, 1, _, _, _, _, _, b'W', b'A', 2, ..])
 }
 
 /// An HTTP upgrade to WebSocket with the "sip" subprotocol (RFC 7118 section 4).
