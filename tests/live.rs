@@ -739,10 +739,14 @@ fn user_option_drops_root_after_opening_the_capture() {
         out.to_str().unwrap(),
     ]);
     live.wait_capturing(&lab.cap);
-    assert_eq!(
-        uid_of(live.pid()),
-        Some(65534),
-        "still privileged after opening the capture"
+    // The ring is mapped a moment before setuid(2) runs: wait for it, then
+    // the capture must be working under the new user.
+    let pid = live.pid();
+    let dropped = poll_until(Duration::from_secs(5), || uid_of(pid) == Some(65534));
+    assert!(
+        dropped,
+        "still privileged after opening the capture: uid {:?}",
+        uid_of(pid)
     );
     lab.replay(&files);
     live.wait_idle();
