@@ -327,11 +327,16 @@ pub enum Format {
 
 impl Report {
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
-        // Serialised in memory first: one write instead of millions of small
-        // ones through a dynamic writer.
-        let mut buf = serde_json::to_vec(self)?;
-        buf.push(b'\n');
-        out.write_all(&buf)
+        // The serializer writes into a plain buffer (millions of small writes,
+        // none through the dynamic writer), handed on every few MiB so a
+        // large report is never held twice in memory.
+        let mut w = Chunked {
+            out,
+            buf: Vec::with_capacity(CHUNK),
+        };
+        serde_json::to_writer(&mut w, self)?;
+        w.buf.push(b'\n');
+        w.flush()
     }
 
     /// NDJSON: every record tagged with its `type`, the summary last.
@@ -719,4 +724,41 @@ pub fn write_record<T: Serialize>(out: &mut dyn Write, kind: &str, rec: &T) -> i
     }
     serde_json::to_writer(&mut *out, &v)?;
     out.write_all(b"\n")
+}
+
+/// Bytes gathered before [`Chunked`] hands them to its writer.
+const CHUNK: usize = 4 << 20;
+
+/// A buffer in front of a dynamic writer.
+struct Chunked<'a> {
+    out: &'a mut dyn Write,
+    buf: Vec<u8>,
+}
+
+impl Write for Chunked<'_> {
+    #[inline]
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= CHUNK {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(b.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= CHUNK {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.out.flush()
+    }
 }
