@@ -678,7 +678,10 @@ mod tests {
         v
     }
 
-    fn all(bytes: &[u8]) -> (Vec<(u32, u64, Vec<u8>, u32, u64)>, Option<ReadError>) {
+    /// Link type, nanoseconds, bytes, wire length, offset of each record.
+    type Recs = Vec<(u32, u64, Vec<u8>, u32, u64)>;
+
+    fn all(bytes: &[u8]) -> (Recs, Option<ReadError>) {
         let mut r = FileReader::new(bytes).unwrap();
         let mut out = Vec::new();
         loop {
