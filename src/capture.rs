@@ -60,8 +60,8 @@ const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FileKind {
-    Pcap,
-    PcapNg,
+    /// A pcap or pcapng file (told apart by [`FileReader`]).
+    File,
     Stdin,
 }
 
@@ -83,10 +83,8 @@ fn check_file(path: &str) -> Result<FileKind, CaptureError> {
             "{path}: not a capture file (only {n} bytes; a pcap or pcapng file starts with a 4-byte magic number)"
         )));
     }
-    if PCAP_MAGICS.contains(&magic) {
-        Ok(FileKind::Pcap)
-    } else if magic == PCAPNG_MAGIC {
-        Ok(FileKind::PcapNg)
+    if PCAP_MAGICS.contains(&magic) || magic == PCAPNG_MAGIC {
+        Ok(FileKind::File)
     } else {
         Err(err(format!(
             "{path}: not a pcap or pcapng capture (unknown magic number {:02x}{:02x}{:02x}{:02x})",

@@ -738,11 +738,7 @@ struct Chunked<'a> {
 impl Write for Chunked<'_> {
     #[inline]
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(b);
-        if self.buf.len() >= CHUNK {
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
-        }
+        self.write_all(b)?;
         Ok(b.len())
     }
 
