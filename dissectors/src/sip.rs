@@ -1198,6 +1198,19 @@ pub fn probe(buf: &[u8]) -> Probe {
         Some(false) => return Probe::NeedMore,
         None => {}
     }
+    // A Request-Line starts with a method token and a space: binary data
+    // (RTP, ChannelData) fails within a few bytes, before any method compare.
+    for (i, &b) in buf.iter().take(field::MAX_METHOD_LEN + 1).enumerate() {
+        if b == b' ' {
+            if i == 0 {
+                return Probe::NoMatch;
+            }
+            break;
+        }
+        if !is_token_byte(b) {
+            return Probe::NoMatch;
+        }
+    }
     let mut partial = false;
     for (name, _) in KNOWN_METHODS {
         match prefix_of(buf, name.as_bytes()) {
@@ -1686,6 +1699,10 @@ hello";
         assert_eq!(probe(b"INVITEX sip:a SIP/2.0\r\n"), Probe::Match);
         assert_eq!(probe(b"\x16\x03\x01"), Probe::NoMatch);
         assert_eq!(probe(b""), Probe::NeedMore);
+        // TURN ChannelData whose channel bytes spell "BY", "AC": binary after.
+        assert_eq!(probe(b"BY\x00\xa0\x80\x00\x12\x34"), Probe::NoMatch);
+        assert_eq!(probe(b"AC\x01\x00\x90\x60"), Probe::NoMatch);
+        assert_eq!(probe(b" INVITE sip:a SIP/2.0\r\n"), Probe::NoMatch);
     }
 
     #[test]
