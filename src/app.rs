@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::capture::{self, CaptureError, CaptureOptions, LiveOptions};
 use crate::cli::{Cli, Command, CommonArgs};
-use crate::engine::{Analyzer, Config};
+use crate::engine::Config;
 use crate::flow::FlowLimits;
 use crate::report::{Format, Report};
 use crate::time::Nanos;
@@ -18,6 +18,9 @@ use crate::time::Nanos;
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_WARNINGS: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
+
+/// Worker threads `read --threads` accepts at most.
+pub const MAX_THREADS: usize = 64;
 
 fn fail(msg: impl std::fmt::Display) -> i32 {
     eprintln!("vcscope: error: {msg}");
@@ -28,11 +31,8 @@ fn fail(msg: impl std::fmt::Display) -> i32 {
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Read(a) => {
-            if a.threads != 1 {
-                return fail(format!(
-                    "--threads {}: this version analyses on one thread; use --threads 1",
-                    a.threads
-                ));
+            if let Err(e) = check_threads(&a.common) {
+                return fail(e);
             }
             let opts = CaptureOptions {
                 filter: a.common.filter.clone(),
@@ -41,9 +41,13 @@ pub fn run(cli: Cli) -> i32 {
             if let Err(e) = check_output(&a.common.output, &a.files) {
                 return fail(e);
             }
-            let mut an = Analyzer::new(config(&a.common));
-            let outcome = match capture::read_files(&a.files, &opts, &mut an) {
-                Ok(o) => o,
+            let (an, outcome) = match crate::shard::read_files(
+                &a.files,
+                &opts,
+                &config(&a.common),
+                a.common.threads,
+            ) {
+                Ok(r) => r,
                 Err(e) => return fail(e),
             };
             let files = a
@@ -57,8 +61,8 @@ pub fn run(cli: Cli) -> i32 {
                     }
                 })
                 .collect();
-            let report = an.finish(files, None);
-            let code = finish(report, &a.common, false);
+            let report = an.finish_threads(files, None, a.common.threads);
+            let code = finish(report, &a.common, false, a.common.threads);
             match outcome.fatal {
                 Some(e) => fail(e),
                 None => code,
@@ -66,6 +70,9 @@ pub fn run(cli: Cli) -> i32 {
         }
         Command::Live(a) => {
             if let Err(e) = check_output(&a.common.output, &[]) {
+                return fail(e);
+            }
+            if let Err(e) = check_threads(&a.common) {
                 return fail(e);
             }
             let stop = Arc::new(AtomicBool::new(false));
@@ -94,13 +101,17 @@ pub fn run(cli: Cli) -> i32 {
                 user: a.user.clone(),
             };
             let format = resolve_format(&a.common);
-            // NDJSON to standard output streams flow records as flows end.
-            let streaming = format == Format::Ndjson && a.common.output.is_none();
-            let mut an = Analyzer::new(config(&a.common));
-            an.set_streaming(streaming);
+            // NDJSON to standard output streams flow records as flows end
+            // (on one thread: workers' flows get their ids only at the end).
+            let threads = a.common.threads;
+            let streaming = format == Format::Ndjson && a.common.output.is_none() && threads == 1;
             let stdout = io::stdout();
-            let res = capture::live(&o, stop, &mut an, |an| {
-                if streaming {
+            let res = crate::shard::run(&config(&a.common), threads, |an| {
+                an.set_streaming(streaming);
+                capture::live(&o, stop, an, |an| {
+                    if !streaming {
+                        return;
+                    }
                     let ended = an.take_ended();
                     let mut out = stdout.lock();
                     for idx in ended {
@@ -109,19 +120,30 @@ pub fn run(cli: Cli) -> i32 {
                         }
                     }
                     let _ = out.flush();
-                }
+                })
             });
-            if let Err(e) = res {
-                return fail(e);
-            }
-            let mut report = an.finish(Vec::new(), Some(a.interface.clone()));
+            let an = match res {
+                Ok((an, ())) => an,
+                Err(e) => return fail(e),
+            };
+            let mut report = an.finish_threads(Vec::new(), Some(a.interface.clone()), threads);
             if streaming {
                 // Flows that ended before the capture did were streamed already.
                 report.flows.retain(|f| f.ended == "capture-end");
             }
-            finish(report, &a.common, streaming)
+            finish(report, &a.common, streaming, threads)
         }
     }
+}
+
+fn check_threads(c: &CommonArgs) -> Result<(), String> {
+    if c.threads == 0 || c.threads > MAX_THREADS {
+        return Err(format!(
+            "--threads {}: give a number of analysis threads from 1 to {MAX_THREADS}",
+            c.threads
+        ));
+    }
+    Ok(())
 }
 
 fn config(c: &CommonArgs) -> Config {
@@ -194,7 +216,7 @@ fn resolve_format(c: &CommonArgs) -> Format {
 }
 
 /// Resolves names if asked, writes the report, returns the exit code.
-fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool) -> i32 {
+fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool, threads: usize) -> i32 {
     if c.resolve && !c.redact {
         crate::resolve::annotate(&mut report);
     }
@@ -204,7 +226,7 @@ fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool) -> i32 {
     let format = resolve_format(c);
     let write = |out: &mut dyn Write| -> io::Result<()> {
         match format {
-            Format::Json => report.write_json(out),
+            Format::Json => report.write_json_threads(out, threads),
             Format::Ndjson if flows_streamed => report.write_ndjson_tail(out),
             Format::Ndjson => report.write_ndjson(out),
             Format::Table => report.write_table(out),

@@ -204,6 +204,13 @@ pub struct CallTable {
     max_calls: usize,
     pub dropped: u64,
     pub sip: SipCounts,
+    /// Frame being analysed (set by the engine).
+    pub frame: u64,
+    /// Worker threads: attach nothing (replaying a flow another one owns).
+    pub muted: bool,
+    /// Worker threads: (frame, call, m-line, flow) of every attachment, so
+    /// the merged table attaches in the order one thread would have.
+    pub attach_log: Option<Vec<(u64, u32, u16, u32)>>,
 }
 
 /// Facts of the packet that carried a SIP message.
@@ -238,6 +245,9 @@ impl CallTable {
             max_calls,
             dropped: 0,
             sip: SipCounts::default(),
+            frame: 0,
+            muted: false,
+            attach_log: None,
         }
     }
 
@@ -275,6 +285,12 @@ impl CallTable {
 
     /// Attaches flow `flow_id` to a call's m-line.
     pub fn attach(&mut self, call: u32, media: u16, flow_id: u32) {
+        if self.muted {
+            return;
+        }
+        if let Some(log) = &mut self.attach_log {
+            log.push((self.frame, call, media, flow_id));
+        }
         if let Some(m) = self
             .calls
             .get_mut(call as usize)
@@ -283,6 +299,30 @@ impl CallTable {
             if !m.flows.contains(&flow_id) && m.flows.len() < MAX_FLOWS_PER_MEDIA {
                 m.flows.push(flow_id);
             }
+        }
+    }
+
+    /// Renumbers the signalling flows of every call.
+    pub fn remap_signalling(&mut self, map: impl Fn(u32) -> u32) {
+        for c in &mut self.calls {
+            for f in &mut c.signalling_flows {
+                *f = map(*f);
+            }
+        }
+    }
+
+    /// Attaches media flows anew from every worker thread's log (flow ids
+    /// already renumbered), in frame order.
+    pub fn replay_attachments(&mut self, mut log: Vec<(u64, u32, u16, u32)>) {
+        for c in &mut self.calls {
+            for m in &mut c.media {
+                m.flows.clear();
+            }
+        }
+        log.sort_by_key(|e| e.0);
+        self.attach_log = None;
+        for (_, call, m, flow) in log {
+            self.attach(call, m, flow);
         }
     }
 

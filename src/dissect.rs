@@ -234,6 +234,18 @@ impl FlowState {
         }
     }
 
+    /// False once a TCP connection is known to carry something other than
+    /// SIP (TLS, TURN framing, nothing parsable): a worker thread following
+    /// another one's flow for its signalling can stop there.
+    pub fn may_carry_signalling(&self) -> bool {
+        self.tcp.as_deref().is_none_or(|t| {
+            matches!(
+                t.mode,
+                TcpMode::Undecided | TcpMode::Sip | TcpMode::WebSocket
+            )
+        })
+    }
+
     pub fn finding(&mut self, f: String) {
         if self.findings.len() < MAX_FLOW_FINDINGS && !self.findings.contains(&f) {
             self.findings.push(f);
@@ -273,6 +285,28 @@ impl Ctx {
             dropped: 0,
             stream_bytes_dropped: 0,
         }
+    }
+}
+
+impl Ctx {
+    /// The frame being analysed, for ordering what the tables record.
+    #[inline]
+    pub fn set_frame(&mut self, frame: u64) {
+        self.warnings.frame = frame;
+        self.leaks.frame = frame;
+        self.relays.frame = frame;
+        self.calls.frame = frame;
+    }
+
+    /// Record nothing but SIP's effect on calls (a worker thread following
+    /// the signalling of a flow another one owns): no warning, leak, relay
+    /// or media attachment.
+    #[inline]
+    pub fn mute(&mut self, on: bool) {
+        self.warnings.muted = on;
+        self.leaks.muted = on;
+        self.relays.muted = on;
+        self.calls.muted = on;
     }
 }
 
@@ -367,6 +401,13 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
             return;
         }
     }
+    // SIP is recognised from the datagram alone, before any state of the
+    // flow is consulted: worker threads that follow only the signalling of
+    // flows they do not own ([`crate::engine`]) pick exactly these datagrams.
+    if is_sip_datagram(payload) {
+        sip_message(ctx, st, pkt, payload);
+        return;
+    }
     if zoom_media(ctx, st, pkt, payload) {
         return;
     }
@@ -382,17 +423,6 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
     }
     if is_dns_port(pkt) && looks_like_dns(payload, Transport::Udp) {
         st.protocols.insert(Proto::Dns);
-        return;
-    }
-    // SIP does not share a 5-tuple with STUN, TURN or RTP: skip its probe there.
-    let media_flow = st.protocols.contains(Proto::Stun)
-        || st.protocols.contains(Proto::TurnChannelData)
-        || st.media.as_deref().is_some_and(|m| m.is_settled());
-    if !media_flow
-        && payload.first().is_some_and(u8::is_ascii_uppercase)
-        && sip::probe(payload) == Probe::Match
-    {
-        sip_message(ctx, st, pkt, payload);
         return;
     }
     match PacketClass::of(payload) {
@@ -438,6 +468,15 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
         | PacketClass::ChannelData => media::other_class(ctx, st, pkt, payload),
         PacketClass::Other => other_udp(ctx, st, pkt, payload),
     }
+}
+
+/// A UDP datagram that starts like a SIP request or response. Its first
+/// byte (an upper-case letter) keeps it apart from RTP, STUN and DTLS; a
+/// ChannelData header that spelled a SIP method would declare more bytes
+/// than a datagram holds.
+#[inline]
+pub fn is_sip_datagram(payload: &[u8]) -> bool {
+    payload.first().is_some_and(u8::is_ascii_uppercase) && sip::probe(payload) == Probe::Match
 }
 
 /// STUN/TURN servers' well-known ports (RFC 8489 section 18.6: 3478, 5349).
@@ -522,18 +561,15 @@ fn sip_message(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, bytes: &[u8]) {
             if std::str::from_utf8(bytes).is_err() {
                 let clean = replace_invalid_utf8(bytes);
                 if let Ok(msg) = SipMessage::parse(&clean) {
-                    ctx.warnings.add("sip-non-utf8", || {
-                        format!(
-                            "flow {}: SIP header bytes that are not UTF-8 were read as '?'",
-                            pkt.flow_id
-                        )
+                    ctx.warnings.add_on_flow("sip-non-utf8", pkt.flow_id, || {
+                        "SIP header bytes that are not UTF-8 were read as '?'".into()
                     });
                     on_sip(ctx, st, pkt, &msg);
                     return;
                 }
             }
             ctx.warnings
-                .add("sip-malformed", || format!("flow {}: {e}", pkt.flow_id));
+                .add_on_flow("sip-malformed", pkt.flow_id, || e.to_string());
         }
     }
 }
@@ -582,14 +618,15 @@ fn on_sip(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &SipMessage<'_>) {
     if !facts.addresses.is_empty() || msg.content_type().is_some_and(|c| c.contains("sdp")) {
         st.protocols.insert(Proto::Sdp);
     }
-    ctx.warnings.add_n(
+    ctx.warnings.add_n_on_flow(
         "sdp-malformed-line",
         u64::from(facts.malformed_lines),
-        || format!("flow {}: an SDP line does not parse", pkt.flow_id),
+        pkt.flow_id,
+        || "an SDP line does not parse".into(),
     );
     if msg.is_truncated() {
-        ctx.warnings.add("sip-truncated", || {
-            format!("flow {}: SIP body shorter than Content-Length", pkt.flow_id)
+        ctx.warnings.add_on_flow("sip-truncated", pkt.flow_id, || {
+            "SIP body shorter than Content-Length".into()
         });
     }
     if scope_of(pkt.dst.ip) != Scope::Public {
@@ -643,9 +680,8 @@ fn vendor_app(v: StunVendor) -> Option<&'static str> {
 fn on_stun(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &StunMessage<'_>) {
     st.protocols.insert(Proto::Stun);
     if let Some(e) = msg.attributes_error() {
-        ctx.warnings.add("stun-malformed-attribute", || {
-            format!("flow {}: {e}", pkt.flow_id)
-        });
+        ctx.warnings
+            .add_on_flow("stun-malformed-attribute", pkt.flow_id, || e.to_string());
     }
     let facts = TurnFacts::of(msg);
     let s = st.stun.get_or_insert_with(Default::default);
@@ -845,9 +881,7 @@ fn on_channel_data(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, cd: &ChannelDat
         };
         if let Some(r) = ctx.relays.server(server, pkt.transport, RelayKind::Turn) {
             r.channel_data_packets += 1;
-            if r.clients.is_empty() {
-                r.add_client(client);
-            }
+            r.add_client(client);
             r.add_flow(pkt.flow_id);
         }
     }
@@ -898,12 +932,10 @@ fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payload: &[u8]) {
     let push = buf.push(seq, payload, limit);
     ctx.stream_bytes_dropped += buf.dropped - before;
     if push == Push::Overflow {
-        ctx.warnings.add("tcp-stream-overflow", || {
-            format!(
-                "flow {}: a message exceeds the {limit}-byte stream buffer",
-                pkt.flow_id
-            )
-        });
+        ctx.warnings
+            .add_on_flow("tcp-stream-overflow", pkt.flow_id, || {
+                format!("a message exceeds the {limit}-byte stream buffer")
+            });
         // Framed binary streams cannot be picked up again mid-frame.
         if matches!(mode, TcpMode::Turn | TcpMode::Rfc4571) {
             t.mode = TcpMode::Done;
@@ -948,9 +980,8 @@ fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payload: &[u8]) {
                 }
                 Ok(StreamFrame::NeedMore) => break,
                 Err(e) => {
-                    ctx.warnings.add("sip-stream-unparsable", || {
-                        format!("flow {}: {e}", pkt.flow_id)
-                    });
+                    ctx.warnings
+                        .add_on_flow("sip-stream-unparsable", pkt.flow_id, || e.to_string());
                     give_up = true;
                     break;
                 }
@@ -973,9 +1004,8 @@ fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payload: &[u8]) {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    ctx.warnings.add("turn-stream-unparsable", || {
-                        format!("flow {}: {e}", pkt.flow_id)
-                    });
+                    ctx.warnings
+                        .add_on_flow("turn-stream-unparsable", pkt.flow_id, || e.to_string());
                     give_up = true;
                     break;
                 }
@@ -1039,20 +1069,17 @@ fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payload: &[u8]) {
                                 t.ws_message[d] = msg;
                             }
                         } else if frame.is_compressed() {
-                            ctx.warnings.add("websocket-compressed", || {
-                                format!(
-                                    "flow {}: compressed WebSocket frames are not read",
-                                    pkt.flow_id
-                                )
-                            });
+                            ctx.warnings
+                                .add_on_flow("websocket-compressed", pkt.flow_id, || {
+                                    "compressed WebSocket frames are not read".into()
+                                });
                         }
                         consumed += n.max(1);
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        ctx.warnings.add("websocket-unparsable", || {
-                            format!("flow {}: {e}", pkt.flow_id)
-                        });
+                        ctx.warnings
+                            .add_on_flow("websocket-unparsable", pkt.flow_id, || e.to_string());
                         give_up = true;
                         break;
                     }

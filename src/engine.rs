@@ -6,7 +6,7 @@
 //! flow, a fragment buffer or a stream buffer is created.
 
 use crate::dissect::{self, Ctx};
-use crate::flow::{Endpoint, FlowLimits, FlowTable};
+use crate::flow::{Endpoint, FlowKey, FlowLimits, FlowTable};
 use crate::packet::{self, Decoded, LinkType, Packet, Skip};
 use crate::reasm::{Outcome, ReasmLimits, Reassembler};
 use crate::report::Report;
@@ -34,6 +34,36 @@ pub struct SourceStats {
     pub ts_backwards: u64,
 }
 
+/// One worker thread's share of an analysis: the flows whose key hashes to
+/// `index` modulo `count`.
+///
+/// One thread reads and decodes the frames and hands each packet to the
+/// worker that owns its flow ([`crate::shard::Dispatch`]). Signalling goes
+/// to every worker: each TCP connection, and each UDP datagram that starts
+/// like SIP (the rule of [`dissect::is_sip_datagram`] needs no flow state).
+/// A worker follows the signalling of flows it does not own without
+/// recording anything of them, so every worker holds the same call table
+/// and attaches its own media flows to calls exactly as one thread would.
+/// [`crate::shard::merge`] then renumbers and joins the workers' results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// The worker (of `count`) that owns the flow of `key`.
+    #[inline]
+    pub fn owner(key: &FlowKey, count: u32) -> u32 {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        key.hash(&mut h);
+        // The high half of a multiplicative hash mixes every key bit.
+        let x = (h.finish().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32;
+        x % count.max(1)
+    }
+}
+
 /// One analysis over one or more captures.
 pub struct Analyzer {
     pub(crate) flows: FlowTable,
@@ -45,6 +75,10 @@ pub struct Analyzer {
     now: Nanos,
     /// Keep the ids of ended flows for `take_ended` (live streaming output).
     streaming: bool,
+    /// This analyzer's share when several worker threads read the input.
+    pub(crate) shard: Option<Shard>,
+    /// The reading thread of a sharded analysis hands packets on through this.
+    pub(crate) dispatch: Option<Box<crate::shard::Dispatch>>,
 }
 
 impl Analyzer {
@@ -57,6 +91,34 @@ impl Analyzer {
             stats: SourceStats::default(),
             now: Nanos::ZERO,
             streaming: false,
+            shard: None,
+            dispatch: None,
+        }
+    }
+
+    /// One worker of `shard.count` (see [`Shard`]). Each keeps at most its
+    /// share of the live-flow limit.
+    pub fn new_shard(mut cfg: Config, shard: Shard) -> Self {
+        let n = shard.count.max(1) as usize;
+        cfg.flows.max_live = cfg.flows.max_live.div_ceil(n).max(1);
+        let mut a = Analyzer::new(cfg);
+        a.shard = Some(shard);
+        a.ctx.calls.attach_log = Some(Vec::new());
+        a
+    }
+
+    /// True for the analyzer that reports what concerns frames rather than
+    /// flows (every analyzer but workers 1.. of a sharded read).
+    #[inline]
+    pub fn is_primary(&self) -> bool {
+        self.shard.is_none_or(|s| s.index == 0)
+    }
+
+    /// A warning about the input itself (not one flow), counted once over
+    /// all worker threads.
+    pub fn input_warning(&mut self, kind: &'static str, example: impl FnOnce() -> String) {
+        if self.is_primary() {
+            self.ctx.warnings.add(kind, example);
         }
     }
 
@@ -76,8 +138,14 @@ impl Analyzer {
         s.last_ts = Some(s.last_ts.map_or(ts, |l| l.max(ts)));
         let now = self.now;
         let frame_no = s.packets;
+        self.ctx.set_frame(frame_no);
+        if self.flows.tick(frame_no, now) {
+            if let Some(d) = self.dispatch.as_deref_mut() {
+                d.tick(frame_no, now);
+            }
+        }
         match packet::decode(link, frame) {
-            Ok(Decoded::Packet(p)) => self.packet(&p, u64::from(wire_len), now),
+            Ok(Decoded::Packet(p)) => self.deliver(&p, u64::from(wire_len), now, frame_no),
             Ok(Decoded::Fragment(f)) => {
                 if f.tunnel_depth > 0 {
                     self.stats.decapsulated += 1;
@@ -92,7 +160,7 @@ impl Analyzer {
                         frame_bytes,
                         tunnel_depth,
                     } => match packet::transport(f.src, f.dst, protocol, &payload, tunnel_depth) {
-                        Ok(Decoded::Packet(p)) => self.packet(&p, frame_bytes, now),
+                        Ok(Decoded::Packet(p)) => self.deliver(&p, frame_bytes, now, frame_no),
                         Ok(Decoded::Fragment(_)) => {}
                         Err(skip) => self.skip(skip, frame_no),
                     },
@@ -113,19 +181,50 @@ impl Analyzer {
     fn skip(&mut self, skip: Skip, frame_no: u64) {
         if skip.is_malformed() {
             self.stats.malformed += 1;
-            self.ctx
-                .warnings
-                .add(skip.as_str(), || format!("frame {frame_no}"));
+            self.input_warning(skip.as_str(), || format!("frame {frame_no}"));
         } else {
             self.stats.skipped += 1;
         }
     }
 
+    /// A decoded packet: to this analyzer's flows, or to the worker threads.
     #[inline]
-    fn packet(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos) {
+    fn deliver(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos, frame: u64) {
         if p.tunnel_depth > 0 {
             self.stats.decapsulated += 1;
         }
+        match self.dispatch.as_deref_mut() {
+            Some(d) => d.packet(p, wire_len, now, frame),
+            None => self.packet(p, wire_len, now, false),
+        }
+    }
+
+    /// A worker thread: a packet handed over by the reading thread, with the
+    /// number of the frame it came from and the engine's time then.
+    /// `foreign`: a flow another worker owns, followed for its signalling.
+    #[inline]
+    pub(crate) fn worker_packet(
+        &mut self,
+        frame: u64,
+        now: Nanos,
+        p: &Packet<'_>,
+        wire_len: u64,
+        foreign: bool,
+    ) {
+        self.ctx.set_frame(frame);
+        self.flows.tick(frame, now);
+        self.packet(p, wire_len, now, foreign);
+    }
+
+    /// A worker thread: the reading thread's flow table looked for idle
+    /// flows at this frame; this one does too, so both end the same flows.
+    pub(crate) fn worker_tick(&mut self, frame: u64, now: Nanos) {
+        self.ctx.set_frame(frame);
+        self.flows.tick(frame, now);
+    }
+
+    #[inline]
+    fn packet(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos, foreign: bool) {
         let src = Endpoint {
             ip: p.src,
             port: p.sport,
@@ -142,7 +241,19 @@ impl Analyzer {
         flow.packets[d] += 1;
         flow.bytes[d] += wire_len;
         flow.last_ts = flow.last_ts.max(now);
-        dissect::dissect(&mut self.ctx, flow, dir, p, now);
+        if foreign {
+            flow.owned = false;
+            if !flow.state.may_carry_signalling() {
+                return;
+            }
+            let dropped = self.ctx.stream_bytes_dropped;
+            self.ctx.mute(true);
+            dissect::dissect(&mut self.ctx, flow, dir, p, now);
+            self.ctx.mute(false);
+            self.ctx.stream_bytes_dropped = dropped;
+        } else {
+            dissect::dissect(&mut self.ctx, flow, dir, p, now);
+        }
         if self.streaming {
             for ended in self.flows.drain_ended() {
                 self.ctx.ended.push(ended);
@@ -176,7 +287,17 @@ impl Analyzer {
     }
 
     /// Ends the analysis and builds the report.
-    pub fn finish(mut self, files: Vec<String>, interface: Option<String>) -> Report {
+    pub fn finish(self, files: Vec<String>, interface: Option<String>) -> Report {
+        self.finish_threads(files, interface, 1)
+    }
+
+    /// [`Analyzer::finish`], building the flows' reports on `threads` threads.
+    pub fn finish_threads(
+        mut self,
+        files: Vec<String>,
+        interface: Option<String>,
+        threads: usize,
+    ) -> Report {
         self.flows.end_all();
         self.reasm.finish();
         let r = self.reasm.stats;
@@ -196,7 +317,7 @@ impl Analyzer {
         w.add_n("timestamps-backwards", self.stats.ts_backwards, || {
             "a frame's timestamp is earlier than the one before it".into()
         });
-        crate::verdict::build_report(self, files, interface, r)
+        crate::verdict::build_report(self, files, interface, r, threads)
     }
 
     pub fn stats(&self) -> &SourceStats {

@@ -132,6 +132,13 @@ pub struct Flow {
     pub packets: [u64; 2],
     pub bytes: [u64; 2],
     pub ended: Option<EndReason>,
+    /// Frame (1-based, over all inputs) that created the flow, and the frame
+    /// during which it ended (`u64::MAX`: at the end of the capture).
+    pub first_frame: u64,
+    pub end_frame: u64,
+    /// False for a flow another worker thread owns, followed here only for
+    /// its signalling ([`crate::engine`]).
+    pub owned: bool,
     /// What the dissectors learnt; its heavy parts are dropped when the flow ends.
     pub state: FlowState,
 }
@@ -178,6 +185,8 @@ pub struct FlowTable {
     /// Flows that ended since the caller last drained them (indices).
     ended: Vec<u32>,
     next_sweep: Nanos,
+    /// Frame being analysed (set by [`FlowTable::tick`]).
+    frame: u64,
     pub expired: u64,
     pub evicted: u64,
     pub peak_live: usize,
@@ -194,6 +203,7 @@ impl FlowTable {
             flows: Vec::new(),
             ended: Vec::new(),
             next_sweep: Nanos::ZERO,
+            frame: 0,
             expired: 0,
             evicted: 0,
             peak_live: 0,
@@ -202,6 +212,47 @@ impl FlowTable {
 
     pub fn limits(&self) -> FlowLimits {
         self.limits
+    }
+
+    /// A new frame at packet time `ts`: idle flows are looked for on the
+    /// same schedule whether or not the frame reaches the table, so worker
+    /// threads that see different flows end them at the same frames.
+    /// Returns true when it looked.
+    #[inline]
+    pub fn tick(&mut self, frame: u64, ts: Nanos) -> bool {
+        self.frame = frame;
+        if ts >= self.next_sweep {
+            self.expire_idle(ts);
+            return true;
+        }
+        false
+    }
+
+    /// A table made of flows already ended (worker threads' flows, merged).
+    pub fn from_ended(
+        limits: FlowLimits,
+        flows: Vec<Flow>,
+        peak_live: usize,
+        expired: u64,
+        evicted: u64,
+    ) -> FlowTable {
+        FlowTable {
+            limits,
+            live: FxHashMap::default(),
+            flows,
+            ended: Vec::new(),
+            next_sweep: Nanos::ZERO,
+            frame: 0,
+            expired,
+            evicted,
+            peak_live,
+        }
+    }
+
+    /// Takes the flows out (the table is left empty).
+    pub fn take_flows(&mut self) -> Vec<Flow> {
+        self.live.clear();
+        std::mem::take(&mut self.flows)
     }
 
     /// The flow of a packet, created if new; returns its index and the packet's direction.
@@ -243,6 +294,9 @@ impl FlowTable {
             packets: [0; 2],
             bytes: [0; 2],
             ended: None,
+            first_frame: self.frame,
+            end_frame: u64::MAX,
+            owned: true,
             state: FlowState::default(),
         });
         self.live.insert(key, idx as u32);
@@ -296,6 +350,9 @@ impl FlowTable {
     fn end(&mut self, idx: u32, why: EndReason) {
         if let Some(f) = self.flows.get_mut(idx as usize) {
             f.ended = Some(why);
+            if why != EndReason::CaptureEnd {
+                f.end_frame = self.frame;
+            }
             f.state.release();
             self.ended.push(idx);
         }

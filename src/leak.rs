@@ -26,6 +26,8 @@ struct Rec {
     scope: Scope,
     first_ts: Nanos,
     count: u64,
+    /// Frame first seen in, then the order within the table.
+    frame: u64,
     order: u32,
 }
 
@@ -34,6 +36,10 @@ pub struct LeakTable {
     map: FxHashMap<Key, Rec>,
     /// Leaks not kept because the table was full.
     pub overflow: u64,
+    /// Frame being analysed (set by the engine).
+    pub frame: u64,
+    /// Record nothing (a worker thread replaying a flow another one owns).
+    pub muted: bool,
 }
 
 impl LeakTable {
@@ -52,6 +58,9 @@ impl LeakTable {
         if !scope.is_internal() || scope_of(dst) != Scope::Public {
             return false;
         }
+        if self.muted {
+            return true;
+        }
         let key = Key {
             address,
             where_,
@@ -68,6 +77,7 @@ impl LeakTable {
                     scope,
                     first_ts: ts,
                     count: 1,
+                    frame: self.frame,
                     order: n as u32,
                 },
             );
@@ -85,6 +95,31 @@ impl LeakTable {
         self.map.is_empty()
     }
 
+    /// Renumbers the flows leaks were seen on.
+    pub fn remap_flows(&mut self, map: impl Fn(u32) -> u32) {
+        self.map = std::mem::take(&mut self.map)
+            .into_iter()
+            .map(|(mut k, r)| {
+                k.flow_id = map(k.flow_id);
+                (k, r)
+            })
+            .collect();
+    }
+
+    /// Adds another worker thread's leaks. A leak belongs to one flow and a
+    /// flow to one worker, so no key is in both tables, and records of one
+    /// frame all come from the same table (their `order` compares).
+    pub fn absorb(&mut self, other: LeakTable) {
+        self.overflow += other.overflow;
+        for (k, r) in other.map {
+            if self.map.len() < MAX_LEAKS {
+                self.map.insert(k, r);
+            } else {
+                self.overflow += 1;
+            }
+        }
+    }
+
     /// Leaks on one flow (address, where), for flow findings.
     pub fn on_flow(&self, flow_id: u32) -> impl Iterator<Item = (IpAddr, &'static str)> + '_ {
         self.map
@@ -96,7 +131,7 @@ impl LeakTable {
     /// Sorted by first time seen, then address.
     pub fn to_report(&self) -> Vec<LeakOut> {
         let mut v: Vec<(&Key, &Rec)> = self.map.iter().collect();
-        v.sort_by_key(|a| (a.1.first_ts, a.1.order));
+        v.sort_by_key(|a| (a.1.first_ts, a.1.frame, a.1.order));
         v.into_iter()
             .map(|(k, r)| LeakOut {
                 address: k.address.to_string(),

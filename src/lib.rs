@@ -53,6 +53,7 @@ pub mod resolve;
 pub mod scope;
 pub mod secure;
 pub mod series;
+pub mod shard;
 pub mod stream;
 pub mod time;
 pub mod verdict;

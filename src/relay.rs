@@ -44,6 +44,8 @@ pub struct Relay {
     pub peers: BTreeSet<SocketAddr>,
     pub channel_data_packets: u64,
     pub flow_ids: BTreeSet<u32>,
+    /// Frame first seen in, then the order within the table.
+    frame: u64,
     order: usize,
 }
 
@@ -71,7 +73,14 @@ impl Relay {
 #[derive(Debug, Default)]
 pub struct RelayTable {
     map: FxHashMap<(Endpoint, Transport), Relay>,
+    /// (server, transport, flow): STUN "servers" that turned out to be a
+    /// peer on that flow ([`RelayTable::forget_stun_flow`]).
+    forgotten: rustc_hash::FxHashSet<(Endpoint, Transport, u32)>,
     pub overflow: u64,
+    /// Frame being analysed (set by the engine).
+    pub frame: u64,
+    /// Record nothing (a worker thread replaying a flow another one owns).
+    pub muted: bool,
 }
 
 impl RelayTable {
@@ -83,6 +92,9 @@ impl RelayTable {
         transport: Transport,
         kind: RelayKind,
     ) -> Option<&mut Relay> {
+        if self.muted {
+            return None;
+        }
         let n = self.map.len();
         if !self.map.contains_key(&(server, transport)) {
             if n >= MAX_RELAYS {
@@ -99,6 +111,7 @@ impl RelayTable {
                     peers: BTreeSet::new(),
                     channel_data_packets: 0,
                     flow_ids: BTreeSet::new(),
+                    frame: self.frame,
                     order: n,
                 },
             );
@@ -110,8 +123,11 @@ impl RelayTable {
         Some(r)
     }
 
-    /// Forgets a STUN "server" that turned out to be a peer: an entry of kind
-    /// STUN at either end of the flow whose only flow is `flow_id`.
+    /// Notes that flow `flow_id` between `a` and `b` carries checks both
+    /// ways: neither end is a STUN server on it. A STUN entry all of whose
+    /// flows are such peer flows is left out of the report. (Kept as a set
+    /// rather than removing entries so that the outcome does not depend on
+    /// the order flows are seen in, which worker threads do not share.)
     pub fn forget_stun_flow(
         &mut self,
         a: Endpoint,
@@ -119,12 +135,72 @@ impl RelayTable {
         transport: Transport,
         flow_id: u32,
     ) {
+        if self.muted {
+            return;
+        }
         for ep in [a, b] {
-            let only_this = self.map.get(&(ep, transport)).is_some_and(|r| {
-                r.kind == RelayKind::Stun && r.flow_ids.len() == 1 && r.flow_ids.contains(&flow_id)
-            });
-            if only_this {
-                self.map.remove(&(ep, transport));
+            if self.map.contains_key(&(ep, transport)) && self.forgotten.len() < MAX_RELAYS * 4 {
+                self.forgotten.insert((ep, transport, flow_id));
+            }
+        }
+    }
+
+    /// A STUN entry whose every flow is a peer-to-peer flow.
+    fn is_forgotten(&self, key: &(Endpoint, Transport), r: &Relay) -> bool {
+        r.kind == RelayKind::Stun
+            && !r.flow_ids.is_empty()
+            && r.flow_ids
+                .iter()
+                .all(|&f| self.forgotten.contains(&(key.0, key.1, f)))
+    }
+
+    /// Renumbers the flows named in the table.
+    pub fn remap_flows(&mut self, map: impl Fn(u32) -> u32) {
+        for r in self.map.values_mut() {
+            r.flow_ids = r.flow_ids.iter().map(|&f| map(f)).collect();
+        }
+        self.forgotten = std::mem::take(&mut self.forgotten)
+            .into_iter()
+            .map(|(e, t, f)| (e, t, map(f)))
+            .collect();
+    }
+
+    /// Adds another worker thread's table: the same server's records are
+    /// united (strongest kind, all clients, flows and addresses, summed
+    /// ChannelData packets, first seen where either saw it first).
+    pub fn absorb(&mut self, other: RelayTable) {
+        self.overflow += other.overflow;
+        self.forgotten.extend(other.forgotten);
+        for (key, r) in other.map {
+            let n = self.map.len();
+            match self.map.get_mut(&key) {
+                Some(mine) => {
+                    mine.kind = mine.kind.max(r.kind);
+                    if (r.frame, r.order) < (mine.frame, mine.order) {
+                        mine.frame = r.frame;
+                        mine.order = r.order;
+                        mine.operator = r.operator.or(mine.operator);
+                    } else {
+                        mine.operator = mine.operator.or(r.operator);
+                    }
+                    for c in r.clients {
+                        mine.add_client(c);
+                    }
+                    for a in r.relayed {
+                        mine.add_relayed(a);
+                    }
+                    for a in r.peers {
+                        mine.add_peer(a);
+                    }
+                    for f in r.flow_ids {
+                        mine.add_flow(f);
+                    }
+                    mine.channel_data_packets += r.channel_data_packets;
+                }
+                None if n < MAX_RELAYS => {
+                    self.map.insert(key, r);
+                }
+                None => self.overflow += 1,
             }
         }
     }
@@ -147,8 +223,12 @@ impl RelayTable {
 
     /// In the order first seen.
     pub fn to_report(&self) -> Vec<RelayOut> {
-        let mut v: Vec<(&(Endpoint, Transport), &Relay)> = self.map.iter().collect();
-        v.sort_by_key(|(_, r)| r.order);
+        let mut v: Vec<(&(Endpoint, Transport), &Relay)> = self
+            .map
+            .iter()
+            .filter(|(k, r)| !self.is_forgotten(k, r))
+            .collect();
+        v.sort_by_key(|(_, r)| (r.frame, r.order));
         v.into_iter()
             .map(|((ep, t), r)| RelayOut {
                 ip: crate::scope::ip_text(ep.ip),

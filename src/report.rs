@@ -339,6 +339,72 @@ impl Report {
         w.flush()
     }
 
+    /// The bytes of [`Report::write_json`], with the flows serialized on
+    /// `threads` threads, over contiguous ranges. This thread writes the
+    /// rest of the report and the first range as it goes; the others each
+    /// hold the JSON of their range until its turn comes.
+    pub fn write_json_threads(&self, out: &mut dyn Write, threads: usize) -> io::Result<()> {
+        let parts = threads.clamp(1, self.flows.len().max(1));
+        if parts == 1 {
+            return self.write_json(out);
+        }
+        // Field by field, in the order and with the names of the derive;
+        // the pattern names every field, so a new one does not compile
+        // until it is written here too.
+        let Report {
+            vcscope_version,
+            source,
+            calls,
+            flows,
+            relays,
+            leaks,
+            warnings,
+            sip,
+            firewall,
+            limits,
+        } = self;
+        let n = flows.len();
+        // Range k is flows [k·n/parts, (k+1)·n/parts): none is empty.
+        let at = |k: usize| k * n / parts;
+        let mut w = Chunked {
+            out,
+            buf: Vec::with_capacity(CHUNK),
+        };
+        std::thread::scope(|s| {
+            let rest: Vec<_> = (1..parts)
+                .map(|k| {
+                    s.spawn(move || -> io::Result<Vec<u8>> {
+                        let mut json = Vec::new();
+                        write_flows(&mut json, &flows[at(k)..at(k + 1)])?;
+                        Ok(json)
+                    })
+                })
+                .collect();
+            write_field(&mut w, b"{", "vcscope_version", vcscope_version)?;
+            write_field(&mut w, b",", "source", source)?;
+            write_field(&mut w, b",", "calls", calls)?;
+            w.write_all(b",\"flows\":[")?;
+            write_flows(&mut w, &flows[..at(1)])?;
+            for h in rest {
+                let json = match h.join() {
+                    Ok(json) => json?,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                };
+                w.write_all(b",")?;
+                w.write_large(&json)?;
+            }
+            w.write_all(b"]")?;
+            write_field(&mut w, b",", "relays", relays)?;
+            write_field(&mut w, b",", "leaks", leaks)?;
+            write_field(&mut w, b",", "warnings", warnings)?;
+            write_field(&mut w, b",", "sip", sip)?;
+            write_field(&mut w, b",", "firewall", firewall)?;
+            write_field(&mut w, b",", "limits", limits)?;
+            w.write_all(b"}\n")?;
+            w.flush()
+        })
+    }
+
     /// NDJSON: every record tagged with its `type`, the summary last.
     pub fn write_ndjson(&self, out: &mut dyn Write) -> io::Result<()> {
         for f in &self.flows {
@@ -726,6 +792,31 @@ pub fn write_record<T: Serialize>(out: &mut dyn Write, kind: &str, rec: &T) -> i
     out.write_all(b"\n")
 }
 
+/// `sep"name":value`, as serde_json writes a struct field.
+fn write_field<T: Serialize + ?Sized>(
+    w: &mut impl Write,
+    sep: &[u8],
+    name: &str,
+    value: &T,
+) -> io::Result<()> {
+    w.write_all(sep)?;
+    serde_json::to_writer(&mut *w, name)?;
+    w.write_all(b":")?;
+    serde_json::to_writer(&mut *w, value)?;
+    Ok(())
+}
+
+/// Flows as the elements of a JSON array, without its brackets.
+fn write_flows(w: &mut impl Write, flows: &[FlowOut]) -> io::Result<()> {
+    for (i, f) in flows.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *w, f)?;
+    }
+    Ok(())
+}
+
 /// Bytes gathered before [`Chunked`] hands them to its writer.
 const CHUNK: usize = 4 << 20;
 
@@ -756,5 +847,18 @@ impl Write for Chunked<'_> {
         self.out.write_all(&self.buf)?;
         self.buf.clear();
         self.out.flush()
+    }
+}
+
+impl Chunked<'_> {
+    /// Like `write_all`, but a piece of a chunk or more goes to the writer
+    /// as it is, not copied into the buffer.
+    fn write_large(&mut self, b: &[u8]) -> io::Result<()> {
+        if b.len() < CHUNK {
+            return self.write_all(b);
+        }
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.out.write_all(b)
     }
 }

@@ -105,12 +105,11 @@ pub fn tls_segment(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, _seq: u32, payl
         if asm.push_tls_stream(payload).is_err() || f.segments[d] > TLS_SEGMENTS {
             f.done[d] = true;
             f.asm[d] = None;
-            ctx.warnings.add("tls-handshake-unreadable", || {
-                format!(
-                    "flow {}: no complete hello (declared too large, or not within the first segments)",
-                    pkt.flow_id
-                )
-            });
+            ctx.warnings
+                .add_on_flow("tls-handshake-unreadable", pkt.flow_id, || {
+                    "no complete hello (declared too large, or not within the first segments)"
+                        .into()
+                });
         }
     }
     let Some(complete) = st
@@ -222,7 +221,7 @@ pub fn dtls(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
     }
     if records.error().is_some() {
         ctx.warnings
-            .add("dtls-malformed-record", || format!("flow {}", pkt.flow_id));
+            .add_on_flow("dtls-malformed-record", pkt.flow_id, String::new);
     }
     for (ty, body) in hellos.into_iter().flatten() {
         match ty {
@@ -306,7 +305,7 @@ fn initial(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, h: &LongHeader<'_>) {
         f.done[0] = true;
         f.asm[0] = None;
         ctx.warnings
-            .add("quic-crypto-unreadable", || format!("flow {}", pkt.flow_id));
+            .add_on_flow("quic-crypto-unreadable", pkt.flow_id, String::new);
         return;
     }
     let hello = asm

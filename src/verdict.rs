@@ -853,18 +853,45 @@ fn verdict_sentence(
     }
 }
 
+/// The reports of every flow, in id order, built on `threads` threads over
+/// contiguous ranges of flows (one thread spawns nothing).
+fn flows_out(a: &Analyzer, across: &Across, threads: usize) -> Vec<FlowOut> {
+    let n = a.flows.all().len();
+    let range = |r: std::ops::Range<usize>| -> Vec<FlowOut> {
+        r.filter_map(|i| flow_out(a, i, Some(across))).collect()
+    };
+    let parts = threads.clamp(1, n.max(1));
+    if parts == 1 {
+        return range(0..n);
+    }
+    // Part k is flows [k·n/parts, (k+1)·n/parts); part 0 runs here.
+    let at = |k: usize| k * n / parts;
+    std::thread::scope(|s| {
+        let rest: Vec<_> = (1..parts)
+            .map(|k| s.spawn(move || range(at(k)..at(k + 1))))
+            .collect();
+        let mut flows = Vec::with_capacity(n);
+        flows.extend(range(0..at(1)));
+        for h in rest {
+            match h.join() {
+                Ok(part) => flows.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        flows
+    })
+}
+
 pub(crate) fn build_report(
     a: Analyzer,
     files: Vec<String>,
     interface: Option<String>,
     reasm: ReasmStats,
+    threads: usize,
 ) -> Report {
     let across = Across::of(&a);
 
-    let flows: Vec<FlowOut> = (0..a.flows.all().len())
-        .filter_map(|i| flow_out(&a, i, Some(&across)))
-        .collect();
-    let mut flows = flows;
+    let mut flows = flows_out(&a, &across, threads);
     share_app_by_socket(&mut flows);
     let mut calls: Vec<CallOut> = a
         .ctx

@@ -6,9 +6,24 @@ use std::collections::BTreeMap;
 
 use crate::report::WarningOut;
 
+/// The first occurrence of a kind: the frame it came from, the flow it
+/// names (kept apart so flow ids can be renumbered when worker threads'
+/// results are merged), and the rest of the example.
+#[derive(Debug, Clone)]
+struct Entry {
+    count: u64,
+    frame: u64,
+    flow: Option<u32>,
+    example: String,
+}
+
 #[derive(Debug, Default)]
 pub struct Warnings {
-    by_kind: BTreeMap<&'static str, (u64, String)>,
+    by_kind: BTreeMap<&'static str, Entry>,
+    /// Frame being analysed (set by the engine), for ordering first examples.
+    pub frame: u64,
+    /// Drop everything (a worker thread replaying a flow another one owns).
+    pub muted: bool,
 }
 
 impl Warnings {
@@ -19,32 +34,98 @@ impl Warnings {
     }
 
     pub fn add_n(&mut self, kind: &'static str, n: u64, example: impl FnOnce() -> String) {
-        if n == 0 {
+        self.put(kind, n, None, example)
+    }
+
+    /// Counts one warning about flow `flow`; the example reads
+    /// "flow N: <example>" (or "flow N" when `example` is empty).
+    #[inline]
+    pub fn add_on_flow(&mut self, kind: &'static str, flow: u32, example: impl FnOnce() -> String) {
+        self.put(kind, 1, Some(flow), example)
+    }
+
+    /// [`Warnings::add_on_flow`], `n` times.
+    pub fn add_n_on_flow(
+        &mut self,
+        kind: &'static str,
+        n: u64,
+        flow: u32,
+        example: impl FnOnce() -> String,
+    ) {
+        self.put(kind, n, Some(flow), example)
+    }
+
+    fn put(
+        &mut self,
+        kind: &'static str,
+        n: u64,
+        flow: Option<u32>,
+        example: impl FnOnce() -> String,
+    ) {
+        if n == 0 || self.muted {
             return;
         }
         match self.by_kind.get_mut(kind) {
-            Some(e) => e.0 += n,
+            Some(e) => e.count += n,
             None => {
-                self.by_kind.insert(kind, (n, example()));
+                self.by_kind.insert(
+                    kind,
+                    Entry {
+                        count: n,
+                        frame: self.frame,
+                        flow,
+                        example: example(),
+                    },
+                );
             }
         }
     }
 
     pub fn count(&self, kind: &str) -> u64 {
-        self.by_kind.get(kind).map_or(0, |e| e.0)
+        self.by_kind.get(kind).map_or(0, |e| e.count)
     }
 
     pub fn total(&self) -> u64 {
-        self.by_kind.values().map(|e| e.0).sum()
+        self.by_kind.values().map(|e| e.count).sum()
+    }
+
+    /// Renumbers the flows named in examples.
+    pub fn remap_flows(&mut self, map: impl Fn(u32) -> u32) {
+        for e in self.by_kind.values_mut() {
+            e.flow = e.flow.map(&map);
+        }
+    }
+
+    /// Adds `other`'s counts; each kind keeps the example seen first.
+    pub fn merge(&mut self, other: Warnings) {
+        for (k, e) in other.by_kind {
+            match self.by_kind.get_mut(k) {
+                Some(mine) => {
+                    mine.count += e.count;
+                    if e.frame < mine.frame {
+                        mine.frame = e.frame;
+                        mine.flow = e.flow;
+                        mine.example = e.example;
+                    }
+                }
+                None => {
+                    self.by_kind.insert(k, e);
+                }
+            }
+        }
     }
 
     pub fn to_report(&self) -> Vec<WarningOut> {
         self.by_kind
             .iter()
-            .map(|(k, (n, ex))| WarningOut {
+            .map(|(k, e)| WarningOut {
                 kind: (*k).to_string(),
-                count: *n,
-                example: ex.clone(),
+                count: e.count,
+                example: match (e.flow, e.example.is_empty()) {
+                    (Some(f), true) => format!("flow {f}"),
+                    (Some(f), false) => format!("flow {f}: {}", e.example),
+                    (None, _) => e.example.clone(),
+                },
             })
             .collect()
     }

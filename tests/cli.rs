@@ -138,7 +138,8 @@ fn rejects_bad_filter_and_bad_options() {
         &run(&["read", f, "--filter", "udp and and"]),
         "invalid --filter",
     );
-    assert_error(&run(&["read", f, "--threads", "2"]), "--threads 2");
+    assert_error(&run(&["read", f, "--threads", "0"]), "--threads 0");
+    assert_error(&run(&["read", f, "--threads", "65"]), "--threads 65");
     assert_error(
         &run(&["read", f, "-o", f]),
         "refusing to write the report over an input capture",

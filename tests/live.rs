@@ -608,6 +608,16 @@ fn fixtures(names: &[&str]) -> Vec<PathBuf> {
 
 #[test]
 fn live_capture_matches_read_of_the_replayed_files() {
+    live_matches_read("1");
+}
+
+/// The same with a reading thread and three workers behind it.
+#[test]
+fn live_capture_on_worker_threads_matches_read_of_the_replayed_files() {
+    live_matches_read("3");
+}
+
+fn live_matches_read(threads: &str) {
     let lab = Lab::new();
     // SIP over TCP with its RTP; G.711 RTP over UDP; STUN/TURN over UDP and
     // TCP, IPv4 and IPv6. All Ethernet, frames ≤ 1514 bytes (veth MTU 1500).
@@ -629,6 +639,8 @@ fn live_capture_matches_read_of_the_replayed_files() {
         &duration.as_secs().to_string(),
         "--format",
         "json",
+        "--threads",
+        threads,
         "-o",
         out.to_str().unwrap(),
     ]);

@@ -1,0 +1,402 @@
+//! Several worker threads over one input. The reading thread decodes each
+//! frame and hands the packet to the worker that owns its flow (a hash of
+//! the 5-tuple); signalling goes to every worker ([`crate::engine::Shard`]).
+//! Packets travel in batches: their payload is copied once into the batch,
+//! headers as a few fields, and emptied batches come back to be reused.
+//! At the end the workers' results are joined into the one analyzer a
+//! single thread would have built.
+//!
+//! Joining needs only facts every worker agrees on: frames are numbered by
+//! the reading thread, so the flows' creation frames give back first-seen
+//! flow ids, and the frame each leak, relay, warning and media attachment
+//! was first recorded in gives back one thread's order. The reading thread
+//! also tells every worker when its flow table looks for idle flows, so
+//! flows end at the same frames as with one thread. The result equals one
+//! thread's as long as no bound is reached (live flows, calls, leaks,
+//! relays, 256 entries per relay list): each worker keeps its share of the
+//! live-flow limit and evicts on its own.
+
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Mutex;
+
+use rustc_hash::FxHashMap;
+
+use crate::capture::{self, CaptureError, CaptureOptions, ReadOutcome};
+use crate::dissect;
+use crate::engine::{Analyzer, Config, Shard};
+use crate::flow::{EndReason, Endpoint, Flow, FlowKey, FlowTable};
+use crate::packet::{Packet, Transport};
+use crate::time::Nanos;
+
+/// Packets per batch, and payload bytes per batch, before it is sent.
+const BATCH_PACKETS: usize = 1024;
+const BATCH_BYTES: usize = 1 << 20;
+/// Batches queued per worker: bounds memory and lets the reader run ahead.
+const QUEUE: usize = 4;
+
+/// One packet handed to a worker; its payload is `bytes[off..off + len]`
+/// of the batch.
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    frame: u64,
+    now: Nanos,
+    wire_len: u64,
+    what: What,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum What {
+    /// Look for idle flows (the reading thread's table did at this frame).
+    Tick,
+    /// The packet's headers (an empty payload in `head`) and where its
+    /// payload is in the batch.
+    Packet {
+        head: Packet<'static>,
+        off: u32,
+        len: u32,
+        foreign: bool,
+    },
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    items: Vec<Item>,
+    bytes: Vec<u8>,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            items: Vec::with_capacity(BATCH_PACKETS),
+            bytes: Vec::with_capacity(BATCH_BYTES + 2048),
+        }
+    }
+}
+
+/// The reading thread's end of one worker.
+struct Lane {
+    batch: Batch,
+    tx: SyncSender<Batch>,
+    /// Emptied batches coming back (in a mutex only so that an analyzer,
+    /// which owns its dispatcher, can be shared to build the report).
+    free: Mutex<Receiver<Batch>>,
+}
+
+/// Hands decoded packets to the workers.
+pub struct Dispatch {
+    lanes: Vec<Lane>,
+}
+
+impl Dispatch {
+    /// Every worker looks for idle flows at this frame.
+    pub(crate) fn tick(&mut self, frame: u64, now: Nanos) {
+        for i in 0..self.lanes.len() {
+            self.push(
+                i,
+                Item {
+                    frame,
+                    now,
+                    wire_len: 0,
+                    what: What::Tick,
+                },
+                &[],
+            );
+        }
+    }
+
+    /// To the owner of the packet's flow; signalling to every worker.
+    #[inline]
+    pub(crate) fn packet(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos, frame: u64) {
+        let n = self.lanes.len() as u32;
+        let key = FlowKey::of(
+            p.transport,
+            Endpoint {
+                ip: p.src,
+                port: p.sport,
+            },
+            Endpoint {
+                ip: p.dst,
+                port: p.dport,
+            },
+        )
+        .0;
+        let owner = Shard::owner(&key, n);
+        let everyone = match p.transport {
+            Transport::Tcp => true,
+            Transport::Udp => dissect::is_sip_datagram(p.payload),
+        };
+        let item = |foreign: bool| Item {
+            frame,
+            now,
+            wire_len,
+            what: What::Packet {
+                head: Packet { payload: &[], ..*p },
+                off: 0,
+                len: 0,
+                foreign,
+            },
+        };
+        if everyone {
+            for i in 0..n {
+                self.push(i as usize, item(i != owner), p.payload);
+            }
+        } else {
+            self.push(owner as usize, item(false), p.payload);
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, lane: usize, mut item: Item, payload: &[u8]) {
+        let Some(l) = self.lanes.get_mut(lane) else {
+            return;
+        };
+        if let What::Packet { off, len, .. } = &mut item.what {
+            *off = l.batch.bytes.len() as u32;
+            *len = payload.len() as u32;
+            l.batch.bytes.extend_from_slice(payload);
+        }
+        l.batch.items.push(item);
+        if l.batch.items.len() >= BATCH_PACKETS || l.batch.bytes.len() >= BATCH_BYTES {
+            let next = l
+                .free
+                .get_mut()
+                .ok()
+                .and_then(|r| r.try_recv().ok())
+                .unwrap_or_else(Batch::new);
+            let full = std::mem::replace(&mut l.batch, next);
+            // A worker that is gone has panicked; the join reports it.
+            let _ = l.tx.send(full);
+        }
+    }
+
+    /// Sends what is left; dropping the senders ends the workers' loops.
+    fn finish(self) {
+        for l in self.lanes {
+            if !l.batch.items.is_empty() {
+                let _ = l.tx.send(l.batch);
+            }
+        }
+    }
+}
+
+/// A worker's loop: analyse every batch, send it back emptied.
+fn work(an: &mut Analyzer, rx: Receiver<Batch>, free: Sender<Batch>) {
+    for mut b in rx {
+        for it in &b.items {
+            match it.what {
+                What::Tick => an.worker_tick(it.frame, it.now),
+                What::Packet {
+                    head,
+                    off,
+                    len,
+                    foreign,
+                } => {
+                    let (off, len) = (off as usize, len as usize);
+                    let p = Packet {
+                        payload: b.bytes.get(off..off + len).unwrap_or_default(),
+                        ..head
+                    };
+                    an.worker_packet(it.frame, it.now, &p, it.wire_len, foreign);
+                }
+            }
+        }
+        b.items.clear();
+        b.bytes.clear();
+        let _ = free.send(b);
+    }
+}
+
+/// Reads `paths` with `threads` workers and returns the joined analyzer.
+/// Standard input is read the same way; one thread means no workers at all.
+pub fn read_files(
+    paths: &[String],
+    opts: &CaptureOptions,
+    cfg: &Config,
+    threads: usize,
+) -> Result<(Analyzer, ReadOutcome), CaptureError> {
+    run(cfg, threads, |an| capture::read_files(paths, opts, an))
+}
+
+/// Runs `input` (a capture loop feeding [`Analyzer::process`]) on this
+/// thread with `threads` workers behind it, and returns the joined analyzer
+/// and `input`'s result. With one thread the analyzer works alone.
+pub fn run<R>(
+    cfg: &Config,
+    threads: usize,
+    input: impl FnOnce(&mut Analyzer) -> Result<R, CaptureError>,
+) -> Result<(Analyzer, R), CaptureError> {
+    let mut front = Analyzer::new(cfg.clone());
+    if threads <= 1 {
+        let r = input(&mut front)?;
+        return Ok((front, r));
+    }
+    let count = u32::try_from(threads).unwrap_or(u32::MAX);
+    let (r, workers) = std::thread::scope(|s| {
+        let mut lanes = Vec::new();
+        let mut handles = Vec::new();
+        for index in 0..count {
+            let (tx, rx) = mpsc::sync_channel::<Batch>(QUEUE);
+            let (free_tx, free_rx) = mpsc::channel::<Batch>();
+            handles.push(s.spawn(move || {
+                let mut an = Analyzer::new_shard(cfg.clone(), Shard { index, count });
+                work(&mut an, rx, free_tx);
+                an
+            }));
+            lanes.push(Lane {
+                batch: Batch::new(),
+                tx,
+                free: Mutex::new(free_rx),
+            });
+        }
+        front.dispatch = Some(Box::new(Dispatch { lanes }));
+        let r = input(&mut front);
+        if let Some(d) = front.dispatch.take() {
+            d.finish();
+        }
+        let workers: Result<Vec<Analyzer>, CaptureError> = handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| CaptureError("a worker thread failed".into()))
+            })
+            .collect();
+        (r, workers)
+    });
+    let r = r?;
+    Ok((merge(front, workers?, cfg), r))
+}
+
+/// Joins the workers of one sharded analysis (worker `i` at index `i`) with
+/// the reading thread's analyzer `front`, which counted the frames.
+pub fn merge(mut front: Analyzer, mut workers: Vec<Analyzer>, cfg: &Config) -> Analyzer {
+    for w in &mut workers {
+        w.flows.end_all();
+    }
+    // Owned flows in creation order get the ids one thread gives.
+    let mut tables: Vec<Vec<Flow>> = workers.iter_mut().map(|w| w.flows.take_flows()).collect();
+    let mut order: Vec<(u64, usize, usize)> = Vec::new();
+    for (w, flows) in tables.iter().enumerate() {
+        for (i, f) in flows.iter().enumerate() {
+            if f.owned {
+                order.push((f.first_frame, w, i));
+            }
+        }
+    }
+    order.sort_unstable();
+    // maps[w][local index] = global id (0: not known yet).
+    let mut maps: Vec<Vec<u32>> = tables.iter().map(|t| vec![0; t.len()]).collect();
+    for (g, &(_, w, i)) in order.iter().enumerate() {
+        maps[w][i] = u32::try_from(g + 1).unwrap_or(u32::MAX);
+    }
+    // A followed flow is the owner's flow of the same key that was live at
+    // the frame the follower created its copy.
+    let mut wanted: FxHashMap<FlowKey, Vec<(u64, u32)>> = FxHashMap::default();
+    for t in &tables {
+        for f in t.iter().filter(|f| !f.owned) {
+            wanted.entry(key_of(f)).or_default();
+        }
+    }
+    if !wanted.is_empty() {
+        for &(first, w, i) in &order {
+            if let Some(v) = wanted.get_mut(&key_of(&tables[w][i])) {
+                v.push((first, maps[w][i]));
+            }
+        }
+        for (w, t) in tables.iter().enumerate() {
+            for (i, f) in t.iter().enumerate().filter(|(_, f)| !f.owned) {
+                let owners = wanted.get(&key_of(f)).map_or(&[][..], Vec::as_slice);
+                // `order` is sorted, so each list is in creation order.
+                let at = owners.partition_point(|&(first, _)| first <= f.first_frame);
+                let g = match at {
+                    0 => owners.first().map_or(0, |o| o.1),
+                    n => owners[n - 1].1,
+                };
+                maps[w][i] = g;
+            }
+        }
+    }
+    let remap = |w: usize| {
+        let m = &maps[w];
+        move |id: u32| {
+            (id as usize)
+                .checked_sub(1)
+                .and_then(|i| m.get(i))
+                .copied()
+                .unwrap_or(0)
+        }
+    };
+
+    // Flows, renumbered, in id order; the peak of live flows replayed from
+    // creation and end frames (ends of a frame come before its creation).
+    let mut slots: Vec<Vec<Option<Flow>>> = tables
+        .iter_mut()
+        .map(|t| std::mem::take(t).into_iter().map(Some).collect())
+        .collect();
+    let mut flows: Vec<Flow> = Vec::with_capacity(order.len());
+    let mut events: Vec<(u64, i8)> = Vec::with_capacity(order.len() * 2);
+    let (mut expired, mut evicted) = (0u64, 0u64);
+    for &(_, w, i) in &order {
+        if let Some(mut f) = slots[w][i].take() {
+            f.id = maps[w][i];
+            events.push((f.first_frame, 1));
+            if f.end_frame != u64::MAX {
+                events.push((f.end_frame, -1));
+            }
+            match f.ended {
+                Some(EndReason::Idle) => expired += 1,
+                Some(EndReason::Evicted) => evicted += 1,
+                _ => {}
+            }
+            flows.push(f);
+        }
+    }
+    drop(slots);
+    events.sort_unstable();
+    let (mut live, mut peak) = (0i64, 0i64);
+    for (_, d) in events {
+        live += i64::from(d);
+        peak = peak.max(live);
+    }
+
+    // Every worker holds the same call table; the first one's is kept.
+    let mut attach: Vec<(u64, u32, u16, u32)> = Vec::new();
+    for (w, mut other) in workers.into_iter().enumerate() {
+        let mw = remap(w);
+        if w == 0 {
+            std::mem::swap(&mut front.ctx.calls, &mut other.ctx.calls);
+            front.ctx.calls.remap_signalling(mw);
+        }
+        other.ctx.leaks.remap_flows(mw);
+        other.ctx.relays.remap_flows(mw);
+        other.ctx.warnings.remap_flows(mw);
+        front.ctx.leaks.absorb(other.ctx.leaks);
+        front.ctx.relays.absorb(other.ctx.relays);
+        front.ctx.warnings.merge(other.ctx.warnings);
+        front.ctx.stream_bytes_dropped += other.ctx.stream_bytes_dropped;
+        let log = if w == 0 {
+            front.ctx.calls.attach_log.take()
+        } else {
+            other.ctx.calls.attach_log.take()
+        };
+        attach.extend(
+            log.unwrap_or_default()
+                .into_iter()
+                .map(|(fr, c, m, f)| (fr, c, m, mw(f))),
+        );
+    }
+    let mut base = front;
+    base.ctx.calls.replay_attachments(attach);
+    base.flows = FlowTable::from_ended(
+        cfg.flows,
+        flows,
+        usize::try_from(peak).unwrap_or(0),
+        expired,
+        evicted,
+    );
+    base.shard = None;
+    base
+}
+
+fn key_of(f: &Flow) -> FlowKey {
+    FlowKey::of(f.transport, f.src, f.dst).0
+}
