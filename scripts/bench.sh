@@ -2,7 +2,7 @@
 # Side-by-side performance recipe: vcscope against the bare L2-L4 reference.
 #
 #   scripts/bench.sh [--packets N]... [--callgrind] [--callgrind-packets N]
-#                    [--runs R] [--data DIR] [--shared DIR]
+#                    [--threads T] [--runs R] [--data DIR] [--shared DIR]
 #
 # For each N (default: 200000 and 1000000) it generates the shared
 # videoconferencing workload (seed 1) into DIR (default: bench-data/, which
@@ -19,6 +19,12 @@
 # 100000) of the workload, which is stable on a noisy machine, and keeps the
 # callgrind output files in DIR for callgrind_annotate.
 #
+# With --threads T it also runs `vcscope read FILE --threads T` (a reading
+# thread and T workers), checks that its report is byte-identical to the
+# one-thread report, and prints the speedup; with --callgrind, the
+# instructions of each thread (valgrind serialises threads, so this is the
+# work, not the wall time).
+#
 # Environment: CARGO_TARGET_DIR (default: target/), PYTHON (default python3).
 set -euo pipefail
 exec </dev/null
@@ -30,6 +36,7 @@ PACKETS=()
 RUNS=3
 CALLGRIND=0
 CG_PACKETS=100000
+THREADS=1
 PYTHON=${PYTHON:-python3}
 
 usage() {
@@ -43,6 +50,7 @@ while [ $# -gt 0 ]; do
         --runs) RUNS=$2; shift 2 ;;
         --callgrind) CALLGRIND=1; shift ;;
         --callgrind-packets) CG_PACKETS=$2; shift 2 ;;
+        --threads) THREADS=$2; shift 2 ;;
         --data) DATA=$2; shift 2 ;;
         --shared) SHARED=$2; shift 2 ;;
         -h|--help) usage 0 ;;
@@ -121,6 +129,14 @@ for N in "${PACKETS[@]}"; do
     row "reference (etherparse+map)" "$N" "$BYTES" "$t_ref" "$rss_ref"
     row "libpcap read only" "$N" "$BYTES" "$t_read" "$rss_read"
     awk -v a="$t_vc" -v b="$t_ref" 'BEGIN { if (b <= 0) b = 0.005; printf "  ratio vcscope/reference: %.2f (target <= 2.0)\n", a/b }'
+    if [ "$THREADS" -gt 1 ]; then
+        OUT_T=$DATA/vc_$N.report.threads$THREADS.json
+        read -r t_th rss_th < <(measure "$VCSCOPE" read "$F" --format json -o "$OUT_T" --threads "$THREADS")
+        row "vcscope --threads $THREADS" "$N" "$BYTES" "$t_th" "$rss_th"
+        if cmp -s "$OUT" "$OUT_T"; then same="identical"; else same="DIFFERENT"; fi
+        awk -v a="$t_vc" -v b="$t_th" -v t="$THREADS" -v s="$same" 'BEGIN { if (b <= 0) b = 0.005; printf "  speedup --threads %d: %.2f (target >= 1.7 at 2); report %s to one thread'"'"'s\n", t, a/b, s }'
+        [ "$same" = identical ] || exit 1
+    fi
 done
 
 if [ "$CALLGRIND" = 1 ]; then
@@ -157,4 +173,18 @@ EOF
             'BEGIN { printf "  %-10s %14d instructions  %8.0f per packet\n", w, ir, ir/n }'
     done
     echo "  inspect: callgrind_annotate --inclusive=yes $DATA/callgrind.vcscope.$CG_PACKETS.out | head -60"
+    if [ "$THREADS" -gt 1 ]; then
+        cg=$DATA/callgrind.threads$THREADS.$CG_PACKETS.out
+        rm -f "$cg" "$cg"-*
+        valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$cg" \
+            "$VCSCOPE" read "$PREFIX" --format json -o "$DATA/vc_prefix.threads.json" \
+            --threads "$THREADS" >/dev/null 2>"$cg.log"
+        # Thread 1 reads, decodes and writes the report; the others are the
+        # workers (and the report's helper threads, which reuse their slots).
+        for f in "$cg"-*; do
+            ir=$(awk '/^summary:/ {print $2; exit}' "$f")
+            awk -v w="thread ${f##*-}" -v ir="$ir" -v n="$CG_PACKETS" \
+                'BEGIN { printf "  %-10s %14d instructions  %8.0f per packet\n", w, ir, ir/n }'
+        done
+    fi
 fi

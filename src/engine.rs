@@ -5,9 +5,11 @@
 //! the payload to the dissectors. Nothing on that path allocates unless a
 //! flow, a fragment buffer or a stream buffer is created.
 
+use std::net::IpAddr;
+
 use crate::dissect::{self, Ctx};
-use crate::flow::{Endpoint, FlowKey, FlowLimits, FlowTable};
-use crate::packet::{self, Decoded, LinkType, Packet, Skip};
+use crate::flow::{Endpoint, FlowLimits, FlowTable};
+use crate::packet::{self, Decoded, LinkType, Packet, Skip, Transport};
 use crate::reasm::{Outcome, ReasmLimits, Reassembler};
 use crate::report::Report;
 use crate::time::Nanos;
@@ -52,15 +54,26 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// The worker (of `count`) that owns the flow of `key`.
+    /// The worker (of `count`) that owns the flow between `a` and `b`: the
+    /// same for both directions (the endpoints' hashes are added), cheaper
+    /// than building the flow's key.
     #[inline]
-    pub fn owner(key: &FlowKey, count: u32) -> u32 {
-        use std::hash::{Hash, Hasher};
-        let mut h = rustc_hash::FxHasher::default();
-        key.hash(&mut h);
-        // The high half of a multiplicative hash mixes every key bit.
-        let x = (h.finish().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32;
-        x % count.max(1)
+    pub fn owner(transport: Transport, a: &Endpoint, b: &Endpoint, count: u32) -> u32 {
+        #[inline]
+        fn mix(e: &Endpoint) -> u64 {
+            let ip = match e.ip {
+                IpAddr::V4(v4) => u64::from(u32::from(v4)),
+                IpAddr::V6(v6) => {
+                    let x = u128::from(v6);
+                    (x as u64) ^ ((x >> 64) as u64).rotate_left(29)
+                }
+            };
+            (ip ^ (u64::from(e.port) << 40)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        }
+        let h =
+            (mix(a).wrapping_add(mix(b)) ^ transport as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        // The high half mixes every input bit; scaled to [0, count).
+        (((h >> 32) * u64::from(count.max(1))) >> 32) as u32
     }
 }
 
