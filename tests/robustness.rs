@@ -865,13 +865,12 @@ fn warning_count(r: &Report, kind: &str) -> u64 {
         .sum()
 }
 
+/// Changes a capture's bytes; says what it did, or `None` to skip the file.
+type Mutation<'a> = dyn Fn(&mut Rng, &mut Vec<u8>, &Layout) -> Option<String> + 'a;
+
 /// Mutates the head of every fixture with `mutate`, writes it to a temporary
 /// file and checks the in-process analysis with `check`.
-fn sweep_captures(
-    what: &str,
-    mutate: &dyn Fn(&mut Rng, &mut Vec<u8>, &Layout) -> Option<String>,
-    check: &dyn Fn(&str, &Layout, &Run),
-) -> usize {
+fn sweep_captures(what: &str, mutate: &Mutation<'_>, check: &dyn Fn(&str, &Layout, &Run)) -> usize {
     let dir = tempfile::tempdir().unwrap();
     let mut n = 0;
     for fx in all_fixtures() {
@@ -1067,6 +1066,8 @@ struct ChildRun {
 fn run_bin(args: &[&str], limit: Duration) -> ChildRun {
     let dir = tempfile::tempdir().unwrap();
     let err_path = dir.path().join("stderr");
+    // Reaped below with wait4(2), which std's Child does not know about.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(bin())
         .args(args)
         .stdin(Stdio::null())
