@@ -118,7 +118,8 @@ impl ProtoSet {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Bytes buffered per TCP direction to reassemble a SIP message, a STUN
-    /// message or a TLS ClientHello.
+    /// message, a TLS hello or a TLS 1.2 server's flight up to its
+    /// Certificate.
     pub stream_buffer: usize,
     /// Calls tracked.
     pub max_calls: usize,
@@ -151,7 +152,8 @@ pub enum TcpMode {
     Turn,
     /// ICE-TCP: RFC 4571 2-byte length prefix.
     Rfc4571,
-    /// TLS: buffered until the ClientHello/ServerHello are read.
+    /// TLS: followed until the ClientHello/ServerHello (and, before TLS
+    /// 1.3, the server's Certificate) are read.
     Tls,
     /// SIP over WebSocket (RFC 7118) on a cleartext connection: the HTTP
     /// upgrade, then one SIP message per (possibly fragmented) frame.
@@ -231,6 +233,12 @@ impl FlowState {
                 b.release();
             }
             t.ws_message = Default::default();
+        }
+        if let Some(m) = &mut self.media {
+            m.dtls_asm = None;
+            if let Some(t) = &mut m.tls {
+                t.release();
+            }
         }
     }
 
