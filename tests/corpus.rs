@@ -957,7 +957,6 @@ fn webex_flow_without_sni_named_by_its_certificate() {
 
 /// Every flow the newer nDPI gives a VC app gets that app from vcscope.
 #[test]
-#[ignore = "2 flows still unnamed: imo (ndpi__imo.pcap, two UDP flows of 192.168.12.169:49207)"]
 fn apps_named_on_every_ndpi_vc_flow() {
     let table = expected("apps.json");
     let mut missing = Vec::new();
