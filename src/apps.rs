@@ -535,6 +535,25 @@ pub fn app_of_sni(sni: &str) -> Option<AppMatch> {
     }
 }
 
+/// The app of a TLS server certificate, from the names it is issued for
+/// (subject commonNames and subjectAltName dNSNames; a wildcard such as
+/// `*.webex.com` matches by the suffix after `*.`), matched as
+/// [`app_of_sni`] matches a server name. The first matching name gives the
+/// answer when every matching name agrees on the app; `None` when none
+/// matches, or when two apps do (a shared certificate names several
+/// customers of a CDN or host, and says nothing about this flow's).
+pub fn app_of_certificate_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<AppMatch> {
+    let mut found: Option<AppMatch> = None;
+    for m in names.into_iter().filter_map(app_of_sni) {
+        match found {
+            None => found = Some(m),
+            Some(f) if f.app != m.app => return None,
+            Some(_) => {}
+        }
+    }
+    found
+}
+
 // ---------------------------------------------------------------------------
 // Ports
 // ---------------------------------------------------------------------------
@@ -1005,6 +1024,42 @@ mod tests {
         }
         assert_eq!(sni("frankfurt123.discord.media").map(|m| m.2), Some(Media));
         assert_eq!(sni("stream.meet.google.com").map(|m| m.2), Some(Media));
+    }
+
+    #[test]
+    fn parses_certificate_names() {
+        let app = |names: &[&str]| app_of_certificate_names(names.iter().copied()).map(|m| m.app);
+        // ndpi__webex.pcap frame 195: CN www.webex.com, then 31 dNSNames.
+        assert_eq!(
+            app(&[
+                "www.webex.com",
+                "www.webex.com.au",
+                "www.webex.ca",
+                "m.webex.com"
+            ]),
+            Some("webex")
+        );
+        // Wildcards match by their suffix (ndpi__zoom.pcap, ndpi__teams.pcap).
+        assert_eq!(app(&["*.zoom.us", "zoom.us"]), Some("zoom"));
+        assert_eq!(
+            app_of_certificate_names(["*.zoom.us"]).map(|m| m.operator),
+            Some("Zoom")
+        );
+        // ndpi__teams.pcap frame 1336: Teams and its TURN names, one app.
+        assert_eq!(
+            app(&["tr.teams.microsoft.com", "*.turn.teams.microsoft.com"]),
+            Some("teams")
+        );
+        // Names of no VC app are ignored; none at all says nothing.
+        assert_eq!(app(&["*.google-analytics.com", "*.zoom.us"]), Some("zoom"));
+        assert_eq!(app(&["*.google-analytics.com"]), None);
+        assert_eq!(app(&[]), None);
+        // A shared certificate naming two apps' domains names neither.
+        assert_eq!(
+            app(&["sni.cloudflaressl.com", "discord.com", "zoom.us"]),
+            None
+        );
+        assert_eq!(app(&["*", "*.", "."]), None);
     }
 
     #[test]

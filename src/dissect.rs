@@ -118,7 +118,8 @@ impl ProtoSet {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Bytes buffered per TCP direction to reassemble a SIP message, a STUN
-    /// message or a TLS ClientHello.
+    /// message, a TLS hello or a TLS 1.2 server's flight up to its
+    /// Certificate.
     pub stream_buffer: usize,
     /// Calls tracked.
     pub max_calls: usize,
@@ -151,7 +152,8 @@ pub enum TcpMode {
     Turn,
     /// ICE-TCP: RFC 4571 2-byte length prefix.
     Rfc4571,
-    /// TLS: buffered until the ClientHello/ServerHello are read.
+    /// TLS: followed until the ClientHello/ServerHello (and, before TLS
+    /// 1.3, the server's Certificate) are read.
     Tls,
     /// SIP over WebSocket (RFC 7118) on a cleartext connection: the HTTP
     /// upgrade, then one SIP message per (possibly fragmented) frame.
@@ -231,6 +233,12 @@ impl FlowState {
                 b.release();
             }
             t.ws_message = Default::default();
+        }
+        if let Some(m) = &mut self.media {
+            m.dtls_asm = None;
+            if let Some(t) = &mut m.tls {
+                t.release();
+            }
         }
     }
 
@@ -423,6 +431,10 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
     }
     if is_dns_port(pkt) && looks_like_dns(payload, Transport::Udp) {
         st.protocols.insert(Proto::Dns);
+        return;
+    }
+    if st.app.is_none() && st.protocols.is_empty() && is_imo_datagram(payload) {
+        st.set_app("imo", "imo-datagram");
         return;
     }
     match PacketClass::of(payload) {
@@ -1146,6 +1158,21 @@ fn is_whatsapp_chat_start(p: &[u8]) -> bool {
         || matches!(p, [b'E', b'D', 0, 1, _, _, _, _, _, b'W', b'A', 2, ..])
 }
 
+/// The UDP datagrams by which nDPI recognises imo.im calls
+/// (`src/lib/protocols/imo.c`, unchanged since 2019): 10 bytes starting
+/// 0x09 0x02, 11 bytes starting 0x00 0x09 0x03, or 1099 bytes starting
+/// 0x88 0x49 0x1a 0x00. In ndpi__imo.pcap the 10-byte ones are a ping that
+/// the peer echoes with 0x09 0x03 and the same 8 bytes. nDPI's fourth rule,
+/// two consecutive one-byte datagrams with the same byte, is left out: any
+/// keepalive looks like that. Tried only on UDP flows where nothing else was
+/// recognised, within the probe budget (nDPI gives up after 10 packets).
+fn is_imo_datagram(p: &[u8]) -> bool {
+    matches!(
+        p,
+        [0x09, 0x02, _, _, _, _, _, _, _, _] | [0x00, 0x09, 0x03, _, _, _, _, _, _, _, _]
+    ) || (p.len() == 1099 && p.starts_with(&[0x88, 0x49, 0x1a, 0x00]))
+}
+
 /// An HTTP upgrade to WebSocket with the "sip" subprotocol (RFC 7118 section 4).
 fn is_sip_websocket_upgrade(p: &[u8]) -> bool {
     let head = &p[..p.len().min(4096)];
@@ -1183,4 +1210,41 @@ fn looks_like_dns(payload: &[u8], transport: Transport) -> bool {
     let opcode = (h[2] >> 3) & 0x0f;
     let qd = u16::from_be_bytes([h[4], h[5]]);
     opcode <= 6 && qd <= 4
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ndpi__imo.pcap frame 28 (192.168.12.169:49207 to 93.33.47.58:57604)
+    /// and frame 3 (185.155.137.30:36535 to 192.168.12.169:49207).
+    #[test]
+    fn parses_imo_datagrams() {
+        let ping = [0x09, 0x02, 0xdc, 0x9a, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00];
+        let server = [
+            0x00, 0x09, 0x03, 0x21, 0x9a, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        assert!(is_imo_datagram(&ping));
+        assert!(is_imo_datagram(&server));
+        let mut big = vec![0u8; 1099];
+        big[..4].copy_from_slice(&[0x88, 0x49, 0x1a, 0x00]);
+        assert!(is_imo_datagram(&big));
+    }
+
+    #[test]
+    fn rejects_other_datagrams_as_imo() {
+        // The echo alone, other lengths, one-byte keepalives.
+        assert!(!is_imo_datagram(&[
+            0x09, 0x03, 0xdc, 0x9a, 0x02, 0, 0, 0, 0, 0
+        ]));
+        assert!(!is_imo_datagram(&[
+            0x09, 0x02, 0xdc, 0x9a, 0x02, 0, 0, 0, 0
+        ]));
+        assert!(!is_imo_datagram(&[
+            0x00, 0x09, 0x03, 0x21, 0x9a, 0x02, 0, 0, 0, 0, 0, 0
+        ]));
+        assert!(!is_imo_datagram(&[0x07]));
+        assert!(!is_imo_datagram(&[0x88, 0x49, 0x1a, 0x00, 0x00]));
+        assert!(!is_imo_datagram(&[]));
+    }
 }

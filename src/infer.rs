@@ -442,6 +442,7 @@ mod tests {
             operator: None,
             tls_version: None,
             alpn: None,
+            tls_certificate_names: Vec::new(),
             stun: None,
             rdns: None,
         }

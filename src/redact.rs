@@ -6,8 +6,9 @@
 //! so the same address gets the same pseudonym everywhere in one report and
 //! the scope (the finding of a leak) stays readable. SIP URIs become
 //! `sip:user-<n>@<host pseudonym>`, Call-IDs `call-<n>`. Ports, protocols,
-//! verdicts, operators, apps and server names (SNI) are kept: they say where
-//! calls go without naming the parties.
+//! verdicts, operators, apps and server names (SNI, TLS certificate names,
+//! whose address literals are replaced) are kept: they say where calls go
+//! without naming the parties.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -149,7 +150,7 @@ pub fn redact(r: &mut Report) {
         if let Some(c) = &mut f.call_id {
             x.call_id(c);
         }
-        for s in &mut f.findings {
+        for s in f.findings.iter_mut().chain(&mut f.tls_certificate_names) {
             x.text(s);
         }
         if let Some(st) = &mut f.stun {

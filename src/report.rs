@@ -149,6 +149,11 @@ pub struct FlowOut {
     pub tls_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alpn: Option<String>,
+    /// Names the server's TLS certificate is issued for (TLS 1.0-1.2, where
+    /// it travels in cleartext): subject commonNames then subjectAltName
+    /// dNSNames, at most 8, never the certificate itself.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tls_certificate_names: Vec<String>,
     /// STUN/TURN facts of the flow, when it carries STUN.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stun: Option<StunOut>,

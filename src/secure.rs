@@ -1,26 +1,37 @@
 //! Encrypted transports: DTLS (and DTLS-SRTP keying), TLS over TCP, QUIC and
 //! gQUIC. What is recorded: that the handshake happened, the SNI and ALPN,
-//! the negotiated version and cipher, and the SRTP protection profile.
+//! the negotiated version and cipher, the SRTP protection profile, and the
+//! names of the server's certificate when TLS 1.0-1.2 sends it in cleartext.
 //!
 //! Handshake messages are reassembled across records, datagrams and TCP
 //! segments by the dissectors' bounded `HandshakeAssembler`, owned per flow
-//! only until the hellos are read.
+//! only until the hellos (and the certificate) are read. Over TCP, the
+//! server's side of a TLS 1.2 or older connection is followed past its
+//! ServerHello until its Certificate message; following stops there, at a
+//! ChangeCipherSpec or any other message (an abbreviated handshake has no
+//! certificate), on TLS 1.3 (certificates are encrypted), after
+//! `Limits::stream_buffer` bytes, or at a lost segment.
 
 use vcscope_dissectors::quic::{self, LongHeader, LongHeaderPackets};
 use vcscope_dissectors::tls::{
-    self, ClientHello, ContentType, DtlsRecords, HandshakeAssembler, HandshakeType, Handshakes,
-    ServerHello,
+    self, CertificateList, ClientHello, ContentType, DtlsRecords, Handshake, HandshakeAssembler,
+    HandshakeType, Handshakes, ServerHello,
 };
-use vcscope_dissectors::Probe;
+use vcscope_dissectors::{x509, Probe};
 
 use crate::dissect::{Ctx, FlowState, Pkt, Proto, TcpMode};
 use crate::flow::Direction;
 use crate::media::DtlsFacts;
+use crate::stream::Advance;
 
-/// Handshake bytes assembled per flow direction at most.
+/// Handshake bytes assembled per flow direction at most (DTLS, QUIC).
 const ASSEMBLER_CAPACITY: usize = 32 * 1024;
 /// TLS segments read per direction before giving up on finding the hellos.
 const TLS_SEGMENTS: u8 = 16;
+/// Certificate names kept per flow.
+pub const MAX_CERTIFICATE_NAMES: usize = 8;
+/// Longest certificate name kept (a DNS name has at most 253 characters).
+const MAX_CERTIFICATE_NAME_LEN: usize = 255;
 
 /// TLS/QUIC handshake facts of a flow.
 #[derive(Debug, Default)]
@@ -31,10 +42,26 @@ pub struct TlsFacts {
     pub ech: bool,
     pub post_quantum: bool,
     pub client_dir: Option<Direction>,
+    /// Names of the server's leaf certificate (TLS 1.0-1.2): its subject
+    /// commonNames, then its subjectAltName dNSNames, in certificate order,
+    /// without repeats (ASCII case ignored), at most
+    /// [`MAX_CERTIFICATE_NAMES`]. Allocated once, when the certificate is read.
+    pub certificate_names: Box<[Box<str>]>,
     asm: [Option<Box<HandshakeAssembler>>; 2],
     segments: [u8; 2],
     done: [bool; 2],
+    /// Following this direction past its ServerHello for the Certificate.
+    awaiting_certificate: [bool; 2],
+    /// Payload bytes read while awaiting the certificate.
+    certificate_bytes: [usize; 2],
     quic_dcid: Option<Box<[u8]>>,
+}
+
+impl TlsFacts {
+    /// Drops the handshake assemblers (the flow ended).
+    pub fn release(&mut self) {
+        self.asm = [None, None];
+    }
 }
 
 fn facts(st: &mut FlowState) -> &mut TlsFacts {
@@ -87,58 +114,169 @@ fn on_server_hello(st: &mut FlowState, sh: &ServerHello<'_>) {
     }
 }
 
-/// One TCP segment of a TLS connection.
-pub fn tls_segment(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, _seq: u32, payload: &[u8]) {
-    st.protocols.insert(Proto::Tls);
+/// What to do after one handshake message of a TCP direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// Read the next message of this direction.
+    NextMessage,
+    /// Nothing more to read in this direction.
+    Done,
+}
+
+/// One complete handshake message of a TCP direction.
+fn on_tcp_handshake(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, h: &Handshake<'_>) -> After {
     let d = pkt.dir.index();
-    {
-        let f = facts(st);
-        if f.client_dir.is_none() {
-            f.client_dir = Some(pkt.dir);
+    if facts(st).awaiting_certificate[d] {
+        if h.msg_type() == HandshakeType::Certificate {
+            on_certificate(ctx, st, pkt, h.body());
         }
-        if f.done[d] {
+        // Any other message: this handshake sends no certificate.
+        return After::Done;
+    }
+    match h.msg_type() {
+        HandshakeType::ClientHello => {
+            if let Ok(ch) = ClientHello::parse(h.body()) {
+                on_client_hello(st, &ch);
+            }
+        }
+        HandshakeType::ServerHello => {
+            if let Ok(sh) = ServerHello::parse(h.body()) {
+                on_server_hello(st, &sh);
+                // SSL 3.0 to TLS 1.2 send the Certificate in cleartext next
+                // (RFC 5246 section 7.3); TLS 1.3 encrypts it.
+                if (0x0300..=0x0303).contains(&sh.version()) {
+                    facts(st).awaiting_certificate[d] = true;
+                    return After::NextMessage;
+                }
+            }
+        }
+        _ => {}
+    }
+    After::Done
+}
+
+/// The leaf certificate's names, kept on the flow.
+fn on_certificate(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, body: &[u8]) {
+    let leaf = CertificateList::parse(body).map(|l| l.leaf());
+    let cert = match leaf {
+        Ok(Some(der)) => x509::Certificate::new_checked(der),
+        Ok(None) => return,
+        Err(e) => Err(e),
+    };
+    let cert = match cert {
+        Ok(c) => c,
+        Err(e) => {
+            ctx.warnings
+                .add_on_flow("tls-certificate-unreadable", pkt.flow_id, || {
+                    format!("server certificate: {e}")
+                });
             return;
         }
+    };
+    let mut picked: [&str; MAX_CERTIFICATE_NAMES] = [""; MAX_CERTIFICATE_NAMES];
+    let mut n = 0;
+    for name in cert.common_names().chain(cert.dns_names()) {
+        if n == MAX_CERTIFICATE_NAMES {
+            break;
+        }
+        let Some(text) = name.as_str() else { continue };
+        let usable = !text.is_empty()
+            && text.len() <= MAX_CERTIFICATE_NAME_LEN
+            && !text.chars().any(char::is_control);
+        let seen = || picked[..n].iter().any(|p| p.eq_ignore_ascii_case(text));
+        if usable && !seen() {
+            picked[n] = text;
+            n += 1;
+        }
+    }
+    facts(st).certificate_names = picked[..n].iter().map(|&s| Box::from(s)).collect();
+}
+
+/// One TCP segment of a TLS connection.
+pub fn tls_segment(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payload: &[u8]) {
+    st.protocols.insert(Proto::Tls);
+    let d = pkt.dir.index();
+    let capacity = ctx.limits.stream_buffer;
+    let f = facts(st);
+    if f.client_dir.is_none() {
+        f.client_dir = Some(pkt.dir);
+    }
+    if f.done[d] {
+        return;
+    }
+    if f.awaiting_certificate[d] {
+        f.certificate_bytes[d] = f.certificate_bytes[d].saturating_add(payload.len());
+    } else {
         f.segments[d] = f.segments[d].saturating_add(1);
-        let asm =
-            f.asm[d].get_or_insert_with(|| Box::new(HandshakeAssembler::new(ASSEMBLER_CAPACITY)));
-        if asm.push_tls_stream(payload).is_err() || f.segments[d] > TLS_SEGMENTS {
-            f.done[d] = true;
-            f.asm[d] = None;
+    }
+    let mut asm = f.asm[d].take().unwrap_or_else(|| {
+        let mut a = HandshakeAssembler::new(capacity);
+        a.set_keep_later_messages(true);
+        Box::new(a)
+    });
+    // In TCP order: retransmitted bytes are skipped, and a segment that
+    // overtook another waits for it. After a lost segment the record
+    // framing cannot be picked up again.
+    let pushed = match st.tcp.as_deref_mut() {
+        None => asm.push_tls_stream(payload).map_err(drop),
+        Some(t) => match t.bufs[d].advance(seq, payload, capacity) {
+            Advance::Duplicate | Advance::Held => {
+                facts(st).asm[d] = Some(asm);
+                return;
+            }
+            Advance::Gap => Err(()),
+            Advance::New(new) => {
+                let mut r = asm.push_tls_stream(new).map_err(drop);
+                if let Some(held) = t.bufs[d].take_held() {
+                    if r.is_ok() {
+                        r = asm.push_tls_stream(&held).map_err(drop);
+                    }
+                    t.bufs[d].restore(held);
+                }
+                r
+            }
+        },
+    };
+    // Every complete message in order: one segment may carry the
+    // ServerHello, the Certificate and more.
+    let mut after = After::NextMessage;
+    while let Some(h) = asm.complete_handshake() {
+        after = on_tcp_handshake(ctx, st, pkt, &h);
+        if after == After::Done || !asm.next_message() {
+            break;
+        }
+    }
+    let f = facts(st);
+    let awaiting = f.awaiting_certificate[d];
+    let give_up = if after == After::Done {
+        None
+    } else if pushed.is_err() {
+        Some("unreadable")
+    } else if awaiting && asm.saw_change_cipher_spec() {
+        // An abbreviated handshake: no certificate comes.
+        None
+    } else if (!awaiting && f.segments[d] > TLS_SEGMENTS)
+        || (awaiting && f.certificate_bytes[d] > capacity)
+    {
+        Some("not within the first segments")
+    } else {
+        f.asm[d] = Some(asm);
+        return;
+    };
+    f.done[d] = true;
+    if let Some(why) = give_up {
+        if awaiting {
+            ctx.warnings
+                .add_on_flow("tls-certificate-unreadable", pkt.flow_id, || {
+                    format!("server certificate {why}")
+                });
+        } else {
             ctx.warnings
                 .add_on_flow("tls-handshake-unreadable", pkt.flow_id, || {
                     "no complete hello (declared too large, or not within the first segments)"
                         .into()
                 });
         }
-    }
-    let Some(complete) = st
-        .media
-        .as_deref_mut()
-        .and_then(|m| m.tls.as_deref_mut())
-        .and_then(|f| f.asm[d].take())
-    else {
-        finish_tls_if_done(st);
-        return;
-    };
-    match complete.complete_handshake() {
-        Some(h) => {
-            match h.msg_type() {
-                HandshakeType::ClientHello => {
-                    if let Ok(ch) = ClientHello::parse(h.body()) {
-                        on_client_hello(st, &ch);
-                    }
-                }
-                HandshakeType::ServerHello => {
-                    if let Ok(sh) = ServerHello::parse(h.body()) {
-                        on_server_hello(st, &sh);
-                    }
-                }
-                _ => {}
-            }
-            facts(st).done[d] = true;
-        }
-        None => facts(st).asm[d] = Some(complete),
     }
     finish_tls_if_done(st);
 }
@@ -318,5 +456,184 @@ fn initial(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, h: &LongHeader<'_>) {
         if let Ok(ch) = ClientHello::parse(&body) {
             on_client_hello(st, &ch);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect::{Limits, TcpState};
+    use crate::packet::Transport;
+    use crate::time::Nanos;
+
+    const WEBEX_FLIGHT: &[u8] =
+        include_bytes!("../fixtures/payloads/tls/webex_tls10_server_flight.bin");
+    const ZOOM_FLIGHT: [&[u8]; 4] = [
+        include_bytes!("../fixtures/payloads/tls/zoom_server_flight_1.bin"),
+        include_bytes!("../fixtures/payloads/tls/zoom_server_flight_2.bin"),
+        include_bytes!("../fixtures/payloads/tls/zoom_server_flight_3.bin"),
+        include_bytes!("../fixtures/payloads/tls/zoom_server_flight_4.bin"),
+    ];
+    const INSTAGRAM_CH: &[u8] =
+        include_bytes!("../fixtures/payloads/tls/instagram_client_hello.bin");
+    const TLS13_FLIGHT: &[u8] = include_bytes!("../fixtures/payloads/tls/ech_server_flight.bin");
+
+    fn pkt(dir: Direction) -> Pkt {
+        let ep = |ip: &str, port| crate::flow::Endpoint {
+            ip: ip.parse().unwrap(),
+            port,
+        };
+        let (a, b) = (ep("10.8.0.1", 49048), ep("203.0.113.7", 443));
+        let (src, dst) = match dir {
+            Direction::Forward => (a, b),
+            Direction::Reverse => (b, a),
+        };
+        Pkt {
+            src,
+            dst,
+            dir,
+            ts: Nanos::ZERO,
+            transport: Transport::Tcp,
+            flow_id: 1,
+            relayed: false,
+        }
+    }
+
+    /// A TLS flow whose client already sent its ClientHello.
+    fn tls_flow(ctx: &mut Ctx) -> FlowState {
+        let mut st = FlowState {
+            tcp: Some(Box::new(TcpState {
+                mode: TcpMode::Tls,
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        tls_segment(ctx, &mut st, &pkt(Direction::Forward), 1, INSTAGRAM_CH);
+        st
+    }
+
+    /// Feeds server segments `(seq, bytes)` in the given order.
+    fn server(ctx: &mut Ctx, st: &mut FlowState, segments: &[(u32, &[u8])]) {
+        for &(seq, bytes) in segments {
+            tls_segment(ctx, st, &pkt(Direction::Reverse), seq, bytes);
+        }
+    }
+
+    fn names(st: &FlowState) -> Vec<&str> {
+        let t = st.media.as_deref().unwrap().tls.as_deref().unwrap();
+        t.certificate_names.iter().map(|n| &**n).collect()
+    }
+
+    fn zoom_segments() -> Vec<(u32, &'static [u8])> {
+        let mut seq = 1u32;
+        ZOOM_FLIGHT
+            .iter()
+            .map(|s| {
+                let at = seq;
+                seq += s.len() as u32;
+                (at, *s)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn parses_certificate_names_after_a_tls10_server_hello() {
+        let mut ctx = Ctx::new(Limits::default());
+        let mut st = tls_flow(&mut ctx);
+        server(&mut ctx, &mut st, &[(1, WEBEX_FLIGHT)]);
+        // The commonName first, then the first seven other dNSNames.
+        assert_eq!(
+            names(&st),
+            [
+                "www.webex.com",
+                "www.webex.com.au",
+                "www.webex.ca",
+                "www.webex.de",
+                "www.webex.com.hk",
+                "www.webex.co.in",
+                "www.webex.co.it",
+                "www.webex.co.jp",
+            ]
+        );
+        let t = st.media.as_deref().unwrap().tls.as_deref().unwrap();
+        assert_eq!(t.version, Some(0x0301));
+        assert!(t.asm.iter().all(Option::is_none), "assemblers kept");
+        assert_eq!(st.tcp.as_deref().unwrap().mode, TcpMode::Done);
+        assert_eq!(ctx.warnings.count("tls-certificate-unreadable"), 0);
+    }
+
+    #[test]
+    fn parses_a_certificate_across_segments_in_any_arrival_order() {
+        let segs = zoom_segments();
+        let expected = ["*.zoom.us", "zoom.us"];
+        let orders: [&[usize]; 4] = [
+            &[0, 1, 2, 3],
+            &[0, 2, 1, 3],
+            &[0, 1, 3, 2],
+            &[0, 0, 1, 1, 2, 3],
+        ];
+        for order in orders {
+            let mut ctx = Ctx::new(Limits::default());
+            let mut st = tls_flow(&mut ctx);
+            let fed: Vec<_> = order.iter().map(|&i| segs[i]).collect();
+            server(&mut ctx, &mut st, &fed);
+            assert_eq!(names(&st), expected, "{order:?}");
+        }
+        // Retransmissions, and a retransmission overlapping new bytes.
+        let mut ctx = Ctx::new(Limits::default());
+        let mut st = tls_flow(&mut ctx);
+        let (s1, b1) = segs[1];
+        let overlap = [&b1[b1.len() - 10..], segs[2].1].concat();
+        server(
+            &mut ctx,
+            &mut st,
+            &[
+                segs[0],
+                segs[0],
+                segs[1],
+                (s1 + b1.len() as u32 - 10, &overlap),
+                segs[3],
+            ],
+        );
+        assert_eq!(names(&st), expected);
+    }
+
+    #[test]
+    fn rejects_certificates_after_a_lost_segment() {
+        let segs = zoom_segments();
+        let mut ctx = Ctx::new(Limits::default());
+        let mut st = tls_flow(&mut ctx);
+        // Segment 1 never comes; 2 is held, 3 is a second gap.
+        server(&mut ctx, &mut st, &[segs[0], segs[2], segs[3]]);
+        assert!(names(&st).is_empty());
+        assert_eq!(ctx.warnings.count("tls-certificate-unreadable"), 1);
+        // The ServerHello was read all the same.
+        let t = st.media.as_deref().unwrap().tls.as_deref().unwrap();
+        assert_eq!(t.version, Some(0x0303));
+    }
+
+    #[test]
+    fn rejects_certificates_larger_than_the_stream_buffer() {
+        let segs = zoom_segments();
+        let mut ctx = Ctx::new(Limits {
+            stream_buffer: 2048,
+            ..Limits::default()
+        });
+        let mut st = tls_flow(&mut ctx);
+        server(&mut ctx, &mut st, &segs);
+        assert!(names(&st).is_empty());
+        assert_eq!(ctx.warnings.count("tls-certificate-unreadable"), 1);
+    }
+
+    #[test]
+    fn parses_no_certificate_in_tls13() {
+        let mut ctx = Ctx::new(Limits::default());
+        let mut st = tls_flow(&mut ctx);
+        server(&mut ctx, &mut st, &[(1, TLS13_FLIGHT)]);
+        let t = st.media.as_deref().unwrap().tls.as_deref().unwrap();
+        assert_eq!(t.version, Some(0x0304));
+        assert!(!t.awaiting_certificate[1]);
+        assert!(t.certificate_names.is_empty());
+        assert_eq!(st.tcp.as_deref().unwrap().mode, TcpMode::Done);
     }
 }

@@ -1,6 +1,7 @@
 //! Bounded in-order TCP byte streams, one per direction, for the parsers
-//! that need whole messages across segments (SIP, STUN/TURN framing, a TLS
-//! ClientHello).
+//! that need whole messages across segments (SIP, STUN/TURN framing); TLS,
+//! whose handshake the dissectors' assembler gathers, only has its sequence
+//! numbers followed here ([`StreamBuf::advance`]).
 //!
 //! Segments are appended in sequence order; a retransmission's old bytes are
 //! skipped; a gap (a segment lost or captured out of order) drops the
@@ -18,6 +19,22 @@ pub struct StreamBuf {
     pub dropped: u64,
     /// Gaps seen.
     pub gaps: u64,
+    /// `advance`: sequence number of the segment held in `buf`.
+    held_seq: Option<u32>,
+}
+
+/// What [`StreamBuf::advance`] did with a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advance<'a> {
+    /// These bytes continue the stream.
+    New(&'a [u8]),
+    /// Nothing new (a retransmission).
+    Duplicate,
+    /// The segment starts after a gap; it is kept until the gap fills.
+    Held,
+    /// Another gap while a segment is held (or it does not fit): the stream
+    /// cannot be followed.
+    Gap,
 }
 
 /// What happened to a segment.
@@ -73,6 +90,69 @@ impl StreamBuf {
         result
     }
 
+    /// Follows the sequence numbers of a stream parsed as it arrives (TLS),
+    /// without buffering it: returns the part of `data` not seen before.
+    /// One segment that arrives after a gap (it overtook another) is kept,
+    /// when it fits `limit`, until the bytes before it arrive: then
+    /// [`take_held`](Self::take_held) gives its new part. A second gap ends
+    /// the stream (`Gap`).
+    pub fn advance<'a>(&mut self, seq: u32, data: &'a [u8], limit: usize) -> Advance<'a> {
+        if data.is_empty() {
+            return Advance::Duplicate;
+        }
+        let Some(next) = self.next_seq else {
+            self.next_seq = Some(seq.wrapping_add(data.len() as u32));
+            return Advance::New(data);
+        };
+        let delta = seq.wrapping_sub(next) as i32;
+        if delta > 0 {
+            if self.held_seq.is_some() || data.len() > limit {
+                self.gaps += 1;
+                return Advance::Gap;
+            }
+            self.buf.clear();
+            self.buf.extend_from_slice(data);
+            self.held_seq = Some(seq);
+            return Advance::Held;
+        }
+        let skip = delta.unsigned_abs() as usize;
+        match data.get(skip..) {
+            Some(rest) if !rest.is_empty() => {
+                self.next_seq = Some(next.wrapping_add(rest.len() as u32));
+                Advance::New(rest)
+            }
+            _ => Advance::Duplicate,
+        }
+    }
+
+    /// The held segment's bytes after the stream's end, once the stream
+    /// reached it (moved out: hand the buffer back with [`restore`](Self::restore)).
+    pub fn take_held(&mut self) -> Option<Vec<u8>> {
+        let held = self.held_seq?;
+        let next = self.next_seq?;
+        let delta = held.wrapping_sub(next) as i32;
+        if delta > 0 {
+            return None;
+        }
+        self.held_seq = None;
+        let skip = delta.unsigned_abs() as usize;
+        if skip >= self.buf.len() {
+            self.buf.clear();
+            return None;
+        }
+        let mut bytes = std::mem::take(&mut self.buf);
+        bytes.drain(..skip);
+        self.next_seq = Some(next.wrapping_add(bytes.len() as u32));
+        Some(bytes)
+    }
+
+    /// Gives back the buffer of [`take_held`](Self::take_held), emptied, to
+    /// keep its allocation.
+    pub fn restore(&mut self, mut bytes: Vec<u8>) {
+        bytes.clear();
+        self.buf = bytes;
+    }
+
     /// The bytes buffered, in order.
     pub fn data(&self) -> &[u8] {
         &self.buf
@@ -117,6 +197,49 @@ mod tests {
         s.push(u32::MAX - 1, b"ab", 64);
         assert_eq!(s.push(0, b"cd", 64), Push::Appended);
         assert_eq!(s.data(), b"abcd");
+    }
+
+    #[test]
+    fn parses_new_bytes_without_buffering() {
+        let mut s = StreamBuf::default();
+        assert_eq!(s.advance(100, b"abc", 64), Advance::New(b"abc"));
+        assert_eq!(s.advance(100, b"abc", 64), Advance::Duplicate);
+        assert_eq!(s.advance(101, b"bcde", 64), Advance::New(b"de"));
+        assert_eq!(s.advance(105, b"f", 64), Advance::New(b"f"));
+        assert_eq!(s.advance(106, b"", 64), Advance::Duplicate);
+        assert_eq!(s.advance(u32::MAX, b"z", 64), Advance::Duplicate);
+        assert_eq!(s.take_held(), None);
+        assert!(s.data().is_empty());
+    }
+
+    #[test]
+    fn parses_a_segment_that_overtook_another() {
+        let mut s = StreamBuf::default();
+        assert_eq!(s.advance(0, b"ab", 64), Advance::New(b"ab"));
+        // "ef" arrives before "cd".
+        assert_eq!(s.advance(4, b"efg", 64), Advance::Held);
+        assert_eq!(s.take_held(), None);
+        // "c" alone does not reach it yet; "cde" overlaps it by one byte.
+        assert_eq!(s.advance(2, b"c", 64), Advance::New(b"c"));
+        assert_eq!(s.take_held(), None);
+        assert_eq!(s.advance(3, b"de", 64), Advance::New(b"de"));
+        let held = s.take_held().unwrap();
+        assert_eq!(held, b"fg");
+        s.restore(held);
+        assert_eq!(s.advance(7, b"h", 64), Advance::New(b"h"));
+        assert_eq!(s.advance(7, b"h", 64), Advance::Duplicate);
+    }
+
+    #[test]
+    fn rejects_a_second_gap_or_a_held_segment_too_large() {
+        let mut s = StreamBuf::default();
+        s.advance(0, b"ab", 64);
+        assert_eq!(s.advance(10, b"x", 64), Advance::Held);
+        assert_eq!(s.advance(20, b"y", 64), Advance::Gap);
+        let mut s = StreamBuf::default();
+        s.advance(0, b"ab", 4);
+        assert_eq!(s.advance(10, b"xxxxx", 4), Advance::Gap);
+        assert_eq!(s.gaps, 1);
     }
 
     #[test]

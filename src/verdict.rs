@@ -439,6 +439,9 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize, across: Option<&Across>) -> Opt
         operator: operator.map(str::to_string),
         tls_version: tls.and_then(|t| t.version).map(tls_version_name),
         alpn: tls.and_then(|t| t.alpn.as_deref()).map(str::to_string),
+        tls_certificate_names: tls
+            .map(|t| t.certificate_names.iter().map(|n| n.to_string()).collect())
+            .unwrap_or_default(),
         stun: st.stun.as_deref().map(|s| crate::report::StunOut {
             messages: s.messages,
             classic: s.classic,
@@ -565,8 +568,9 @@ fn remote_of(f: &Flow) -> Endpoint {
 }
 
 /// App and operator of a flow, strongest evidence first: the STUN vendor
-/// attributes, the SNI, the operator's service-specific ranges, then a
-/// well-known port on an address of that operator.
+/// attributes, the SNI, the names of the server's TLS certificate when there
+/// is no SNI, the operator's service-specific ranges, then a well-known port
+/// on an address of that operator.
 fn identify(
     f: &Flow,
     st: &FlowState,
@@ -575,11 +579,22 @@ fn identify(
     Option<&'static str>,
     Option<&'static str>,
 ) {
-    use crate::apps::{app_of_port, app_of_sni, operator_of_ip};
+    use crate::apps::{app_of_certificate_names, app_of_port, app_of_sni, operator_of_ip};
     let remote = remote_of(f);
     let op = operator_of_ip(remote.ip);
     let sni = st.sni.as_deref().and_then(app_of_sni);
-    let operator = op.map(|o| o.name).or(sni.map(|m| m.operator));
+    // The certificate speaks for the flow only when the client named no
+    // server: with an SNI, the certificate is the one for that name, and its
+    // other names are other services of the same server (Microsoft's
+    // telemetry certificate lists pipe.skype.com on Teams flows).
+    let cert = st
+        .media
+        .as_deref()
+        .and_then(|m| m.tls.as_deref())
+        .filter(|_| st.sni.is_none())
+        .and_then(|t| app_of_certificate_names(t.certificate_names.iter().map(|n| &**n)));
+    let name = sni.or(cert);
+    let operator = op.map(|o| o.name).or(name.map(|m| m.operator));
     // Google's TURN service serves every WebRTC app: Meet only on Meet's ranges.
     let vendor_app = st
         .app
@@ -589,6 +604,9 @@ fn identify(
     }
     if let Some(m) = sni {
         return (Some(m.app), operator, Some("sni"));
+    }
+    if let Some(m) = cert {
+        return (Some(m.app), operator, Some("tls-certificate-name"));
     }
     if let Some(service) = op.and_then(|o| o.service) {
         return (Some(service), operator, Some("operator ip range"));

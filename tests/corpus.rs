@@ -860,9 +860,103 @@ fn apps_never_contradict_the_reviewed_table() {
     assert!(named >= 100, "only {named} flows named");
 }
 
+// ---------------------------------------------------- TLS certificates
+
+/// The names vcscope keeps of a leaf certificate, from tshark's: the
+/// commonNames then the dNSNames, in certificate order, without repeats
+/// (ASCII case ignored), the first 8.
+fn certificate_names_expected(row: &Value) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let listed = row["common_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(row["dns_names"].as_array().unwrap());
+    for n in listed {
+        if !names.iter().any(|m| m.eq_ignore_ascii_case(s(n))) {
+            names.push(s(n).to_string());
+        }
+    }
+    names.truncate(8);
+    names
+}
+
+/// The names read from the server certificate of every TLS 1.0-1.2
+/// connection equal tshark's decode of the leaf certificate
+/// (tls_certificates.json), on every capture where tshark sees one: 87
+/// certificates, in one segment or up to seven, some out of order
+/// (ndpi__teams.pcap frames 1027-1034, 1089-1094).
+fn tls_certificate_names(name: &str) {
+    let r = report(name);
+    let rows = expected_for("tls_certificates.json", name);
+    let rows = rows.as_array().unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        let key = s(&row["flow"]);
+        let f = flow_by_ndpi_key(&r, key).unwrap_or_else(|| panic!("{name}: no flow {key}"));
+        let got: Vec<String> = f["tls_certificate_names"]
+            .as_array()
+            .map(|a| a.iter().map(|n| s(n).to_string()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            got,
+            certificate_names_expected(row),
+            "{name} frame {}",
+            row["frame"]
+        );
+    }
+}
+
+per_capture!(tls_certificate_names {
+    tls_certificate_names_discord => "ndpi__discord.pcap";
+    tls_certificate_names_line => "ndpi__line.pcap";
+    tls_certificate_names_teams => "ndpi__teams.pcap";
+    tls_certificate_names_webex => "ndpi__webex.pcap";
+    tls_certificate_names_wechat => "ndpi__wechat.pcap";
+    tls_certificate_names_whatsapp_login_call => "ndpi__whatsapp_login_call.pcap";
+    tls_certificate_names_zoom => "ndpi__zoom.pcap";
+});
+
+/// Every capture where tshark decodes a TLS certificate is in the table.
+#[test]
+fn tls_certificate_table_covers_every_capture_with_certificates() {
+    let table = expected("tls_certificates.json");
+    let listed: BTreeSet<&str> = table
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for path in all_fixtures() {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let has_certificates = flows(&report(name))
+            .iter()
+            .any(|f| f["tls_certificate_names"].is_array());
+        assert_eq!(has_certificates, listed.contains(name), "{name}");
+    }
+}
+
+/// ndpi__webex.pcap frames 189-217: a TLS 1.0 connection to 23.44.253.243
+/// (not a Webex address range) without SNI; the server certificate is
+/// issued for www.webex.com, so the flow is Webex's.
+#[test]
+fn webex_flow_without_sni_named_by_its_certificate() {
+    let r = report("ndpi__webex.pcap");
+    let f = flow_by_ndpi_key(&r, "tcp 10.8.0.1:49048 <-> 23.44.253.243:443").unwrap();
+    assert!(f["sni"].is_null());
+    assert_eq!(f["tls_version"], "TLS 1.0");
+    assert_eq!(f["app"], "webex");
+    assert_eq!(f["operator"], "Cisco Webex");
+    assert_eq!(f["tls_certificate_names"][0], "www.webex.com");
+    assert!(f["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x == "app identified by tls-certificate-name"));
+}
+
 /// Every flow the newer nDPI gives a VC app gets that app from vcscope.
 #[test]
-#[ignore = "3 flows still unnamed: imo (two UDP flows, no documented signature) and one Webex flow (TLS 1.0 without SNI, whose only name is in the server certificate, which vcscope does not parse)"]
 fn apps_named_on_every_ndpi_vc_flow() {
     let table = expected("apps.json");
     let mut missing = Vec::new();

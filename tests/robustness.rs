@@ -421,6 +421,21 @@ fn walk_hello(body: &[u8]) {
         let _ = (sh.use_srtp_profile(), sh.alpn(), sh.key_share_group());
         let _ = sh.extensions().count();
     }
+    if let Ok(list) = dis::tls::CertificateList::parse(body) {
+        for cert in list.certificates() {
+            walk_x509(cert);
+        }
+    }
+    walk_x509(body);
+}
+
+fn walk_x509(der: &[u8]) {
+    if let Ok(c) = dis::x509::Certificate::new_checked(der) {
+        for n in c.common_names().chain(c.dns_names()) {
+            let _ = (n.as_str(), n.string_type);
+        }
+        let _ = c.has_subject_alt_name();
+    }
 }
 
 fn walk_tls(data: &[u8]) {
@@ -456,6 +471,15 @@ fn walk_tls(data: &[u8]) {
     if let Some(h) = stream.complete_handshake() {
         walk_hello(h.body());
     }
+    // A server's flight: the messages after the first one.
+    let mut flight = HandshakeAssembler::new(4096);
+    flight.set_keep_later_messages(true);
+    let _ = flight.push_tls_stream(data);
+    while let Some(h) = flight.complete_handshake() {
+        walk_hello(h.body());
+        flight.next_message();
+    }
+    let _ = flight.saw_change_cipher_spec();
     if let Ok(h) = Handshake::new_checked(data) {
         walk_hello(h.body());
     }
@@ -1063,11 +1087,11 @@ struct ChildRun {
 
 /// Runs the binary with `args`, stdout discarded, and waits for it with
 /// wait4(2) to get its own peak RSS. A run longer than `limit` is a hang.
-// The child is reaped by wait4(2), which `Child` does not know about.
-#[allow(clippy::zombie_processes)]
 fn run_bin(args: &[&str], limit: Duration) -> ChildRun {
     let dir = tempfile::tempdir().unwrap();
     let err_path = dir.path().join("stderr");
+    // Reaped below with wait4(2), which std's Child does not know about.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(bin())
         .args(args)
         .stdin(Stdio::null())

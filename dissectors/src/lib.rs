@@ -16,7 +16,8 @@
 //! | [`srtp`] | SRTP/SRTCP/ZRTP evidence | RFC 3711, RFC 6189 |
 //! | [`stun`] | STUN and classic STUN | RFC 8489, RFC 5389, RFC 3489, RFC 8445 |
 //! | [`turn`] | TURN ChannelData and stream framing | RFC 8656, RFC 6062 |
-//! | [`tls`] | TLS and DTLS records, ClientHello, ServerHello | RFC 8446, RFC 5246, RFC 6347, RFC 9147, RFC 5764 |
+//! | [`tls`] | TLS and DTLS records, ClientHello, ServerHello, the TLS 1.2 certificate list | RFC 8446, RFC 5246, RFC 6347, RFC 9147, RFC 5764 |
+//! | [`x509`] | the subject commonName and subjectAltName dNSNames of a certificate | RFC 5280, X.690 (DER) |
 //! | [`quic`] | QUIC Initial packets (SNI) and gQUIC | RFC 9000, RFC 9001, RFC 9369 |
 //! | [`websocket`] | WebSocket framing (SIP over WebSocket) | RFC 6455, RFC 7118 |
 //! | [`zoom`] | Zoom's SFU and media encapsulation of RTP/RTCP over UDP | none (reverse-engineered: Michel et al., IMC 2022; nDPI) |
@@ -35,6 +36,7 @@ pub mod stun;
 pub mod tls;
 pub mod turn;
 pub mod websocket;
+pub mod x509;
 pub mod zoom;
 
 pub use demux::PacketClass;

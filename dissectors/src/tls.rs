@@ -16,12 +16,17 @@
 //!   and the presence of encrypted_client_hello (draft-ietf-tls-esni,
 //!   extension 0xfe0d);
 //! - a small table of cipher suite properties (RFC 8446 appendix B.4,
-//!   RFC 5246 appendix A.5, RFC 8422, RFC 7905).
+//!   RFC 5246 appendix A.5, RFC 8422, RFC 7905);
+//! - the certificate_list of the TLS 1.0-1.2 Certificate message (RFC 5246
+//!   section 7.4.2), sent in cleartext before TLS 1.3; the names in its
+//!   certificates are read by [`crate::x509`]. The assembler can follow the
+//!   handshake stream past its first message (a ServerHello) to reach it.
 //!
 //! Not supported: decryption of anything (encrypted TLS 1.3 handshake
 //! messages, ECH inner ClientHellos, DTLS 1.3 record number encryption), SSL 2
 //! compatible ClientHellos, DTLS 1.3 records carrying a connection ID (its
-//! length is negotiated, so such a record ends the walk), certificates, and
+//! length is negotiated, so such a record ends the walk), the TLS 1.3 form of
+//! the Certificate message (RFC 8446 section 4.4.2: always encrypted), and
 //! the contents of any extension not listed above (they are exposed as raw
 //! `Extension` bytes). Key material (key shares, PSK identities, session
 //! tickets) is never interpreted; only group identifiers are exposed.
@@ -890,6 +895,13 @@ const MAX_RANGES: usize = 16;
 /// reuse it. Input that would need more than `capacity` bytes, or more than
 /// sixteen disjoint pieces, is refused with `LimitExceeded`; it never grows.
 ///
+/// To read the messages after the first (the Certificate after a TLS 1.2
+/// ServerHello), call [`set_keep_later_messages`](Self::set_keep_later_messages)
+/// before feeding it, then [`next_message`](Self::next_message) to drop the
+/// first complete message and make the next one first. Handshake records
+/// after a ChangeCipherSpec record are encrypted and are not kept
+/// ([`saw_change_cipher_spec`](Self::saw_change_cipher_spec)).
+///
 /// Feed it exactly one of: in-order TCP payload ([`push_tls_stream`](Self::push_tls_stream)),
 /// whole TLS handshake record fragments ([`push_record_fragment`](Self::push_record_fragment)),
 /// DTLS handshake fragments ([`push_dtls_fragment`](Self::push_dtls_fragment))
@@ -912,6 +924,14 @@ pub struct HandshakeAssembler {
     dtls_seq: Option<u16>,
     /// Set after an error: the stream can no longer be followed.
     failed: bool,
+    /// Keep the bytes after the first message (up to `capacity`).
+    keep_later: bool,
+    /// Handshake-stream offset of `buf[0]`: the length of the messages
+    /// dropped by `next_message`.
+    base: usize,
+    /// A ChangeCipherSpec record was seen: later handshake records are
+    /// ciphertext.
+    cipher_changed: bool,
 }
 
 impl Default for HandshakeAssembler {
@@ -936,6 +956,9 @@ impl HandshakeAssembler {
             record_is_handshake: false,
             dtls_seq: None,
             failed: false,
+            keep_later: false,
+            base: 0,
+            cipher_changed: false,
         }
     }
 
@@ -954,6 +977,47 @@ impl HandshakeAssembler {
     /// True once an error made the assembler stop following the stream.
     pub fn is_failed(&self) -> bool {
         self.failed
+    }
+
+    /// Keeps the handshake bytes that follow the first message, up to
+    /// `capacity` in all, so that [`next_message`](Self::next_message) can
+    /// move on to them. For TCP stream, record and QUIC input, not DTLS
+    /// fragments. Off by default: the first message is all most flows need.
+    pub fn set_keep_later_messages(&mut self, keep: bool) {
+        self.keep_later = keep;
+    }
+
+    /// Drops the first message once it is complete, so that the message
+    /// after it becomes the first (its bytes already received are kept when
+    /// [`set_keep_later_messages`](Self::set_keep_later_messages) is on).
+    /// False, and nothing changes, while the first message is incomplete.
+    pub fn next_message(&mut self) -> bool {
+        let Some(end) = self.complete().map(<[u8]>::len) else {
+            return false;
+        };
+        self.buf.drain(..end);
+        let mut ranges = [(0, 0); MAX_RANGES];
+        let mut n = 0;
+        for &(s, e) in self.ranges.iter().take(self.n_ranges) {
+            if e <= end {
+                continue;
+            }
+            if let Some(slot) = ranges.get_mut(n) {
+                *slot = (s.saturating_sub(end), e - end);
+                n += 1;
+            }
+        }
+        self.ranges = ranges;
+        self.n_ranges = n;
+        self.base += end;
+        true
+    }
+
+    /// True once a ChangeCipherSpec record went by in
+    /// [`push_tls_stream`](Self::push_tls_stream) input: the handshake
+    /// records after it are encrypted (RFC 5246 section 7.1) and not kept.
+    pub fn saw_change_cipher_spec(&self) -> bool {
+        self.cipher_changed
     }
 
     /// The first complete handshake message, header included (TLS form:
@@ -985,8 +1049,9 @@ impl HandshakeAssembler {
     /// Stores handshake-stream bytes at `offset` (QUIC CRYPTO frame offset,
     /// or the running offset of TLS/DTLS input).
     ///
-    /// Bytes beyond the first message are dropped; input once the first
-    /// message is complete is ignored.
+    /// Bytes beyond the first message are dropped and input once the first
+    /// message is complete is ignored, unless later messages are kept; then
+    /// bytes beyond `capacity` are refused with `LimitExceeded`.
     pub fn push_at(&mut self, offset: u64, data: &[u8]) -> Result<()> {
         if self.failed {
             return Err(Error::new(ErrorKind::LimitExceeded, 0));
@@ -999,22 +1064,33 @@ impl HandshakeAssembler {
     }
 
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()> {
-        if data.is_empty() || self.complete().is_some() {
+        if data.is_empty() || (!self.keep_later && self.complete().is_some()) {
             return Ok(());
         }
         let limit_err = Error::new(ErrorKind::LimitExceeded, 0);
+        let offset = usize::try_from(offset).map_err(|_| limit_err)?;
+        // Bytes before `base` belong to messages already dropped.
+        let (start, data) = match offset.checked_sub(self.base) {
+            Some(start) => (start, data),
+            None => match data.get(self.base - offset..) {
+                Some(rest) if !rest.is_empty() => (0, rest),
+                _ => return Ok(()),
+            },
+        };
         let limit = match self.message_end() {
             Some(end) if end > self.capacity => return Err(limit_err),
-            Some(end) => end,
-            None => self.capacity,
+            Some(end) if !self.keep_later => end,
+            _ => self.capacity,
         };
-        let start = usize::try_from(offset).map_err(|_| limit_err)?;
         if start >= limit {
-            return if self.message_end().is_some() {
+            return if self.message_end().is_some() && !self.keep_later {
                 Ok(())
             } else {
                 Err(limit_err)
             };
+        }
+        if self.keep_later && start.saturating_add(data.len()) > limit {
+            return Err(limit_err);
         }
         let end = start.saturating_add(data.len()).min(limit);
         let take = data.get(..end - start).ok_or(limit_err)?;
@@ -1092,7 +1168,7 @@ impl HandshakeAssembler {
             if self.failed {
                 return Err(Error::malformed(0));
             }
-            if self.complete().is_some() {
+            if !self.keep_later && self.complete().is_some() {
                 return Ok(());
             }
             if self.record_remaining == 0 {
@@ -1114,8 +1190,10 @@ impl HandshakeAssembler {
                     self.failed = true;
                     return Err(Error::malformed(0));
                 }
-                self.record_is_handshake = ContentType::from(be::u8_at(header, field::REC_TYPE)?)
-                    == ContentType::Handshake;
+                let content_type = ContentType::from(be::u8_at(header, field::REC_TYPE)?);
+                self.cipher_changed |= content_type == ContentType::ChangeCipherSpec;
+                self.record_is_handshake =
+                    content_type == ContentType::Handshake && !self.cipher_changed;
                 self.record_remaining = usize::from(be::u16_at(header, field::REC_LENGTH)?);
                 continue;
             }
@@ -1649,6 +1727,82 @@ impl<'a> ServerHello<'a> {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Certificate
+// ---------------------------------------------------------------------------
+
+/// The certificate_list of a TLS 1.0-1.2 (or DTLS 1.0/1.2) Certificate
+/// message: the server's chain, leaf first, each a DER certificate that
+/// [`crate::x509::Certificate`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CertificateList<'a> {
+    list: &'a [u8],
+}
+
+impl<'a> CertificateList<'a> {
+    // opaque ASN.1Cert<1..2^24-1>;
+    // struct {
+    //     ASN.1Cert certificate_list<0..2^24-1>;
+    // } Certificate;                               RFC 5246 section 7.4.2
+    /// Parses a Certificate message body (without the handshake header) and
+    /// validates the framing of every certificate in it.
+    ///
+    /// `BadLength` when the list does not fill the body exactly or an entry
+    /// is empty or runs past the list. The TLS 1.3 form (a request context
+    /// and per-certificate extensions) does not parse.
+    pub fn parse(body: &'a [u8]) -> Result<Self> {
+        let len = be::u24_at(body, 0)? as usize;
+        let list = be::slice(body, 3, len)?;
+        if 3 + len != body.len() {
+            return Err(Error::bad_length(0));
+        }
+        let mut pos = 0;
+        while pos < list.len() {
+            let bad = Error::bad_length(3 + pos);
+            let n = be::u24_at(list, pos).map_err(|_| bad)? as usize;
+            if n == 0 {
+                return Err(bad);
+            }
+            be::slice(list, pos + 3, n).map_err(|_| bad)?;
+            pos += 3 + n;
+        }
+        Ok(CertificateList { list })
+    }
+
+    /// The DER certificates, leaf first.
+    pub fn certificates(&self) -> Certificates<'a> {
+        Certificates { rest: self.list }
+    }
+
+    /// The server's own certificate: the first of the list (RFC 5246
+    /// section 7.4.2: "The sender's certificate MUST come first").
+    pub fn leaf(&self) -> Option<&'a [u8]> {
+        self.certificates().next()
+    }
+
+    /// True for an empty list (a client declining to authenticate).
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+/// Iterator over the DER certificates of a [`CertificateList`].
+#[derive(Debug, Clone)]
+pub struct Certificates<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Certificates<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let n = be::u24_at(self.rest, 0).ok()? as usize;
+        let cert = be::slice(self.rest, 3, n).ok()?;
+        self.rest = self.rest.get(3 + n..).unwrap_or_default();
+        Some(cert)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2005,6 +2159,103 @@ mod tests {
         assert!(Handshake::new_checked(&msg[..msg.len() - 1]).is_err());
     }
 
+    const WEBEX_FLIGHT: &[u8] =
+        include_bytes!("../../fixtures/payloads/tls/webex_tls10_server_flight.bin");
+
+    #[test]
+    fn parses_messages_after_the_server_hello() {
+        let mut asm = HandshakeAssembler::new(8192);
+        asm.set_keep_later_messages(true);
+        // Fed in two pieces cut inside the Certificate record.
+        asm.push_tls_stream(&WEBEX_FLIGHT[..700]).unwrap();
+        assert_eq!(
+            asm.complete_handshake().map(|h| h.msg_type()),
+            Some(HandshakeType::ServerHello)
+        );
+        let sh = ServerHello::parse(asm.complete_handshake().unwrap().body()).unwrap();
+        assert_eq!(sh.version(), 0x0301);
+        assert!(asm.next_message());
+        assert!(asm.complete().is_none());
+        assert!(!asm.next_message());
+        asm.push_tls_stream(&WEBEX_FLIGHT[700..]).unwrap();
+        let cert = asm.complete_handshake().unwrap();
+        assert_eq!(cert.msg_type(), HandshakeType::Certificate);
+        assert_eq!(cert.length(), 2827);
+        let list = CertificateList::parse(cert.body()).unwrap();
+        assert_eq!(list.leaf().map(<[u8]>::len), Some(1829));
+        assert!(!list.is_empty());
+        assert!(asm.next_message());
+        assert_eq!(
+            asm.complete_handshake().map(|h| h.msg_type()),
+            Some(HandshakeType::ServerHelloDone)
+        );
+        assert!(asm.next_message());
+        assert!(asm.complete().is_none());
+        assert!(!asm.saw_change_cipher_spec());
+        // Without keep_later_messages, the bytes after the first message are dropped.
+        let mut first_only = HandshakeAssembler::new(8192);
+        first_only.push_tls_stream(WEBEX_FLIGHT).unwrap();
+        assert!(first_only.next_message());
+        assert!(first_only.complete().is_none());
+    }
+
+    #[test]
+    fn rejects_later_messages_beyond_capacity() {
+        let mut asm = HandshakeAssembler::new(1024);
+        asm.set_keep_later_messages(true);
+        assert_eq!(
+            asm.push_tls_stream(WEBEX_FLIGHT).map_err(|e| e.kind),
+            Err(ErrorKind::LimitExceeded)
+        );
+        // The first message, complete before the limit, is still there.
+        assert_eq!(
+            asm.complete_handshake().map(|h| h.msg_type()),
+            Some(HandshakeType::ServerHello)
+        );
+    }
+
+    #[test]
+    fn parses_nothing_after_change_cipher_spec() {
+        #[rustfmt::skip]
+        let stream: &[u8] = &[
+            // ServerHello record: version 0x0303, no session id, suite 0x002f.
+            22, 3, 3, 0, 42, 2, 0, 0, 38, 3, 3,
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+            17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+            0, 0x00, 0x2f, 0,
+            // ChangeCipherSpec, then an encrypted Finished in a handshake record.
+            20, 3, 3, 0, 1, 1,
+            22, 3, 3, 0, 8, 0x0b, 0x00, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef,
+        ];
+        let mut asm = HandshakeAssembler::default();
+        asm.set_keep_later_messages(true);
+        asm.push_tls_stream(stream).unwrap();
+        assert!(asm.saw_change_cipher_spec());
+        assert!(ServerHello::parse(asm.complete_handshake().unwrap().body()).is_ok());
+        assert!(asm.next_message());
+        assert!(asm.complete().is_none());
+    }
+
+    #[test]
+    fn rejects_bad_certificate_lists() {
+        assert!(CertificateList::parse(&[0, 0, 0]).unwrap().is_empty());
+        assert_eq!(CertificateList::parse(&[0, 0, 0]).unwrap().leaf(), None);
+        let ok = [0, 0, 5, 0, 0, 2, 0x30, 0x00];
+        assert_eq!(
+            CertificateList::parse(&ok).unwrap().leaf(),
+            Some(&[0x30, 0x00][..])
+        );
+        for bad in [
+            &[0, 0, 5, 0, 0, 2, 0x30, 0x00, 0xff][..], // trailing byte
+            &[0, 0, 6, 0, 0, 2, 0x30, 0x00][..],       // list past the body
+            &[0, 0, 3, 0, 0, 0][..],                   // empty certificate
+            &[0, 0, 4, 0, 0, 2, 0x30][..],             // entry past the list
+            &[0, 0][..],
+        ] {
+            assert!(CertificateList::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
     /// Runs every parser and accessor over `buf`; must never panic.
     fn exercise(buf: &[u8]) {
         let _ = probe(buf);
@@ -2034,6 +2285,19 @@ mod tests {
         }
         let _ = asm.push_at(3, buf);
         let _ = asm.push_record_fragment(buf);
+        let mut later = HandshakeAssembler::new(4096);
+        later.set_keep_later_messages(true);
+        let (a, b) = buf.split_at(buf.len() / 3);
+        let _ = later.push_tls_stream(a);
+        while later.next_message() {
+            let _ = later.push_tls_stream(&[]);
+        }
+        let _ = later.push_tls_stream(b);
+        while let Some(h) = later.complete_handshake() {
+            exercise_hello(h);
+            later.next_message();
+        }
+        let _ = later.saw_change_cipher_spec();
         if let Ok(h) = Handshake::new_checked(buf) {
             exercise_hello(h);
         }
@@ -2054,6 +2318,9 @@ mod tests {
     }
 
     fn exercise_hello_body(body: &[u8]) {
+        if let Ok(list) = CertificateList::parse(body) {
+            let _ = (list.leaf(), list.is_empty(), list.certificates().count());
+        }
         if let Ok(ch) = ClientHello::parse(body) {
             let _ = (
                 ch.legacy_version(),
@@ -2120,6 +2387,7 @@ mod tests {
             DTLS_SRTP_SERVER_FLIGHT,
             HRR_BODY,
             &msg[4..],
+            WEBEX_FLIGHT,
         ];
         vectors.extend(HUGE_CH_SEGMENTS);
         for v in vectors {
