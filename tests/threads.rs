@@ -132,3 +132,99 @@ fn command_line_threads_from_a_file_and_from_standard_input() {
         "a SIP call is found"
     );
 }
+
+/// The frames of a classic pcap file: (offset, length) of each record's
+/// data; empty for pcapng.
+fn pcap_frames(b: &[u8]) -> Vec<(usize, usize)> {
+    let le = match b.get(..4) {
+        Some([0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1]) => true,
+        Some([0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d]) => false,
+        _ => return Vec::new(),
+    };
+    let mut v = Vec::new();
+    let mut at = 24;
+    while let Some(h) = b.get(at..at + 16) {
+        let raw = [h[8], h[9], h[10], h[11]];
+        let incl = if le {
+            u32::from_le_bytes(raw)
+        } else {
+            u32::from_be_bytes(raw)
+        } as usize;
+        if at + 16 + incl > b.len() {
+            break;
+        }
+        v.push((at + 16, incl));
+        at += 16 + incl;
+    }
+    v
+}
+
+/// Damaged captures: bits flipped inside the frames of every classic pcap
+/// fixture (record headers left alone, so every frame is still read):
+/// malformed headers, broken SIP, STUN, TLS, RTP. Whatever one thread makes
+/// of them, three workers make the same: the join must not depend on the
+/// input being well-formed.
+#[test]
+fn damaged_captures_report_the_same_with_3_threads() {
+    let cfg = Config::default();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut compared, mut warned) = (0, 0u64);
+    for path in all_fixtures() {
+        let bytes = std::fs::read(&path).unwrap();
+        let frames = pcap_frames(&bytes);
+        if frames.is_empty() {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        // xorshift seeded by the name: the same damage on every run.
+        let mut x = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        }) | 1;
+        let mut next = move || {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            x.wrapping_mul(0x2545_F491_4F6C_DD1D) as usize
+        };
+        for round in 0..2 {
+            let mut b = bytes.clone();
+            // One frame in four gets one to three flipped bits.
+            for &(off, len) in frames.iter().filter(|f| f.1 > 0) {
+                if next() % 4 != 0 {
+                    continue;
+                }
+                for _ in 0..1 + next() % 3 {
+                    b[off + next() % len] ^= 1 << (next() % 8);
+                }
+            }
+            let file = dir.path().join(format!("{round}-{name}"));
+            std::fs::write(&file, &b).unwrap();
+            let files = vec![file.display().to_string()];
+            let one = json(&files_of(&files), 1, &cfg);
+            let many = json(&files_of(&files), 3, &cfg);
+            assert!(
+                one == many,
+                "{name} round {round}: {}",
+                first_difference(&one, &many)
+            );
+            let v: serde_json::Value = serde_json::from_slice(&one).unwrap();
+            warned += v["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|w| w["count"].as_u64())
+                .sum::<u64>();
+            compared += 1;
+        }
+    }
+    assert!(compared >= 80, "only {compared} damaged captures");
+    // The damage is seen: malformed headers, SIP, STUN... are counted.
+    assert!(
+        warned >= 100,
+        "only {warned} warnings over the damaged captures"
+    );
+}
+
+fn files_of(files: &[String]) -> Vec<PathBuf> {
+    files.iter().map(PathBuf::from).collect()
+}
