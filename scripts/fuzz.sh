@@ -141,7 +141,7 @@ done
 status=0
 for t in "${TARGETS[@]}"; do
     mkdir -p "$CORPUS/$t"
-    if [ "$t" = analyzer ]; then
+    if [ "$t" = analyzer ] || [ "$t" = sharded ]; then
         cp -n "$SEEDS"/analyzer/* "$CORPUS/$t/" 2>/dev/null || true
     else
         cp -n "$SEEDS"/payload/* "$CORPUS/$t/" 2>/dev/null || true
