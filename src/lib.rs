@@ -55,6 +55,7 @@ pub mod report;
 pub mod resolve;
 pub mod scope;
 pub mod secure;
+pub mod sequence;
 pub mod series;
 pub mod shard;
 pub mod stream;

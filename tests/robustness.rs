@@ -623,16 +623,6 @@ fn dissectors_survive_flipped_bytes() {
 /// the bytes as one Ethernet frame, then as `[link byte] (len16 frame)*`.
 /// Returns the report of the sequence form.
 fn analyzer_harness(data: &[u8]) -> Option<Report> {
-    const LINKS: [LinkType; 8] = [
-        LinkType::Ethernet,
-        LinkType::Raw,
-        LinkType::LinuxSll,
-        LinkType::LinuxSll2,
-        LinkType::Null,
-        LinkType::Loop,
-        LinkType::Ppp,
-        LinkType::Ethernet,
-    ];
     let cfg = || {
         let mut c = Config::default();
         c.flows.max_live = 64;
@@ -650,17 +640,9 @@ fn analyzer_harness(data: &[u8]) -> Option<Report> {
     let mut one = Analyzer::new(cfg());
     one.process(LinkType::Ethernet, base, data, data.len() as u32);
     render(one);
-    let (&head, mut rest) = data.split_first()?;
+    data.first()?;
     let mut seq = Analyzer::new(cfg());
-    let mut ts = base;
-    while rest.len() >= 2 {
-        let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
-        let body = &rest[2..];
-        let (frame, next) = body.split_at(len.min(body.len()));
-        seq.process(LINKS[usize::from(head & 7)], ts, frame, frame.len() as u32);
-        ts = Nanos(ts.0 + u64::from(head >> 3) * 1_000_000);
-        rest = next;
-    }
+    vcscope::sequence::feed(&mut seq, data);
     Some(render(seq))
 }
 
