@@ -317,7 +317,7 @@ fn read_one(
                     let lt = link_type(rec.linktype, shown);
                     if let Err(e) = &lt {
                         let m = e.0.clone();
-                        analyzer.input_warning("unsupported-link-type", || m);
+                        analyzer.ctx.warnings.add("unsupported-link-type", || m);
                     }
                     link_cache = (rec.linktype, lt.ok());
                 }
@@ -343,7 +343,7 @@ fn read_one(
                 offset,
                 why,
             }) => {
-                analyzer.input_warning("capture-truncated", || {
+                analyzer.ctx.warnings.add("capture-truncated", || {
                     format!(
                         "{shown}: record {number} at byte offset {offset} is cut short ({why}); the packets before it were analysed"
                     )

@@ -411,7 +411,7 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
     }
     // SIP is recognised from the datagram alone, before any state of the
     // flow is consulted: worker threads that follow only the signalling of
-    // flows they do not own ([`crate::engine`]) pick exactly these datagrams.
+    // flows they do not own (`crate::shard`) pick exactly these datagrams.
     if is_sip_datagram(payload) {
         sip_message(ctx, st, pkt, payload);
         return;

@@ -5,11 +5,9 @@
 //! the payload to the dissectors. Nothing on that path allocates unless a
 //! flow, a fragment buffer or a stream buffer is created.
 
-use std::net::IpAddr;
-
 use crate::dissect::{self, Ctx};
 use crate::flow::{Endpoint, FlowLimits, FlowTable};
-use crate::packet::{self, Decoded, LinkType, Packet, Skip, Transport};
+use crate::packet::{self, Decoded, LinkType, Packet, Skip};
 use crate::reasm::{Outcome, ReasmLimits, Reassembler};
 use crate::report::Report;
 use crate::time::Nanos;
@@ -36,47 +34,6 @@ pub struct SourceStats {
     pub ts_backwards: u64,
 }
 
-/// One worker thread's share of an analysis: the flows whose key hashes to
-/// `index` modulo `count`.
-///
-/// One thread reads and decodes the frames and hands each packet to the
-/// worker that owns its flow ([`crate::shard::Dispatch`]). Signalling goes
-/// to every worker: each TCP connection, and each UDP datagram that starts
-/// like SIP (the rule of [`dissect::is_sip_datagram`] needs no flow state).
-/// A worker follows the signalling of flows it does not own without
-/// recording anything of them, so every worker holds the same call table
-/// and attaches its own media flows to calls exactly as one thread would.
-/// [`crate::shard::merge`] then renumbers and joins the workers' results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
-
-impl Shard {
-    /// The worker (of `count`) that owns the flow between `a` and `b`: the
-    /// same for both directions (the endpoints' hashes are added), cheaper
-    /// than building the flow's key.
-    #[inline]
-    pub fn owner(transport: Transport, a: &Endpoint, b: &Endpoint, count: u32) -> u32 {
-        #[inline]
-        fn mix(e: &Endpoint) -> u64 {
-            let ip = match e.ip {
-                IpAddr::V4(v4) => u64::from(u32::from(v4)),
-                IpAddr::V6(v6) => {
-                    let x = u128::from(v6);
-                    (x as u64) ^ ((x >> 64) as u64).rotate_left(29)
-                }
-            };
-            (ip ^ (u64::from(e.port) << 40)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        }
-        let h =
-            (mix(a).wrapping_add(mix(b)) ^ transport as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93);
-        // The high half mixes every input bit; scaled to [0, count).
-        (((h >> 32) * u64::from(count.max(1))) >> 32) as u32
-    }
-}
-
 /// One analysis over one or more captures.
 pub struct Analyzer {
     pub(crate) flows: FlowTable,
@@ -88,8 +45,6 @@ pub struct Analyzer {
     now: Nanos,
     /// Keep the ids of ended flows for `take_ended` (live streaming output).
     streaming: bool,
-    /// This analyzer's share when several worker threads read the input.
-    pub(crate) shard: Option<Shard>,
     /// The reading thread of a sharded analysis hands packets on through this.
     pub(crate) dispatch: Option<Box<crate::shard::Dispatch>>,
 }
@@ -104,35 +59,18 @@ impl Analyzer {
             stats: SourceStats::default(),
             now: Nanos::ZERO,
             streaming: false,
-            shard: None,
             dispatch: None,
         }
     }
 
-    /// One worker of `shard.count` (see [`Shard`]). Each keeps at most its
-    /// share of the live-flow limit.
-    pub fn new_shard(mut cfg: Config, shard: Shard) -> Self {
-        let n = shard.count.max(1) as usize;
+    /// One of `workers` worker threads ([`crate::shard`]): it keeps at most
+    /// its share of the live-flow limit and logs its media attachments.
+    pub fn new_worker(mut cfg: Config, workers: u32) -> Self {
+        let n = workers.max(1) as usize;
         cfg.flows.max_live = cfg.flows.max_live.div_ceil(n).max(1);
         let mut a = Analyzer::new(cfg);
-        a.shard = Some(shard);
         a.ctx.calls.attach_log = Some(Vec::new());
         a
-    }
-
-    /// True for the analyzer that reports what concerns frames rather than
-    /// flows (every analyzer but workers 1.. of a sharded read).
-    #[inline]
-    pub fn is_primary(&self) -> bool {
-        self.shard.is_none_or(|s| s.index == 0)
-    }
-
-    /// A warning about the input itself (not one flow), counted once over
-    /// all worker threads.
-    pub fn input_warning(&mut self, kind: &'static str, example: impl FnOnce() -> String) {
-        if self.is_primary() {
-            self.ctx.warnings.add(kind, example);
-        }
     }
 
     /// Analyses one captured frame. `wire_len` is its length on the wire.
@@ -194,7 +132,9 @@ impl Analyzer {
     fn skip(&mut self, skip: Skip, frame_no: u64) {
         if skip.is_malformed() {
             self.stats.malformed += 1;
-            self.input_warning(skip.as_str(), || format!("frame {frame_no}"));
+            self.ctx
+                .warnings
+                .add(skip.as_str(), || format!("frame {frame_no}"));
         } else {
             self.stats.skipped += 1;
         }

@@ -137,7 +137,7 @@ pub struct Flow {
     pub first_frame: u64,
     pub end_frame: u64,
     /// False for a flow another worker thread owns, followed here only for
-    /// its signalling ([`crate::engine`]).
+    /// its signalling ([`crate::shard`]).
     pub owned: bool,
     /// What the dissectors learnt; its heavy parts are dropped when the flow ends.
     pub state: FlowState,

@@ -1,6 +1,11 @@
 //! Several worker threads over one input. The reading thread decodes each
-//! frame and hands the packet to the worker that owns its flow (a hash of
-//! the 5-tuple); signalling goes to every worker ([`crate::engine::Shard`]).
+//! frame and hands the packet to the worker that owns its flow ([`owner`],
+//! a hash of the 5-tuple). Signalling goes to every worker: each TCP
+//! connection, and each UDP datagram that starts like SIP (the rule of
+//! [`dissect::is_sip_datagram`] needs no flow state). A worker follows the
+//! signalling of flows it does not own without recording anything of them,
+//! so every worker holds the same call table and attaches its own media
+//! flows to calls exactly as one thread would.
 //! Packets travel in batches: their payload is copied once into the batch,
 //! headers as a few fields, and emptied batches come back to be reused.
 //! At the end the workers' results are joined into the one analyzer a
@@ -16,6 +21,7 @@
 //! relays, 256 entries per relay list): each worker keeps its share of the
 //! live-flow limit and evicts on its own.
 
+use std::net::IpAddr;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Mutex;
 
@@ -23,10 +29,31 @@ use rustc_hash::FxHashMap;
 
 use crate::capture::{self, CaptureError, CaptureOptions, ReadOutcome};
 use crate::dissect;
-use crate::engine::{Analyzer, Config, Shard};
+use crate::engine::{Analyzer, Config};
 use crate::flow::{EndReason, Endpoint, Flow, FlowKey, FlowTable};
 use crate::packet::{Packet, Transport};
 use crate::time::Nanos;
+
+/// The worker (of `count`) that owns the flow between `a` and `b`: the same
+/// for both directions (the endpoints' hashes are added), cheaper than
+/// building the flow's key.
+#[inline]
+pub fn owner(transport: Transport, a: &Endpoint, b: &Endpoint, count: u32) -> u32 {
+    #[inline]
+    fn mix(e: &Endpoint) -> u64 {
+        let ip = match e.ip {
+            IpAddr::V4(v4) => u64::from(u32::from(v4)),
+            IpAddr::V6(v6) => {
+                let x = u128::from(v6);
+                (x as u64) ^ ((x >> 64) as u64).rotate_left(29)
+            }
+        };
+        (ip ^ (u64::from(e.port) << 40)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+    let h = (mix(a).wrapping_add(mix(b)) ^ transport as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    // The high half mixes every input bit; scaled to [0, count).
+    (((h >> 32) * u64::from(count.max(1))) >> 32) as u32
+}
 
 /// Packets per batch, and payload bytes per batch, before it is sent.
 const BATCH_PACKETS: usize = 1024;
@@ -116,7 +143,7 @@ impl Dispatch {
             ip: p.dst,
             port: p.dport,
         };
-        let owner = Shard::owner(p.transport, &src, &dst, n);
+        let owner = owner(p.transport, &src, &dst, n);
         let everyone = match p.transport {
             Transport::Tcp => true,
             Transport::Udp => dissect::is_sip_datagram(p.payload),
@@ -230,11 +257,11 @@ pub fn run<R>(
     let (r, workers) = std::thread::scope(|s| {
         let mut lanes = Vec::new();
         let mut handles = Vec::new();
-        for index in 0..count {
+        for _ in 0..count {
             let (tx, rx) = mpsc::sync_channel::<Batch>(QUEUE);
             let (free_tx, free_rx) = mpsc::channel::<Batch>();
             handles.push(s.spawn(move || {
-                let mut an = Analyzer::new_shard(cfg.clone(), Shard { index, count });
+                let mut an = Analyzer::new_worker(cfg.clone(), count);
                 work(&mut an, rx, free_tx);
                 an
             }));
@@ -389,7 +416,6 @@ pub fn merge(mut front: Analyzer, mut workers: Vec<Analyzer>, cfg: &Config) -> A
         expired,
         evicted,
     );
-    base.shard = None;
     base
 }
 
@@ -422,8 +448,8 @@ mod tests {
                 5004,
             );
             for t in [Transport::Udp, Transport::Tcp] {
-                let o = Shard::owner(t, &a, &b, 3);
-                assert_eq!(o, Shard::owner(t, &b, &a, 3));
+                let o = owner(t, &a, &b, 3);
+                assert_eq!(o, owner(t, &b, &a, 3));
                 assert!(o < 3);
                 per[o as usize] += 1;
             }
@@ -432,9 +458,6 @@ mod tests {
         for n in per {
             assert!((1800..=2200).contains(&n), "{per:?}");
         }
-        assert_eq!(
-            Shard::owner(Transport::Udp, &ep("::1", 1), &ep("::1", 2), 1),
-            0
-        );
+        assert_eq!(owner(Transport::Udp, &ep("::1", 1), &ep("::1", 2), 1), 0);
     }
 }
