@@ -31,7 +31,28 @@ fn is_media(f: &FlowOut) -> bool {
         || matches!(f.encryption, "dtls-srtp" | "zrtp")
         || (p("turn-channeldata") && f.packets >= 10)
         || (f.encryption == "srtp" && f.packets >= 10)
+        || proprietary_media(f)
 }
+
+/// Media of a calling app that shows no RTP, SRTP or DTLS, recognised by
+/// the app's own media framing (Zoom's media encapsulation without RTP
+/// inside, imo's datagrams): a UDP flow with at least
+/// [`PROPRIETARY_PACKETS`] packets each way and no standard protocol. A flow
+/// named only by its servers' addresses or port is not enough: it may be
+/// anything the app sends.
+fn proprietary_media(f: &FlowOut) -> bool {
+    f.transport == "udp"
+        && f.protocols.is_empty()
+        && f.packets_fwd >= PROPRIETARY_PACKETS
+        && f.packets_rev >= PROPRIETARY_PACKETS
+        && matches!(
+            f.app_evidence,
+            Some("zoom-media-encapsulation" | "zoom-p2p-media-encapsulation" | "imo-datagram")
+        )
+}
+
+/// Packets each way that make a proprietary UDP flow media.
+const PROPRIETARY_PACKETS: u64 = 10;
 
 /// The local side of a flow: the one inside the network (internal scope)
 /// when exactly one side is, else the side that sent first.
@@ -445,6 +466,7 @@ mod tests {
             tls_certificate_names: Vec::new(),
             stun: None,
             rdns: None,
+            app_evidence: None,
         }
     }
 
@@ -550,5 +572,34 @@ mod tests {
             vec!["stun"],
         );
         assert!(infer_calls(&[dns, stun_only], &[]).is_empty());
+    }
+
+    #[test]
+    fn parses_app_framed_media_without_rtp_as_a_call() {
+        // imo's datagrams both ways: media of an imo call, encryption unknown.
+        let mut imo = flow(
+            1,
+            ep("192.168.12.169", 49207),
+            ep("185.155.137.30", 36535),
+            (0.0, 3.0),
+            vec![],
+        );
+        imo.app = Some("imo".into());
+        imo.app_evidence = Some("imo-datagram");
+        // The same kind of flow named only by its server's address: not media.
+        let mut by_address = imo.clone();
+        by_address.id = 2;
+        by_address.src = ep("192.168.12.170", 40000);
+        by_address.app_evidence = Some("operator-prefix");
+        // Too few packets one way: not a conversation.
+        let mut one_way = imo.clone();
+        one_way.id = 3;
+        one_way.src = ep("192.168.12.171", 40000);
+        one_way.packets_rev = 2;
+        let calls = infer_calls(&[imo, by_address, one_way], &[]);
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].app.as_deref(), Some("imo"));
+        assert_eq!(calls[0].encrypted, "unknown");
+        assert_eq!(calls[0].flow_ids, vec![1]);
     }
 }

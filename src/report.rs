@@ -160,6 +160,9 @@ pub struct FlowOut {
     /// Reverse DNS of src and dst (`--resolve`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rdns: Option<[Option<String>; 2]>,
+    /// How `app` was found (also written in `findings`); not in the JSON.
+    #[serde(skip)]
+    pub app_evidence: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -456,6 +456,7 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize, across: Option<&Across>) -> Opt
             vendor: s.vendor.map(|v| format!("{v:?}").to_lowercase()),
         }),
         rdns: None,
+        app_evidence,
     })
 }
 

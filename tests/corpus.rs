@@ -1077,3 +1077,75 @@ fn zoom_p2p_media_is_unwrapped_and_measured() {
     assert_eq!(f["app"], "zoom");
     assert_eq!(f["rtp_streams"].as_array().unwrap().len(), 0);
 }
+
+/// Calls carried only by an app's own media framing, with no RTP visible:
+/// imo's datagrams, and Zoom's media encapsulation to its media routers
+/// (UDP 8801). The imo call's media are exactly the two flows nDPI names
+/// IMO (the reviewed apps table); every Zoom media-router flow with ten
+/// packets or more each way is the media of an inferred Zoom call, whose
+/// router is an SFU operated by Zoom. Encryption stays unknown: the
+/// payloads are Zoom's and imo's own.
+#[test]
+fn calls_from_app_framed_media() {
+    let r = report("ndpi__imo.pcap");
+    let calls = r["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    let c = &calls[0];
+    assert_eq!((s(&c["app"]), s(&c["encrypted"])), ("imo", "unknown"));
+    let media_keys: BTreeSet<String> = c["media"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let f = flows(&r).iter().find(|f| f["id"] == m["flow_id"]).unwrap();
+            format!("{} {}", ep(&f["src"]), ep(&f["dst"]))
+        })
+        .collect();
+    let ndpi: BTreeSet<String> = expected_for("apps.json", "ndpi__imo.pcap")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["expected"] == "imo")
+        .map(|row| {
+            let k: Vec<&str> = s(&row["flow"]).split(' ').collect();
+            format!("{} {}", k[1], k[3])
+        })
+        .collect();
+    assert_eq!(media_keys, ndpi);
+
+    let r = report("ndpi__zoom.pcap");
+    let routers: Vec<&Value> = flows(&r)
+        .iter()
+        .filter(|f| {
+            f["dst"]["port"] == 8801
+                && f["packets_fwd"].as_u64() >= Some(10)
+                && f["packets_rev"].as_u64() >= Some(10)
+        })
+        .collect();
+    assert_eq!(routers.len(), 2);
+    for f in routers {
+        let call = r["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| {
+                c["media"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|m| m["flow_id"] == f["id"])
+            })
+            .unwrap_or_else(|| panic!("flow {} is in no call", f["id"]));
+        assert_eq!(s(&call["app"]), "zoom");
+        let router = call["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["ip"] == f["dst"]["ip"] && e["port"] == 8801)
+            .unwrap();
+        assert_eq!(
+            (s(&router["role"]), s(&router["operator"])),
+            ("sfu", "Zoom")
+        );
+    }
+}
