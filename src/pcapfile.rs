@@ -5,7 +5,9 @@
 //! copying and calling is a sixth of vcscope's whole time. This reader does
 //! one `read(2)` per megabyte and lends each record straight out of that
 //! block: the frame bytes the dissectors see are borrowed, never copied
-//! again. libpcap stays in charge of live capture and of `--filter` (its BPF
+//! again. Blocks are reference-counted ([`Block`]), so `--threads` hands
+//! records to other threads by position in their block; a block still held
+//! there is not written again, the reader reads into a spare one. libpcap stays in charge of live capture and of `--filter` (its BPF
 //! compiler and `pcap_offline_filter`).
 //!
 //! Formats: classic pcap in both byte orders with micro- or nanosecond
@@ -19,7 +21,9 @@
 //! for the caller); a record that cannot be framed is [`ReadError::Corrupt`].
 //! Both carry the record number and its byte offset.
 
+use std::collections::VecDeque;
 use std::io::Read;
+use std::sync::Arc;
 
 use crate::time::Nanos;
 
@@ -29,6 +33,13 @@ pub const MAX_CAPLEN: u32 = 262_144;
 pub const MAX_BLOCK: u32 = 16 << 20;
 /// Bytes asked of the file per read.
 const CHUNK: usize = 1 << 20;
+/// Blocks lent out and kept for reuse once every borrower let them go; past
+/// this many, the oldest is forgotten (freed when its borrowers finish).
+const SPARE_BLOCKS: usize = 64;
+
+/// A block of the file as read: records are slices of it. Shared, so that
+/// another thread can hold a record's bytes without a copy.
+pub type Block = Arc<Vec<u8>>;
 
 const SHB: u32 = 0x0A0D_0D0A;
 const IDB: u32 = 1;
@@ -50,6 +61,9 @@ pub struct Record<'a> {
     pub number: u64,
     /// Byte offset of the record's header (or block) in the file.
     pub offset: u64,
+    /// The block `data` lies in (its bytes are not written again while
+    /// a clone of it is held).
+    pub block: Option<&'a Block>,
 }
 
 /// Why the reading of a file stopped early.
@@ -125,7 +139,9 @@ enum Format {
 /// A pcap or pcapng stream, framed record by record.
 pub struct FileReader<R> {
     src: R,
-    buf: Vec<u8>,
+    buf: Block,
+    /// Earlier blocks, possibly still held by borrowers.
+    spare: VecDeque<Block>,
     /// Valid bytes are `buf[start..end]`; `buf[start]` is at file offset `pos`.
     start: usize,
     end: usize,
@@ -158,7 +174,8 @@ impl<R: Read> FileReader<R> {
     pub fn new(src: R) -> Result<Self, OpenError> {
         let mut r = FileReader {
             src,
-            buf: vec![0; CHUNK],
+            buf: Arc::new(vec![0; CHUNK]),
+            spare: VecDeque::new(),
             start: 0,
             end: 0,
             pos: 0,
@@ -270,7 +287,11 @@ impl<R: Read> FileReader<R> {
             Format::PcapNg { .. } => loop {
                 if let Some((start, len, rec)) = self.ng_block(false)? {
                     let data = &self.buf[start..start + len];
-                    return Ok(Some(Record { data, ..rec }));
+                    return Ok(Some(Record {
+                        data,
+                        block: Some(&self.buf),
+                        ..rec
+                    }));
                 }
                 if self.end == self.start && self.eof {
                     return Ok(None);
@@ -350,6 +371,7 @@ impl<R: Read> FileReader<R> {
             wire_len,
             number,
             offset,
+            block: Some(&self.buf),
         }))
     }
 
@@ -568,6 +590,7 @@ impl<R: Read> FileReader<R> {
                         wire_len: wire,
                         number,
                         offset,
+                        block: None,
                     },
                 ))
             }
@@ -588,6 +611,7 @@ impl<R: Read> FileReader<R> {
                         wire_len: wire,
                         number,
                         offset,
+                        block: None,
                     },
                 ))
             }
@@ -624,16 +648,16 @@ impl<R: Read> FileReader<R> {
         if self.end - self.start >= want || self.eof {
             return Ok(());
         }
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        if self.buf.len() < want {
-            self.buf.resize(want.next_power_of_two(), 0);
+        let Some(buf) = writable(&mut self.buf, &mut self.spare, self.start, self.end) else {
+            return Err("cannot obtain a read buffer".into());
+        };
+        self.end -= self.start;
+        self.start = 0;
+        if buf.len() < want {
+            buf.resize(want.next_power_of_two(), 0);
         }
         while self.end < want {
-            match self.src.read(&mut self.buf[self.end..]) {
+            match self.src.read(&mut buf[self.end..]) {
                 Ok(0) => {
                     self.eof = true;
                     break;
@@ -645,6 +669,37 @@ impl<R: Read> FileReader<R> {
         }
         Ok(())
     }
+}
+
+/// The block to read into, with the unread bytes `buf[start..end]` moved
+/// to its front: the current one if no borrower holds it, else a spare
+/// nobody holds any more, else a new one.
+fn writable<'b>(
+    buf: &'b mut Block,
+    spare: &mut VecDeque<Block>,
+    start: usize,
+    end: usize,
+) -> Option<&'b mut Vec<u8>> {
+    if Arc::get_mut(buf).is_none() {
+        let free = spare.iter_mut().position(|b| Arc::get_mut(b).is_some());
+        let next = match free.and_then(|i| spare.remove(i)) {
+            Some(b) => b,
+            None => Arc::new(vec![0; buf.len().max(CHUNK)]),
+        };
+        let old = std::mem::replace(buf, next);
+        if spare.len() >= SPARE_BLOCKS {
+            spare.pop_front();
+        }
+        let b = Arc::get_mut(buf)?;
+        if b.len() < old.len() {
+            b.resize(old.len(), 0);
+        }
+        b[..end - start].copy_from_slice(&old[start..end]);
+        spare.push_back(old);
+    } else if start > 0 {
+        Arc::get_mut(buf)?.copy_within(start..end, 0);
+    }
+    Arc::get_mut(buf)
 }
 
 #[cfg(test)]
@@ -696,6 +751,40 @@ mod tests {
                 Ok(None) => return (out, None),
                 Err(e) => return (out, Some(e)),
             }
+        }
+    }
+
+    #[test]
+    fn lent_blocks_are_never_written_while_held() {
+        // 4 MiB of records: the reader refills its block many times while
+        // a borrower holds earlier blocks.
+        let recs: Vec<(u32, u32, Vec<u8>)> = (0..4000u32)
+            .map(|i| {
+                let mut d = vec![(i % 251) as u8; 1000 + (i % 7) as usize];
+                d[..4].copy_from_slice(&i.to_be_bytes());
+                (i, 0, d)
+            })
+            .collect();
+        let borrowed: Vec<(u32, u32, &[u8])> =
+            recs.iter().map(|(a, b, d)| (*a, *b, d.as_slice())).collect();
+        let file = pcap(true, false, 1, &borrowed);
+        let mut r = FileReader::new(&file[..]).unwrap();
+        let mut held: Vec<(Block, usize, usize, usize)> = Vec::new();
+        let mut n = 0;
+        while let Some(rec) = r.next_record().unwrap() {
+            let block = rec.block.expect("a streamed record lies in a block");
+            let off = rec.data.as_ptr() as usize - block.as_ptr() as usize;
+            if n % 3 == 0 {
+                held.push((Arc::clone(block), off, rec.data.len(), n));
+            }
+            n += 1;
+        }
+        assert_eq!(n, 4000);
+        let blocks: std::collections::HashSet<usize> =
+            held.iter().map(|h| h.0.as_ptr() as usize).collect();
+        assert!(blocks.len() > 3, "records came from {} blocks", blocks.len());
+        for (block, off, len, i) in held {
+            assert_eq!(&block[off..off + len], recs[i].2.as_slice(), "record {i}");
         }
     }
 
