@@ -330,6 +330,9 @@ fn read_one(
                         continue;
                     }
                 }
+                if let Some(b) = rec.block {
+                    analyzer.lend(b);
+                }
                 analyzer.process(link, rec.ts, rec.data, rec.wire_len);
                 if let Some(b) = &bar {
                     if n % 16_384 == 0 {

@@ -121,6 +121,16 @@ impl Analyzer {
         }
     }
 
+    /// The frames passed to [`Analyzer::process`] next lie in `block`
+    /// (a reader's shared buffer): with worker threads, their payloads are
+    /// handed over by place instead of copied.
+    #[inline]
+    pub fn lend(&mut self, block: &crate::pcapfile::Block) {
+        if let Some(d) = self.dispatch.as_deref_mut() {
+            d.lend(block);
+        }
+    }
+
     /// Counts a frame that cannot be decoded at all (its interface has an
     /// unsupported link type).
     pub fn count_unreadable(&mut self, wire_len: u32) {

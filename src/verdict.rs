@@ -883,17 +883,18 @@ fn flows_out(a: &Analyzer, across: &Across, threads: usize) -> Vec<FlowOut> {
     if parts == 1 {
         return range(0..n);
     }
-    // Part k is flows [k·n/parts, (k+1)·n/parts); part 0 runs here.
+    // Part k is flows [k·n/parts, (k+1)·n/parts); part 0 runs here, into
+    // the vector that then takes the others in turn.
     let at = |k: usize| k * n / parts;
     std::thread::scope(|s| {
         let rest: Vec<_> = (1..parts)
             .map(|k| s.spawn(move || range(at(k)..at(k + 1))))
             .collect();
         let mut flows = Vec::with_capacity(n);
-        flows.extend(range(0..at(1)));
+        flows.extend((0..at(1)).filter_map(|i| flow_out(a, i, Some(across))));
         for h in rest {
             match h.join() {
-                Ok(part) => flows.extend(part),
+                Ok(mut part) => flows.append(&mut part),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
