@@ -19,11 +19,11 @@
 # 100000) of the workload, which is stable on a noisy machine, and keeps the
 # callgrind output files in DIR for callgrind_annotate.
 #
-# With --threads T it also runs `vcscope read FILE --threads T` (a reading
-# thread and T workers), checks that its report is byte-identical to the
-# one-thread report, and prints the speedup; with --callgrind, the
-# instructions of each thread (valgrind serialises threads, so this is the
-# work, not the wall time).
+# With --threads T it also runs `vcscope read FILE --threads T` (the
+# reading thread, which analyses a share of the flows, and T-1 workers),
+# checks that its report is byte-identical to the one-thread report, and
+# prints the speedup; with --callgrind, the instructions of each thread
+# (valgrind serialises threads, so this is the work, not the wall time).
 #
 # Environment: CARGO_TARGET_DIR (default: target/), PYTHON (default python3).
 set -euo pipefail
@@ -40,7 +40,7 @@ THREADS=1
 PYTHON=${PYTHON:-python3}
 
 usage() {
-    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 
@@ -179,8 +179,9 @@ EOF
         valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$cg" \
             "$VCSCOPE" read "$PREFIX" --format json -o "$DATA/vc_prefix.threads.json" \
             --threads "$THREADS" >/dev/null 2>"$cg.log"
-        # Thread 1 reads, decodes and writes the report; the others are the
-        # workers (and the report's helper threads, which reuse their slots).
+        # Thread 1 reads, decodes, analyses its share of the flows and
+        # writes the report; the others are the workers (and the report's
+        # helper threads, which reuse their slots).
         for f in "$cg"-*; do
             ir=$(awk '/^summary:/ {print $2; exit}' "$f")
             awk -v w="thread ${f##*-}" -v ir="$ir" -v n="$CG_PACKETS" \

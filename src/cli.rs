@@ -121,12 +121,13 @@ pub struct CommonArgs {
     #[arg(long, value_name = "SECS", default_value_t = 900)]
     pub idle_timeout: u64,
 
-    /// Worker threads (1-64). With more than one, another thread reads and
-    /// decodes the packets and hands each to the worker that owns its flow (a
-    /// hash of the 5-tuple); the report is the same as with one thread unless
-    /// a limit is reached (--max-flows is split between the workers). Live
-    /// capture with several workers writes its report at the end: flows are
-    /// not streamed.
+    /// Analysis threads (1-64). With more than one, the reading thread
+    /// decodes every packet, analyses a small share of the flows itself and
+    /// hands every other packet to the worker thread that owns its flow (a
+    /// hash of the 5-tuple); the report is the same as with one thread
+    /// unless a limit is reached (--max-flows is split between the threads).
+    /// Live capture with several threads writes its report at the end: flows
+    /// are not streamed.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
 }

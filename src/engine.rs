@@ -156,9 +156,12 @@ impl Analyzer {
         if p.tunnel_depth > 0 {
             self.stats.decapsulated += 1;
         }
-        match self.dispatch.as_deref_mut() {
+        let foreign = match self.dispatch.as_deref_mut() {
             Some(d) => d.packet(p, wire_len, now, frame),
-            None => self.packet(p, wire_len, now, false),
+            None => Some(false),
+        };
+        if let Some(foreign) = foreign {
+            self.packet(p, wire_len, now, foreign);
         }
     }
 

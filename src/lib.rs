@@ -25,9 +25,10 @@
 //!   in one ordered match and records evidence on the flow.
 //! * [`verdict`] turns evidence into the encryption status, relays and leaks
 //!   and builds the [`report::Report`], whose field names are the contract.
-//! * [`shard`] runs `--threads N`: the reading thread hands each packet to
-//!   the worker that owns its flow (signalling to all of them), and joins
-//!   the workers' results into the report one thread would have made.
+//! * [`shard`] runs `--threads N`: the reading thread analyses a small share
+//!   of the flows and hands every other packet to the worker thread that
+//!   owns its flow (signalling to all of them), and joins the threads'
+//!   results into the report one thread would have made.
 //!
 //! All state is bounded (flows, fragments, stream buffers, calls) and what
 //! the limits cost is reported; every oddity in the input is a counted

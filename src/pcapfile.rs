@@ -765,8 +765,10 @@ mod tests {
                 (i, 0, d)
             })
             .collect();
-        let borrowed: Vec<(u32, u32, &[u8])> =
-            recs.iter().map(|(a, b, d)| (*a, *b, d.as_slice())).collect();
+        let borrowed: Vec<(u32, u32, &[u8])> = recs
+            .iter()
+            .map(|(a, b, d)| (*a, *b, d.as_slice()))
+            .collect();
         let file = pcap(true, false, 1, &borrowed);
         let mut r = FileReader::new(&file[..]).unwrap();
         let mut held: Vec<(Block, usize, usize, usize)> = Vec::new();
@@ -782,7 +784,11 @@ mod tests {
         assert_eq!(n, 4000);
         let blocks: std::collections::HashSet<usize> =
             held.iter().map(|h| h.0.as_ptr() as usize).collect();
-        assert!(blocks.len() > 3, "records came from {} blocks", blocks.len());
+        assert!(
+            blocks.len() > 3,
+            "records came from {} blocks",
+            blocks.len()
+        );
         for (block, off, len, i) in held {
             assert_eq!(&block[off..off + len], recs[i].2.as_slice(), "record {i}");
         }

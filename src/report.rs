@@ -382,8 +382,11 @@ impl Report {
             let rest: Vec<_> = (1..parts)
                 .map(|k| {
                     s.spawn(move || -> io::Result<Vec<u8>> {
-                        let mut json = Vec::new();
-                        write_flows(&mut json, &flows[at(k)..at(k + 1)])?;
+                        // About 540 bytes a flow; reserved, not touched, so
+                        // the guess costs no memory and saves regrowing.
+                        let part = &flows[at(k)..at(k + 1)];
+                        let mut json = Vec::with_capacity(part.len() * 640);
+                        write_flows(&mut json, part)?;
                         Ok(json)
                     })
                 })

@@ -611,7 +611,7 @@ fn live_capture_matches_read_of_the_replayed_files() {
     live_matches_read("1");
 }
 
-/// The same with a reading thread and three workers behind it.
+/// The same with three analysis threads: the reading thread and two workers.
 #[test]
 fn live_capture_on_worker_threads_matches_read_of_the_replayed_files() {
     live_matches_read("3");
