@@ -234,7 +234,12 @@ fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool, threads: usi
         }
     };
     let res = match &c.output {
-        Some(p) if p.as_os_str() != "-" => write_atomic(p, write),
+        // A device or a pipe (`-o /dev/null`, a FIFO) is written to, never
+        // replaced.
+        Some(p) if p.as_os_str() != "-" => match std::fs::metadata(p) {
+            Ok(m) if !m.is_file() => write_direct(p, write),
+            _ => write_atomic(p, write),
+        },
         _ => {
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());
@@ -263,6 +268,17 @@ fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool, threads: usi
     }
 }
 
+/// Writes straight into `path`, which is not a regular file.
+fn write_direct(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let f = std::fs::OpenOptions::new().write(true).open(path)?;
+    let mut w = io::BufWriter::with_capacity(1 << 20, f);
+    write(&mut w)?;
+    w.flush()
+}
+
 /// Writes via a temporary file in the same directory and renames it into place.
 fn write_atomic(
     path: &Path,
@@ -282,6 +298,11 @@ fn write_atomic(
         let mut w = io::BufWriter::with_capacity(1 << 20, f);
         write(&mut w)?;
         w.into_inner().map_err(|e| e.into_error())?;
+        // The old report goes first: renaming over an existing file makes
+        // ext4 write the new one's data out before the rename returns
+        // (auto_da_alloc), 0.07-0.11 s for an 85 MB report. A reader may
+        // miss the file for that moment; it never sees half a report.
+        let _ = std::fs::remove_file(path);
         std::fs::rename(&tmp, path)
     })();
     if res.is_err() {

@@ -191,6 +191,43 @@ fn reads_standard_input() {
     assert_eq!(v["flows"].as_array().unwrap().len(), 3);
 }
 
+/// `-o` naming a pipe (or a device such as /dev/null) writes into it and
+/// leaves it what it was; a regular file is replaced whole.
+#[test]
+fn output_to_a_pipe_writes_into_it_and_replaces_a_regular_file() {
+    let f = fixture("heplify__sip_ipv4_tcp.pcap");
+    let f = f.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("report.pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let o = run(&["read", f, "--format", "json", "-o", fifo.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Checked before waiting for the reader, which would wait forever on a
+    // pipe that was replaced.
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    let text = reader.join().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["source"]["packets"], 84);
+
+    let out = dir.path().join("r.json");
+    std::fs::write(&out, "an older, longer report than the next one, and more").unwrap();
+    let o = run(&["read", f, "--format", "json", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = read_json(&out);
+    assert_eq!(v["source"]["packets"], 84);
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "no temporary file is left: {left:?}");
+}
+
 #[test]
 fn writes_every_format() {
     let f = fixture("heplify__sip_ipv4_tcp.pcap");
