@@ -131,12 +131,20 @@ pub fn infer_calls(flows: &[FlowOut], relays: &[RelayOut]) -> Vec<CallOut> {
     });
     // Flows no call claimed, by address (in flow order): each call looks at
     // its client's flows only, not at every flow of the capture.
-    let mut by_ip: FxHashMap<&str, Vec<&FlowOut>> = FxHashMap::default();
+    // Only the clients' addresses are looked up, so only theirs are kept.
+    let mut by_ip: FxHashMap<String, Vec<&FlowOut>> = groups
+        .iter()
+        .map(|(client, _)| (client.clone(), Vec::new()))
+        .collect();
     if !groups.is_empty() {
         for f in flows.iter().filter(|f| f.call_id.is_none()) {
-            by_ip.entry(f.src.ip.as_str()).or_default().push(f);
+            if let Some(v) = by_ip.get_mut(f.src.ip.as_str()) {
+                v.push(f);
+            }
             if f.dst.ip != f.src.ip {
-                by_ip.entry(f.dst.ip.as_str()).or_default().push(f);
+                if let Some(v) = by_ip.get_mut(f.dst.ip.as_str()) {
+                    v.push(f);
+                }
             }
         }
     }
