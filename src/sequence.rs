@@ -46,6 +46,14 @@ pub fn feed(an: &mut Analyzer, data: &[u8]) -> usize {
     n
 }
 
+/// [`feed`], with the frames lent from `block` as a file reader lends its
+/// records: with worker threads, payloads are handed over by their place in
+/// the block instead of copied.
+pub fn feed_lent(an: &mut Analyzer, block: &crate::pcapfile::Block) -> usize {
+    an.lend(block);
+    feed(an, block)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -221,6 +221,9 @@ impl Dispatch {
             Transport::Tcp => !p.payload.is_empty(),
             Transport::Udp => dissect::is_sip_datagram(p.payload),
         };
+        if owner == 0 && !everyone {
+            return Some(false);
+        }
         let place = self.place(p.payload);
         let item = |foreign: bool| Item {
             frame,
@@ -240,8 +243,6 @@ impl Dispatch {
                 self.push(i as usize - 1, item(i != owner), p.payload, place.is_some());
             }
             Some(owner != 0)
-        } else if owner == 0 {
-            Some(false)
         } else {
             self.push(owner as usize - 1, item(false), p.payload, place.is_some());
             None
