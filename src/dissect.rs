@@ -337,15 +337,10 @@ pub fn dissect(ctx: &mut Ctx, flow: &mut Flow, dir: Direction, p: &Packet<'_>, n
     if p.payload.is_empty() && p.transport == Transport::Udp {
         return;
     }
+    let (src, dst) = p.endpoints();
     let pkt = Pkt {
-        src: Endpoint {
-            ip: p.src,
-            port: p.sport,
-        },
-        dst: Endpoint {
-            ip: p.dst,
-            port: p.dport,
-        },
+        src,
+        dst,
         dir,
         ts: now,
         transport: p.transport,

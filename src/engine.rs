@@ -6,7 +6,7 @@
 //! flow, a fragment buffer or a stream buffer is created.
 
 use crate::dissect::{self, Ctx};
-use crate::flow::{Endpoint, FlowLimits, FlowTable};
+use crate::flow::{FlowLimits, FlowTable};
 use crate::packet::{self, Decoded, LinkType, Packet, Skip};
 use crate::reasm::{Outcome, ReasmLimits, Reassembler};
 use crate::report::Report;
@@ -191,14 +191,7 @@ impl Analyzer {
 
     #[inline]
     fn packet(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos, foreign: bool) {
-        let src = Endpoint {
-            ip: p.src,
-            port: p.sport,
-        };
-        let dst = Endpoint {
-            ip: p.dst,
-            port: p.dport,
-        };
+        let (src, dst) = p.endpoints();
         let (idx, dir) = self.flows.lookup(p.transport, src, dst, now);
         let Some(flow) = self.flows.get_mut(idx) else {
             return;

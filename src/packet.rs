@@ -86,6 +86,23 @@ pub struct Packet<'a> {
     pub tunnel_depth: u8,
 }
 
+impl Packet<'_> {
+    /// The sending socket and the receiving one.
+    #[inline]
+    pub fn endpoints(&self) -> (crate::flow::Endpoint, crate::flow::Endpoint) {
+        (
+            crate::flow::Endpoint {
+                ip: self.src,
+                port: self.sport,
+            },
+            crate::flow::Endpoint {
+                ip: self.dst,
+                port: self.dport,
+            },
+        )
+    }
+}
+
 /// An IP fragment, to be reassembled before the transport header is read.
 #[derive(Debug, Clone, Copy)]
 pub struct Fragment<'a> {

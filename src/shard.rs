@@ -206,14 +206,7 @@ impl Dispatch {
         frame: u64,
     ) -> Option<bool> {
         let n = self.lanes.len() as u32 + 1;
-        let src = Endpoint {
-            ip: p.src,
-            port: p.sport,
-        };
-        let dst = Endpoint {
-            ip: p.dst,
-            port: p.dport,
-        };
+        let (src, dst) = p.endpoints();
         let owner = owner(p.transport, &src, &dst, n);
         // A segment without payload changes no stream: only its owner
         // counts it.
