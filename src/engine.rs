@@ -63,8 +63,8 @@ impl Analyzer {
         }
     }
 
-    /// One of `workers` worker threads ([`crate::shard`]): it keeps at most
-    /// its share of the live-flow limit and logs its media attachments.
+    /// One of `workers` analysis threads ([`crate::shard`]): it keeps at
+    /// most its share of the live-flow limit and logs its media attachments.
     pub fn new_worker(mut cfg: Config, workers: u32) -> Self {
         let n = workers.max(1) as usize;
         cfg.flows.max_live = cfg.flows.max_live.div_ceil(n).max(1);

@@ -47,7 +47,7 @@ pub struct Stream {
     last_seq: u16,
     /// Consecutive in-order packets so far (duplicates neither add nor break).
     run: u8,
-    /// Showed [`ACCEPT_RUN`] consecutive sequence numbers: real RTP.
+    /// Showed `ACCEPT_RUN` consecutive sequence numbers: real RTP.
     pub accepted: bool,
     pub relayed: bool,
     /// Packets, loss and jitter over time (bounded).
@@ -154,7 +154,7 @@ fn zrtp(st: &mut FlowState, payload: &[u8]) {
 /// Every SSRC gets its statistics from its first packet (so counts match
 /// tshark's); a stream is accepted once it shows consecutive sequence
 /// numbers. Candidates that never get there are bounded per flow, and a flow
-/// with no accepted stream after [`GIVE_UP_AFTER`] packets stops being looked at.
+/// with no accepted stream after `GIVE_UP_AFTER` packets stops being looked at.
 #[inline]
 pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
     if rtp::is_rtcp(payload) {

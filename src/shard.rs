@@ -6,10 +6,10 @@
 //! segment that carries payload (SIP may run over any connection; a bare
 //! acknowledgement changes no stream, only its owner counts it), and each
 //! UDP datagram that starts like SIP (the rule of
-//! [`dissect::is_sip_datagram`] needs no flow state). A worker follows the
-//! signalling of flows it does not own without recording anything of them,
-//! so every worker holds the same call table and attaches its own media
-//! flows to calls exactly as one thread would.
+//! [`dissect::is_sip_datagram`] needs no flow state). An analyser follows
+//! the signalling of flows it does not own without recording anything of
+//! them, so every analyser holds the same call table and attaches its own
+//! media flows to calls exactly as one thread would.
 //! Packets travel in batches, headers as a few fields. A payload read from a
 //! file or standard input stays where the reader read it: the batch holds
 //! the reader's block ([`crate::pcapfile::Block`]) and the payload's place
@@ -18,15 +18,15 @@
 //! At the end the analysers' results are joined into the one analyzer a
 //! single thread would have built.
 //!
-//! Joining needs only facts every worker agrees on: frames are numbered by
+//! Joining needs only facts every analyser agrees on: frames are numbered by
 //! the reading thread, so the flows' creation frames give back first-seen
 //! flow ids, and the frame each leak, relay, warning and media attachment
 //! was first recorded in gives back one thread's order. The reading thread
 //! also tells every worker when its flow table looks for idle flows, so
 //! flows end at the same frames as with one thread. The result equals one
 //! thread's as long as no bound is reached (live flows, calls, leaks,
-//! relays, 256 entries per relay list): each worker keeps its share of the
-//! live-flow limit and evicts on its own.
+//! relays, 256 entries per relay list): each analyser keeps its share of
+//! the live-flow limit and evicts on its own.
 
 use std::net::IpAddr;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -387,8 +387,9 @@ pub fn run<R>(
     Ok((merge(front, workers?, cfg), r))
 }
 
-/// Joins the workers of one sharded analysis (worker `i` at index `i`) with
-/// the reading thread's analyzer `front`, which counted the frames.
+/// Joins one sharded analysis: `front` is the reading thread's analyser
+/// (analyser 0, which also counted the frames), `workers[i]` analyser
+/// `i + 1`.
 pub fn merge(mut front: Analyzer, mut workers: Vec<Analyzer>, cfg: &Config) -> Analyzer {
     front.flows.end_all();
     for w in &mut workers {

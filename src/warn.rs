@@ -38,7 +38,7 @@ impl Warnings {
     }
 
     /// Counts one warning about flow `flow`; the example reads
-    /// "flow N: <example>" (or "flow N" when `example` is empty).
+    /// `"flow N: <example>"` (or "flow N" when `example` is empty).
     #[inline]
     pub fn add_on_flow(&mut self, kind: &'static str, flow: u32, example: impl FnOnce() -> String) {
         self.put(kind, 1, Some(flow), example)
