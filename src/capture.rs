@@ -309,6 +309,8 @@ fn read_one(
     // The decoder of the last link type seen (pcapng interfaces may differ).
     let mut link_cache: (u32, Option<LinkType>) = (u32::MAX, None);
     let mut n: u64 = 0;
+    // Asked once: with one thread, records need not be lent.
+    let lends = analyzer.lends();
     let fatal = loop {
         match reader.next_record() {
             Ok(Some(rec)) => {
@@ -330,7 +332,7 @@ fn read_one(
                         continue;
                     }
                 }
-                if let Some(b) = rec.block {
+                if let (true, Some(b)) = (lends, rec.block) {
                     analyzer.lend(b);
                 }
                 analyzer.process(link, rec.ts, rec.data, rec.wire_len);

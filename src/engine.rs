@@ -124,11 +124,18 @@ impl Analyzer {
     /// The frames passed to [`Analyzer::process`] next lie in `block`
     /// (a reader's shared buffer): with worker threads, their payloads are
     /// handed over by place instead of copied.
+    /// Only worth calling when [`Analyzer::lends`].
     #[inline]
     pub fn lend(&mut self, block: &crate::pcapfile::Block) {
         if let Some(d) = self.dispatch.as_deref_mut() {
             d.lend(block);
         }
+    }
+
+    /// Whether [`Analyzer::lend`] does anything: worker threads are behind
+    /// this analyzer.
+    pub fn lends(&self) -> bool {
+        self.dispatch.is_some()
     }
 
     /// Counts a frame that cannot be decoded at all (its interface has an

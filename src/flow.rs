@@ -402,16 +402,18 @@ impl FlowTable {
     }
 }
 
+/// An endpoint from text, for tests.
+#[cfg(test)]
+pub(crate) fn ep(ip: &str, port: u16) -> Endpoint {
+    Endpoint {
+        ip: ip.parse().unwrap(),
+        port,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ep(s: &str, port: u16) -> Endpoint {
-        Endpoint {
-            ip: s.parse().unwrap(),
-            port,
-        }
-    }
 
     #[test]
     fn parses_both_directions_into_one_flow() {

@@ -533,13 +533,7 @@ fn key_of(f: &Flow) -> FlowKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ep(ip: &str, port: u16) -> Endpoint {
-        Endpoint {
-            ip: ip.parse().unwrap(),
-            port,
-        }
-    }
+    use crate::flow::ep;
 
     #[test]
     fn owner_is_the_same_both_ways_and_spreads_flows() {
