@@ -41,7 +41,7 @@ pub fn run(cli: Cli) -> i32 {
             if let Err(e) = check_output(&a.common.output, &a.files) {
                 return fail(e);
             }
-            let (an, outcome) = match crate::shard::read_files(
+            let (mut an, outcome) = match crate::shard::read_files(
                 &a.files,
                 &opts,
                 &config(&a.common),
@@ -61,8 +61,11 @@ pub fn run(cli: Cli) -> i32 {
                     }
                 })
                 .collect();
-            let report = an.finish_threads(files, None, a.common.threads);
+            let report = an.report(files, None, a.common.threads);
             let code = finish(report, &a.common, false, a.common.threads);
+            // As with the report (see `finish`), the operating system takes
+            // the analysis' memory back faster than freeing it piece by piece.
+            std::mem::forget(an);
             match outcome.fatal {
                 Some(e) => fail(e),
                 None => code,

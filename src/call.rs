@@ -302,6 +302,13 @@ impl CallTable {
         }
     }
 
+    /// Every signalling flow id the calls name.
+    pub fn visit_signalling(&self, mut visit: impl FnMut(u32)) {
+        for c in &self.calls {
+            c.signalling_flows.iter().for_each(|&f| visit(f));
+        }
+    }
+
     /// Renumbers the signalling flows of every call.
     pub fn remap_signalling(&mut self, map: impl Fn(u32) -> u32) {
         for c in &mut self.calls {

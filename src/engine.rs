@@ -264,6 +264,19 @@ impl Analyzer {
         interface: Option<String>,
         threads: usize,
     ) -> Report {
+        self.report(files, interface, threads)
+    }
+
+    /// [`Analyzer::finish_threads`] without dropping the analyzer. Call it
+    /// once, after the last packet: it ends the flows and moves the
+    /// warnings into the report. The caller decides when (or, at the end of
+    /// a process, whether) the analyzer's memory is freed.
+    pub fn report(
+        &mut self,
+        files: Vec<String>,
+        interface: Option<String>,
+        threads: usize,
+    ) -> Report {
         self.flows.end_all();
         self.reasm.finish();
         let r = self.reasm.stats;

@@ -95,6 +95,11 @@ impl LeakTable {
         self.map.is_empty()
     }
 
+    /// Every flow id a leak names.
+    pub fn visit_flows(&self, mut visit: impl FnMut(u32)) {
+        self.map.keys().for_each(|k| visit(k.flow_id));
+    }
+
     /// Renumbers the flows leaks were seen on.
     pub fn remap_flows(&mut self, map: impl Fn(u32) -> u32) {
         self.map = std::mem::take(&mut self.map)

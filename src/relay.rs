@@ -154,6 +154,14 @@ impl RelayTable {
                 .all(|&f| self.forgotten.contains(&(key.0, key.1, f)))
     }
 
+    /// Every flow id the table names.
+    pub fn visit_flows(&self, mut visit: impl FnMut(u32)) {
+        for r in self.map.values() {
+            r.flow_ids.iter().for_each(|&f| visit(f));
+        }
+        self.forgotten.iter().for_each(|&(_, _, f)| visit(f));
+    }
+
     /// Renumbers the flows named in the table.
     pub fn remap_flows(&mut self, map: impl Fn(u32) -> u32) {
         for r in self.map.values_mut() {

@@ -5,6 +5,7 @@
 //! dashboards depend on them. Add fields, never rename.
 
 use std::io::{self, Write};
+use std::sync::mpsc;
 
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 use serde::Serialize;
@@ -348,9 +349,11 @@ impl Report {
     }
 
     /// The bytes of [`Report::write_json`], with the flows serialized on
-    /// `threads` threads, over contiguous ranges. This thread writes the
-    /// rest of the report and the first range as it goes; the others each
-    /// hold the JSON of their range until its turn comes.
+    /// `threads` threads over contiguous ranges. This thread writes the rest
+    /// of the report and the first, smaller range as it goes (it also does
+    /// all the writing); every other thread serializes its range in pieces
+    /// that this one writes as they come, so that little is left to write
+    /// when the last piece is done.
     pub fn write_json_threads(&self, out: &mut dyn Write, threads: usize) -> io::Result<()> {
         let parts = threads.clamp(1, self.flows.len().max(1));
         if parts == 1 {
@@ -372,37 +375,58 @@ impl Report {
             limits,
         } = self;
         let n = flows.len();
-        // Range k is flows [k·n/parts, (k+1)·n/parts): none is empty.
-        let at = |k: usize| k * n / parts;
+        // This thread's range: three quarters of an even part, as it also
+        // writes every byte. The others share the rest evenly: range k is
+        // flows [at(k), at(k + 1)).
+        let own = n * 3 / (4 * parts);
+        let at = |k: usize| own + (k - 1) * (n - own) / (parts - 1);
         let mut w = Chunked {
             out,
             buf: Vec::with_capacity(CHUNK),
         };
         std::thread::scope(|s| {
-            let rest: Vec<_> = (1..parts)
+            let lanes: Vec<_> = (1..parts)
                 .map(|k| {
-                    s.spawn(move || -> io::Result<Vec<u8>> {
-                        // About 540 bytes a flow; reserved, not touched, so
-                        // the guess costs no memory and saves regrowing.
-                        let part = &flows[at(k)..at(k + 1)];
-                        let mut json = Vec::with_capacity(part.len() * 640);
-                        write_flows(&mut json, part)?;
-                        Ok(json)
-                    })
+                    let (tx, rx) = mpsc::channel::<io::Result<Vec<u8>>>();
+                    // Written pieces come back to be filled again.
+                    let (back, spare) = mpsc::channel::<Vec<u8>>();
+                    let range = &flows[at(k)..at(k + 1)];
+                    s.spawn(move || {
+                        for piece in range.chunks(PIECE_FLOWS) {
+                            // About 540 bytes a flow; reserved, not touched,
+                            // so the guess costs no memory.
+                            let mut json = spare
+                                .try_recv()
+                                .unwrap_or_else(|_| Vec::with_capacity(piece.len() * 640));
+                            let done = write_flows(&mut json, piece).map(|()| json);
+                            let failed = done.is_err();
+                            if tx.send(done).is_err() || failed {
+                                return;
+                            }
+                        }
+                    });
+                    (rx, back)
                 })
                 .collect();
             write_field(&mut w, b"{", "vcscope_version", vcscope_version)?;
             write_field(&mut w, b",", "source", source)?;
             write_field(&mut w, b",", "calls", calls)?;
             w.write_all(b",\"flows\":[")?;
-            write_flows(&mut w, &flows[..at(1)])?;
-            for h in rest {
-                let json = match h.join() {
-                    Ok(json) => json?,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                };
-                w.write_all(b",")?;
-                w.write_large(&json)?;
+            write_flows(&mut w, &flows[..own])?;
+            let mut any = own > 0;
+            for (rx, back) in lanes {
+                // Ends when the thread is done (a panic there is raised
+                // again when the scope ends).
+                for piece in rx {
+                    let mut json = piece?;
+                    if any {
+                        w.write_all(b",")?;
+                    }
+                    w.write_large(&json)?;
+                    any = true;
+                    json.clear();
+                    let _ = back.send(json);
+                }
             }
             w.write_all(b"]")?;
             write_field(&mut w, b",", "relays", relays)?;
@@ -827,6 +851,10 @@ fn write_flows(w: &mut impl Write, flows: &[FlowOut]) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Flows in one piece of [`Report::write_json_threads`]: about 4 MiB of
+/// JSON, written without a copy.
+const PIECE_FLOWS: usize = 8192;
 
 /// Bytes gathered before [`Chunked`] hands them to its writer.
 const CHUNK: usize = 4 << 20;

@@ -28,6 +28,7 @@
 //! relays, 256 entries per relay list): each analyser keeps its share of
 //! the live-flow limit and evicts on its own.
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -384,7 +385,8 @@ pub fn run<R>(
         (r, workers)
     });
     let r = r?;
-    Ok((merge(front, workers?, cfg), r))
+    let m = merge(front, workers?, cfg);
+    Ok((m, r))
 }
 
 /// Joins one sharded analysis: `front` is the reading thread's analyser
@@ -396,51 +398,105 @@ pub fn merge(mut front: Analyzer, mut workers: Vec<Analyzer>, cfg: &Config) -> A
         // Done by each worker already; a no-op then.
         w.flows.end_all();
     }
-    // Analyser 0 is the reading thread. Owned flows in creation order get
-    // the ids one thread gives.
-    let mut tables: Vec<Vec<Flow>> = std::iter::once(front.flows.take_flows())
+    // Analyser 0 is the reading thread.
+    let tables: Vec<Vec<Flow>> = std::iter::once(front.flows.take_flows())
         .chain(workers.iter_mut().map(|w| w.flows.take_flows()))
         .collect();
-    let mut order: Vec<(u64, usize, usize)> = Vec::new();
-    for (w, flows) in tables.iter().enumerate() {
-        for (i, f) in flows.iter().enumerate() {
-            if f.owned {
-                order.push((f.first_frame, w, i));
-            }
-        }
-    }
-    order.sort_unstable();
     // maps[w][local index] = global id (0: not known yet).
     let mut maps: Vec<Vec<u32>> = tables.iter().map(|t| vec![0; t.len()]).collect();
-    for (g, &(_, w, i)) in order.iter().enumerate() {
-        maps[w][i] = u32::try_from(g + 1).unwrap_or(u32::MAX);
+    // A followed copy stands for the owner's flow of the same key that was
+    // live at the frame the follower created the copy: the owners' flows of
+    // every followed key are gathered, in creation order, as ids are given.
+    // Only copies that some record names need their owner's flow found.
+    let mut named: Vec<Vec<bool>> = tables.iter().map(|t| vec![false; t.len()]).collect();
+    for (w, an) in std::iter::once(&front).chain(&workers).enumerate() {
+        let n = &mut named[w];
+        let mut visit = |id: u32| {
+            if let Some(b) = (id as usize).checked_sub(1).and_then(|i| n.get_mut(i)) {
+                *b = true;
+            }
+        };
+        if w == 0 {
+            an.ctx.calls.visit_signalling(&mut visit);
+        }
+        an.ctx.leaks.visit_flows(&mut visit);
+        an.ctx.relays.visit_flows(&mut visit);
+        an.ctx.warnings.visit_flows(&mut visit);
+        for &(_, _, _, f) in an.ctx.calls.attach_log.iter().flatten() {
+            visit(f);
+        }
     }
-    // A followed flow is the owner's flow of the same key that was live at
-    // the frame the follower created its copy.
+    let mut followed: Vec<(usize, usize, FlowKey, u64)> = Vec::new();
+    let mut copies = 0usize;
+    for (w, t) in tables.iter().enumerate() {
+        for (i, f) in t.iter().enumerate().filter(|(_, f)| !f.owned) {
+            copies += 1;
+            if named[w][i] {
+                followed.push((w, i, key_of(f), f.first_frame));
+            }
+        }
+    }
+    drop(named);
     let mut wanted: FxHashMap<FlowKey, Vec<(u64, u32)>> = FxHashMap::default();
-    for t in &tables {
-        for f in t.iter().filter(|f| !f.owned) {
-            wanted.entry(key_of(f)).or_default();
-        }
+    for &(_, _, key, _) in &followed {
+        wanted.entry(key).or_default();
     }
-    if !wanted.is_empty() {
-        for &(first, w, i) in &order {
-            if let Some(v) = wanted.get_mut(&key_of(&tables[w][i])) {
-                v.push((first, maps[w][i]));
+
+    // Owned flows in creation order get the ids one thread gives. Each
+    // table holds its flows in creation order, so the tables are merged,
+    // the earliest creation first (the lowest analyser on a tie), each flow
+    // moved once; followed copies are dropped on the way.
+    let owned = tables.iter().map(Vec::len).sum::<usize>() - copies;
+    // Each table, and the local index of its front.
+    let mut queues: Vec<(VecDeque<Flow>, usize)> =
+        tables.into_iter().map(|t| (VecDeque::from(t), 0)).collect();
+    let mut flows: Vec<Flow> = Vec::with_capacity(owned);
+    let mut ends: Vec<u64> = Vec::with_capacity(owned);
+    let (mut expired, mut evicted) = (0u64, 0u64);
+    loop {
+        let mut first: Option<(u64, usize)> = None;
+        for (w, (q, at)) in queues.iter_mut().enumerate() {
+            while q.front().is_some_and(|f| !f.owned) {
+                q.pop_front();
+                *at += 1;
+            }
+            if let Some(f) = q.front() {
+                if first.is_none_or(|(frame, _)| f.first_frame < frame) {
+                    first = Some((f.first_frame, w));
+                }
             }
         }
-        for (w, t) in tables.iter().enumerate() {
-            for (i, f) in t.iter().enumerate().filter(|(_, f)| !f.owned) {
-                let owners = wanted.get(&key_of(f)).map_or(&[][..], Vec::as_slice);
-                // `order` is sorted, so each list is in creation order.
-                let at = owners.partition_point(|&(first, _)| first <= f.first_frame);
-                let g = match at {
-                    0 => owners.first().map_or(0, |o| o.1),
-                    n => owners[n - 1].1,
-                };
-                maps[w][i] = g;
+        let Some((_, w)) = first else { break };
+        let (q, at) = &mut queues[w];
+        let Some(mut f) = q.pop_front() else { break };
+        let g = u32::try_from(flows.len() + 1).unwrap_or(u32::MAX);
+        maps[w][*at] = g;
+        *at += 1;
+        f.id = g;
+        if !wanted.is_empty() {
+            if let Some(v) = wanted.get_mut(&key_of(&f)) {
+                v.push((f.first_frame, g));
             }
         }
+        if f.end_frame != u64::MAX {
+            ends.push(f.end_frame);
+        }
+        match f.ended {
+            Some(EndReason::Idle) => expired += 1,
+            Some(EndReason::Evicted) => evicted += 1,
+            _ => {}
+        }
+        flows.push(f);
+    }
+    drop(queues);
+    for (w, i, key, first) in followed {
+        let owners = wanted.get(&key).map_or(&[][..], Vec::as_slice);
+        // Each list is in creation order.
+        let at = owners.partition_point(|&(f, _)| f <= first);
+        maps[w][i] = match at {
+            0 => owners.first().map_or(0, |o| o.1),
+            n => owners[n - 1].1,
+        };
     }
     let remap = |w: usize| {
         let m = &maps[w];
@@ -452,36 +508,16 @@ pub fn merge(mut front: Analyzer, mut workers: Vec<Analyzer>, cfg: &Config) -> A
                 .unwrap_or(0)
         }
     };
-
-    // Flows, renumbered, in id order; the peak of live flows replayed from
-    // creation and end frames (ends of a frame come before its creation).
-    let mut slots: Vec<Vec<Option<Flow>>> = tables
-        .iter_mut()
-        .map(|t| std::mem::take(t).into_iter().map(Some).collect())
-        .collect();
-    let mut flows: Vec<Flow> = Vec::with_capacity(order.len());
-    let mut events: Vec<(u64, i8)> = Vec::with_capacity(order.len() * 2);
-    let (mut expired, mut evicted) = (0u64, 0u64);
-    for &(_, w, i) in &order {
-        if let Some(mut f) = slots[w][i].take() {
-            f.id = maps[w][i];
-            events.push((f.first_frame, 1));
-            if f.end_frame != u64::MAX {
-                events.push((f.end_frame, -1));
-            }
-            match f.ended {
-                Some(EndReason::Idle) => expired += 1,
-                Some(EndReason::Evicted) => evicted += 1,
-                _ => {}
-            }
-            flows.push(f);
+    // The peak of live flows, replayed from creation and end frames (the
+    // ends of a frame come before its creation).
+    ends.sort_unstable();
+    let (mut live, mut peak, mut e) = (0i64, 0i64, 0usize);
+    for f in &flows {
+        while ends.get(e).is_some_and(|&end| end <= f.first_frame) {
+            live -= 1;
+            e += 1;
         }
-    }
-    drop(slots);
-    events.sort_unstable();
-    let (mut live, mut peak) = (0i64, 0i64);
-    for (_, d) in events {
-        live += i64::from(d);
+        live += 1;
         peak = peak.max(live);
     }
 

@@ -907,15 +907,15 @@ fn flows_out(a: &Analyzer, across: &Across, threads: usize) -> Vec<FlowOut> {
 }
 
 pub(crate) fn build_report(
-    a: Analyzer,
+    a: &mut Analyzer,
     files: Vec<String>,
     interface: Option<String>,
     reasm: ReasmStats,
     threads: usize,
 ) -> Report {
-    let across = Across::of(&a);
+    let across = Across::of(a);
 
-    let mut flows = flows_out(&a, &across, threads);
+    let mut flows = flows_out(a, &across, threads);
     share_app_by_socket(&mut flows);
     let mut calls: Vec<CallOut> = a
         .ctx
@@ -950,7 +950,7 @@ pub(crate) fn build_report(
         .filter_map(|f| f.state.media.as_deref())
         .map(|m| m.streams_dropped)
         .sum();
-    let mut warnings = a.ctx.warnings;
+    let mut warnings = std::mem::take(&mut a.ctx.warnings);
     warnings.add_n("rtp-streams-not-tracked", streams_dropped, || {
         format!(
             "more than {} RTP streams on one flow",

@@ -89,6 +89,11 @@ impl Warnings {
         self.by_kind.values().map(|e| e.count).sum()
     }
 
+    /// Every flow id an example names.
+    pub fn visit_flows(&self, visit: impl FnMut(u32)) {
+        self.by_kind.values().filter_map(|e| e.flow).for_each(visit);
+    }
+
     /// Renumbers the flows named in examples.
     pub fn remap_flows(&mut self, map: impl Fn(u32) -> u32) {
         for e in self.by_kind.values_mut() {
