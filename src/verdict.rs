@@ -4,11 +4,14 @@
 
 use vcscope_dissectors::srtp::MediaEncryption;
 
+use rayon::prelude::*;
+
 use crate::call::{Call, CallMedia, KeyExchange};
 use crate::dissect::{FlowState, Proto};
 use crate::engine::Analyzer;
 use crate::flow::{Direction, EndReason, Endpoint, Flow};
 use crate::media::{stream_encryption, Stream};
+use crate::packet::Transport;
 use crate::reasm::ReasmStats;
 use crate::report::{
     CallEndpointOut, CallOut, EndpointOut, FlowOut, LimitsOut, MediaOut, Report, RtcpReportedOut,
@@ -322,7 +325,10 @@ impl Across {
 }
 
 pub(crate) fn flow_out(a: &Analyzer, idx: usize, across: Option<&Across>) -> Option<FlowOut> {
-    let f: &Flow = a.flows.get(idx)?;
+    a.flows.get(idx).map(|f| flow_out_of(a, f, across))
+}
+
+fn flow_out_of(a: &Analyzer, f: &Flow, across: Option<&Across>) -> FlowOut {
     let st = &f.state;
     let (mut decl, cm) = declared(a, st);
     // Only private endpoints identify one ICE agent's socket; a server's
@@ -410,7 +416,7 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize, across: Option<&Across>) -> Opt
     if let Some(why) = app_evidence {
         findings.push(format!("app identified by {why}"));
     }
-    Some(FlowOut {
+    FlowOut {
         id: f.id,
         transport: f.transport.as_str(),
         src: endpoint_out(&f.src),
@@ -457,24 +463,23 @@ pub(crate) fn flow_out(a: &Analyzer, idx: usize, across: Option<&Across>) -> Opt
         }),
         rdns: None,
         app_evidence,
-    })
+    }
 }
 
 /// A local socket (internal address and port) is one app's: its STUN, DTLS
 /// and media flows share it. Flows without an app take the app another flow
 /// of the same socket was identified as (when only one app uses it).
-fn share_app_by_socket(flows: &mut [FlowOut]) {
-    let internal = |e: &EndpointOut| {
-        e.ip.parse()
-            .is_ok_and(|a| crate::scope::scope_of(a).is_internal())
-    };
-    type Socket<'a> = (&'a str, u16, &'static str);
-    let mut by_socket: rustc_hash::FxHashMap<Socket<'_>, Option<&str>> = Default::default();
-    for f in flows.iter() {
+fn share_app_by_socket(flows: &mut [FlowOut], all: &[Flow]) {
+    // `flows[i]` is the report of `all[i]`: its endpoints are read there,
+    // as addresses, not parsed back from text.
+    let internal = |e: &Endpoint| crate::scope::scope_of(e.ip).is_internal();
+    type Socket = (Endpoint, Transport);
+    let mut by_socket: rustc_hash::FxHashMap<Socket, Option<&str>> = Default::default();
+    for (f, src) in flows.iter().zip(all) {
         let Some(app) = &f.app else { continue };
-        for e in [&f.src, &f.dst].into_iter().filter(|e| internal(e)) {
+        for e in [src.src, src.dst].into_iter().filter(internal) {
             let slot = by_socket
-                .entry((e.ip.as_str(), e.port, f.transport))
+                .entry((e, src.transport))
                 .or_insert(Some(app.as_str()));
             if *slot != Some(app.as_str()) {
                 // Two apps on one socket: ambiguous, say nothing.
@@ -487,19 +492,15 @@ fn share_app_by_socket(flows: &mut [FlowOut]) {
     }
     let found: Vec<(usize, String)> = flows
         .iter()
+        .zip(all)
         .enumerate()
-        .filter(|(_, f)| f.app.is_none())
-        .filter_map(|(i, f)| {
-            [&f.src, &f.dst]
+        .filter(|(_, (f, _))| f.app.is_none())
+        .filter_map(|(i, (_, src))| {
+            [src.src, src.dst]
                 .into_iter()
-                .filter(|e| by_socket.contains_key(&(e.ip.as_str(), e.port, f.transport)))
-                .filter(|e| internal(e))
-                .find_map(|e| {
-                    by_socket
-                        .get(&(e.ip.as_str(), e.port, f.transport))
-                        .copied()
-                        .flatten()
-                })
+                .filter_map(|e| by_socket.get(&(e, src.transport)).map(|app| (e, app)))
+                .filter(|(e, _)| internal(e))
+                .find_map(|(_, app)| *app)
                 .map(|app| (i, app.to_string()))
         })
         .collect();
@@ -875,35 +876,25 @@ fn verdict_sentence(
 /// The reports of every flow, in id order, built on `threads` threads over
 /// contiguous ranges of flows (one thread spawns nothing).
 fn flows_out(a: &Analyzer, across: &Across, threads: usize) -> Vec<FlowOut> {
-    let n = a.flows.all().len();
+    let all = a.flows.all();
+    let one = |f: &Flow| flow_out_of(a, f, Some(across));
     // Sized up front: growing a vector of 680-byte entries by doubling
     // copies it all again (100 MiB at 150k flows).
-    let range = |r: std::ops::Range<usize>| -> Vec<FlowOut> {
-        let mut v = Vec::with_capacity(r.len());
-        v.extend(r.filter_map(|i| flow_out(a, i, Some(across))));
-        v
-    };
-    let parts = threads.clamp(1, n.max(1));
-    if parts == 1 {
-        return range(0..n);
-    }
-    // Part k is flows [k·n/parts, (k+1)·n/parts); part 0 runs here, into
-    // the vector that then takes the others in turn.
-    let at = |k: usize| k * n / parts;
-    std::thread::scope(|s| {
-        let rest: Vec<_> = (1..parts)
-            .map(|k| s.spawn(move || range(at(k)..at(k + 1))))
-            .collect();
-        let mut flows = Vec::with_capacity(n);
-        flows.extend((0..at(1)).filter_map(|i| flow_out(a, i, Some(across))));
-        for h in rest {
-            match h.join() {
-                Ok(mut part) => flows.append(&mut part),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
+    let mut flows = Vec::with_capacity(all.len());
+    if threads > 1 && all.len() > 1 {
+        // Each thread fills its own stretch of the one vector, in place.
+        if let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            pool.install(|| {
+                all.par_iter()
+                    .with_min_len(1024)
+                    .map(one)
+                    .collect_into_vec(&mut flows)
+            });
+            return flows;
         }
-        flows
-    })
+    }
+    flows.extend(all.iter().map(one));
+    flows
 }
 
 pub(crate) fn build_report(
@@ -916,7 +907,7 @@ pub(crate) fn build_report(
     let across = Across::of(a);
 
     let mut flows = flows_out(a, &across, threads);
-    share_app_by_socket(&mut flows);
+    share_app_by_socket(&mut flows, a.flows.all());
     let mut calls: Vec<CallOut> = a
         .ctx
         .calls
