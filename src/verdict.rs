@@ -4,8 +4,6 @@
 
 use vcscope_dissectors::srtp::MediaEncryption;
 
-use rayon::prelude::*;
-
 use crate::call::{Call, CallMedia, KeyExchange};
 use crate::dissect::{FlowState, Proto};
 use crate::engine::Analyzer;
@@ -877,23 +875,31 @@ fn verdict_sentence(
 /// contiguous ranges of flows (one thread spawns nothing).
 fn flows_out(a: &Analyzer, across: &Across, threads: usize) -> Vec<FlowOut> {
     let all = a.flows.all();
+    let n = all.len();
     let one = |f: &Flow| flow_out_of(a, f, Some(across));
+    let parts = threads.clamp(1, n.max(1));
     // Sized up front: growing a vector of 680-byte entries by doubling
     // copies it all again (100 MiB at 150k flows).
-    let mut flows = Vec::with_capacity(all.len());
-    if threads > 1 && all.len() > 1 {
-        // Each thread fills its own stretch of the one vector, in place.
-        if let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-            pool.install(|| {
-                all.par_iter()
-                    .with_min_len(1024)
-                    .map(one)
-                    .collect_into_vec(&mut flows)
-            });
-            return flows;
-        }
+    let mut flows = Vec::with_capacity(n);
+    if parts == 1 {
+        flows.extend(all.iter().map(one));
+        return flows;
     }
-    flows.extend(all.iter().map(one));
+    // Part k is flows [k·n/parts, (k+1)·n/parts); part 0 runs here, into
+    // the vector that then takes the others in turn.
+    let at = |k: usize| k * n / parts;
+    std::thread::scope(|s| {
+        let rest: Vec<_> = (1..parts)
+            .map(|k| s.spawn(move || all[at(k)..at(k + 1)].iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        flows.extend(all[..at(1)].iter().map(one));
+        for h in rest {
+            match h.join() {
+                Ok(mut part) => flows.append(&mut part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
     flows
 }
 
