@@ -825,9 +825,7 @@ fn on_stun(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &StunMessage<'_>) 
                     r.add_peer(peer);
                 }
             }
-            if r.operator.is_none() {
-                r.operator = vendor.and_then(vendor_operator);
-            }
+            r.name_operator(vendor.and_then(vendor_operator));
         }
     }
     // NAT evidence: the server saw the client at another address.

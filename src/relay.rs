@@ -47,6 +47,11 @@ pub struct Relay {
     /// Frame first seen in, then the order within the table.
     frame: u64,
     order: usize,
+    /// Frame of the latest [`RelayTable::server`] call for this record, and
+    /// the one `operator` was named in: worker threads name it on their own
+    /// flows, and the join keeps the one named first, as one thread would.
+    now: u64,
+    operator_frame: u64,
 }
 
 fn bounded_insert<T: Ord>(set: &mut BTreeSet<T>, v: T) {
@@ -67,6 +72,13 @@ impl Relay {
     }
     pub fn add_flow(&mut self, id: u32) {
         bounded_insert(&mut self.flow_ids, id);
+    }
+    /// Names the operator unless one is known already: the first seen wins.
+    pub fn name_operator(&mut self, operator: Option<&'static str>) {
+        if self.operator.is_none() && operator.is_some() {
+            self.operator = operator;
+            self.operator_frame = self.now;
+        }
     }
 }
 
@@ -113,10 +125,13 @@ impl RelayTable {
                     flow_ids: BTreeSet::new(),
                     frame: self.frame,
                     order: n,
+                    now: self.frame,
+                    operator_frame: u64::MAX,
                 },
             );
         }
         let r = self.map.get_mut(&(server, transport))?;
+        r.now = self.frame;
         if kind > r.kind {
             r.kind = kind;
         }
@@ -187,9 +202,14 @@ impl RelayTable {
                     if (r.frame, r.order) < (mine.frame, mine.order) {
                         mine.frame = r.frame;
                         mine.order = r.order;
-                        mine.operator = r.operator.or(mine.operator);
-                    } else {
-                        mine.operator = mine.operator.or(r.operator);
+                    }
+                    // A flow (and so the packet that named an operator)
+                    // belongs to one table: no two name it in one frame.
+                    if r.operator.is_some()
+                        && (mine.operator.is_none() || r.operator_frame < mine.operator_frame)
+                    {
+                        mine.operator = r.operator;
+                        mine.operator_frame = r.operator_frame;
                     }
                     for c in r.clients {
                         mine.add_client(c);
@@ -254,5 +274,45 @@ impl RelayTable {
                 flow_ids: r.flow_ids.iter().copied().collect(),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::ep;
+
+    /// Two worker threads' tables for one TURN server: the first created
+    /// the record earlier but named its operator later than the second.
+    /// One thread would have kept the operator named first.
+    #[test]
+    fn absorb_keeps_the_operator_named_first() {
+        let server = ep("198.51.100.1", 3478);
+        let mut a = RelayTable {
+            frame: 10,
+            ..Default::default()
+        };
+        a.server(server, Transport::Udp, RelayKind::Stun);
+        a.frame = 50;
+        if let Some(r) = a.server(server, Transport::Udp, RelayKind::Turn) {
+            r.name_operator(Some("Signal"));
+        }
+        let mut b = RelayTable {
+            frame: 20,
+            ..Default::default()
+        };
+        if let Some(r) = b.server(server, Transport::Udp, RelayKind::Turn) {
+            r.name_operator(Some("Zoom"));
+            // Named already: a later vendor does not rename it.
+            r.name_operator(Some("Meta"));
+        }
+        let mut joined = RelayTable::default();
+        joined.absorb(a);
+        joined.absorb(b);
+        let r = joined.get(server, Transport::Udp).expect("the server");
+        assert_eq!(r.operator, Some("Zoom"));
+        assert_eq!(r.kind, RelayKind::Turn);
+        // Created first by the first table.
+        assert_eq!(r.frame, 10);
     }
 }
