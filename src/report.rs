@@ -391,7 +391,7 @@ impl Report {
                     // Written pieces come back to be filled again.
                     let (back, spare) = mpsc::channel::<Vec<u8>>();
                     let range = &flows[at(k)..at(k + 1)];
-                    s.spawn(move || {
+                    let worker = s.spawn(move || {
                         for piece in range.chunks(PIECE_FLOWS) {
                             // About 540 bytes a flow; reserved, not touched,
                             // so the guess costs no memory.
@@ -405,7 +405,7 @@ impl Report {
                             }
                         }
                     });
-                    (rx, back)
+                    (rx, back, worker)
                 })
                 .collect();
             write_field(&mut w, b"{", "vcscope_version", vcscope_version)?;
@@ -414,9 +414,8 @@ impl Report {
             w.write_all(b",\"flows\":[")?;
             write_flows(&mut w, &flows[..own])?;
             let mut any = own > 0;
-            for (rx, back) in lanes {
-                // Ends when the thread is done (a panic there is raised
-                // again when the scope ends).
+            for (rx, back, worker) in lanes {
+                // Ends when the thread is done.
                 for piece in rx {
                     let mut json = piece?;
                     if any {
@@ -426,6 +425,11 @@ impl Report {
                     any = true;
                     json.clear();
                     let _ = back.send(json);
+                }
+                // Joined, not left to the scope: the thread has then exited
+                // (its thread-locals freed) when this returns.
+                if let Err(panic) = worker.join() {
+                    std::panic::resume_unwind(panic);
                 }
             }
             w.write_all(b"]")?;
