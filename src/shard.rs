@@ -385,8 +385,7 @@ pub fn run<R>(
         (r, workers)
     });
     let r = r?;
-    let m = merge(front, workers?, cfg);
-    Ok((m, r))
+    Ok((merge(front, workers?, cfg), r))
 }
 
 /// Joins one sharded analysis: `front` is the reading thread's analyser
@@ -427,19 +426,17 @@ pub fn merge(mut front: Analyzer, mut workers: Vec<Analyzer>, cfg: &Config) -> A
         }
     }
     let mut followed: Vec<(usize, usize, FlowKey, u64)> = Vec::new();
+    let mut wanted: FxHashMap<FlowKey, Vec<(u64, u32)>> = FxHashMap::default();
     let mut copies = 0usize;
     for (w, t) in tables.iter().enumerate() {
         for (i, f) in t.iter().enumerate().filter(|(_, f)| !f.owned) {
             copies += 1;
             if named[w][i] {
-                followed.push((w, i, key_of(f), f.first_frame));
+                let key = key_of(f);
+                wanted.entry(key).or_default();
+                followed.push((w, i, key, f.first_frame));
             }
         }
-    }
-    drop(named);
-    let mut wanted: FxHashMap<FlowKey, Vec<(u64, u32)>> = FxHashMap::default();
-    for &(_, _, key, _) in &followed {
-        wanted.entry(key).or_default();
     }
 
     // Owned flows in creation order get the ids one thread gives. Each
