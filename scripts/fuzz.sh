@@ -143,6 +143,11 @@ for t in "${TARGETS[@]}"; do
     mkdir -p "$CORPUS/$t"
     if [ "$t" = analyzer ] || [ "$t" = sharded ]; then
         cp -n "$SEEDS"/analyzer/* "$CORPUS/$t/" 2>/dev/null || true
+    elif [ "$t" = pcapfile ]; then
+        # The fixture captures themselves (pcap and pcapng), cut at 64 KiB.
+        for f in "$ROOT"/fixtures/pcap/*.pcap "$ROOT"/fixtures/pcap/*.pcapng; do
+            [ -e "$f" ] && head -c 65536 "$f" >"$CORPUS/$t/$(basename "$f")"
+        done
     else
         cp -n "$SEEDS"/payload/* "$CORPUS/$t/" 2>/dev/null || true
     fi

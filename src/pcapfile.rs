@@ -737,21 +737,7 @@ mod tests {
     type Recs = Vec<(u32, u64, Vec<u8>, u32, u64)>;
 
     fn all(bytes: &[u8]) -> (Recs, Option<ReadError>) {
-        let mut r = FileReader::new(bytes).unwrap();
-        let mut out = Vec::new();
-        loop {
-            match r.next_record() {
-                Ok(Some(rec)) => out.push((
-                    rec.linktype,
-                    rec.ts.0,
-                    rec.data.to_vec(),
-                    rec.wire_len,
-                    rec.offset,
-                )),
-                Ok(None) => return (out, None),
-                Err(e) => return (out, Some(e)),
-            }
-        }
+        drain(FileReader::new(bytes).unwrap())
     }
 
     #[test]
@@ -960,5 +946,64 @@ mod tests {
         assert_eq!(Resol::Bin(1).to_nanos(3), 1_500_000_000);
         assert_eq!(Resol::Dec(200).to_nanos(5), 0);
         assert_eq!(Resol::Bin(100).to_nanos(5), 0);
+    }
+
+    /// A source that hands out at most a few bytes per read, as a pipe may.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.1 = self.1 % 13 + 1;
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// Every record and the error that ends the stream, from `r`.
+    fn drain<R: Read>(mut r: FileReader<R>) -> (Recs, Option<ReadError>) {
+        let mut out = Vec::new();
+        loop {
+            match r.next_record() {
+                Ok(Some(rec)) => out.push((
+                    rec.linktype,
+                    rec.ts.0,
+                    rec.data.to_vec(),
+                    rec.wire_len,
+                    rec.offset,
+                )),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    #[test]
+    fn short_reads_give_what_whole_reads_give() {
+        let recs: Vec<(u32, u32, Vec<u8>)> = (0..300u32)
+            .map(|i| (i, i, vec![(i % 251) as u8; (i as usize * 37) % 1500]))
+            .collect();
+        let borrowed: Vec<(u32, u32, &[u8])> = recs
+            .iter()
+            .map(|(a, b, d)| (*a, *b, d.as_slice()))
+            .collect();
+        let file = pcap(false, true, 1, &borrowed);
+        let mut ng = shb();
+        ng.extend(idb(1, Some(9)));
+        for (i, d) in recs.iter().enumerate() {
+            ng.extend(epb(0, i as u64 * 1_000, &d.2));
+        }
+        for bytes in [
+            &file[..],
+            &file[..file.len() - 7],
+            &ng[..],
+            &ng[..ng.len() - 5],
+        ] {
+            let whole = all(bytes);
+            assert!(whole.0.len() >= 299);
+            let short = drain(FileReader::new(Trickle(bytes, 0)).unwrap());
+            assert_eq!(short, whole);
+        }
     }
 }
