@@ -65,10 +65,14 @@ impl Analyzer {
 
     /// One of `workers` analysis threads ([`crate::shard`]): it keeps at
     /// most its share of the live-flow limit and logs its media attachments.
-    pub fn new_worker(mut cfg: Config, workers: u32) -> Self {
-        let n = workers.max(1) as usize;
-        cfg.flows.max_live = cfg.flows.max_live.div_ceil(n).max(1);
+    pub fn new_worker(mut cfg: Config, workers: u32, index: u32) -> Self {
+        let all = cfg.flows.max_live;
+        cfg.flows.max_live = crate::shard::flow_limit(all, workers, index);
         let mut a = Analyzer::new(cfg);
+        // A copy stands for a flow another thread owns, so there are never
+        // more than those threads' limits of them.
+        a.flows
+            .set_copy_limit(all.saturating_sub(a.flows.limits().max_live));
         a.ctx.calls.attach_log = Some(Vec::new());
         a
     }
@@ -199,7 +203,7 @@ impl Analyzer {
     #[inline]
     fn packet(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos, foreign: bool) {
         let (src, dst) = p.endpoints();
-        let (idx, dir) = self.flows.lookup(p.transport, src, dst, now);
+        let (idx, dir) = self.flows.lookup_as(p.transport, src, dst, now, !foreign);
         let Some(flow) = self.flows.get_mut(idx) else {
             return;
         };
@@ -208,7 +212,6 @@ impl Analyzer {
         flow.bytes[d] += wire_len;
         flow.last_ts = flow.last_ts.max(now);
         if foreign {
-            flow.owned = false;
             if !flow.state.may_carry_signalling() {
                 return;
             }

@@ -190,6 +190,9 @@ pub struct FlowTable {
     pub expired: u64,
     pub evicted: u64,
     pub peak_live: usize,
+    /// Live flows that are followed copies (`!owned`), and their bound.
+    copies: usize,
+    max_copies: usize,
 }
 
 /// How often (packet time) the table looks for idle flows.
@@ -207,7 +210,15 @@ impl FlowTable {
             expired: 0,
             evicted: 0,
             peak_live: 0,
+            copies: 0,
+            max_copies: limits.max_live,
         }
+    }
+
+    /// Bounds the live followed copies (flows another thread owns, see
+    /// [`FlowTable::lookup_as`]) apart from the table's own flows.
+    pub fn set_copy_limit(&mut self, max: usize) {
+        self.max_copies = max.max(1);
     }
 
     pub fn limits(&self) -> FlowLimits {
@@ -246,12 +257,15 @@ impl FlowTable {
             expired,
             evicted,
             peak_live,
+            copies: 0,
+            max_copies: limits.max_live,
         }
     }
 
     /// Takes the flows out (the table is left empty).
     pub fn take_flows(&mut self) -> Vec<Flow> {
         self.live.clear();
+        self.copies = 0;
         std::mem::take(&mut self.flows)
     }
 
@@ -263,6 +277,21 @@ impl FlowTable {
         src: Endpoint,
         dst: Endpoint,
         ts: Nanos,
+    ) -> (usize, Direction) {
+        self.lookup_as(transport, src, dst, ts, true)
+    }
+
+    /// [`FlowTable::lookup`] for a flow this table owns, or (`!owned`) a
+    /// copy of one another thread owns, followed for its signalling. The
+    /// two are bounded apart: `max_live` counts the owned flows only.
+    #[inline]
+    pub fn lookup_as(
+        &mut self,
+        transport: Transport,
+        src: Endpoint,
+        dst: Endpoint,
+        ts: Nanos,
+        owned: bool,
     ) -> (usize, Direction) {
         if ts >= self.next_sweep {
             self.expire_idle(ts);
@@ -279,8 +308,12 @@ impl FlowTable {
                 return (idx, dir);
             }
         }
-        if self.live.len() >= self.limits.max_live {
-            self.evict(ts);
+        if owned {
+            if self.live.len() - self.copies >= self.limits.max_live {
+                self.evict(ts, true);
+            }
+        } else if self.copies >= self.max_copies {
+            self.evict(ts, false);
         }
         let idx = self.flows.len();
         let id = u32::try_from(idx + 1).unwrap_or(u32::MAX);
@@ -296,11 +329,14 @@ impl FlowTable {
             ended: None,
             first_frame: self.frame,
             end_frame: u64::MAX,
-            owned: true,
+            owned,
             state: FlowState::default(),
         });
         self.live.insert(key, idx as u32);
-        self.peak_live = self.peak_live.max(self.live.len());
+        if !owned {
+            self.copies += 1;
+        }
+        self.peak_live = self.peak_live.max(self.live.len() - self.copies);
         (idx, Direction::Forward)
     }
 
@@ -349,6 +385,9 @@ impl FlowTable {
 
     fn end(&mut self, idx: u32, why: EndReason) {
         if let Some(f) = self.flows.get_mut(idx as usize) {
+            if !f.owned {
+                self.copies = self.copies.saturating_sub(1);
+            }
             f.ended = Some(why);
             if why != EndReason::CaptureEnd {
                 f.end_frame = self.frame;
@@ -377,17 +416,28 @@ impl FlowTable {
         }
     }
 
-    /// Ends the longest-idle eighth of the live flows.
-    fn evict(&mut self, now: Nanos) {
+    /// Ends the longest-idle eighth of the live flows that are owned (or
+    /// of the followed copies).
+    fn evict(&mut self, now: Nanos, owned: bool) {
         self.expire_idle(now);
-        if self.live.len() < self.limits.max_live {
+        let full = if owned {
+            self.live.len() - self.copies >= self.limits.max_live
+        } else {
+            self.copies >= self.max_copies
+        };
+        if !full {
             return;
         }
         let mut ages: Vec<(Nanos, u32)> = self
             .live
             .values()
-            .filter_map(|&i| self.flows.get(i as usize).map(|f| (f.last_ts, i)))
+            .filter_map(|&i| self.flows.get(i as usize).map(|f| (f, i)))
+            .filter(|(f, _)| f.owned == owned)
+            .map(|(f, i)| (f.last_ts, i))
             .collect();
+        if ages.is_empty() {
+            return;
+        }
         let n = (ages.len() / 8).max(1);
         ages.select_nth_unstable(n - 1);
         ages.truncate(n);
@@ -477,5 +527,43 @@ mod tests {
         assert!(t.evicted >= 24);
         assert_eq!(t.get(0).unwrap().ended, Some(EndReason::Evicted));
         assert!(t.get(39).unwrap().ended.is_none());
+    }
+
+    #[test]
+    fn copies_are_bounded_apart_from_owned_flows() {
+        let limits = FlowLimits {
+            max_live: 4,
+            ..FlowLimits::default()
+        };
+        let mut t = FlowTable::new(limits);
+        t.set_copy_limit(2);
+        let a = ep("10.0.0.1", 5060);
+        let peer = |i: u16| ep("192.0.2.9", 1000 + i);
+        let at = |s: u64| Nanos::from_secs(s);
+        // Four owned flows and two copies: nothing is evicted, and the
+        // peak counts the owned flows only.
+        for i in 0..4 {
+            t.lookup(Transport::Udp, a, peer(i), at(1));
+        }
+        for i in 10..12 {
+            t.lookup_as(Transport::Tcp, a, peer(i), at(2), false);
+        }
+        assert_eq!((t.live_count(), t.evicted, t.peak_live), (6, 0, 4));
+        // A third copy evicts a copy (the longest idle), never an owned flow.
+        t.lookup_as(Transport::Tcp, a, peer(12), at(3), false);
+        assert_eq!(t.evicted, 1);
+        let ended: Vec<&Flow> = t.all().iter().filter(|f| f.ended.is_some()).collect();
+        assert_eq!(ended.len(), 1);
+        assert!(!ended[0].owned && ended[0].dst == peer(10));
+        // A fifth owned flow evicts an owned one.
+        t.lookup(Transport::Udp, a, peer(4), at(4));
+        assert_eq!(t.evicted, 2);
+        let owned_ended = t
+            .all()
+            .iter()
+            .filter(|f| f.owned && f.ended == Some(EndReason::Evicted))
+            .count();
+        assert_eq!(owned_ended, 1);
+        assert_eq!(t.peak_live, 4);
     }
 }

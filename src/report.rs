@@ -11,7 +11,7 @@ use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 use serde::Serialize;
 
 /// `{ "ip": str, "port": N }`
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct EndpointOut {
     pub ip: String,
     pub port: u16,
@@ -116,7 +116,7 @@ pub struct RtcpReportedOut {
     pub jitter_ms: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct FlowOut {
     pub id: u32,
     pub transport: &'static str,
@@ -374,25 +374,35 @@ impl Report {
             firewall,
             limits,
         } = self;
-        let n = flows.len();
-        // This thread's range: three quarters of an even part, as it also
-        // writes every byte. The others share the rest evenly: range k is
-        // flows [at(k), at(k + 1)).
-        let own = n * 3 / (4 * parts);
-        let at = |k: usize| own + (k - 1) * (n - own) / (parts - 1);
+        // The flows go in pieces, dealt in turn: in every round this
+        // thread serializes OWN_PIECES and each other thread HELPER_PIECES
+        // (this one also writes every byte). A helper's pieces wait in a
+        // short queue until their turn, so the JSON held in memory stays
+        // a few pieces, not a whole part.
+        let round = OWN_PIECES + HELPER_PIECES * (parts - 1);
+        // Smaller pieces for fewer flows, so that the shares hold: at least
+        // four rounds.
+        let size = (flows.len() / (4 * round)).clamp(64, PIECE_FLOWS);
+        let pieces: Vec<&[FlowOut]> = flows.chunks(size).collect();
+        // Which thread serializes piece `j`: 0 is this one.
+        let whose = move |j: usize| match j % round {
+            r if r < OWN_PIECES => 0,
+            r => 1 + (r - OWN_PIECES) / HELPER_PIECES,
+        };
         let mut w = Chunked {
             out,
             buf: Vec::with_capacity(CHUNK),
         };
         std::thread::scope(|s| {
+            let pieces = &pieces;
             let lanes: Vec<_> = (1..parts)
                 .map(|k| {
-                    let (tx, rx) = mpsc::channel::<io::Result<Vec<u8>>>();
+                    let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(2 * HELPER_PIECES);
                     // Written pieces come back to be filled again.
                     let (back, spare) = mpsc::channel::<Vec<u8>>();
-                    let range = &flows[at(k)..at(k + 1)];
                     let worker = s.spawn(move || {
-                        for piece in range.chunks(PIECE_FLOWS) {
+                        for (_, piece) in pieces.iter().enumerate().filter(|(j, _)| whose(*j) == k)
+                        {
                             // About 540 bytes a flow; reserved, not touched,
                             // so the guess costs no memory.
                             let mut json = spare
@@ -408,30 +418,40 @@ impl Report {
                     (rx, back, worker)
                 })
                 .collect();
-            write_field(&mut w, b"{", "vcscope_version", vcscope_version)?;
-            write_field(&mut w, b",", "source", source)?;
-            write_field(&mut w, b",", "calls", calls)?;
-            w.write_all(b",\"flows\":[")?;
-            write_flows(&mut w, &flows[..own])?;
-            let mut any = own > 0;
-            for (rx, back, worker) in lanes {
-                // Ends when the thread is done.
-                for piece in rx {
-                    let mut json = piece?;
-                    if any {
+            let written = (|| {
+                write_field(&mut w, b"{", "vcscope_version", vcscope_version)?;
+                write_field(&mut w, b",", "source", source)?;
+                write_field(&mut w, b",", "calls", calls)?;
+                w.write_all(b",\"flows\":[")?;
+                for (j, piece) in pieces.iter().enumerate() {
+                    if j > 0 {
                         w.write_all(b",")?;
                     }
-                    w.write_large(&json)?;
-                    any = true;
-                    json.clear();
-                    let _ = back.send(json);
+                    match lanes.get(whose(j).wrapping_sub(1)) {
+                        None => write_flows(&mut w, piece)?,
+                        Some((rx, back, _)) => {
+                            let Ok(json) = rx.recv() else {
+                                return Err(io::Error::other("a JSON thread stopped"));
+                            };
+                            let mut json = json?;
+                            w.write_large(&json)?;
+                            json.clear();
+                            let _ = back.send(json);
+                        }
+                    }
                 }
-                // Joined, not left to the scope: the thread has then exited
-                // (its thread-locals freed) when this returns.
+                Ok(())
+            })();
+            // Joined, not left to the scope: the threads have then exited
+            // (their thread-locals freed) when this returns. A receiver
+            // dropped first unblocks a thread whose queue is full.
+            for (rx, back, worker) in lanes {
+                drop((rx, back));
                 if let Err(panic) = worker.join() {
                     std::panic::resume_unwind(panic);
                 }
             }
+            written?;
             w.write_all(b"]")?;
             write_field(&mut w, b",", "relays", relays)?;
             write_field(&mut w, b",", "leaks", leaks)?;
@@ -856,9 +876,14 @@ fn write_flows(w: &mut impl Write, flows: &[FlowOut]) -> io::Result<()> {
     Ok(())
 }
 
-/// Flows in one piece of [`Report::write_json_threads`]: about 4 MiB of
-/// JSON, written without a copy.
-const PIECE_FLOWS: usize = 8192;
+/// Flows in one piece of [`Report::write_json_threads`], at most: about
+/// 1 MiB of JSON, written without a copy.
+const PIECE_FLOWS: usize = 2048;
+/// Pieces per round of [`Report::write_json_threads`] for the writing
+/// thread and for each other one: the writing thread takes three quarters
+/// of an even share, as it also writes every byte.
+const OWN_PIECES: usize = 3;
+const HELPER_PIECES: usize = 4;
 
 /// Bytes gathered before [`Chunked`] hands them to its writer.
 const CHUNK: usize = 4 << 20;

@@ -26,9 +26,10 @@
 //! flows end at the same frames as with one thread. The result equals one
 //! thread's as long as no bound is reached (live flows, calls, leaks,
 //! relays, 256 entries per relay list): each analyser keeps its share of
-//! the live-flow limit and evicts on its own.
+//! the live-flow limit ([`flow_limit`], in proportion to the flows it owns)
+//! and evicts on its own. Followed copies do not count against that share;
+//! they are bounded apart, by the other analysers' shares.
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -75,6 +76,22 @@ pub fn owner(transport: Transport, a: &Endpoint, b: &Endpoint, count: u32) -> u3
     } else {
         1 + (s - 1) / WORKER_SHARES
     }) as u32
+}
+
+/// The live flows analyser `index` (of `count`) may own, of `all`: in
+/// proportion to its share of the flows ([`owner`]), the workers' parts
+/// rounded down and the rest to the reading thread, so that the parts add
+/// up to `all` (at least 1 each).
+pub fn flow_limit(all: usize, count: u32, index: u32) -> usize {
+    let count = u128::from(count.max(1));
+    let shares = 1 + (count - 1) * u128::from(WORKER_SHARES);
+    let worker = (all as u128 * u128::from(WORKER_SHARES) / shares) as usize;
+    let own = if index == 0 {
+        all.saturating_sub(worker.saturating_mul(count as usize - 1))
+    } else {
+        worker
+    };
+    own.max(1)
 }
 
 /// A batch is sent at this many packets, copied payload bytes, or reader
@@ -307,7 +324,7 @@ fn work(an: &mut Analyzer, rx: Receiver<Batch>, free: Sender<Batch>) {
                     let (off, len) = (off as usize, len as usize);
                     let from: &[u8] = match block {
                         COPIED => &b.bytes,
-                        i => b.blocks.get(i as usize).map_or(&[], |b| b.as_slice()),
+                        i => b.blocks.get(i as usize).map_or(&[], |b| &b[..]),
                     };
                     let p = Packet {
                         payload: from.get(off..off + len).unwrap_or_default(),
@@ -349,15 +366,15 @@ pub fn run<R>(
         return Ok((front, r));
     }
     let count = u32::try_from(threads).unwrap_or(u32::MAX);
-    let mut front = Analyzer::new_worker(cfg.clone(), count);
+    let mut front = Analyzer::new_worker(cfg.clone(), count, 0);
     let (r, workers) = std::thread::scope(|s| {
         let mut lanes = Vec::new();
         let mut handles = Vec::new();
-        for _ in 1..count {
+        for index in 1..count {
             let (tx, rx) = mpsc::sync_channel::<Batch>(queue_depth(count as usize - 1));
             let (free_tx, free_rx) = mpsc::channel::<Batch>();
             handles.push(s.spawn(move || {
-                let mut an = Analyzer::new_worker(cfg.clone(), count);
+                let mut an = Analyzer::new_worker(cfg.clone(), count, index);
                 work(&mut an, rx, free_tx);
                 // The flows still live end here, on this worker's thread.
                 an.flows.end_all();
@@ -401,7 +418,7 @@ pub fn merge(mut front: Analyzer, mut workers: Vec<Analyzer>, cfg: &Config) -> A
     let tables: Vec<Vec<Flow>> = std::iter::once(front.flows.take_flows())
         .chain(workers.iter_mut().map(|w| w.flows.take_flows()))
         .collect();
-    // maps[w][local index] = global id (0: not known yet).
+    // maps[w][local index] = global id (0: a copy, not known yet).
     let mut maps: Vec<Vec<u32>> = tables.iter().map(|t| vec![0; t.len()]).collect();
     // A followed copy stands for the owner's flow of the same key that was
     // live at the frame the follower created the copy: the owners' flows of
@@ -440,38 +457,34 @@ pub fn merge(mut front: Analyzer, mut workers: Vec<Analyzer>, cfg: &Config) -> A
     }
 
     // Owned flows in creation order get the ids one thread gives. Each
-    // table holds its flows in creation order, so the tables are merged,
-    // the earliest creation first (the lowest analyser on a tie), each flow
-    // moved once; followed copies are dropped on the way.
+    // table holds its flows in creation order, so the tables are merged by
+    // index, the earliest creation first (the lowest analyser on a tie);
+    // followed copies get no id.
     let owned = tables.iter().map(Vec::len).sum::<usize>() - copies;
-    // Each table, and the local index of its front.
-    let mut queues: Vec<(VecDeque<Flow>, usize)> =
-        tables.into_iter().map(|t| (VecDeque::from(t), 0)).collect();
-    let mut flows: Vec<Flow> = Vec::with_capacity(owned);
     let mut ends: Vec<u64> = Vec::with_capacity(owned);
     let (mut expired, mut evicted) = (0u64, 0u64);
+    let mut at = vec![0usize; tables.len()];
+    let mut g = 0u32;
     loop {
         let mut first: Option<(u64, usize)> = None;
-        for (w, (q, at)) in queues.iter_mut().enumerate() {
-            while q.front().is_some_and(|f| !f.owned) {
-                q.pop_front();
-                *at += 1;
+        for (w, t) in tables.iter().enumerate() {
+            while t.get(at[w]).is_some_and(|f| !f.owned) {
+                at[w] += 1;
             }
-            if let Some(f) = q.front() {
+            if let Some(f) = t.get(at[w]) {
                 if first.is_none_or(|(frame, _)| f.first_frame < frame) {
                     first = Some((f.first_frame, w));
                 }
             }
         }
         let Some((_, w)) = first else { break };
-        let (q, at) = &mut queues[w];
-        let Some(mut f) = q.pop_front() else { break };
-        let g = u32::try_from(flows.len() + 1).unwrap_or(u32::MAX);
-        maps[w][*at] = g;
-        *at += 1;
-        f.id = g;
+        let i = at[w];
+        at[w] += 1;
+        let Some(f) = tables[w].get(i) else { break };
+        g = g.saturating_add(1);
+        maps[w][i] = g;
         if !wanted.is_empty() {
-            if let Some(v) = wanted.get_mut(&key_of(&f)) {
+            if let Some(v) = wanted.get_mut(&key_of(f)) {
                 v.push((f.first_frame, g));
             }
         }
@@ -483,9 +496,8 @@ pub fn merge(mut front: Analyzer, mut workers: Vec<Analyzer>, cfg: &Config) -> A
             Some(EndReason::Evicted) => evicted += 1,
             _ => {}
         }
-        flows.push(f);
     }
-    drop(queues);
+    let flows = concat_in_order(tables, &maps);
     for (w, i, key, first) in followed {
         let owners = wanted.get(&key).map_or(&[][..], Vec::as_slice);
         // Each list is in creation order.
@@ -559,6 +571,61 @@ pub fn merge(mut front: Analyzer, mut workers: Vec<Analyzer>, cfg: &Config) -> A
     base
 }
 
+/// The owned flows of `tables` in one table, flow `i` of table `w` at
+/// place `maps[w][i] - 1` with that id (copies, whose map is 0, dropped).
+/// The flows are moved in place: the largest table grows (a large
+/// allocation grows by remapping its pages, not by copying them) and takes
+/// the others in turn, each freed once moved, and a permutation puts every
+/// flow at its place. A table of flows is never held twice, which matters
+/// on a flood of flows.
+fn concat_in_order(tables: Vec<Vec<Flow>>, maps: &[Vec<u32>]) -> Vec<Flow> {
+    let total: usize = tables.iter().map(Vec::len).sum();
+    let largest = (0..tables.len())
+        .max_by_key(|&w| tables[w].len())
+        .unwrap_or(0);
+    let mut tables: Vec<Option<Vec<Flow>>> = tables.into_iter().map(Some).collect();
+    let mut all = tables
+        .get_mut(largest)
+        .and_then(Option::take)
+        .unwrap_or_default();
+    let mut dest: Vec<u32> = Vec::with_capacity(total);
+    let owned = maps.iter().flatten().filter(|&&g| g != 0).count();
+    let mut spare = owned;
+    let mut place = |g: u32| -> u32 {
+        if g != 0 {
+            g - 1
+        } else {
+            spare += 1;
+            (spare - 1) as u32
+        }
+    };
+    dest.extend(maps[largest].iter().map(|&g| place(g)));
+    all.reserve_exact(total - all.len());
+    for (w, t) in tables.iter_mut().enumerate() {
+        if let Some(mut t) = t.take() {
+            dest.extend(maps[w].iter().map(|&g| place(g)));
+            all.append(&mut t);
+        }
+    }
+    // Each cycle of the permutation is walked once: a swap puts one flow
+    // at its place for good.
+    for i in 0..all.len() {
+        loop {
+            let j = dest[i] as usize;
+            if j == i || j >= all.len() {
+                break;
+            }
+            all.swap(i, j);
+            dest.swap(i, j);
+        }
+    }
+    all.truncate(owned);
+    for (n, f) in all.iter_mut().enumerate() {
+        f.id = u32::try_from(n + 1).unwrap_or(u32::MAX);
+    }
+    all
+}
+
 fn key_of(f: &Flow) -> FlowKey {
     FlowKey::of(f.transport, f.src, f.dst).0
 }
@@ -598,5 +665,24 @@ mod tests {
             );
         }
         assert_eq!(owner(Transport::Udp, &ep("::1", 1), &ep("::1", 2), 1), 0);
+    }
+
+    #[test]
+    fn flow_limits_follow_the_shares_and_add_up() {
+        for all in [1usize, 7, 100, 262_144, usize::MAX] {
+            for count in 1..=8u32 {
+                let parts: Vec<usize> = (0..count).map(|i| flow_limit(all, count, i)).collect();
+                let sum = parts.iter().fold(0usize, |s, &p| s.saturating_add(p));
+                if all >= count as usize * 4 {
+                    assert_eq!(sum, all, "{all} flows over {count}: {parts:?}");
+                }
+                assert!(parts.iter().all(|&p| p >= 1));
+            }
+        }
+        // 2 threads: the reading thread owns a quarter of the flows.
+        assert_eq!(
+            (flow_limit(262_144, 2, 0), flow_limit(262_144, 2, 1)),
+            (65_536, 196_608)
+        );
     }
 }

@@ -103,3 +103,33 @@ fn threaded_empty_report_is_byte_identical() {
         }
     }
 }
+
+/// A report of many flows (a fixture's, repeated): the writing thread and
+/// the others take turns over many rounds of pieces, and the JSON is still
+/// the one of one thread.
+#[test]
+fn threaded_report_of_many_flows_is_byte_identical() {
+    let path = common::all_fixtures()
+        .into_iter()
+        .max_by_key(|p| analyze(p, 1).flows.len())
+        .expect("fixtures/pcap is missing");
+    let mut r = analyze(&path, 1);
+    let base = r.flows.clone();
+    assert!(!base.is_empty());
+    while r.flows.len() < 60_000 {
+        let n = r.flows.len();
+        r.flows
+            .extend(base.iter().cloned().enumerate().map(|(i, mut f)| {
+                f.id = (n + i + 1) as u32;
+                f
+            }));
+    }
+    let want = reference(&r);
+    for writers in [2, 3, 7] {
+        assert_same(
+            &want,
+            &written(&r, writers),
+            &format!("{} flows written on {writers} threads", r.flows.len()),
+        );
+    }
+}

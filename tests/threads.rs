@@ -228,3 +228,33 @@ fn damaged_captures_report_the_same_with_3_threads() {
 fn files_of(files: &[String]) -> Vec<PathBuf> {
     files.iter().map(PathBuf::from).collect()
 }
+
+/// Each thread owns a share of the live-flow limit in proportion to the
+/// flows it owns; the copies of flows it follows for their signalling
+/// (every TCP connection with payload) do not count against it. So with a
+/// limit the capture comes near but does not reach, N threads evict
+/// nothing, as one thread does not.
+#[test]
+fn a_limit_not_reached_by_one_thread_is_not_reached_by_4() {
+    let all = all_fixtures();
+    let one = json(&all, 1, &Config::default());
+    let v: serde_json::Value = serde_json::from_slice(&one).unwrap();
+    let peak = v["limits"]["peak_live_flows"].as_u64().unwrap() as usize;
+    let tcp = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["transport"] == "tcp")
+        .count();
+    // With an even split of this limit (half the peak each), a worker
+    // that owns a share of the flows and follows every TCP connection
+    // holds more flows than its part.
+    let mut cfg = Config::default();
+    cfg.flows.max_live = peak * 2;
+    assert!(tcp > peak / 3, "{tcp} TCP flows of a peak of {peak}");
+    let one = json(&all, 1, &cfg);
+    let many = json(&all, 4, &cfg);
+    assert!(one == many, "{}", first_difference(&one, &many));
+    let v: serde_json::Value = serde_json::from_slice(&many).unwrap();
+    assert_eq!(v["limits"]["flows_evicted"], 0);
+}
