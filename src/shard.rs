@@ -81,7 +81,8 @@ pub fn owner(transport: Transport, a: &Endpoint, b: &Endpoint, count: u32) -> u3
 /// The live flows analyser `index` (of `count`) may own, of `all`: in
 /// proportion to its share of the flows ([`owner`]), the workers' parts
 /// rounded down and the rest to the reading thread, so that the parts add
-/// up to `all` (at least 1 each).
+/// up to `all`. Each part is at least 1, so a limit of fewer flows than
+/// about four a thread is exceeded by up to `count - 1`.
 pub fn flow_limit(all: usize, count: u32, index: u32) -> usize {
     let count = u128::from(count.max(1));
     let shares = 1 + (count - 1) * u128::from(WORKER_SHARES);
