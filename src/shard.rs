@@ -574,11 +574,11 @@ pub fn merge(mut front: Analyzer, mut workers: Vec<Analyzer>, cfg: &Config) -> A
 
 /// The owned flows of `tables` in one table, flow `i` of table `w` at
 /// place `maps[w][i] - 1` with that id (copies, whose map is 0, dropped).
-/// The flows are moved in place: the largest table grows (a large
-/// allocation grows by remapping its pages, not by copying them) and takes
-/// the others in turn, each freed once moved, and a permutation puts every
-/// flow at its place. A table of flows is never held twice, which matters
-/// on a flood of flows.
+/// The flows are moved in place: the largest table grows (with glibc a
+/// large allocation grows by remapping its pages, not by copying them) and
+/// takes the others in turn, each freed once moved, and a permutation puts
+/// every flow at its place. No second table of all the flows is built,
+/// which matters on a flood of flows.
 fn concat_in_order(tables: Vec<Vec<Flow>>, maps: &[Vec<u32>]) -> Vec<Flow> {
     let total: usize = tables.iter().map(Vec::len).sum();
     let largest = (0..tables.len())
