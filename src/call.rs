@@ -17,7 +17,7 @@ use vcscope_dissectors::sdp::{
 };
 use vcscope_dissectors::sip::{Method, SipMessage};
 
-use crate::flow::Endpoint;
+use crate::net::Endpoint;
 use crate::time::Nanos;
 
 pub const MAX_MEDIA: usize = 16;

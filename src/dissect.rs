@@ -22,97 +22,18 @@ use vcscope_dissectors::zoom::{self, ZoomPacket};
 use vcscope_dissectors::Probe;
 
 use crate::call::{CallTable, SipPacket};
-use crate::flow::{Direction, Endpoint, Flow};
+use crate::flow::Flow;
+use crate::net::{Direction, Endpoint};
 use crate::leak::LeakTable;
-use crate::media::{self, MediaState};
-use crate::packet::{Packet, Transport};
+use crate::media;
+use crate::evidence::{FlowState, Proto, TcpMode};
+use crate::packet::Packet;
+use crate::net::Transport;
 use crate::relay::{RelayKind, RelayTable};
 use crate::scope::{scope_of, Scope};
-use crate::stream::{Push, StreamBuf};
+use crate::stream::Push;
 use crate::time::Nanos;
 use crate::warn::Warnings;
-
-/// Protocols a flow can carry (names as in the report).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u8)]
-pub enum Proto {
-    Sip,
-    Sdp,
-    Rtp,
-    Rtcp,
-    Srtp,
-    Srtcp,
-    Stun,
-    Turn,
-    TurnChannelData,
-    Dtls,
-    Tls,
-    Quic,
-    Zrtp,
-    Http,
-    Dns,
-}
-
-impl Proto {
-    pub const ALL: [Proto; 15] = [
-        Proto::Sip,
-        Proto::Sdp,
-        Proto::Rtp,
-        Proto::Rtcp,
-        Proto::Srtp,
-        Proto::Srtcp,
-        Proto::Stun,
-        Proto::Turn,
-        Proto::TurnChannelData,
-        Proto::Dtls,
-        Proto::Tls,
-        Proto::Quic,
-        Proto::Zrtp,
-        Proto::Http,
-        Proto::Dns,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Proto::Sip => "sip",
-            Proto::Sdp => "sdp",
-            Proto::Rtp => "rtp",
-            Proto::Rtcp => "rtcp",
-            Proto::Srtp => "srtp",
-            Proto::Srtcp => "srtcp",
-            Proto::Stun => "stun",
-            Proto::Turn => "turn",
-            Proto::TurnChannelData => "turn-channeldata",
-            Proto::Dtls => "dtls",
-            Proto::Tls => "tls",
-            Proto::Quic => "quic",
-            Proto::Zrtp => "zrtp",
-            Proto::Http => "http",
-            Proto::Dns => "dns",
-        }
-    }
-}
-
-/// A small set of [`Proto`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ProtoSet(u16);
-
-impl ProtoSet {
-    #[inline]
-    pub fn insert(&mut self, p: Proto) {
-        self.0 |= 1 << p as u8;
-    }
-    #[inline]
-    pub fn contains(self, p: Proto) -> bool {
-        self.0 & (1 << p as u8) != 0
-    }
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    pub fn iter(self) -> impl Iterator<Item = Proto> {
-        Proto::ALL.into_iter().filter(move |p| self.contains(*p))
-    }
-}
 
 /// Limits of per-flow and per-analysis dissection state.
 #[derive(Debug, Clone, Copy)]
@@ -136,137 +57,8 @@ impl Default for Limits {
 
 /// Payload packets probed on a flow before giving up on recognising it.
 pub const PROBE_BUDGET: u8 = 12;
-/// Findings kept per flow.
-const MAX_FLOW_FINDINGS: usize = 8;
 /// TURN channel numbers remembered per flow.
 const MAX_CHANNELS: usize = 16;
-
-/// What a TCP connection's bytes are parsed as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TcpMode {
-    /// Not decided yet.
-    #[default]
-    Undecided,
-    Sip,
-    /// STUN and ChannelData framing (TURN over TCP, RFC 8656 section 12.5).
-    Turn,
-    /// ICE-TCP: RFC 4571 2-byte length prefix.
-    Rfc4571,
-    /// TLS: followed until the ClientHello/ServerHello (and, before TLS
-    /// 1.3, the server's Certificate) are read.
-    Tls,
-    /// SIP over WebSocket (RFC 7118) on a cleartext connection: the HTTP
-    /// upgrade, then one SIP message per (possibly fragmented) frame.
-    WebSocket,
-    /// Nothing more to parse.
-    Done,
-}
-
-/// Per-connection TCP state, allocated for the streams we follow.
-#[derive(Debug, Default)]
-pub struct TcpState {
-    pub mode: TcpMode,
-    pub bufs: [StreamBuf; 2],
-    /// Parsing stopped on bad framing: later bytes are counted as not analysed.
-    pub gave_up: bool,
-    /// WebSocket: the HTTP upgrade of each direction has been read.
-    pub ws_open: [bool; 2],
-    /// WebSocket: payload of a fragmented message being assembled, per direction.
-    pub ws_message: [Vec<u8>; 2],
-}
-
-/// STUN/TURN evidence of a flow.
-#[derive(Debug, Default, Clone)]
-pub struct StunState {
-    pub messages: u64,
-    pub classic: u64,
-    /// Requests without MESSAGE-INTEGRITY that carried a USERNAME (ICE checks)
-    /// or a TURN method other than the first Allocate.
-    pub unauthenticated: u64,
-    pub authenticated: u64,
-    pub ice_checks: u64,
-    /// Direction of packets sent towards the STUN/TURN server, once known.
-    pub to_server: Option<Direction>,
-    /// Binding requests sent in each direction (both: peer-to-peer checks).
-    pub binding_requests: [u64; 2],
-    pub is_turn: bool,
-    pub channels: Vec<u16>,
-    pub vendor: Option<StunVendor>,
-    /// Reflexive addresses the server told the client (XOR-MAPPED-ADDRESS), bounded.
-    pub mapped: Vec<std::net::SocketAddr>,
-    /// Relayed addresses allocated on this flow (XOR-RELAYED-ADDRESS), bounded.
-    pub relayed: Vec<std::net::SocketAddr>,
-    /// SOFTWARE seen first.
-    pub software: Option<Box<str>>,
-    /// A controlling agent nominated this pair (USE-CANDIDATE, RFC 8445 8.1.1).
-    pub nominated: bool,
-}
-
-/// Evidence gathered on one flow.
-#[derive(Debug, Default)]
-pub struct FlowState {
-    pub protocols: ProtoSet,
-    pub app: Option<&'static str>,
-    /// Why `app` was chosen.
-    pub app_evidence: Option<&'static str>,
-    /// Datagrams of this flow that parsed as Zoom's peer-to-peer media.
-    pub zoom_p2p: u8,
-    pub sni: Option<Box<str>>,
-    /// First call whose signalling this flow carries.
-    pub sig_call: Option<u32>,
-    /// Call and m-line whose media this flow carries.
-    pub media_call: Option<(u32, u16)>,
-    pub stun: Option<Box<StunState>>,
-    pub tcp: Option<Box<TcpState>>,
-    pub media: Option<Box<MediaState>>,
-    pub findings: Vec<String>,
-    /// Payload packets left to probe while nothing is recognised.
-    pub budget: u8,
-    pub budget_started: bool,
-}
-
-impl FlowState {
-    /// Drops the parts only needed while the flow is live (buffers).
-    pub fn release(&mut self) {
-        if let Some(t) = &mut self.tcp {
-            for b in &mut t.bufs {
-                b.release();
-            }
-            t.ws_message = Default::default();
-        }
-        if let Some(m) = &mut self.media {
-            m.dtls_asm = None;
-            if let Some(t) = &mut m.tls {
-                t.release();
-            }
-        }
-    }
-
-    /// False once a TCP connection is known to carry something other than
-    /// SIP (TLS, TURN framing, nothing parsable): a worker thread following
-    /// another one's flow for its signalling can stop there.
-    pub fn may_carry_signalling(&self) -> bool {
-        self.tcp.as_deref().is_none_or(|t| {
-            matches!(
-                t.mode,
-                TcpMode::Undecided | TcpMode::Sip | TcpMode::WebSocket
-            )
-        })
-    }
-
-    pub fn finding(&mut self, f: String) {
-        if self.findings.len() < MAX_FLOW_FINDINGS && !self.findings.contains(&f) {
-            self.findings.push(f);
-        }
-    }
-
-    fn set_app(&mut self, app: &'static str, why: &'static str) {
-        if self.app.is_none() {
-            self.app = Some(app);
-            self.app_evidence = Some(why);
-        }
-    }
-}
 
 /// Analysis-wide state the dissectors write to.
 pub struct Ctx {

@@ -11,11 +11,10 @@ use vcscope_dissectors::rtcp::{RtcpCompound, RtcpPacketType};
 use vcscope_dissectors::rtp::{self, RtpPacket, RtpStreamStats};
 use vcscope_dissectors::srtp::{self, MediaEncryption, PayloadVotes, SrtcpEvidence, ZrtpPacket};
 
-use crate::dissect::{Ctx, FlowState, Pkt, Proto};
+use crate::dissect::{Ctx, Pkt};
+use crate::evidence::{FlowState, Proto, RtcpReport, Stream, MAX_STREAMS};
 use crate::time::Nanos;
 
-/// RTP streams (SSRCs) tracked per flow.
-pub const MAX_STREAMS: usize = 32;
 /// RTCP-reported figures kept per flow.
 const MAX_RTCP_REPORTS: usize = 32;
 /// Packets per stream whose payload is classified (the verdict is settled by then).
@@ -29,90 +28,6 @@ const ACCEPT_RUN: u8 = 2;
 const MAX_SEQ_STEP: u16 = 32;
 /// RTP-class packets looked at on a flow without any accepted stream before giving up.
 const GIVE_UP_AFTER: u32 = 256;
-
-/// One RTP stream (SSRC, direction) of a flow.
-#[derive(Debug, Clone)]
-pub struct Stream {
-    pub ssrc: u32,
-    pub dir: crate::flow::Direction,
-    pub payload_type: u8,
-    pub stats: RtpStreamStats,
-    pub votes: PayloadVotes,
-    pub first_ts: Nanos,
-    pub last_ts: Nanos,
-    /// Clock rate used for jitter: from SDP, the static table, or estimated.
-    pub clock: Option<u32>,
-    pub clock_estimated: bool,
-    first_rtp_ts: u32,
-    last_seq: u16,
-    /// Consecutive in-order packets so far (duplicates neither add nor break).
-    run: u8,
-    /// Showed `ACCEPT_RUN` consecutive sequence numbers: real RTP.
-    pub accepted: bool,
-    pub relayed: bool,
-    /// Packets, loss and jitter over time (bounded).
-    pub series: crate::series::Series,
-}
-
-/// Loss and jitter a receiver reported in RTCP about one SSRC.
-#[derive(Debug, Clone, Copy)]
-pub struct RtcpReport {
-    pub ssrc: u32,
-    pub fraction_lost: u8,
-    pub cumulative_lost: i32,
-    pub jitter: u32,
-}
-
-/// DTLS evidence of a flow.
-#[derive(Debug, Default, Clone)]
-pub struct DtlsFacts {
-    pub records: u64,
-    pub client_hello: bool,
-    pub server_hello: bool,
-    pub use_srtp_offered: bool,
-    pub srtp_profile: Option<u16>,
-    pub version: Option<u16>,
-    pub application_data: u64,
-}
-
-/// Media evidence of a flow.
-#[derive(Debug, Default)]
-pub struct MediaState {
-    pub streams: Vec<Stream>,
-    /// RTP-class packets seen while no stream was accepted.
-    pub unaccepted_packets: u32,
-    /// Gave up looking for RTP on this flow (too many packets, none accepted).
-    pub not_rtp: bool,
-    pub rtcp_plain: u64,
-    pub srtcp: u64,
-    pub rtcp_reports: Vec<RtcpReport>,
-    pub zrtp_packets: u64,
-    pub zrtp_confirmed: bool,
-    pub dtls: Option<Box<DtlsFacts>>,
-    pub dtls_asm: Option<Box<vcscope_dissectors::tls::HandshakeAssembler>>,
-    pub tls: Option<Box<crate::secure::TlsFacts>>,
-    pub streams_dropped: u64,
-}
-
-impl MediaState {
-    /// True once a stream is accepted: later RTP-class packets take the fast path.
-    pub fn is_settled(&self) -> bool {
-        self.streams.iter().any(|s| s.accepted)
-    }
-
-    /// True while RTP is still looked for or found.
-    pub fn wants_rtp(&self) -> bool {
-        !self.not_rtp
-    }
-
-    /// Streams that are real RTP: all of them once one stream of the flow
-    /// showed a run of consecutive sequence numbers (or signalling/WebRTC
-    /// context says the flow is media), none otherwise.
-    pub fn accepted_streams(&self, forced: bool) -> impl Iterator<Item = &Stream> {
-        let any = forced || self.is_settled();
-        self.streams.iter().filter(move |_| any)
-    }
-}
 
 /// Dispatches a payload whose class is not SIP/STUN/ChannelData: RTP, RTCP,
 /// DTLS, ZRTP, QUIC or other.

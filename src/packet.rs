@@ -12,6 +12,8 @@ use std::net::IpAddr;
 
 use etherparse::{IpNumber, LaxIpSlice, TcpSlice, UdpSlice};
 
+use crate::net::{Endpoint, Transport};
+
 /// The libpcap link-layer header types vcscope reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkType {
@@ -47,22 +49,6 @@ impl LinkType {
 /// Nested tunnels opened at most.
 pub const MAX_TUNNEL_DEPTH: u8 = 3;
 
-/// Transport protocol of a flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Transport {
-    Udp,
-    Tcp,
-}
-
-impl Transport {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-        }
-    }
-}
-
 /// TCP header facts the engine needs for stream handling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TcpInfo {
@@ -89,13 +75,13 @@ pub struct Packet<'a> {
 impl Packet<'_> {
     /// The sending socket and the receiving one.
     #[inline]
-    pub fn endpoints(&self) -> (crate::flow::Endpoint, crate::flow::Endpoint) {
+    pub fn endpoints(&self) -> (Endpoint, Endpoint) {
         (
-            crate::flow::Endpoint {
+            Endpoint {
                 ip: self.src,
                 port: self.sport,
             },
-            crate::flow::Endpoint {
+            Endpoint {
                 ip: self.dst,
                 port: self.dport,
             },

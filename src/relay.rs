@@ -8,8 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use rustc_hash::FxHashMap;
 
-use crate::flow::Endpoint;
-use crate::packet::Transport;
+use crate::net::Endpoint;
+use crate::net::Transport;
 use crate::report::RelayOut;
 
 pub const MAX_RELAYS: usize = 16_384;
@@ -280,7 +280,7 @@ impl RelayTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::ep;
+    use crate::net::ep;
 
     /// Two worker threads' tables for one TURN server: the first created
     /// the record earlier but named its operator later than the second.

@@ -19,54 +19,19 @@ use vcscope_dissectors::tls::{
 };
 use vcscope_dissectors::{x509, Probe};
 
-use crate::dissect::{Ctx, FlowState, Pkt, Proto, TcpMode};
-use crate::flow::Direction;
-use crate::media::DtlsFacts;
+use crate::dissect::{Ctx, Pkt};
+use crate::evidence::{DtlsFacts, FlowState, Proto, TcpMode, TlsFacts, MAX_CERTIFICATE_NAMES};
 use crate::stream::Advance;
 
 /// Handshake bytes assembled per flow direction at most (DTLS, QUIC).
 const ASSEMBLER_CAPACITY: usize = 32 * 1024;
 /// TLS segments read per direction before giving up on finding the hellos.
 const TLS_SEGMENTS: u8 = 16;
-/// Certificate names kept per flow.
-pub const MAX_CERTIFICATE_NAMES: usize = 8;
 /// Longest certificate name kept (a DNS name has at most 253 characters).
 const MAX_CERTIFICATE_NAME_LEN: usize = 255;
 
-/// TLS/QUIC handshake facts of a flow.
-#[derive(Debug, Default)]
-pub struct TlsFacts {
-    pub version: Option<u16>,
-    pub cipher: Option<u16>,
-    pub alpn: Option<Box<str>>,
-    pub ech: bool,
-    pub post_quantum: bool,
-    pub client_dir: Option<Direction>,
-    /// Names of the server's leaf certificate (TLS 1.0-1.2): its subject
-    /// commonNames, then its subjectAltName dNSNames, in certificate order,
-    /// without repeats (ASCII case ignored), at most
-    /// [`MAX_CERTIFICATE_NAMES`]. Allocated once, when the certificate is read.
-    pub certificate_names: Box<[Box<str>]>,
-    asm: [Option<Box<HandshakeAssembler>>; 2],
-    segments: [u8; 2],
-    done: [bool; 2],
-    /// Following this direction past its ServerHello for the Certificate.
-    awaiting_certificate: [bool; 2],
-    /// Payload bytes read while awaiting the certificate.
-    certificate_bytes: [usize; 2],
-    quic_dcid: Option<Box<[u8]>>,
-}
-
-impl TlsFacts {
-    /// Drops the handshake assemblers (the flow ended).
-    pub fn release(&mut self) {
-        self.asm = [None, None];
-    }
-}
-
 fn facts(st: &mut FlowState) -> &mut TlsFacts {
-    let m = st.media.get_or_insert_with(Default::default);
-    m.tls.get_or_insert_with(Default::default)
+    st.tls.get_or_insert_with(Default::default)
 }
 
 /// True when a TCP payload starts with a TLS handshake record.
@@ -283,9 +248,8 @@ pub fn tls_segment(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, paylo
 
 fn finish_tls_if_done(st: &mut FlowState) {
     let done = st
-        .media
+        .tls
         .as_deref()
-        .and_then(|m| m.tls.as_deref())
         .is_some_and(|f| f.done[0] && f.done[1]);
     if done {
         if let Some(t) = st.tcp.as_deref_mut() {
@@ -462,8 +426,10 @@ fn initial(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, h: &LongHeader<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dissect::{Limits, TcpState};
-    use crate::packet::Transport;
+    use crate::dissect::Limits;
+    use crate::evidence::TcpState;
+    use crate::net::Direction;
+    use crate::net::Transport;
     use crate::time::Nanos;
 
     const WEBEX_FLIGHT: &[u8] =
@@ -479,7 +445,7 @@ mod tests {
     const TLS13_FLIGHT: &[u8] = include_bytes!("../fixtures/payloads/tls/ech_server_flight.bin");
 
     fn pkt(dir: Direction) -> Pkt {
-        let ep = |ip: &str, port| crate::flow::Endpoint {
+        let ep = |ip: &str, port| crate::net::Endpoint {
             ip: ip.parse().unwrap(),
             port,
         };
@@ -520,7 +486,7 @@ mod tests {
     }
 
     fn names(st: &FlowState) -> Vec<&str> {
-        let t = st.media.as_deref().unwrap().tls.as_deref().unwrap();
+        let t = st.tls.as_deref().unwrap();
         t.certificate_names.iter().map(|n| &**n).collect()
     }
 
@@ -555,7 +521,7 @@ mod tests {
                 "www.webex.co.jp",
             ]
         );
-        let t = st.media.as_deref().unwrap().tls.as_deref().unwrap();
+        let t = st.tls.as_deref().unwrap();
         assert_eq!(t.version, Some(0x0301));
         assert!(t.asm.iter().all(Option::is_none), "assemblers kept");
         assert_eq!(st.tcp.as_deref().unwrap().mode, TcpMode::Done);
@@ -608,7 +574,7 @@ mod tests {
         assert!(names(&st).is_empty());
         assert_eq!(ctx.warnings.count("tls-certificate-unreadable"), 1);
         // The ServerHello was read all the same.
-        let t = st.media.as_deref().unwrap().tls.as_deref().unwrap();
+        let t = st.tls.as_deref().unwrap();
         assert_eq!(t.version, Some(0x0303));
     }
 
@@ -630,7 +596,7 @@ mod tests {
         let mut ctx = Ctx::new(Limits::default());
         let mut st = tls_flow(&mut ctx);
         server(&mut ctx, &mut st, &[(1, TLS13_FLIGHT)]);
-        let t = st.media.as_deref().unwrap().tls.as_deref().unwrap();
+        let t = st.tls.as_deref().unwrap();
         assert_eq!(t.version, Some(0x0304));
         assert!(!t.awaiting_certificate[1]);
         assert!(t.certificate_names.is_empty());

@@ -39,8 +39,10 @@ use rustc_hash::FxHashMap;
 use crate::capture::{self, CaptureError, CaptureOptions, ReadOutcome};
 use crate::dissect;
 use crate::engine::{Analyzer, Config};
-use crate::flow::{EndReason, Endpoint, Flow, FlowKey, FlowTable};
-use crate::packet::{Packet, Transport};
+use crate::flow::{EndReason, Flow, FlowTable};
+use crate::net::{Endpoint, FlowKey};
+use crate::packet::Packet;
+use crate::net::Transport;
 use crate::pcapfile::Block;
 use crate::time::Nanos;
 
@@ -634,7 +636,7 @@ fn key_of(f: &Flow) -> FlowKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::ep;
+    use crate::net::ep;
 
     #[test]
     fn owner_is_the_same_both_ways_and_spreads_flows() {

@@ -5,11 +5,13 @@
 use vcscope_dissectors::srtp::MediaEncryption;
 
 use crate::call::{Call, CallMedia, KeyExchange};
-use crate::dissect::{FlowState, Proto};
+use crate::evidence::{FlowState, Proto};
 use crate::engine::Analyzer;
-use crate::flow::{Direction, EndReason, Endpoint, Flow};
-use crate::media::{stream_encryption, Stream};
-use crate::packet::Transport;
+use crate::flow::{EndReason, Flow};
+use crate::net::{Direction, Endpoint};
+use crate::media::stream_encryption;
+use crate::evidence::Stream;
+use crate::net::Transport;
 use crate::reasm::ReasmStats;
 use crate::report::{
     CallEndpointOut, CallOut, EndpointOut, FlowOut, LimitsOut, MediaOut, Report, RtcpReportedOut,
@@ -385,7 +387,7 @@ fn flow_out_of(a: &Analyzer, f: &Flow, across: Option<&Across>) -> FlowOut {
             "weak or NULL SRTP crypto suite offered in SDP: {w}"
         ));
     }
-    let tls = m.and_then(|m| m.tls.as_deref());
+    let tls = st.tls.as_deref();
     // RFC 3261 section 26.2.2: sips on 5061; ALPN "sip" (RFC 7118 uses websockets).
     let sip_tls = st.protocols.contains(Proto::Tls)
         && (f.src.port == 5061
@@ -588,9 +590,8 @@ fn identify(
     // other names are other services of the same server (Microsoft's
     // telemetry certificate lists pipe.skype.com on Teams flows).
     let cert = st
-        .media
+        .tls
         .as_deref()
-        .and_then(|m| m.tls.as_deref())
         .filter(|_| st.sni.is_none())
         .and_then(|t| app_of_certificate_names(t.certificate_names.iter().map(|n| &**n)));
     let name = sni.or(cert);
@@ -969,7 +970,7 @@ pub(crate) fn build_report(
     warnings.add_n("rtp-streams-not-tracked", streams_dropped, || {
         format!(
             "more than {} RTP streams on one flow",
-            crate::media::MAX_STREAMS
+            crate::evidence::MAX_STREAMS
         )
     });
     warnings.add_n("leaks-not-kept", a.ctx.leaks.overflow, || {

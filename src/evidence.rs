@@ -1,0 +1,350 @@
+//! Evidence: what dissection records on a flow, one typed slot per
+//! protocol (a WebRTC 5-tuple carries STUN, DTLS and SRTP at once).
+//!
+//! The handlers in [`crate::dissect`] write it, the flow table keeps it
+//! with each flow, and judgement reads it. It holds facts copied out of the
+//! packets, never a borrowed view or payload bytes.
+
+use vcscope_dissectors::rtp::RtpStreamStats;
+use vcscope_dissectors::srtp::PayloadVotes;
+use vcscope_dissectors::stun::StunVendor;
+use vcscope_dissectors::tls::HandshakeAssembler;
+
+use crate::net::Direction;
+use crate::stream::StreamBuf;
+use crate::time::Nanos;
+
+/// Protocols a flow can carry (names as in the report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Proto {
+    Sip,
+    Sdp,
+    Rtp,
+    Rtcp,
+    Srtp,
+    Srtcp,
+    Stun,
+    Turn,
+    TurnChannelData,
+    Dtls,
+    Tls,
+    Quic,
+    Zrtp,
+    Http,
+    Dns,
+}
+
+impl Proto {
+    pub const ALL: [Proto; 15] = [
+        Proto::Sip,
+        Proto::Sdp,
+        Proto::Rtp,
+        Proto::Rtcp,
+        Proto::Srtp,
+        Proto::Srtcp,
+        Proto::Stun,
+        Proto::Turn,
+        Proto::TurnChannelData,
+        Proto::Dtls,
+        Proto::Tls,
+        Proto::Quic,
+        Proto::Zrtp,
+        Proto::Http,
+        Proto::Dns,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Sip => "sip",
+            Proto::Sdp => "sdp",
+            Proto::Rtp => "rtp",
+            Proto::Rtcp => "rtcp",
+            Proto::Srtp => "srtp",
+            Proto::Srtcp => "srtcp",
+            Proto::Stun => "stun",
+            Proto::Turn => "turn",
+            Proto::TurnChannelData => "turn-channeldata",
+            Proto::Dtls => "dtls",
+            Proto::Tls => "tls",
+            Proto::Quic => "quic",
+            Proto::Zrtp => "zrtp",
+            Proto::Http => "http",
+            Proto::Dns => "dns",
+        }
+    }
+}
+
+/// A small set of [`Proto`], one bit per protocol.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProtoSet(u32);
+
+// Every protocol needs a bit: adding a 33rd must widen the set, not wrap.
+const _: () = assert!(Proto::ALL.len() <= u32::BITS as usize);
+
+impl ProtoSet {
+    #[inline]
+    pub fn insert(&mut self, p: Proto) {
+        self.0 |= 1 << p as u8;
+    }
+    #[inline]
+    pub fn contains(self, p: Proto) -> bool {
+        self.0 & (1 << p as u8) != 0
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn iter(self) -> impl Iterator<Item = Proto> {
+        Proto::ALL.into_iter().filter(move |p| self.contains(*p))
+    }
+}
+
+/// RTP streams (SSRCs) tracked per flow.
+pub const MAX_STREAMS: usize = 32;
+/// Findings kept per flow.
+const MAX_FLOW_FINDINGS: usize = 8;
+/// What a TCP connection's bytes are parsed as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TcpMode {
+    /// Not decided yet.
+    #[default]
+    Undecided,
+    Sip,
+    /// STUN and ChannelData framing (TURN over TCP, RFC 8656 section 12.5).
+    Turn,
+    /// ICE-TCP: RFC 4571 2-byte length prefix.
+    Rfc4571,
+    /// TLS: followed until the ClientHello/ServerHello (and, before TLS
+    /// 1.3, the server's Certificate) are read.
+    Tls,
+    /// SIP over WebSocket (RFC 7118) on a cleartext connection: the HTTP
+    /// upgrade, then one SIP message per (possibly fragmented) frame.
+    WebSocket,
+    /// Nothing more to parse.
+    Done,
+}
+
+/// Per-connection TCP state, allocated for the streams we follow.
+#[derive(Debug, Default)]
+pub struct TcpState {
+    pub mode: TcpMode,
+    pub bufs: [StreamBuf; 2],
+    /// Parsing stopped on bad framing: later bytes are counted as not analysed.
+    pub gave_up: bool,
+    /// WebSocket: the HTTP upgrade of each direction has been read.
+    pub ws_open: [bool; 2],
+    /// WebSocket: payload of a fragmented message being assembled, per direction.
+    pub ws_message: [Vec<u8>; 2],
+}
+
+/// STUN/TURN evidence of a flow.
+#[derive(Debug, Default, Clone)]
+pub struct StunState {
+    pub messages: u64,
+    pub classic: u64,
+    /// Requests without MESSAGE-INTEGRITY that carried a USERNAME (ICE checks)
+    /// or a TURN method other than the first Allocate.
+    pub unauthenticated: u64,
+    pub authenticated: u64,
+    pub ice_checks: u64,
+    /// Direction of packets sent towards the STUN/TURN server, once known.
+    pub to_server: Option<Direction>,
+    /// Binding requests sent in each direction (both: peer-to-peer checks).
+    pub binding_requests: [u64; 2],
+    pub is_turn: bool,
+    pub channels: Vec<u16>,
+    pub vendor: Option<StunVendor>,
+    /// Reflexive addresses the server told the client (XOR-MAPPED-ADDRESS), bounded.
+    pub mapped: Vec<std::net::SocketAddr>,
+    /// Relayed addresses allocated on this flow (XOR-RELAYED-ADDRESS), bounded.
+    pub relayed: Vec<std::net::SocketAddr>,
+    /// SOFTWARE seen first.
+    pub software: Option<Box<str>>,
+    /// A controlling agent nominated this pair (USE-CANDIDATE, RFC 8445 8.1.1).
+    pub nominated: bool,
+}
+
+/// Evidence gathered on one flow.
+#[derive(Debug, Default)]
+pub struct FlowState {
+    pub protocols: ProtoSet,
+    pub app: Option<&'static str>,
+    /// Why `app` was chosen.
+    pub app_evidence: Option<&'static str>,
+    /// Datagrams of this flow that parsed as Zoom's peer-to-peer media.
+    pub zoom_p2p: u8,
+    pub sni: Option<Box<str>>,
+    /// First call whose signalling this flow carries.
+    pub sig_call: Option<u32>,
+    /// Call and m-line whose media this flow carries.
+    pub media_call: Option<(u32, u16)>,
+    pub stun: Option<Box<StunState>>,
+    pub tcp: Option<Box<TcpState>>,
+    pub media: Option<Box<MediaState>>,
+    /// TLS or QUIC handshake facts (also DTLS's certificate names).
+    pub tls: Option<Box<TlsFacts>>,
+    pub findings: Vec<String>,
+    /// Payload packets left to probe while nothing is recognised.
+    pub budget: u8,
+    pub budget_started: bool,
+}
+
+impl FlowState {
+    /// Drops the parts only needed while the flow is live (buffers).
+    pub fn release(&mut self) {
+        if let Some(t) = &mut self.tcp {
+            for b in &mut t.bufs {
+                b.release();
+            }
+            t.ws_message = Default::default();
+        }
+        if let Some(m) = &mut self.media {
+            m.dtls_asm = None;
+        }
+        if let Some(t) = &mut self.tls {
+            t.release();
+        }
+    }
+
+    /// False once a TCP connection is known to carry something other than
+    /// SIP (TLS, TURN framing, nothing parsable): a worker thread following
+    /// another one's flow for its signalling can stop there.
+    pub fn may_carry_signalling(&self) -> bool {
+        self.tcp.as_deref().is_none_or(|t| {
+            matches!(
+                t.mode,
+                TcpMode::Undecided | TcpMode::Sip | TcpMode::WebSocket
+            )
+        })
+    }
+
+    pub fn finding(&mut self, f: String) {
+        if self.findings.len() < MAX_FLOW_FINDINGS && !self.findings.contains(&f) {
+            self.findings.push(f);
+        }
+    }
+
+    pub(crate) fn set_app(&mut self, app: &'static str, why: &'static str) {
+        if self.app.is_none() {
+            self.app = Some(app);
+            self.app_evidence = Some(why);
+        }
+    }
+}
+
+/// One RTP stream (SSRC, direction) of a flow.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    pub ssrc: u32,
+    pub dir: crate::net::Direction,
+    pub payload_type: u8,
+    pub stats: RtpStreamStats,
+    pub votes: PayloadVotes,
+    pub first_ts: Nanos,
+    pub last_ts: Nanos,
+    /// Clock rate used for jitter: from SDP, the static table, or estimated.
+    pub clock: Option<u32>,
+    pub clock_estimated: bool,
+    pub(crate) first_rtp_ts: u32,
+    pub(crate) last_seq: u16,
+    /// Consecutive in-order packets so far (duplicates neither add nor break).
+    pub(crate) run: u8,
+    /// Showed `ACCEPT_RUN` consecutive sequence numbers: real RTP.
+    pub accepted: bool,
+    pub relayed: bool,
+    /// Packets, loss and jitter over time (bounded).
+    pub series: crate::series::Series,
+}
+
+/// Loss and jitter a receiver reported in RTCP about one SSRC.
+#[derive(Debug, Clone, Copy)]
+pub struct RtcpReport {
+    pub ssrc: u32,
+    pub fraction_lost: u8,
+    pub cumulative_lost: i32,
+    pub jitter: u32,
+}
+
+/// DTLS evidence of a flow.
+#[derive(Debug, Default, Clone)]
+pub struct DtlsFacts {
+    pub records: u64,
+    pub client_hello: bool,
+    pub server_hello: bool,
+    pub use_srtp_offered: bool,
+    pub srtp_profile: Option<u16>,
+    pub version: Option<u16>,
+    pub application_data: u64,
+}
+
+/// Media evidence of a flow.
+#[derive(Debug, Default)]
+pub struct MediaState {
+    pub streams: Vec<Stream>,
+    /// RTP-class packets seen while no stream was accepted.
+    pub unaccepted_packets: u32,
+    /// Gave up looking for RTP on this flow (too many packets, none accepted).
+    pub not_rtp: bool,
+    pub rtcp_plain: u64,
+    pub srtcp: u64,
+    pub rtcp_reports: Vec<RtcpReport>,
+    pub zrtp_packets: u64,
+    pub zrtp_confirmed: bool,
+    pub dtls: Option<Box<DtlsFacts>>,
+    pub dtls_asm: Option<Box<HandshakeAssembler>>,
+    pub streams_dropped: u64,
+}
+
+impl MediaState {
+    /// True once a stream is accepted: later RTP-class packets take the fast path.
+    pub fn is_settled(&self) -> bool {
+        self.streams.iter().any(|s| s.accepted)
+    }
+
+    /// True while RTP is still looked for or found.
+    pub fn wants_rtp(&self) -> bool {
+        !self.not_rtp
+    }
+
+    /// Streams that are real RTP: all of them once one stream of the flow
+    /// showed a run of consecutive sequence numbers (or signalling/WebRTC
+    /// context says the flow is media), none otherwise.
+    pub fn accepted_streams(&self, forced: bool) -> impl Iterator<Item = &Stream> {
+        let any = forced || self.is_settled();
+        self.streams.iter().filter(move |_| any)
+    }
+}
+
+/// Certificate names kept per flow.
+pub const MAX_CERTIFICATE_NAMES: usize = 8;
+/// TLS/QUIC handshake facts of a flow.
+#[derive(Debug, Default)]
+pub struct TlsFacts {
+    pub version: Option<u16>,
+    pub cipher: Option<u16>,
+    pub alpn: Option<Box<str>>,
+    pub ech: bool,
+    pub post_quantum: bool,
+    pub client_dir: Option<Direction>,
+    /// Names of the server's leaf certificate (TLS 1.0-1.2): its subject
+    /// commonNames, then its subjectAltName dNSNames, in certificate order,
+    /// without repeats (ASCII case ignored), at most
+    /// [`MAX_CERTIFICATE_NAMES`]. Allocated once, when the certificate is read.
+    pub certificate_names: Box<[Box<str>]>,
+    pub(crate) asm: [Option<Box<HandshakeAssembler>>; 2],
+    pub(crate) segments: [u8; 2],
+    pub(crate) done: [bool; 2],
+    /// Following this direction past its ServerHello for the Certificate.
+    pub(crate) awaiting_certificate: [bool; 2],
+    /// Payload bytes read while awaiting the certificate.
+    pub(crate) certificate_bytes: [usize; 2],
+    pub(crate) quic_dcid: Option<Box<[u8]>>,
+}
+
+impl TlsFacts {
+    /// Drops the handshake assemblers (the flow ended).
+    pub fn release(&mut self) {
+        self.asm = [None, None];
+    }
+}
+
