@@ -347,4 +347,3 @@ impl TlsFacts {
         self.asm = [None, None];
     }
 }
-

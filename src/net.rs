@@ -117,4 +117,3 @@ pub(crate) fn ep(ip: &str, port: u16) -> Endpoint {
         port,
     }
 }
-

@@ -40,9 +40,9 @@ use crate::capture::{self, CaptureError, CaptureOptions, ReadOutcome};
 use crate::dissect;
 use crate::engine::{Analyzer, Config};
 use crate::flow::{EndReason, Flow, FlowTable};
+use crate::net::Transport;
 use crate::net::{Endpoint, FlowKey};
 use crate::packet::Packet;
-use crate::net::Transport;
 use crate::pcapfile::Block;
 use crate::time::Nanos;
 

@@ -5,13 +5,13 @@
 use vcscope_dissectors::srtp::MediaEncryption;
 
 use crate::call::{Call, CallMedia, KeyExchange};
-use crate::evidence::{FlowState, Proto};
+use crate::dissect::media::stream_encryption;
 use crate::engine::Analyzer;
-use crate::flow::{EndReason, Flow};
-use crate::net::{Direction, Endpoint};
-use crate::media::stream_encryption;
 use crate::evidence::Stream;
+use crate::evidence::{FlowState, Proto};
+use crate::flow::{EndReason, Flow};
 use crate::net::Transport;
+use crate::net::{Direction, Endpoint};
 use crate::reasm::ReasmStats;
 use crate::report::{
     CallEndpointOut, CallOut, EndpointOut, FlowOut, LimitsOut, MediaOut, Report, RtcpReportedOut,
@@ -239,7 +239,7 @@ fn stream_out(
     let codec = cm
         .and_then(|m| m.codec(s.payload_type))
         .map(|(n, _)| n.to_string())
-        .or_else(|| crate::media::clock_of(&a.ctx, None, s.payload_type).1);
+        .or_else(|| crate::dissect::media::clock_of(&a.ctx, None, s.payload_type).1);
     let mut evidence = Vec::new();
     let v = &s.votes;
     evidence.push(format!(

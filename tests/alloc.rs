@@ -15,8 +15,8 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use vcscope::engine::{Analyzer, Config};
-use vcscope::packet::{self, Decoded, LinkType};
 use vcscope::net::Transport;
+use vcscope::packet::{self, Decoded, LinkType};
 use vcscope::pcapfile::FileReader;
 use vcscope::time::Nanos;
 

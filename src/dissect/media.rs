@@ -34,7 +34,7 @@ const GIVE_UP_AFTER: u32 = 256;
 pub fn other_class(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
     match PacketClass::of(payload) {
         PacketClass::Rtp => rtp_or_rtcp(ctx, st, pkt, payload),
-        PacketClass::Dtls => crate::secure::dtls(ctx, st, pkt, payload),
+        PacketClass::Dtls => crate::dissect::secure::dtls(ctx, st, pkt, payload),
         PacketClass::Zrtp => zrtp(st, payload),
         PacketClass::Stun if pkt.relayed => {
             // ICE checks relayed through TURN.
@@ -44,7 +44,7 @@ pub fn other_class(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
                 st.protocols.insert(Proto::Stun);
             }
         }
-        _ => crate::secure::quic(ctx, st, pkt, payload),
+        _ => crate::dissect::secure::quic(ctx, st, pkt, payload),
     }
 }
 

@@ -247,10 +247,7 @@ pub fn tls_segment(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, paylo
 }
 
 fn finish_tls_if_done(st: &mut FlowState) {
-    let done = st
-        .tls
-        .as_deref()
-        .is_some_and(|f| f.done[0] && f.done[1]);
+    let done = st.tls.as_deref().is_some_and(|f| f.done[0] && f.done[1]);
     if done {
         if let Some(t) = st.tcp.as_deref_mut() {
             t.mode = TcpMode::Done;
@@ -433,16 +430,16 @@ mod tests {
     use crate::time::Nanos;
 
     const WEBEX_FLIGHT: &[u8] =
-        include_bytes!("../fixtures/payloads/tls/webex_tls10_server_flight.bin");
+        include_bytes!("../../fixtures/payloads/tls/webex_tls10_server_flight.bin");
     const ZOOM_FLIGHT: [&[u8]; 4] = [
-        include_bytes!("../fixtures/payloads/tls/zoom_server_flight_1.bin"),
-        include_bytes!("../fixtures/payloads/tls/zoom_server_flight_2.bin"),
-        include_bytes!("../fixtures/payloads/tls/zoom_server_flight_3.bin"),
-        include_bytes!("../fixtures/payloads/tls/zoom_server_flight_4.bin"),
+        include_bytes!("../../fixtures/payloads/tls/zoom_server_flight_1.bin"),
+        include_bytes!("../../fixtures/payloads/tls/zoom_server_flight_2.bin"),
+        include_bytes!("../../fixtures/payloads/tls/zoom_server_flight_3.bin"),
+        include_bytes!("../../fixtures/payloads/tls/zoom_server_flight_4.bin"),
     ];
     const INSTAGRAM_CH: &[u8] =
-        include_bytes!("../fixtures/payloads/tls/instagram_client_hello.bin");
-    const TLS13_FLIGHT: &[u8] = include_bytes!("../fixtures/payloads/tls/ech_server_flight.bin");
+        include_bytes!("../../fixtures/payloads/tls/instagram_client_hello.bin");
+    const TLS13_FLIGHT: &[u8] = include_bytes!("../../fixtures/payloads/tls/ech_server_flight.bin");
 
     fn pkt(dir: Direction) -> Pkt {
         let ep = |ip: &str, port| crate::net::Endpoint {

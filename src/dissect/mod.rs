@@ -1,0 +1,213 @@
+//! The dissector pipeline: one ordered match per packet that calls the
+//! parsers of `vcscope_dissectors` and records evidence on the flow.
+//!
+//! A flow carries one evidence slot per protocol (a WebRTC 5-tuple carries
+//! STUN, DTLS and SRTP at once). Dissection is budgeted: a flow on which no
+//! protocol was recognised within [`PROBE_BUDGET`] payload packets is not
+//! probed again.
+//!
+//! UDP: SIP is probed first (its first byte, an upper-case letter, overlaps
+//! the ChannelData and QUIC ranges), then the RFC 7983 first-byte class picks
+//! one parser. TCP: the first payload of a connection chooses a stream mode
+//! (SIP, STUN/TURN framing, TLS), and only those streams are buffered.
+
+use std::net::IpAddr;
+
+use vcscope_dissectors as wire;
+use vcscope_dissectors::demux::PacketClass;
+use vcscope_dissectors::stun::StunMessage;
+use vcscope_dissectors::turn::ChannelData;
+use vcscope_dissectors::Probe;
+
+use crate::evidence::{FlowState, Proto};
+use crate::flow::Flow;
+use crate::net::Direction;
+use crate::net::Transport;
+use crate::packet::Packet;
+use crate::time::Nanos;
+
+mod ctx;
+pub mod media;
+mod probe;
+pub mod secure;
+mod sip;
+mod stun;
+mod tcp;
+mod zoom;
+
+pub use ctx::{Ctx, Limits, Pkt};
+pub use probe::PROBE_BUDGET;
+use probe::*;
+pub use sip::is_sip_datagram;
+use sip::*;
+use stun::*;
+use tcp::*;
+use zoom::*;
+
+/// Dissects one packet of `flow`, sent in direction `dir`.
+#[inline]
+pub fn dissect(ctx: &mut Ctx, flow: &mut Flow, dir: Direction, p: &Packet<'_>, now: Nanos) {
+    if p.payload.is_empty() && p.transport == Transport::Udp {
+        return;
+    }
+    let (src, dst) = p.endpoints();
+    let pkt = Pkt {
+        src,
+        dst,
+        dir,
+        ts: now,
+        transport: p.transport,
+        flow_id: flow.id,
+        relayed: false,
+    };
+    match p.transport {
+        Transport::Udp => udp(ctx, &mut flow.state, &pkt, p.payload),
+        Transport::Tcp => {
+            if !p.payload.is_empty() {
+                tcp(ctx, &mut flow.state, &pkt, p.tcp.seq, p.payload)
+            }
+        }
+    }
+}
+
+fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
+    // Media flows announced by SDP: attach on first sight.
+    if st.media_call.is_none() && ctx.calls.has_media() {
+        let hit = ctx
+            .calls
+            .media_for(&pkt.dst)
+            .or_else(|| ctx.calls.media_for(&pkt.src));
+        if let Some((call, m)) = hit {
+            st.media_call = Some((call, m));
+            ctx.calls.attach(call, m, pkt.flow_id);
+        }
+    }
+    // Settled media flows skip the probes.
+    if let Some(m) = st.media.as_deref() {
+        if m.is_settled()
+            && !st.protocols.contains(Proto::Stun)
+            && PacketClass::of(payload) == PacketClass::Rtp
+        {
+            media::rtp_or_rtcp(ctx, st, pkt, payload);
+            return;
+        }
+    }
+    // SIP is recognised from the datagram alone, before any state of the
+    // flow is consulted: worker threads that follow only the signalling of
+    // flows they do not own (`crate::shard`) pick exactly these datagrams.
+    if is_sip_datagram(payload) {
+        sip_message(ctx, st, pkt, payload);
+        return;
+    }
+    if zoom_media(ctx, st, pkt, payload) {
+        return;
+    }
+    if out_of_budget(st) {
+        // RTP can start late on a flow (after proprietary packets); its
+        // candidates have their own bound.
+        if PacketClass::of(payload) == PacketClass::Rtp
+            && st.media.as_deref().is_none_or(|m| m.wants_rtp())
+        {
+            media::rtp_or_rtcp(ctx, st, pkt, payload);
+        }
+        return;
+    }
+    if is_dns_port(pkt) && looks_like_dns(payload, Transport::Udp) {
+        st.protocols.insert(Proto::Dns);
+        return;
+    }
+    if st.app.is_none() && st.protocols.is_empty() && is_imo_datagram(payload) {
+        st.set_app("imo", "imo-datagram");
+        return;
+    }
+    match PacketClass::of(payload) {
+        PacketClass::Stun => {
+            if wire::stun::probe(payload) == Probe::Match {
+                if let Ok(msg) = StunMessage::new_checked(payload) {
+                    on_stun(ctx, st, pkt, &msg);
+                    return;
+                }
+            }
+            if let Some(d) = wire::stun::discord_ip_discovery(payload) {
+                st.set_app("discord", "discord-ip-discovery");
+                if d.is_response {
+                    if let Ok(s) = std::str::from_utf8(d.address) {
+                        if let Ok(ip) = s.trim_end_matches('\0').parse::<IpAddr>() {
+                            ctx.leaks.check(
+                                ip,
+                                "discord-ip-discovery",
+                                pkt.flow_id,
+                                pkt.dst.ip,
+                                pkt.ts,
+                            );
+                        }
+                    }
+                }
+                return;
+            }
+            other_udp(ctx, st, pkt, payload);
+        }
+        PacketClass::ChannelData | PacketClass::Quic
+            if st.protocols.contains(Proto::Stun) || is_turn_port(pkt) =>
+        {
+            if let Ok(cd) = ChannelData::new_checked(payload) {
+                on_channel_data(ctx, st, pkt, &cd);
+            } else {
+                media::other_class(ctx, st, pkt, payload);
+            }
+        }
+        PacketClass::Rtp
+        | PacketClass::Dtls
+        | PacketClass::Zrtp
+        | PacketClass::Quic
+        | PacketClass::ChannelData => media::other_class(ctx, st, pkt, payload),
+        PacketClass::Other => other_udp(ctx, st, pkt, payload),
+    }
+}
+
+fn other_udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
+    crate::dissect::secure::quic(ctx, st, pkt, payload);
+}
+
+// ---------------------------------------------------------------- SIP ----
+
+// ------------------------------------------------------------ STUN/TURN --
+
+// ---------------------------------------------------------------- TCP ----
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ndpi__imo.pcap frame 28 (192.168.12.169:49207 to 93.33.47.58:57604)
+    /// and frame 3 (185.155.137.30:36535 to 192.168.12.169:49207).
+    #[test]
+    fn parses_imo_datagrams() {
+        let ping = [0x09, 0x02, 0xdc, 0x9a, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00];
+        let server = [
+            0x00, 0x09, 0x03, 0x21, 0x9a, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        assert!(is_imo_datagram(&ping));
+        assert!(is_imo_datagram(&server));
+        let mut big = vec![0u8; 1099];
+        big[..4].copy_from_slice(&[0x88, 0x49, 0x1a, 0x00]);
+        assert!(is_imo_datagram(&big));
+    }
+
+    #[test]
+    fn rejects_other_datagrams_as_imo() {
+        // The echo alone, other lengths, one-byte keepalives.
+        assert!(!is_imo_datagram(&[
+            0x09, 0x03, 0xdc, 0x9a, 0x02, 0, 0, 0, 0, 0
+        ]));
+        assert!(!is_imo_datagram(&[
+            0x09, 0x02, 0xdc, 0x9a, 0x02, 0, 0, 0, 0
+        ]));
+        assert!(!is_imo_datagram(&[
+            0x00, 0x09, 0x03, 0x21, 0x9a, 0x02, 0, 0, 0, 0, 0, 0
+        ]));
+        assert!(!is_imo_datagram(&[0x07]));
+        assert!(!is_imo_datagram(&[0x88, 0x49, 0x1a, 0x00, 0x00]));
+        assert!(!is_imo_datagram(&[]));
+    }
+}
