@@ -37,7 +37,7 @@
 
 pub mod app;
 pub mod apps;
-pub mod call;
+pub mod calls;
 pub mod capture;
 pub mod cli;
 pub mod dissect;
@@ -45,14 +45,11 @@ pub mod engine;
 pub mod evidence;
 pub mod flow;
 pub mod html;
-pub mod infer;
-pub mod leak;
 pub mod net;
 pub mod packet;
 pub mod pcapfile;
 pub mod reasm;
 pub mod redact;
-pub mod relay;
 pub mod report;
 pub mod resolve;
 pub mod scope;

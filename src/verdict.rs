@@ -4,7 +4,7 @@
 
 use vcscope_dissectors::srtp::MediaEncryption;
 
-use crate::call::{Call, CallMedia, KeyExchange};
+use crate::calls::dialog::{Call, CallMedia, KeyExchange};
 use crate::dissect::media::stream_encryption;
 use crate::engine::Analyzer;
 use crate::evidence::Stream;
@@ -862,7 +862,7 @@ fn verdict_sentence(
             "Encryption declared: the SDP ({sig}) negotiates protected {what}, but the media was not in the capture."
         ),
         _ => match call.state {
-            crate::call::CallState::Cancelled | crate::call::CallState::Failed if media.is_empty() => format!(
+            crate::calls::dialog::CallState::Cancelled | crate::calls::dialog::CallState::Failed if media.is_empty() => format!(
                 "Call not set up ({}), no media: nothing to decrypt; the signalling itself was {sig}.",
                 call.final_status.map_or_else(|| call.state.as_str().to_string(), |s| format!("final status {s}"))
             ),
@@ -941,7 +941,7 @@ pub(crate) fn build_report(
         .map(|c| call_out(c, &flows))
         .collect();
     let relays = a.ctx.relays.to_report();
-    calls.extend(crate::infer::infer_calls(&flows, &relays));
+    calls.extend(crate::calls::infer::infer_calls(&flows, &relays));
     // Flows of an inferred call take its id, and its app when they have none.
     for c in calls.iter().filter(|c| c.inferred) {
         for &id in &c.flow_ids {

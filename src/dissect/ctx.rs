@@ -1,11 +1,11 @@
 //! What the handlers share: the analysis-wide tables they write to
 //! ([`Ctx`]), the flattened packet ([`Pkt`]) and the dissection limits.
 
-use crate::call::CallTable;
-use crate::leak::LeakTable;
+use crate::calls::dialog::CallTable;
+use crate::calls::leak::LeakTable;
+use crate::calls::relay::RelayTable;
 use crate::net::Transport;
 use crate::net::{Direction, Endpoint};
-use crate::relay::RelayTable;
 use crate::time::Nanos;
 use crate::warn::Warnings;
 

@@ -5,7 +5,7 @@ use vcscope_dissectors as wire;
 use vcscope_dissectors::sip::{HeaderName, SipMessage};
 use vcscope_dissectors::Probe;
 
-use crate::call::SipPacket;
+use crate::calls::dialog::SipPacket;
 use crate::dissect::ctx::{Ctx, Pkt};
 use crate::evidence::{FlowState, Proto, TcpMode};
 use crate::net::Transport;

@@ -6,10 +6,10 @@ use vcscope_dissectors as wire;
 use vcscope_dissectors::stun::{AttributeType, Class, StunMessage, StunVendor};
 use vcscope_dissectors::turn::{ChannelData, TurnFacts};
 
+use crate::calls::relay::RelayKind;
 use crate::dissect::ctx::{Ctx, Pkt};
 use crate::dissect::media;
 use crate::evidence::{FlowState, Proto};
-use crate::relay::RelayKind;
 
 /// TURN channel numbers remembered per flow.
 pub(crate) const MAX_CHANNELS: usize = 16;

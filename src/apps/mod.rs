@@ -78,7 +78,7 @@ pub struct AppMatch {
 // IP ranges
 // ---------------------------------------------------------------------------
 
-const IP_RANGES: &str = include_str!("apps/ip_ranges.txt");
+const IP_RANGES: &str = include_str!("ip_ranges.txt");
 
 /// One run of consecutive addresses owned by one list, `first..=last`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

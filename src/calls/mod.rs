@@ -1,0 +1,12 @@
+//! Calls and what they reach: SIP dialogs with their SDP ([`dialog`]),
+//! calls inferred from media without signalling ([`infer`]), the STUN/TURN
+//! servers and provider relays on the path ([`relay`]), and internal
+//! addresses exposed in signalling and NAT traversal ([`leak`]).
+//!
+//! The tables here are written by the handlers in [`crate::dissect`] and
+//! read when the report is assembled; they never reach a parser or a flow.
+
+pub mod dialog;
+pub mod infer;
+pub mod leak;
+pub mod relay;
