@@ -5,12 +5,30 @@
 //! the payload to the dissectors. Nothing on that path allocates unless a
 //! flow, a fragment buffer or a stream buffer is created.
 
+use crate::capture::pcapfile::Block;
+use crate::capture::FrameSink;
 use crate::dissect::{self, Ctx};
 use crate::flow::{FlowLimits, FlowTable};
 use crate::packet::{self, Decoded, LinkType, Packet, Skip};
 use crate::reasm::{Outcome, ReasmLimits, Reassembler};
 use crate::report::Report;
 use crate::time::Nanos;
+
+/// Where the reading thread's analyzer sends what other threads analyse
+/// (`--threads`); [`crate::shard`] implements it. The analyzer asks it about
+/// every decoded packet and keeps only what it is told to analyse itself.
+pub trait Router: Send + Sync {
+    /// Packet time advanced to `now` at frame number `frame` (idle sweeps).
+    fn tick(&mut self, frame: u64, now: Nanos);
+    /// The block the next frames borrow from.
+    fn lend(&mut self, block: &Block);
+    /// Routes one packet: `None` when another thread alone analyses it,
+    /// `Some(foreign)` when this thread analyses it too, `foreign` when only
+    /// for its signalling (another thread owns the flow).
+    fn packet(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos, frame: u64) -> Option<bool>;
+    /// Sends what is still queued; the other threads end when they have read it.
+    fn finish(self: Box<Self>);
+}
 
 /// Settings of one analysis.
 #[derive(Debug, Clone, Default)]
@@ -46,7 +64,7 @@ pub struct Analyzer {
     /// Keep the ids of ended flows for `take_ended` (live streaming output).
     streaming: bool,
     /// The reading thread of a sharded analysis hands packets on through this.
-    pub(crate) dispatch: Option<Box<crate::shard::Dispatch>>,
+    pub(crate) dispatch: Option<Box<dyn Router>>,
 }
 
 impl Analyzer {
@@ -61,20 +79,6 @@ impl Analyzer {
             streaming: false,
             dispatch: None,
         }
-    }
-
-    /// One of `workers` analysis threads ([`crate::shard`]): it keeps at
-    /// most its share of the live-flow limit and logs its media attachments.
-    pub fn new_worker(mut cfg: Config, workers: u32, index: u32) -> Self {
-        let all = cfg.flows.max_live;
-        cfg.flows.max_live = crate::shard::flow_limit(all, workers, index);
-        let mut a = Analyzer::new(cfg);
-        // A copy stands for a flow another thread owns, so there are never
-        // more than those threads' limits of them.
-        a.flows
-            .set_copy_limit(all.saturating_sub(a.flows.limits().max_live));
-        a.ctx.calls.attach_log = Some(Vec::new());
-        a
     }
 
     /// Analyses one captured frame. `wire_len` is its length on the wire.
@@ -130,7 +134,7 @@ impl Analyzer {
     /// handed over by place instead of copied.
     /// Only worth calling when [`Analyzer::lends`].
     #[inline]
-    pub fn lend(&mut self, block: &crate::pcapfile::Block) {
+    pub fn lend(&mut self, block: &Block) {
         if let Some(d) = self.dispatch.as_deref_mut() {
             d.lend(block);
         }
@@ -304,5 +308,28 @@ impl Analyzer {
 
     pub fn stats(&self) -> &SourceStats {
         &self.stats
+    }
+}
+
+impl FrameSink for Analyzer {
+    #[inline]
+    fn frame(&mut self, link: LinkType, ts: Nanos, data: &[u8], wire_len: u32) {
+        self.process(link, ts, data, wire_len);
+    }
+    fn unreadable(&mut self, wire_len: u32) {
+        self.count_unreadable(wire_len);
+    }
+    fn warn(&mut self, kind: &'static str, example: impl FnOnce() -> String) {
+        self.ctx.warnings.add(kind, example);
+    }
+    fn lends(&self) -> bool {
+        Analyzer::lends(self)
+    }
+    #[inline]
+    fn lend(&mut self, block: &Block) {
+        Analyzer::lend(self, block);
+    }
+    fn set_dropped(&mut self, dropped: u64) {
+        Analyzer::set_dropped(self, dropped);
     }
 }

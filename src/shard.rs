@@ -12,7 +12,7 @@
 //! media flows to calls exactly as one thread would.
 //! Packets travel in batches, headers as a few fields. A payload read from a
 //! file or standard input stays where the reader read it: the batch holds
-//! the reader's block ([`crate::pcapfile::Block`]) and the payload's place
+//! the reader's block ([`crate::capture::pcapfile::Block`]) and the payload's place
 //! in it. Other payloads (live capture, reassembled fragments) are copied
 //! into the batch. Emptied batches come back to be reused.
 //! At the end the analysers' results are joined into the one analyzer a
@@ -36,14 +36,14 @@ use std::sync::{Arc, Mutex};
 
 use rustc_hash::FxHashMap;
 
+use crate::capture::pcapfile::Block;
 use crate::capture::{self, CaptureError, CaptureOptions, ReadOutcome};
 use crate::dissect;
-use crate::engine::{Analyzer, Config};
+use crate::engine::{Analyzer, Config, Router};
 use crate::flow::{EndReason, Flow, FlowTable};
 use crate::net::Transport;
 use crate::net::{Endpoint, FlowKey};
 use crate::packet::Packet;
-use crate::pcapfile::Block;
 use crate::time::Nanos;
 
 /// Shares of the flows: the reading thread (analyser 0) takes one, every
@@ -177,29 +177,17 @@ pub struct Dispatch {
     block: Option<Block>,
 }
 
-impl Dispatch {
+impl Router for Dispatch {
     /// The reader's next records lie in `block`.
     #[inline]
-    pub(crate) fn lend(&mut self, block: &Block) {
+    fn lend(&mut self, block: &Block) {
         if !self.block.as_ref().is_some_and(|b| Arc::ptr_eq(b, block)) {
             self.block = Some(Arc::clone(block));
         }
     }
 
-    /// Where `payload` lies in the current block, if it does.
-    #[inline]
-    fn place(&self, payload: &[u8]) -> Option<u32> {
-        let b = self.block.as_deref()?;
-        let base = b.as_ptr() as usize;
-        let at = payload.as_ptr() as usize;
-        let off = at.checked_sub(base)?;
-        (off + payload.len() <= b.len())
-            .then(|| u32::try_from(off).ok())
-            .flatten()
-    }
-
     /// Every worker looks for idle flows at this frame.
-    pub(crate) fn tick(&mut self, frame: u64, now: Nanos) {
+    fn tick(&mut self, frame: u64, now: Nanos) {
         for i in 0..self.lanes.len() {
             self.push(
                 i,
@@ -219,13 +207,7 @@ impl Dispatch {
     /// `Some(foreign)` when the reading thread analyses the packet too:
     /// as its owner, or following a flow another thread owns.
     #[inline]
-    pub(crate) fn packet(
-        &mut self,
-        p: &Packet<'_>,
-        wire_len: u64,
-        now: Nanos,
-        frame: u64,
-    ) -> Option<bool> {
+    fn packet(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos, frame: u64) -> Option<bool> {
         let n = self.lanes.len() as u32 + 1;
         let (src, dst) = p.endpoints();
         let owner = owner(p.transport, &src, &dst, n);
@@ -261,6 +243,29 @@ impl Dispatch {
             self.push(owner as usize - 1, item(false), p.payload, place.is_some());
             None
         }
+    }
+
+    /// Sends what is left; dropping the senders ends the workers' loops.
+    fn finish(self: Box<Self>) {
+        for l in self.lanes {
+            if !l.batch.items.is_empty() {
+                let _ = l.tx.send(l.batch);
+            }
+        }
+    }
+}
+
+impl Dispatch {
+    /// Where `payload` lies in the current block, if it does.
+    #[inline]
+    fn place(&self, payload: &[u8]) -> Option<u32> {
+        let b = self.block.as_deref()?;
+        let base = b.as_ptr() as usize;
+        let at = payload.as_ptr() as usize;
+        let off = at.checked_sub(base)?;
+        (off + payload.len() <= b.len())
+            .then(|| u32::try_from(off).ok())
+            .flatten()
     }
 
     /// Queues `item` for worker `lane`; its payload lies in the current
@@ -300,15 +305,19 @@ impl Dispatch {
             let _ = l.tx.send(full);
         }
     }
+}
 
-    /// Sends what is left; dropping the senders ends the workers' loops.
-    fn finish(self) {
-        for l in self.lanes {
-            if !l.batch.items.is_empty() {
-                let _ = l.tx.send(l.batch);
-            }
-        }
-    }
+/// One of `workers` analysis threads: it keeps at most its share of the live-flow limit and logs its media attachments.
+fn new_worker(mut cfg: Config, workers: u32, index: u32) -> Analyzer {
+    let all = cfg.flows.max_live;
+    cfg.flows.max_live = flow_limit(all, workers, index);
+    let mut a = Analyzer::new(cfg);
+    // A copy stands for a flow another thread owns, so there are never
+    // more than those threads' limits of them.
+    a.flows
+        .set_copy_limit(all.saturating_sub(a.flows.limits().max_live));
+    a.ctx.calls.attach_log = Some(Vec::new());
+    a
 }
 
 /// A worker's loop: analyse every batch, send it back emptied.
@@ -369,7 +378,7 @@ pub fn run<R>(
         return Ok((front, r));
     }
     let count = u32::try_from(threads).unwrap_or(u32::MAX);
-    let mut front = Analyzer::new_worker(cfg.clone(), count, 0);
+    let mut front = new_worker(cfg.clone(), count, 0);
     let (r, workers) = std::thread::scope(|s| {
         let mut lanes = Vec::new();
         let mut handles = Vec::new();
@@ -377,7 +386,7 @@ pub fn run<R>(
             let (tx, rx) = mpsc::sync_channel::<Batch>(queue_depth(count as usize - 1));
             let (free_tx, free_rx) = mpsc::channel::<Batch>();
             handles.push(s.spawn(move || {
-                let mut an = Analyzer::new_worker(cfg.clone(), count, index);
+                let mut an = new_worker(cfg.clone(), count, index);
                 work(&mut an, rx, free_tx);
                 // The flows still live end here, on this worker's thread.
                 an.flows.end_all();

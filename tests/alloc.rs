@@ -14,10 +14,10 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use vcscope::capture::pcapfile::FileReader;
 use vcscope::engine::{Analyzer, Config};
 use vcscope::net::Transport;
 use vcscope::packet::{self, Decoded, LinkType};
-use vcscope::pcapfile::FileReader;
 use vcscope::time::Nanos;
 
 mod common;

@@ -642,7 +642,7 @@ fn analyzer_harness(data: &[u8]) -> Option<Report> {
     render(one);
     data.first()?;
     let mut seq = Analyzer::new(cfg());
-    vcscope::sequence::feed(&mut seq, data);
+    vcscope::capture::sequence::feed(&mut seq, data);
     Some(render(seq))
 }
 

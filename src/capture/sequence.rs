@@ -7,7 +7,7 @@
 //! last frame takes what is left). `scripts/fuzz.sh` writes every fixture
 //! capture in this form as a seed.
 
-use crate::engine::Analyzer;
+use crate::capture::FrameSink;
 use crate::packet::LinkType;
 use crate::time::Nanos;
 
@@ -26,7 +26,7 @@ const LINKS: [LinkType; 8] = [
 pub const START: Nanos = Nanos::from_secs(1_600_000_000);
 
 /// Feeds the frames of `data` to `an`; returns how many there were.
-pub fn feed(an: &mut Analyzer, data: &[u8]) -> usize {
+pub fn feed(an: &mut impl FrameSink, data: &[u8]) -> usize {
     let Some((&head, mut rest)) = data.split_first() else {
         return 0;
     };
@@ -38,7 +38,7 @@ pub fn feed(an: &mut Analyzer, data: &[u8]) -> usize {
         let len = usize::from(u16::from_be_bytes([*a, *b]));
         let (frame, next) = body.split_at(len.min(body.len()));
         let wire = u32::try_from(frame.len()).unwrap_or(u32::MAX);
-        an.process(link, ts, frame, wire);
+        an.frame(link, ts, frame, wire);
         ts = Nanos(ts.0.saturating_add(step));
         rest = next;
         n += 1;
@@ -49,7 +49,7 @@ pub fn feed(an: &mut Analyzer, data: &[u8]) -> usize {
 /// [`feed`], with the frames lent from `block` as a file reader lends its
 /// records: with worker threads, payloads are handed over by their place in
 /// the block instead of copied.
-pub fn feed_lent(an: &mut Analyzer, block: &crate::pcapfile::Block) -> usize {
+pub fn feed_lent(an: &mut impl FrameSink, block: &crate::capture::pcapfile::Block) -> usize {
     an.lend(block);
     feed(an, block)
 }
@@ -57,6 +57,7 @@ pub fn feed_lent(an: &mut Analyzer, block: &crate::pcapfile::Block) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Analyzer;
     use crate::engine::Config;
 
     #[test]

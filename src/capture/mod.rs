@@ -1,5 +1,8 @@
-//! The only I/O of the engine: libpcap handles for files and interfaces, and
-//! a lending loop that hands each borrowed frame to the [`Analyzer`].
+//! The only I/O of the engine: capture files read by [`pcapfile`] (pcap and
+//! pcapng framed from shared blocks), standard input, libpcap for
+//! interfaces, and a lending loop that hands each borrowed frame to a
+//! [`FrameSink`]. It knows no analyzer: what it finds odd in the input it
+//! reports to the sink as warnings.
 //!
 //! The loop tells end of file, a live timeout and a real error apart
 //! (never `while let Ok(..)`): a truncated last record is a warning, a
@@ -15,10 +18,33 @@ use std::time::{Duration, Instant};
 
 use pcap::{Activated, Capture, Precision};
 
-use crate::engine::Analyzer;
+use crate::capture::pcapfile::{Block, FileReader, OpenError, ReadError};
 use crate::packet::LinkType;
-use crate::pcapfile::{FileReader, OpenError, ReadError};
 use crate::time::Nanos;
+
+pub mod pcapfile;
+pub mod sequence;
+
+/// What the capture layer hands its frames to (the analyzer; with
+/// `--threads`, the analyzer of the reading thread, which routes them). The
+/// capture knows nothing else of it.
+pub trait FrameSink {
+    /// One frame of `link`, captured at `ts`, `wire_len` bytes on the wire.
+    fn frame(&mut self, link: LinkType, ts: Nanos, data: &[u8], wire_len: u32);
+    /// A record whose link type cannot be decoded: counted, not analysed.
+    fn unreadable(&mut self, wire_len: u32);
+    /// An oddity of the input, counted under `kind` with a first example.
+    fn warn(&mut self, kind: &'static str, example: impl FnOnce() -> String);
+    /// True when frames must be lent with their block ([`FrameSink::lend`]):
+    /// other threads read them after the reader moved on.
+    fn lends(&self) -> bool {
+        false
+    }
+    /// The block the next frames borrow from.
+    fn lend(&mut self, _block: &Block) {}
+    /// Frames the kernel or the interface dropped so far (live capture).
+    fn set_dropped(&mut self, _dropped: u64) {}
+}
 
 /// A failure that ends the run (exit code 2), as one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,7 +137,7 @@ fn pcap_msg(e: &pcap::Error) -> String {
 }
 
 /// Opens a capture file (or standard input for "-") with vcscope's own
-/// block reader ([`crate::pcapfile`]).
+/// block reader ([`crate::capture::pcapfile`]).
 fn open_reader(path: &str) -> Result<FileReader<Box<dyn Read>>, CaptureError> {
     let src: Box<dyn Read> = if path == "-" {
         Box::new(std::io::stdin().lock())
@@ -234,10 +260,10 @@ fn ts_of(h: &pcap::PacketHeader) -> Nanos {
 
 /// Reads the files as one analysis. Files are checked before any is read,
 /// then read in the order of their first packet's time.
-pub fn read_files(
+pub fn read_files<S: FrameSink>(
     paths: &[String],
     opts: &CaptureOptions,
-    analyzer: &mut Analyzer,
+    analyzer: &mut S,
 ) -> Result<ReadOutcome, CaptureError> {
     let mut kinds = Vec::with_capacity(paths.len());
     for p in paths {
@@ -285,11 +311,11 @@ pub fn read_files(
 }
 
 /// Reads one file; `Ok(Some(e))` when a corrupt record stopped it.
-fn read_one(
+fn read_one<S: FrameSink>(
     path: &str,
     kind: FileKind,
     opts: &CaptureOptions,
-    analyzer: &mut Analyzer,
+    analyzer: &mut S,
 ) -> Result<Option<CaptureError>, CaptureError> {
     let shown = if path == "-" { "standard input" } else { path };
     let mut reader = open_reader(path)?;
@@ -319,12 +345,12 @@ fn read_one(
                     let lt = link_type(rec.linktype, shown);
                     if let Err(e) = &lt {
                         let m = e.0.clone();
-                        analyzer.ctx.warnings.add("unsupported-link-type", || m);
+                        analyzer.warn("unsupported-link-type", || m);
                     }
                     link_cache = (rec.linktype, lt.ok());
                 }
                 let Some(link) = link_cache.1 else {
-                    analyzer.count_unreadable(rec.wire_len);
+                    analyzer.unreadable(rec.wire_len);
                     continue;
                 };
                 if let Some(f) = filter.as_mut() {
@@ -335,7 +361,7 @@ fn read_one(
                 if let (true, Some(b)) = (lends, rec.block) {
                     analyzer.lend(b);
                 }
-                analyzer.process(link, rec.ts, rec.data, rec.wire_len);
+                analyzer.frame(link, rec.ts, rec.data, rec.wire_len);
                 if let Some(b) = &bar {
                     if n % 16_384 == 0 {
                         b.set_position(rec.offset.min(size));
@@ -348,7 +374,7 @@ fn read_one(
                 offset,
                 why,
             }) => {
-                analyzer.ctx.warnings.add("capture-truncated", || {
+                analyzer.warn("capture-truncated", || {
                     format!(
                         "{shown}: record {number} at byte offset {offset} is cut short ({why}); the packets before it were analysed"
                     )
@@ -460,11 +486,11 @@ fn open_live(o: &LiveOptions) -> Result<(Capture<pcap::Active>, LinkType), Captu
 /// libpcap may keep waiting inside one read while the interface is quiet, so
 /// a watcher thread breaks the read loop (`pcap_breakloop`) once the capture
 /// should stop; what is already in the ring is then read before the report.
-pub fn live(
+pub fn live<S: FrameSink>(
     o: &LiveOptions,
     stop: Arc<AtomicBool>,
-    analyzer: &mut Analyzer,
-    mut on_tick: impl FnMut(&mut Analyzer),
+    analyzer: &mut S,
+    mut on_tick: impl FnMut(&mut S),
 ) -> Result<(), CaptureError> {
     let (mut cap, mut link) = open_live(o)?;
     if let Some(u) = &o.user {
@@ -503,7 +529,7 @@ pub fn live(
         }
         match cap.next_packet() {
             Ok(p) => {
-                analyzer.process(link, ts_of(p.header), p.data, p.header.len);
+                analyzer.frame(link, ts_of(p.header), p.data, p.header.len);
             }
             Err(pcap::Error::TimeoutExpired) => {}
             // pcap_breakloop: the watcher asks us to stop.
@@ -521,7 +547,7 @@ pub fn live(
                 if let Ok(s) = cap.stats() {
                     dropped_before += u64::from(s.dropped) + u64::from(s.if_dropped);
                 }
-                analyzer.ctx.warnings.add("capture-interrupted", || {
+                analyzer.warn("capture-interrupted", || {
                     format!("{}: {m}; capture reopened", o.interface)
                 });
                 let reopened = loop {
@@ -563,7 +589,7 @@ pub fn live(
     if let Ok(mut cap) = cap.setnonblock() {
         for _ in 0..1_000_000 {
             match cap.next_packet() {
-                Ok(p) => analyzer.process(link, ts_of(p.header), p.data, p.header.len),
+                Ok(p) => analyzer.frame(link, ts_of(p.header), p.data, p.header.len),
                 Err(_) => break,
             }
         }
