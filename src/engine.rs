@@ -10,8 +10,7 @@ use crate::capture::FrameSink;
 use crate::dissect::{self, Ctx};
 use crate::flow::{FlowLimits, FlowTable};
 use crate::packet::{self, Decoded, LinkType, Packet, Skip};
-use crate::reasm::{Outcome, ReasmLimits, Reassembler};
-use crate::report::Report;
+use crate::reasm::{Outcome, ReasmLimits, ReasmStats, Reassembler};
 use crate::time::Nanos;
 
 /// Where the reading thread's analyzer sends what other threads analyse
@@ -254,36 +253,10 @@ impl Analyzer {
         std::mem::take(&mut self.ctx.ended)
     }
 
-    /// The report of one flow, for streaming it as it ends.
-    pub fn flow_report(&self, idx: u32) -> Option<crate::report::FlowOut> {
-        crate::verdict::flow_out(self, idx as usize, None)
-    }
-
-    /// Ends the analysis and builds the report.
-    pub fn finish(self, files: Vec<String>, interface: Option<String>) -> Report {
-        self.finish_threads(files, interface, 1)
-    }
-
-    /// [`Analyzer::finish`], building the flows' reports on `threads` threads.
-    pub fn finish_threads(
-        mut self,
-        files: Vec<String>,
-        interface: Option<String>,
-        threads: usize,
-    ) -> Report {
-        self.report(files, interface, threads)
-    }
-
-    /// [`Analyzer::finish_threads`] without dropping the analyzer. Call it
-    /// once, after the last packet: it ends the flows and moves the
-    /// warnings into the report. The caller decides when (or, at the end of
-    /// a process, whether) the analyzer's memory is freed.
-    pub fn report(
-        &mut self,
-        files: Vec<String>,
-        interface: Option<String>,
-        threads: usize,
-    ) -> Report {
+    /// Ends the analysis: every flow ends, pending fragments time out, and
+    /// what reassembly and the clock saw becomes warnings. Returns the
+    /// reassembly counts for the report.
+    pub(crate) fn close(&mut self) -> ReasmStats {
         self.flows.end_all();
         self.reasm.finish();
         let r = self.reasm.stats;
@@ -303,7 +276,7 @@ impl Analyzer {
         w.add_n("timestamps-backwards", self.stats.ts_backwards, || {
             "a frame's timestamp is earlier than the one before it".into()
         });
-        crate::verdict::build_report(self, files, interface, r, threads)
+        r
     }
 
     pub fn stats(&self) -> &SourceStats {

@@ -37,6 +37,7 @@
 
 pub mod app;
 pub mod apps;
+pub mod assemble;
 pub mod calls;
 pub mod capture;
 pub mod cli;
@@ -45,6 +46,7 @@ pub mod engine;
 pub mod evidence;
 pub mod flow;
 pub mod html;
+pub mod judge;
 pub mod net;
 pub mod packet;
 pub mod reasm;
@@ -56,5 +58,5 @@ pub mod series;
 pub mod shard;
 pub mod stream;
 pub mod time;
-pub mod verdict;
+
 pub mod warn;

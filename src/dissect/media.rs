@@ -9,7 +9,7 @@
 use vcscope_dissectors::demux::PacketClass;
 use vcscope_dissectors::rtcp::{RtcpCompound, RtcpPacketType};
 use vcscope_dissectors::rtp::{self, RtpPacket, RtpStreamStats};
-use vcscope_dissectors::srtp::{self, MediaEncryption, PayloadVotes, SrtcpEvidence, ZrtpPacket};
+use vcscope_dissectors::srtp::{self, PayloadVotes, SrtcpEvidence, ZrtpPacket};
 
 use crate::dissect::{Ctx, Pkt};
 use crate::evidence::{FlowState, Proto, RtcpReport, Stream, MAX_STREAMS};
@@ -335,22 +335,5 @@ fn rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
                     .check(ip, "rtcp-sdes-cname", pkt.flow_id, pkt.dst.ip, pkt.ts);
             }
         }
-    }
-}
-
-/// A stream's encryption: the payload votes, completed by the context when
-/// they are too thin (a secure context — SDP SAVP, DTLS use_srtp, ZRTP,
-/// SRTCP — makes it encrypted; SDP declaring plain RTP makes it plain unless
-/// the payload looks random).
-pub fn stream_encryption(s: &Stream, context_secure: Option<bool>) -> MediaEncryption {
-    let v = &s.votes;
-    match (v.verdict(), context_secure) {
-        (MediaEncryption::Unknown, Some(true)) if v.plain() <= v.encrypted() + v.unknown() => {
-            MediaEncryption::Encrypted
-        }
-        (MediaEncryption::Unknown, Some(false)) if v.plain() >= v.encrypted() => {
-            MediaEncryption::Plain
-        }
-        (verdict, _) => verdict,
     }
 }
