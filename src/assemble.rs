@@ -12,7 +12,7 @@ use crate::evidence::{FlowState, Proto};
 use crate::flow::{EndReason, Flow};
 use crate::judge::{
     accepted_streams, call_encrypted, context_secure, flow_encryption, stream_encryption,
-    verdict_sentence, Declared, Encryption,
+    verdict_sentence, Declared, Encryption, SignallingFacts,
 };
 use crate::net::Transport;
 use crate::net::{Direction, Endpoint};
@@ -599,7 +599,12 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
             }
         }
     }
-    let verdict = verdict_sentence(call, encrypted, sig_encrypted, any_media_seen, &media);
+    let facts = SignallingFacts {
+        sig_transport: call.sig_transport,
+        state: call.state,
+        final_status: call.final_status,
+    };
+    let verdict = verdict_sentence(&facts, encrypted, sig_encrypted, any_media_seen, &media);
     CallOut {
         call_id: call.call_id.clone(),
         from: call.from.clone(),

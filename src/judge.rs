@@ -6,7 +6,7 @@
 
 use vcscope_dissectors::srtp::MediaEncryption;
 
-use crate::calls::dialog::{Call, CallState, KeyExchange};
+use crate::calls::dialog::{CallState, KeyExchange};
 use crate::evidence::{FlowState, Proto, Stream};
 use crate::report::MediaOut;
 
@@ -185,9 +185,18 @@ fn srtp_profile_name(p: u16) -> String {
         .map_or_else(|| format!("0x{p:04x}"), str::to_string)
 }
 
+/// What a call's sentence says of its signalling.
+#[derive(Debug, Clone, Copy)]
+pub struct SignallingFacts {
+    /// "udp", "tcp", "tls", "ws", "wss".
+    pub sig_transport: &'static str,
+    pub state: CallState,
+    pub final_status: Option<u16>,
+}
+
 /// One plain-English sentence a non-expert understands.
 pub fn verdict_sentence(
-    call: &Call,
+    call: &SignallingFacts,
     encrypted: &str,
     sig_encrypted: bool,
     media_seen: bool,
@@ -286,5 +295,263 @@ pub fn stream_encryption(s: &Stream, context_secure: Option<bool>) -> MediaEncry
             MediaEncryption::Plain
         }
         (verdict, _) => verdict,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vcscope_dissectors::rtp::RtpStreamStats;
+    use vcscope_dissectors::srtp::{CipherReason, PayloadEvidence, PayloadVotes, PlainReason};
+
+    use super::*;
+    use crate::evidence::{DtlsFacts, MediaState, StunState};
+    use crate::net::Direction;
+    use crate::time::Nanos;
+
+    /// An accepted RTP stream whose payloads voted `plain`, `random` and `unknown` times.
+    fn stream(plain: u32, random: u32, unknown: u32) -> Stream {
+        let mut votes = PayloadVotes::new();
+        for _ in 0..plain {
+            votes.add(PayloadEvidence::Plain(PlainReason::G711Samples));
+        }
+        for _ in 0..random {
+            votes.add(PayloadEvidence::Encrypted(CipherReason::HighEntropy));
+        }
+        for _ in 0..unknown {
+            votes.add(PayloadEvidence::Unknown);
+        }
+        Stream {
+            ssrc: 0x1234_5678,
+            dir: Direction::Forward,
+            payload_type: 0,
+            stats: RtpStreamStats::new(),
+            votes,
+            first_ts: Nanos::ZERO,
+            last_ts: Nanos::ZERO,
+            clock: Some(8000),
+            clock_estimated: false,
+            first_rtp_ts: 0,
+            last_seq: 0,
+            run: 2,
+            accepted: true,
+            relayed: false,
+            series: Default::default(),
+        }
+    }
+
+    fn media_flow(streams: Vec<Stream>) -> FlowState {
+        FlowState {
+            media: Some(Box::new(MediaState {
+                streams,
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+    }
+
+    fn with_dtls_srtp(mut st: FlowState) -> FlowState {
+        st.protocols.insert(Proto::Dtls);
+        let m = st.media.get_or_insert_with(Default::default);
+        m.dtls = Some(Box::new(DtlsFacts {
+            records: 4,
+            client_hello: true,
+            server_hello: true,
+            use_srtp_offered: true,
+            srtp_profile: Some(0x0001),
+            version: Some(0xfefd),
+            application_data: 0,
+        }));
+        st
+    }
+
+    fn sdp(kx: KeyExchange, secure: bool) -> Declared {
+        Declared {
+            key_exchange: Some(kx),
+            secure_profile: Some(secure),
+            dtls_on_flow: None,
+        }
+    }
+
+    #[test]
+    fn plain_codec_payload_is_not_encrypted_whatever_the_sdp_says() {
+        let st = media_flow(vec![stream(20, 0, 0)]);
+        let (enc, ev) = flow_encryption(&st, sdp(KeyExchange::Sdes, true));
+        assert_eq!(enc, Encryption::None);
+        assert!(ev.iter().any(|e| e.contains("recognisable codec data")));
+        assert!(ev.iter().any(|e| e.contains("sdp declares SRTP")));
+    }
+
+    #[test]
+    fn random_payload_keyed_by_dtls_on_the_5_tuple_is_dtls_srtp() {
+        let st = with_dtls_srtp(media_flow(vec![stream(0, 20, 0)]));
+        let (enc, ev) = flow_encryption(&st, Declared::default());
+        assert_eq!(enc, Encryption::DtlsSrtp);
+        assert!(ev.iter().any(|e| e.contains("use_srtp on this 5-tuple")));
+        assert!(ev.iter().any(|e| e.starts_with("srtp profile")));
+    }
+
+    #[test]
+    fn dtls_on_a_flow_sharing_the_ice_endpoint_keys_this_one() {
+        let st = media_flow(vec![stream(0, 20, 0)]);
+        let decl = Declared {
+            dtls_on_flow: Some(7),
+            ..Declared::default()
+        };
+        let (enc, ev) = flow_encryption(&st, decl);
+        assert_eq!(enc, Encryption::DtlsSrtp);
+        assert!(ev.iter().any(|e| e.contains("flow 7")));
+    }
+
+    #[test]
+    fn sdes_keyed_random_payload_is_srtp() {
+        let st = media_flow(vec![stream(0, 20, 0)]);
+        let (enc, ev) = flow_encryption(&st, sdp(KeyExchange::Sdes, true));
+        assert_eq!(enc, Encryption::Srtp);
+        assert!(ev.iter().any(|e| e.contains("a=crypto")));
+    }
+
+    #[test]
+    fn thin_payload_evidence_without_context_stays_unknown() {
+        let st = media_flow(vec![stream(0, 0, 3)]);
+        let (enc, ev) = flow_encryption(&st, Declared::default());
+        assert_eq!(enc, Encryption::Unknown);
+        assert!(ev.iter().any(|e| e.contains("too thin")));
+    }
+
+    #[test]
+    fn sdp_plain_profile_decides_an_undecided_stream() {
+        let st = media_flow(vec![stream(0, 0, 10)]);
+        let (enc, _) = flow_encryption(&st, sdp(KeyExchange::None, false));
+        assert_eq!(enc, Encryption::None);
+    }
+
+    #[test]
+    fn handshakes_without_media_name_their_protocol() {
+        for (p, want) in [
+            (Proto::Dtls, Encryption::Dtls),
+            (Proto::Tls, Encryption::Tls),
+            (Proto::Quic, Encryption::Quic),
+            (Proto::Sip, Encryption::None),
+            (Proto::Dns, Encryption::None),
+        ] {
+            let mut st = FlowState::default();
+            st.protocols.insert(p);
+            assert_eq!(flow_encryption(&st, Declared::default()).0, want, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn stun_alone_is_cleartext_but_turn_channel_data_is_not_judged() {
+        let mut st = FlowState {
+            stun: Some(Box::new(StunState::default())),
+            ..Default::default()
+        };
+        st.protocols.insert(Proto::Stun);
+        assert_eq!(
+            flow_encryption(&st, Declared::default()).0,
+            Encryption::None
+        );
+        st.protocols.insert(Proto::TurnChannelData);
+        assert_eq!(
+            flow_encryption(&st, Declared::default()).0,
+            Encryption::Unknown
+        );
+    }
+
+    #[test]
+    fn nothing_recognised_is_unknown() {
+        let (enc, ev) = flow_encryption(&FlowState::default(), Declared::default());
+        assert_eq!(enc, Encryption::Unknown);
+        assert!(ev.is_empty());
+        assert!(!enc.is_encrypted());
+    }
+
+    #[test]
+    fn a_secure_context_tips_an_undecided_stream_to_encrypted() {
+        let s = stream(1, 2, 3);
+        assert_eq!(stream_encryption(&s, None), MediaEncryption::Unknown);
+        assert_eq!(
+            stream_encryption(&s, Some(true)),
+            MediaEncryption::Encrypted
+        );
+        let s = stream(2, 1, 3);
+        assert_eq!(stream_encryption(&s, Some(false)), MediaEncryption::Plain);
+    }
+
+    #[test]
+    fn context_is_secure_when_keyed_on_the_flow_else_as_declared() {
+        let st = with_dtls_srtp(FlowState::default());
+        assert_eq!(context_secure(&st, Declared::default()), Some(true));
+        let st = FlowState::default();
+        assert_eq!(
+            context_secure(&st, sdp(KeyExchange::None, false)),
+            Some(false)
+        );
+        assert_eq!(context_secure(&st, Declared::default()), None);
+    }
+
+    #[test]
+    fn call_encrypted_puts_exposed_keys_before_plain_media() {
+        assert_eq!(call_encrypted(false, true, true, false), "unknown");
+        assert_eq!(call_encrypted(true, true, true, false), "keys-exposed");
+        assert_eq!(call_encrypted(true, false, true, false), "no");
+        assert_eq!(call_encrypted(true, false, false, true), "yes");
+        assert_eq!(call_encrypted(true, false, false, false), "unknown");
+    }
+
+    fn media(kind: &'static str, encryption: &'static str, seen: bool) -> MediaOut {
+        MediaOut {
+            flow_id: seen.then_some(1),
+            kind,
+            encryption,
+            key_exchange: "sdes",
+            keys_exposed: false,
+            announced: None,
+            profile: None,
+            seen,
+            announced_all: Vec::new(),
+        }
+    }
+
+    const UDP_CALL: SignallingFacts = SignallingFacts {
+        sig_transport: "udp",
+        state: CallState::Answered,
+        final_status: Some(200),
+    };
+
+    #[test]
+    fn sentences_say_what_the_fields_say() {
+        let m = [media("audio", "srtp", true)];
+        let s = verdict_sentence(&UDP_CALL, "keys-exposed", false, true, &m);
+        assert!(s.starts_with("Not private"), "{s}");
+        assert!(s.contains("cleartext SIP over UDP"), "{s}");
+        let m = [media("audio", "none", true), media("video", "none", true)];
+        let s = verdict_sentence(&UDP_CALL, "no", false, true, &m);
+        assert!(s.starts_with("Not encrypted: the audio and video"), "{s}");
+        let m = [media("audio", "dtls-srtp", true)];
+        let s = verdict_sentence(&UDP_CALL, "yes", true, true, &m);
+        assert!(s.contains("(dtls-srtp)"), "{s}");
+        assert!(s.contains("encrypted signalling (SIP over TLS)"), "{s}");
+        let m = [media("audio", "srtp", false)];
+        let s = verdict_sentence(&UDP_CALL, "yes", false, false, &m);
+        assert!(s.starts_with("Encryption declared"), "{s}");
+        assert!(s.contains("not in the capture"), "{s}");
+    }
+
+    #[test]
+    fn a_call_that_never_set_up_says_so() {
+        let failed = SignallingFacts {
+            sig_transport: "tcp",
+            state: CallState::Failed,
+            final_status: Some(486),
+        };
+        let s = verdict_sentence(&failed, "unknown", false, false, &[]);
+        assert!(s.contains("final status 486"), "{s}");
+        assert!(s.contains("cleartext SIP over TCP"), "{s}");
+        let s = verdict_sentence(&UDP_CALL, "unknown", false, false, &[]);
+        assert!(s.starts_with("No media negotiated"), "{s}");
+        let m = [media("audio", "unknown", true)];
+        let s = verdict_sentence(&UDP_CALL, "unknown", false, true, &m);
+        assert!(s.starts_with("Unknown"), "{s}");
     }
 }
