@@ -11,7 +11,7 @@ use vcscope_dissectors::rtcp::{RtcpCompound, RtcpPacketType};
 use vcscope_dissectors::rtp::{self, RtpPacket, RtpStreamStats};
 use vcscope_dissectors::srtp::{self, PayloadVotes, SrtcpEvidence, ZrtpPacket};
 
-use crate::dissect::{Ctx, Pkt};
+use crate::dissect::ctx::{Ctx, Pkt};
 use crate::evidence::{FlowState, Proto, RtcpReport, Stream, MAX_STREAMS};
 use crate::time::Nanos;
 

@@ -26,7 +26,7 @@ use crate::net::Transport;
 use crate::packet::Packet;
 use crate::time::Nanos;
 
-mod ctx;
+pub(crate) mod ctx;
 pub mod media;
 mod probe;
 pub mod secure;

@@ -19,7 +19,7 @@ use vcscope_dissectors::tls::{
 };
 use vcscope_dissectors::{x509, Probe};
 
-use crate::dissect::{Ctx, Pkt};
+use crate::dissect::ctx::{Ctx, Pkt};
 use crate::evidence::{DtlsFacts, FlowState, Proto, TcpMode, TlsFacts, MAX_CERTIFICATE_NAMES};
 use crate::stream::Advance;
 
