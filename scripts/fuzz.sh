@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# Builds the fuzz targets of dissectors/fuzz and runs each for a bounded time,
-# seeded from the fixtures. Crashes are left in dissectors/fuzz/artifacts/<target>/;
-# see dissectors/fuzz/README.md for turning one into a regression fixture.
+# Builds the fuzz targets of fuzz and runs each for a bounded time,
+# seeded from the fixtures. Crashes are left in fuzz/artifacts/<target>/;
+# see fuzz/README.md for turning one into a regression fixture.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target (default 120); TARGETs default to every [[bin]] of
-# dissectors/fuzz/Cargo.toml. Needs cargo-fuzz (`cargo install cargo-fuzz`),
+# fuzz/Cargo.toml. Needs cargo-fuzz (`cargo install cargo-fuzz`),
 # python3 (seed extraction) and, for pcapng fixtures, editcap (Wireshark).
 # A stable toolchain works through RUSTC_BOOTSTRAP=1; a nightly one as is.
 # Environment: FUZZ_JOBS (parallel jobs per target, default 1),
 # FUZZ_RSS_MB (libFuzzer -rss_limit_mb, default 2048), FUZZ_TARGET_DIR (cargo
-# target directory, default dissectors/fuzz/target).
+# target directory, default fuzz/target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECS=${1:-120}
 shift || true
-FUZZ=$ROOT/dissectors/fuzz
+FUZZ=$ROOT/fuzz
 CORPUS=$FUZZ/corpus
 export RUSTC_BOOTSTRAP=${RUSTC_BOOTSTRAP:-1}
 
@@ -161,7 +161,7 @@ for t in "${TARGETS[@]}"; do
         -max_total_time="$SECS" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -timeout=10 \
         -max_len=65536 -print_final_stats=1 "${jobs[@]}" \
         >"$FUZZ/artifacts/$t.log" 2>&1; then
-        echo "   $t FAILED: see $FUZZ/artifacts/$t.log and dissectors/fuzz/artifacts/$t/"
+        echo "   $t FAILED: see $FUZZ/artifacts/$t.log and fuzz/artifacts/$t/"
         status=1
     fi
     grep -E '^(#[0-9]+.*(DONE|pulse)|stat::number_of_executed_units|stat::peak_rss_mb)' "$FUZZ/artifacts/$t.log" | tail -n 3 || true

@@ -9,3 +9,6 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh --test
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked --no-fail-fast
+# The fuzz targets (their own crate, built by cargo-fuzz on nightly) must
+# keep compiling against both crates on stable too.
+cargo check --manifest-path fuzz/Cargo.toml --bins --locked

@@ -13,7 +13,7 @@
 //! 4. The report of every fixture carries no SDES key, no digest response,
 //!    no raw payload bytes and no SIP message.
 //!
-//! Crashers found by the fuzz targets (`dissectors/fuzz`) are kept under
+//! Crashers found by the fuzz targets (`fuzz`) are kept under
 //! `fixtures/fuzz/<target>/` and replayed here.
 //!
 //! Every pseudo-random choice comes from a fixed seed: a failure reproduces.
@@ -619,7 +619,7 @@ fn dissectors_survive_flipped_bytes() {
 
 // ---------------------------------------------- analyzer harness ----
 
-/// The same use of the analyzer as `dissectors/fuzz/fuzz_targets/analyzer.rs`:
+/// The same use of the analyzer as `fuzz/fuzz_targets/analyzer.rs`:
 /// the bytes as one Ethernet frame, then as `[link byte] (len16 frame)*`.
 /// Returns the report of the sequence form.
 fn analyzer_harness(data: &[u8]) -> Option<Report> {

@@ -5,7 +5,7 @@
 //! The input is used twice:
 //!
 //! 1. as one Ethernet frame, through a fresh analyzer;
-//! 2. as a sequence of frames through another analyzer ([`vcscope::sequence`]:
+//! 2. as a sequence of frames through another analyzer ([`vcscope::capture::sequence`]:
 //!    `[link byte]` then `len16 || frame` for each record; `scripts/fuzz.sh`
 //!    writes every fixture capture in this form).
 #![no_main]
@@ -42,6 +42,6 @@ fuzz_target!(|data: &[u8]| {
     finish(one);
 
     let mut seq = Analyzer::new(config());
-    vcscope::sequence::feed(&mut seq, data);
+    vcscope::capture::sequence::feed(&mut seq, data);
     finish(seq);
 });

@@ -1,4 +1,4 @@
-//! Fuzzes the capture-file reader (`vcscope::pcapfile`): pcap and pcapng
+//! Fuzzes the capture-file reader (`vcscope::capture::pcapfile`): pcap and pcapng
 //! framing of arbitrary bytes, read whole from memory and a few bytes per
 //! `read` (as a pipe hands them out, so every refill and every record cut
 //! between reads is exercised). Both ways must give the same records and
@@ -8,7 +8,7 @@
 use std::io::Read;
 
 use libfuzzer_sys::fuzz_target;
-use vcscope::pcapfile::{FileReader, OpenError, ReadError};
+use vcscope::capture::pcapfile::{FileReader, OpenError, ReadError};
 
 /// Link type, timestamp, bytes, wire length and offset of each record.
 type Records = Vec<(u32, u64, Vec<u8>, u32, u64)>;

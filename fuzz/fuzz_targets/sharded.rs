@@ -3,7 +3,7 @@
 //! which payloads are lent by their place in one shared block, as a file
 //! reader lends them) must give the same JSON report, byte for byte
 //! ([`vcscope::shard`]). The input is a frame sequence
-//! ([`vcscope::sequence`]), as for the `analyzer` target.
+//! ([`vcscope::capture::sequence`]), as for the `analyzer` target.
 //! The flow table keeps its default size: the reports are only the same
 //! when no limit is reached.
 #![no_main]
@@ -15,7 +15,7 @@ fn report(data: &[u8], threads: usize) -> Vec<u8> {
     let cfg = Config::default();
     let block = std::sync::Arc::new(data.to_vec());
     let (an, _) = vcscope::shard::run(&cfg, threads, |an| {
-        Ok(vcscope::sequence::feed_lent(an, &block))
+        Ok(vcscope::capture::sequence::feed_lent(an, &block))
     })
     .expect("no I/O here");
     let mut out = Vec::new();
