@@ -16,7 +16,7 @@ use crate::judge::{
 };
 use crate::net::Transport;
 use crate::net::{Direction, Endpoint};
-use crate::reasm::ReasmStats;
+use crate::packet::reasm::ReasmStats;
 use crate::report::{
     CallEndpointOut, CallOut, EndpointOut, FlowOut, LimitsOut, MediaOut, Report, RtcpReportedOut,
     RtpStreamOut, SignallingOut, Source,

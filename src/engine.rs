@@ -9,8 +9,8 @@ use crate::capture::pcapfile::Block;
 use crate::capture::FrameSink;
 use crate::dissect::{self, Ctx};
 use crate::flow::{FlowLimits, FlowTable};
+use crate::packet::reasm::{Outcome, ReasmLimits, ReasmStats, Reassembler};
 use crate::packet::{self, Decoded, LinkType, Packet, Skip};
-use crate::reasm::{Outcome, ReasmLimits, ReasmStats, Reassembler};
 use crate::time::Nanos;
 
 /// Where the reading thread's analyzer sends what other threads analyse

@@ -11,7 +11,7 @@ use vcscope_dissectors::stun::StunVendor;
 use vcscope_dissectors::tls::HandshakeAssembler;
 
 use crate::net::Direction;
-use crate::stream::StreamBuf;
+use crate::packet::stream::StreamBuf;
 use crate::time::Nanos;
 
 /// Protocols a flow can carry (names as in the report).

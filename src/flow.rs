@@ -58,13 +58,6 @@ impl Flow {
     pub fn total_bytes(&self) -> u64 {
         self.bytes[0] + self.bytes[1]
     }
-    /// The endpoint that sent packets in `dir`.
-    pub fn sender(&self, dir: Direction) -> Endpoint {
-        match dir {
-            Direction::Forward => self.src,
-            Direction::Reverse => self.dst,
-        }
-    }
 }
 
 /// Limits of the flow table.
@@ -179,6 +172,7 @@ impl FlowTable {
 
     /// The flow of a packet, created if new; returns its index and the packet's direction.
     #[inline]
+    #[cfg(test)]
     pub fn lookup(
         &mut self,
         transport: Transport,
@@ -258,20 +252,11 @@ impl FlowTable {
         self.flows.get_mut(idx)
     }
 
-    /// The live flow of a 5-tuple, if any (no creation).
-    pub fn find(&self, transport: Transport, a: Endpoint, b: Endpoint) -> Option<usize> {
-        let (key, _) = FlowKey::of(transport, a, b);
-        self.live.get(&key).map(|&i| i as usize)
-    }
-
     pub fn all(&self) -> &[Flow] {
         &self.flows
     }
 
-    pub fn all_mut(&mut self) -> &mut [Flow] {
-        &mut self.flows
-    }
-
+    #[cfg(test)]
     pub fn live_count(&self) -> usize {
         self.live.len()
     }

@@ -36,9 +36,6 @@ impl Encryption {
             Encryption::Unknown => "unknown",
         }
     }
-    pub fn is_encrypted(self) -> bool {
-        !matches!(self, Encryption::None | Encryption::Unknown)
-    }
 }
 
 /// What the signalling declared for a flow's media, if it is a call's media.
@@ -463,7 +460,6 @@ mod tests {
         let (enc, ev) = flow_encryption(&FlowState::default(), Declared::default());
         assert_eq!(enc, Encryption::Unknown);
         assert!(ev.is_empty());
-        assert!(!enc.is_encrypted());
     }
 
     #[test]

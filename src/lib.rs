@@ -35,28 +35,26 @@
 //! warning ([`warn`]), never a panic.
 #![forbid(unsafe_code)]
 
-pub mod app;
-pub mod apps;
-pub mod assemble;
-pub mod calls;
+mod apps;
+mod assemble;
+mod calls;
 pub mod capture;
 pub mod cli;
-pub mod dissect;
+mod dissect;
 pub mod engine;
-pub mod evidence;
-pub mod flow;
+mod evidence;
+mod flow;
 pub mod html;
-pub mod judge;
+mod judge;
 pub mod net;
 pub mod packet;
-pub mod reasm;
 pub mod redact;
 pub mod report;
 pub mod resolve;
-pub mod scope;
-pub mod series;
+pub mod run;
+mod scope;
+mod series;
 pub mod shard;
-pub mod stream;
 pub mod time;
 
-pub mod warn;
+mod warn;

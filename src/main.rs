@@ -4,5 +4,5 @@ use clap::Parser;
 
 fn main() {
     let cli = vcscope::cli::Cli::parse();
-    std::process::exit(vcscope::app::run(cli));
+    std::process::exit(vcscope::run::run(cli));
 }

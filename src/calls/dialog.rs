@@ -70,7 +70,6 @@ impl KeyExchange {
 pub struct Announce {
     pub addr: Option<IpAddr>,
     pub port: u16,
-    pub rtcp: Option<Endpoint>,
     pub profile: String,
     pub secure_profile: bool,
     pub key_exchange: KeyExchange,
@@ -79,9 +78,6 @@ pub struct Announce {
     /// A NULL or weak crypto suite offered, by name.
     pub weak_suite: Option<String>,
     pub rtpmap: Vec<(u8, String, u32)>,
-    pub rtcp_mux: bool,
-    /// The address the SIP message carrying this SDP came from.
-    pub carried_from: IpAddr,
 }
 
 /// One m-line of a call.
@@ -471,13 +467,6 @@ impl CallTable {
         }
         (Some(idx), facts)
     }
-
-    /// Notes a finding on a call.
-    pub fn finding(&mut self, idx: u32, f: String) {
-        if let Some(c) = self.calls.get_mut(idx as usize) {
-            c.finding(f);
-        }
-    }
 }
 
 fn update_state(call: &mut Call, msg: &SipMessage<'_>, cseq: Option<Method<'_>>, ts: Nanos) {
@@ -701,15 +690,12 @@ fn read_sdp(
         let ann = Announce {
             addr,
             port: m.port,
-            rtcp,
             profile: owned(m.proto, 32),
             secure_profile: profile.is_secure(),
             key_exchange,
             keys_exposed: crypto && inline_key,
             weak_suite: weak,
             rtpmap,
-            rtcp_mux,
-            carried_from: pkt.src.ip,
         };
         if let (Some(ip), p) = (addr, m.port) {
             if p != 0 {

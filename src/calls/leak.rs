@@ -87,14 +87,6 @@ impl LeakTable {
         true
     }
 
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
     /// Every flow id a leak names.
     pub fn visit_flows(&self, mut visit: impl FnMut(u32)) {
         self.map.keys().for_each(|k| visit(k.flow_id));
@@ -123,14 +115,6 @@ impl LeakTable {
                 self.overflow += 1;
             }
         }
-    }
-
-    /// Leaks on one flow (address, where), for flow findings.
-    pub fn on_flow(&self, flow_id: u32) -> impl Iterator<Item = (IpAddr, &'static str)> + '_ {
-        self.map
-            .keys()
-            .filter(move |k| k.flow_id == flow_id)
-            .map(|k| (k.address, k.where_))
     }
 
     /// Sorted by first time seen, then address.

@@ -19,8 +19,6 @@ pub const MAX_SET: usize = 256;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RelayKind {
     Stun,
-    MediaRelay,
-    Sfu,
     Turn,
 }
 
@@ -28,8 +26,6 @@ impl RelayKind {
     pub fn as_str(self) -> &'static str {
         match self {
             RelayKind::Stun => "stun",
-            RelayKind::MediaRelay => "media-relay",
-            RelayKind::Sfu => "sfu",
             RelayKind::Turn => "turn",
         }
     }
@@ -96,6 +92,11 @@ pub struct RelayTable {
 }
 
 impl RelayTable {
+    #[cfg(test)]
+    pub fn get(&self, server: Endpoint, transport: Transport) -> Option<&Relay> {
+        self.map.get(&(server, transport))
+    }
+
     /// The record of the server at `server`, created (as `kind`) if new and
     /// upgraded to `kind` if that is stronger. `None` when the table is full.
     pub fn server(
@@ -231,22 +232,6 @@ impl RelayTable {
                 None => self.overflow += 1,
             }
         }
-    }
-
-    pub fn get_mut(&mut self, server: Endpoint, transport: Transport) -> Option<&mut Relay> {
-        self.map.get_mut(&(server, transport))
-    }
-
-    pub fn get(&self, server: Endpoint, transport: Transport) -> Option<&Relay> {
-        self.map.get(&(server, transport))
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&(Endpoint, Transport), &Relay)> {
-        self.map.iter()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
     }
 
     /// In the order first seen.

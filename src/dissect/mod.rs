@@ -36,7 +36,6 @@ mod tcp;
 mod zoom;
 
 pub use ctx::{Ctx, Limits, Pkt};
-pub use probe::PROBE_BUDGET;
 use probe::*;
 pub use sip::is_sip_datagram;
 use sip::*;

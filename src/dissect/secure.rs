@@ -21,7 +21,7 @@ use vcscope_dissectors::{x509, Probe};
 
 use crate::dissect::ctx::{Ctx, Pkt};
 use crate::evidence::{DtlsFacts, FlowState, Proto, TcpMode, TlsFacts, MAX_CERTIFICATE_NAMES};
-use crate::stream::Advance;
+use crate::packet::stream::Advance;
 
 /// Handshake bytes assembled per flow direction at most (DTLS, QUIC).
 const ASSEMBLER_CAPACITY: usize = 32 * 1024;

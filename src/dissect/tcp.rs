@@ -17,7 +17,7 @@ use crate::dissect::sip::*;
 use crate::dissect::stun::*;
 use crate::evidence::{FlowState, Proto, TcpMode};
 use crate::net::Transport;
-use crate::stream::Push;
+use crate::packet::stream::Push;
 
 pub(crate) fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payload: &[u8]) {
     let mode = st.tcp.as_deref().map_or(TcpMode::Undecided, |t| t.mode);

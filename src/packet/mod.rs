@@ -14,6 +14,9 @@ use etherparse::{IpNumber, LaxIpSlice, TcpSlice, UdpSlice};
 
 use crate::net::{Endpoint, Transport};
 
+pub mod reasm;
+pub mod stream;
+
 /// The libpcap link-layer header types vcscope reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkType {
