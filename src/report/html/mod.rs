@@ -8,9 +8,9 @@
 //! diagram; then stream health plots, relays, leaks, a firewall view, flows,
 //! warnings and limits. The report itself, exactly as `--format json`
 //! serialises it, is embedded in `<script type="application/json"
-//! id="vcscope-report">`; a small script (`html/script.js`) checks the page
-//! against it, adds a flow filter and copy buttons, and marks the root
-//! element `data-render="ok"` (or `"error"`).
+//! id="vcscope-report">`; a small script (`script.js`, beside this file)
+//! checks the page against it, adds a flow filter and copy buttons, and
+//! marks the root element `data-render="ok"` (or `"error"`).
 //!
 //! Captures are attacker-controlled (SIP URIs, SNI, user agents): every string
 //! goes through [`Esc`]; the embedded JSON has `</` and `<!--` escaped so it
@@ -28,8 +28,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::report::{CallOut, FlowOut, LeakOut, RelayOut, Report, RtpStreamOut};
 
-const STYLE: &str = include_str!("html/style.css");
-const SCRIPT: &str = include_str!("html/script.js");
+const STYLE: &str = include_str!("style.css");
+const SCRIPT: &str = include_str!("script.js");
 
 /// Call cards drawn at most.
 pub const MAX_CALLS: usize = 200;
