@@ -221,10 +221,10 @@ fn resolve_format(c: &CommonArgs) -> Format {
 /// Resolves names if asked, writes the report, returns the exit code.
 fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool, threads: usize) -> i32 {
     if c.resolve && !c.redact {
-        crate::resolve::annotate(&mut report);
+        crate::report::resolve::annotate(&mut report);
     }
     if c.redact {
-        crate::redact::redact(&mut report);
+        crate::report::redact::redact(&mut report);
     }
     let format = resolve_format(c);
     let write = |out: &mut dyn Write| -> io::Result<()> {
@@ -233,7 +233,7 @@ fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool, threads: usi
             Format::Ndjson if flows_streamed => report.write_ndjson_tail(out),
             Format::Ndjson => report.write_ndjson(out),
             Format::Table => report.write_table(out),
-            Format::Html => crate::html::write(&report, out),
+            Format::Html => crate::report::html::write(&report, out),
         }
     };
     let res = match &c.output {

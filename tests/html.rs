@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{analyze_one, bin, fixture};
-use vcscope::html;
+use vcscope::report::html;
 use vcscope::report::Report;
 
 /// Fixtures with SIP calls, inferred WebRTC calls, TURN relays, leaks, RTP

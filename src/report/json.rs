@@ -1,0 +1,335 @@
+//! JSON and NDJSON writing: the whole report as one object (on one thread,
+//! or with the flows serialized on several), and NDJSON records.
+
+use std::io::{self, Write};
+use std::sync::mpsc;
+use std::thread::{Scope, ScopedJoinHandle};
+
+use serde::Serialize;
+
+use super::types::{FlowOut, LimitsOut, Report, Source, WarningOut};
+
+impl Report {
+    pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        // The serializer writes into a plain buffer (millions of small writes,
+        // none through the dynamic writer), handed on every few MiB so a
+        // large report is never held twice in memory.
+        let mut w = Chunked::new(out);
+        serde_json::to_writer(&mut w, self)?;
+        w.buf.push(b'\n');
+        w.flush()
+    }
+
+    /// The bytes of [`Report::write_json`], with the flows serialized on
+    /// `threads` threads over contiguous ranges. This thread writes the rest
+    /// of the report and the first, smaller range as it goes (it also does
+    /// all the writing); every other thread serializes its range in pieces
+    /// that this one writes as they come, so that little is left to write
+    /// when the last piece is done.
+    pub fn write_json_threads(&self, out: &mut dyn Write, threads: usize) -> io::Result<()> {
+        let parts = threads.clamp(1, self.flows.len().max(1));
+        if parts == 1 {
+            return self.write_json(out);
+        }
+        // Field by field, in the order and with the names of the derive;
+        // the pattern names every field, so a new one does not compile
+        // until it is written here too.
+        let Report {
+            vcscope_version,
+            source,
+            calls,
+            flows,
+            relays,
+            leaks,
+            warnings,
+            sip,
+            firewall,
+            limits,
+        } = self;
+        let deal = Deal::new(parts);
+        // Smaller pieces for fewer flows, so that the shares hold: at least
+        // four rounds.
+        let size = (flows.len() / (4 * deal.round)).clamp(64, PIECE_FLOWS);
+        let pieces: Vec<&[FlowOut]> = flows.chunks(size).collect();
+        let mut w = Chunked::new(out);
+        std::thread::scope(|s| {
+            let pieces = &pieces;
+            let lanes: Vec<Lane<'_>> = (1..parts).map(|k| spawn_lane(s, pieces, deal, k)).collect();
+            let written = (|| {
+                write_field(&mut w, b"{", "vcscope_version", vcscope_version)?;
+                write_field(&mut w, b",", "source", source)?;
+                write_field(&mut w, b",", "calls", calls)?;
+                w.write_all(b",\"flows\":[")?;
+                write_pieces(&mut w, pieces, &lanes, deal)
+            })();
+            join_lanes(lanes);
+            written?;
+            w.write_all(b"]")?;
+            write_field(&mut w, b",", "relays", relays)?;
+            write_field(&mut w, b",", "leaks", leaks)?;
+            write_field(&mut w, b",", "warnings", warnings)?;
+            write_field(&mut w, b",", "sip", sip)?;
+            write_field(&mut w, b",", "firewall", firewall)?;
+            write_field(&mut w, b",", "limits", limits)?;
+            w.write_all(b"}\n")?;
+            w.flush()
+        })
+    }
+
+    /// NDJSON: every record tagged with its `type`, the summary last.
+    pub fn write_ndjson(&self, out: &mut dyn Write) -> io::Result<()> {
+        for f in &self.flows {
+            write_record(out, "flow", f)?;
+        }
+        self.write_ndjson_tail(out)
+    }
+
+    /// NDJSON without the flows (already streamed as they ended).
+    pub fn write_ndjson_tail(&self, out: &mut dyn Write) -> io::Result<()> {
+        for c in &self.calls {
+            write_record(out, "call", c)?;
+        }
+        for r in &self.relays {
+            write_record(out, "relay", r)?;
+        }
+        for l in &self.leaks {
+            write_record(out, "leak", l)?;
+        }
+        #[derive(Serialize)]
+        struct Summary<'a> {
+            vcscope_version: &'a str,
+            source: &'a Source,
+            flows: usize,
+            calls: usize,
+            relays: usize,
+            leaks: usize,
+            warnings: &'a [WarningOut],
+            limits: &'a LimitsOut,
+        }
+        write_record(
+            out,
+            "summary",
+            &Summary {
+                vcscope_version: self.vcscope_version,
+                source: &self.source,
+                flows: self.flows.len(),
+                calls: self.calls.len(),
+                relays: self.relays.len(),
+                leaks: self.leaks.len(),
+                warnings: &self.warnings,
+                limits: &self.limits,
+            },
+        )
+    }
+}
+
+/// One NDJSON line: `{"type": kind, ...record}`.
+pub fn write_record<T: Serialize>(out: &mut dyn Write, kind: &str, rec: &T) -> io::Result<()> {
+    let mut v = serde_json::to_value(rec)?;
+    if let serde_json::Value::Object(map) = &mut v {
+        let mut tagged = serde_json::Map::with_capacity(map.len() + 1);
+        tagged.insert("type".into(), serde_json::Value::String(kind.into()));
+        tagged.append(map);
+        v = serde_json::Value::Object(tagged);
+    }
+    serde_json::to_writer(&mut *out, &v)?;
+    out.write_all(b"\n")
+}
+
+/// `sep"name":value`, as serde_json writes a struct field.
+fn write_field<T: Serialize + ?Sized>(
+    w: &mut impl Write,
+    sep: &[u8],
+    name: &str,
+    value: &T,
+) -> io::Result<()> {
+    w.write_all(sep)?;
+    serde_json::to_writer(&mut *w, name)?;
+    w.write_all(b":")?;
+    serde_json::to_writer(&mut *w, value)?;
+    Ok(())
+}
+
+/// Flows as the elements of a JSON array, without its brackets.
+fn write_flows(w: &mut impl Write, flows: &[FlowOut]) -> io::Result<()> {
+    for (i, f) in flows.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *w, f)?;
+    }
+    Ok(())
+}
+
+/// Flows in one piece of [`Report::write_json_threads`], at most: about
+/// 1 MiB of JSON, written without a copy.
+const PIECE_FLOWS: usize = 2048;
+/// Pieces per round of [`Report::write_json_threads`] for the writing
+/// thread and for each other one: the writing thread takes three quarters
+/// of an even share, as it also writes every byte.
+const OWN_PIECES: usize = 3;
+const HELPER_PIECES: usize = 4;
+
+/// How the pieces of the flows are dealt in [`Report::write_json_threads`]:
+/// in every round the writing thread serializes [`OWN_PIECES`] and each
+/// other thread [`HELPER_PIECES`] (the writing thread also writes every
+/// byte). A helper's pieces wait in a short queue until their turn, so the
+/// JSON held in memory stays a few pieces, not a whole part.
+#[derive(Clone, Copy)]
+struct Deal {
+    /// Pieces in one round.
+    round: usize,
+}
+
+impl Deal {
+    /// The deal among `parts` threads, the writing one included.
+    fn new(parts: usize) -> Self {
+        Deal {
+            round: OWN_PIECES + HELPER_PIECES * (parts - 1),
+        }
+    }
+
+    /// Which thread serializes piece `j`: 0 is the writing thread.
+    fn whose(self, j: usize) -> usize {
+        match j % self.round {
+            r if r < OWN_PIECES => 0,
+            r => 1 + (r - OWN_PIECES) / HELPER_PIECES,
+        }
+    }
+}
+
+/// A helper thread of [`Report::write_json_threads`]: the JSON of its
+/// pieces in order, the way back for written buffers, and the thread.
+type Lane<'scope> = (
+    mpsc::Receiver<io::Result<Vec<u8>>>,
+    mpsc::Sender<Vec<u8>>,
+    ScopedJoinHandle<'scope, ()>,
+);
+
+/// Starts helper thread `k`, which serializes the pieces dealt to it, in
+/// order, into buffers that come back to be filled again once written.
+fn spawn_lane<'scope>(
+    s: &'scope Scope<'scope, '_>,
+    pieces: &'scope [&'scope [FlowOut]],
+    deal: Deal,
+    k: usize,
+) -> Lane<'scope> {
+    let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(2 * HELPER_PIECES);
+    // Written pieces come back to be filled again.
+    let (back, spare) = mpsc::channel::<Vec<u8>>();
+    let worker = s.spawn(move || {
+        for (_, piece) in pieces
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| deal.whose(*j) == k)
+        {
+            // About 540 bytes a flow; reserved, not touched,
+            // so the guess costs no memory.
+            let mut json = spare
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(piece.len() * 640));
+            let done = write_flows(&mut json, piece).map(|()| json);
+            let failed = done.is_err();
+            if tx.send(done).is_err() || failed {
+                return;
+            }
+        }
+    });
+    (rx, back, worker)
+}
+
+/// The flows as the elements of their array, piece by piece in order:
+/// this thread's pieces serialized here, the others' as their lanes hand
+/// them over.
+fn write_pieces(
+    w: &mut Chunked<'_>,
+    pieces: &[&[FlowOut]],
+    lanes: &[Lane<'_>],
+    deal: Deal,
+) -> io::Result<()> {
+    for (j, piece) in pieces.iter().enumerate() {
+        if j > 0 {
+            w.write_all(b",")?;
+        }
+        match lanes.get(deal.whose(j).wrapping_sub(1)) {
+            None => write_flows(w, piece)?,
+            Some((rx, back, _)) => {
+                let Ok(json) = rx.recv() else {
+                    return Err(io::Error::other("a JSON thread stopped"));
+                };
+                let mut json = json?;
+                w.write_large(&json)?;
+                json.clear();
+                let _ = back.send(json);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Joins the helper threads, not left to the scope: they have then exited
+/// (their thread-locals freed) when the JSON is written. A panic in one is
+/// resumed here; a receiver dropped first unblocks a thread whose queue is
+/// full.
+fn join_lanes(lanes: Vec<Lane<'_>>) {
+    for (rx, back, worker) in lanes {
+        drop((rx, back));
+        if let Err(panic) = worker.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+/// Bytes gathered before [`Chunked`] hands them to its writer.
+const CHUNK: usize = 4 << 20;
+
+/// A buffer in front of a dynamic writer.
+struct Chunked<'a> {
+    out: &'a mut dyn Write,
+    buf: Vec<u8>,
+}
+
+impl Write for Chunked<'_> {
+    #[inline]
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.write_all(b)?;
+        Ok(b.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= CHUNK {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.out.flush()
+    }
+}
+
+impl<'a> Chunked<'a> {
+    /// An empty buffer of [`CHUNK`] bytes in front of `out`.
+    fn new(out: &'a mut dyn Write) -> Self {
+        Chunked {
+            out,
+            buf: Vec::with_capacity(CHUNK),
+        }
+    }
+
+    /// Like `write_all`, but a piece of a chunk or more goes to the writer
+    /// as it is, not copied into the buffer.
+    fn write_large(&mut self, b: &[u8]) -> io::Result<()> {
+        if b.len() < CHUNK {
+            return self.write_all(b);
+        }
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.out.write_all(b)
+    }
+}

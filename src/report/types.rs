@@ -1,0 +1,329 @@
+//! The serde types of the report, field by field in the order they are
+//! written. Their names are the contract described in [`crate::report`]: add
+//! fields, never rename.
+
+use serde::Serialize;
+
+/// `{ "ip": str, "port": N }`
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct EndpointOut {
+    pub ip: String,
+    pub port: u16,
+}
+
+/// The whole report (`--format json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub vcscope_version: &'static str,
+    pub source: Source,
+    pub calls: Vec<CallOut>,
+    pub flows: Vec<FlowOut>,
+    pub relays: Vec<RelayOut>,
+    pub leaks: Vec<LeakOut>,
+    pub warnings: Vec<WarningOut>,
+    /// SIP requests by method and responses by status code.
+    pub sip: SipCountsOut,
+    /// What the calls needed through a firewall: per app, transport and
+    /// server port, the destinations seen.
+    pub firewall: Vec<FirewallOut>,
+    /// Limits in force and what they cost (evictions, drops).
+    pub limits: LimitsOut,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FirewallOut {
+    pub app: String,
+    pub transport: &'static str,
+    /// Server-side port.
+    pub port: u16,
+    pub destinations: Vec<String>,
+    pub operators: Vec<String>,
+    pub flows: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct SipCountsOut {
+    pub requests: std::collections::BTreeMap<String, u64>,
+    pub responses: std::collections::BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    pub files: Vec<String>,
+    /// Live capture interface, when the source is live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    pub packets: u64,
+    pub bytes: u64,
+    pub first_ts: Option<f64>,
+    pub last_ts: Option<f64>,
+    pub malformed: u64,
+    pub dropped: u64,
+    /// Frames that were not UDP/TCP over IP (ARP, ICMP...), not analysed further.
+    pub skipped: u64,
+    /// Frames delivered by a GRE/ERSPAN/VXLAN tunnel that was opened.
+    pub decapsulated: u64,
+    /// IP datagrams rebuilt from fragments.
+    pub reassembled: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RtpStreamOut {
+    pub ssrc: u32,
+    pub payload_type: u8,
+    pub codec: Option<String>,
+    pub packets: u64,
+    pub lost: i64,
+    pub jitter_ms: f64,
+    pub encrypted: bool,
+    /// "plain", "encrypted" or "unknown" (too little evidence); `encrypted` is true only for "encrypted".
+    pub encryption: &'static str,
+    /// Which way the stream flows: "forward" (from the flow's src) or "reverse".
+    pub direction: &'static str,
+    pub bytes: u64,
+    pub first_ts: f64,
+    pub last_ts: f64,
+    pub expected: u64,
+    pub reordered: u64,
+    pub duplicates: u64,
+    pub max_delta_ms: f64,
+    pub max_jitter_ms: f64,
+    /// Clock rate (Hz) used for jitter, when known.
+    pub clock_rate: Option<u32>,
+    /// Carried inside a TURN relay (ChannelData or Send/Data).
+    pub relayed: bool,
+    /// How `encrypted` was decided (e.g. "sdp:RTP/SAVP", "dtls-srtp", "payload:g711-plaintext").
+    pub encryption_evidence: Vec<String>,
+    /// Packets, loss and jitter over time (bucket width in `series_width_s`).
+    pub series: Vec<crate::series::Point>,
+    pub series_width_s: f64,
+    /// Loss and jitter that the far end reported in RTCP, when seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtcp_reported: Option<RtcpReportedOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RtcpReportedOut {
+    pub fraction_lost: f64,
+    pub cumulative_lost: i64,
+    pub jitter_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FlowOut {
+    pub id: u32,
+    pub transport: &'static str,
+    pub src: EndpointOut,
+    pub dst: EndpointOut,
+    pub first_ts: f64,
+    pub last_ts: f64,
+    pub packets: u64,
+    pub bytes: u64,
+    pub protocols: Vec<&'static str>,
+    pub encryption: &'static str,
+    pub sni: Option<String>,
+    pub app: Option<String>,
+    pub call_id: Option<String>,
+    pub rtp_streams: Vec<RtpStreamOut>,
+    /// Packets and bytes from src to dst, and back.
+    pub packets_fwd: u64,
+    pub packets_rev: u64,
+    pub bytes_fwd: u64,
+    pub bytes_rev: u64,
+    /// "capture-end", "idle" or "evicted".
+    pub ended: &'static str,
+    /// Why `encryption` was decided.
+    pub encryption_evidence: Vec<String>,
+    /// Findings on this flow (plain-English, no payload bytes).
+    pub findings: Vec<String>,
+    /// Operator of the remote side, when known.
+    pub operator: Option<String>,
+    /// Negotiated TLS/DTLS version, when the ServerHello was seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<String>,
+    /// Names the server's TLS certificate is issued for (TLS 1.0-1.2, where
+    /// it travels in cleartext): subject commonNames then subjectAltName
+    /// dNSNames, at most 8, never the certificate itself.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tls_certificate_names: Vec<String>,
+    /// STUN/TURN facts of the flow, when it carries STUN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stun: Option<StunOut>,
+    /// Reverse DNS of src and dst (`--resolve`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rdns: Option<[Option<String>; 2]>,
+    /// How `app` was found (also written in `findings`); not in the JSON.
+    #[serde(skip)]
+    pub app_evidence: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StunOut {
+    pub messages: u64,
+    /// Classic STUN (RFC 3489, no magic cookie).
+    pub classic: u64,
+    pub ice_checks: u64,
+    /// The ICE pair on this flow was nominated (USE-CANDIDATE).
+    pub nominated: bool,
+    /// Requests with MESSAGE-INTEGRITY.
+    pub authenticated: u64,
+    /// Requests that should carry MESSAGE-INTEGRITY and do not.
+    pub unauthenticated: u64,
+    /// Server-reflexive addresses the server reported (XOR-MAPPED-ADDRESS).
+    pub mapped_addresses: Vec<String>,
+    pub relayed_addresses: Vec<String>,
+    pub channels: Vec<u16>,
+    pub software: Option<String>,
+    /// Implementation or app the vendor attributes point to.
+    pub vendor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SignallingOut {
+    pub protocol: &'static str,
+    pub transport: &'static str,
+    pub encrypted: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MediaOut {
+    pub flow_id: Option<u32>,
+    pub kind: &'static str,
+    pub encryption: &'static str,
+    pub key_exchange: &'static str,
+    pub keys_exposed: bool,
+    /// The address and port the SDP announced, when from signalling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub announced: Option<EndpointOut>,
+    /// SDP transport profile (e.g. "RTP/SAVP"), when from signalling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// False when only the SDP announced this media (no packets in the capture).
+    pub seen: bool,
+    /// Every address and port the SDPs announced for this media, in order, and by whom.
+    pub announced_all: Vec<AnnouncedOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AnnouncedOut {
+    pub ip: String,
+    pub port: u16,
+    /// "caller" or "callee": whose SDP announced it.
+    pub by: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CallEndpointOut {
+    pub ip: String,
+    pub port: u16,
+    pub role: &'static str,
+    pub operator: Option<String>,
+    pub rdns: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CallOut {
+    pub call_id: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub app: Option<String>,
+    pub signalling: SignallingOut,
+    pub media: Vec<MediaOut>,
+    pub encrypted: &'static str,
+    pub endpoints: Vec<CallEndpointOut>,
+    pub verdict: String,
+    pub state: &'static str,
+    pub first_ts: f64,
+    pub last_ts: f64,
+    pub setup_ts: Option<f64>,
+    pub answer_ts: Option<f64>,
+    pub end_ts: Option<f64>,
+    pub signalling_flows: Vec<u32>,
+    /// Every flow of the call: signalling, media, and (inferred calls) ICE/TURN.
+    pub flow_ids: Vec<u32>,
+    pub user_agents: Vec<String>,
+    pub final_status: Option<u16>,
+    pub bye_reason: Option<String>,
+    pub findings: Vec<String>,
+    /// Where the media is decrypted: "peer" (end to end), "provider-server"
+    /// (an SFU or media server of the service), or "unknown".
+    pub encryption_ends: &'static str,
+    /// True for calls inferred from media (no signalling seen).
+    pub inferred: bool,
+    /// Signalling messages in order, for a ladder diagram (bounded).
+    pub ladder: Vec<LadderOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LadderOut {
+    pub ts: f64,
+    pub src: EndpointOut,
+    pub dst: EndpointOut,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RelayOut {
+    pub ip: String,
+    pub port: u16,
+    pub transport: &'static str,
+    pub kind: &'static str,
+    pub operator: Option<String>,
+    pub clients: Vec<String>,
+    pub relayed_addresses: Vec<String>,
+    pub channel_data_packets: u64,
+    pub peers: Vec<String>,
+    pub flow_ids: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakOut {
+    pub address: String,
+    pub scope: &'static str,
+    #[serde(rename = "where")]
+    pub where_: &'static str,
+    pub flow_id: u32,
+    pub exposed_to: String,
+    pub first_ts: f64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WarningOut {
+    pub kind: String,
+    pub count: u64,
+    pub example: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitsOut {
+    pub max_flows: usize,
+    pub flow_idle_timeout_s: u64,
+    pub peak_live_flows: usize,
+    pub flows_expired: u64,
+    pub flows_evicted: u64,
+    pub max_fragment_datagrams: usize,
+    pub fragment_datagrams_dropped: u64,
+    pub max_stream_buffer: usize,
+    pub stream_bytes_dropped: u64,
+    pub max_calls: usize,
+    /// Dialogs not tracked because the call table was full.
+    pub calls_dropped: u64,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One screen: calls, then relays, leaks and notable flows.
+    Table,
+    /// One JSON object (the contract in the README).
+    Json,
+    /// One JSON record per line: flow, call, relay, leak, then a summary.
+    Ndjson,
+    /// One self-contained HTML page: call cards, where-it-goes graphs,
+    /// ladders and stream health, with the JSON report embedded.
+    Html,
+}
