@@ -183,7 +183,7 @@ impl FlowTable {
         self.lookup_as(transport, src, dst, ts, true)
     }
 
-    /// [`FlowTable::lookup`] for a flow this table owns, or (`!owned`) a
+    /// The flow of a packet from `src` to `dst` (created if new) for a flow this table owns, or (`!owned`) a
     /// copy of one another thread owns, followed for its signalling. The
     /// two are bounded apart: `max_live` counts the owned flows only.
     #[inline]

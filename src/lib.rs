@@ -6,33 +6,79 @@
 //! ## Data flow
 //!
 //! ```text
-//! capture ──► packet ──► flow ──► dissect ──► call ──► verdict ──► report
-//! (files,    (link/IP/   (5-tuple  (vcscope_    (SIP dialogs,  (encryption,  (json, ndjson,
-//!  libpcap;   UDP/TCP,    table,    dissectors   SDP media,     relays,       table)
-//!  lending)   tunnels,    expiry)   parsers,     inferred       leaks)
-//!             fragments)            evidence)    calls)
+//! capture ──► packet ──► flow ──► dissect ──► calls ──► judge ──► assemble ──► report
+//! (files,    (link/IP/   (5-tuple  (one       (SIP       (pure:    (tables →    (the contract;
+//!  stdin,     UDP/TCP,    table,    handler    dialogs,   evidence  Report)      json, ndjson,
+//!  libpcap)   tunnels,    expiry)   per        inferred   in,                    table, html)
+//!             fragments)            protocol)  calls,     verdicts
+//!                                              relays,    out)
+//!                                              leaks)
 //! ```
 //!
-//! * [`capture`] is the only I/O: it reads saved files through
-//!   [`pcapfile`] (pcap/pcapng framed from 1 MiB blocks) and interfaces with
-//!   libpcap, and lends each frame to [`engine::Analyzer::process`]; nothing
-//!   is copied after the read.
-//! * [`packet`] slices link, IP and transport headers (etherparse), opens
-//!   GRE/ERSPAN/VXLAN tunnels and hands IP fragments to [`reasm`].
-//! * [`flow`] keys packets by canonical 5-tuple plus direction, in a bounded
-//!   table with idle expiry on packet time ([`time`]).
-//! * [`dissect`] runs the sans-IO parsers of the `vcscope-dissectors` crate
-//!   in one ordered match and records evidence on the flow.
-//! * [`verdict`] turns evidence into the encryption status, relays and leaks
-//!   and builds the [`report::Report`], whose field names are the contract.
-//! * [`shard`] runs `--threads N`: the reading thread analyses a small share
-//!   of the flows and hands every other packet to the worker thread that
-//!   owns its flow (signalling to all of them), and joins the threads'
-//!   results into the report one thread would have made.
+//! Each box is a module (a folder where it has parts), and imports run one
+//! way: no module uses one that uses it back, the flow table never reaches
+//! a dissector, judgement and reports never reach capture, and capture
+//! knows no analyzer. `tests/architecture.rs` reads the sources and checks
+//! all of this.
 //!
-//! All state is bounded (flows, fragments, stream buffers, calls) and what
-//! the limits cost is reported; every oddity in the input is a counted
-//! warning ([`warn`]), never a panic.
+//! * [`net`]: the shared vocabulary (endpoints, transports, flow keys,
+//!   directions); it imports nothing of ours.
+//! * [`capture`]: the only I/O. Saved files through `capture::pcapfile`
+//!   (pcap/pcapng framed from shared 1 MiB blocks), standard input and
+//!   libpcap interfaces; each borrowed frame goes to a
+//!   [`capture::FrameSink`], and what is odd in the input is told to the
+//!   sink as a warning. Nothing is copied after the read.
+//! * [`packet`]: link, IP and transport headers (etherparse), GRE, ERSPAN,
+//!   VXLAN and GTP-U tunnels, IP fragment reassembly (`packet::reasm`) and
+//!   the bounded TCP stream buffer (`packet::stream`).
+//! * `flow`: the bounded table keyed by canonical 5-tuple plus direction,
+//!   with idle expiry on packet time ([`time`]); each flow carries its
+//!   evidence.
+//! * `evidence`: what dissection records on a flow, one typed slot per
+//!   protocol (`FlowState`: STUN, TCP stream mode, media, TLS).
+//! * `dissect`: the one ordered dispatch (`dissect/mod.rs`) over the sans-IO
+//!   parsers of the `vcscope-dissectors` crate, and one handler file per
+//!   protocol family (`sip`, `stun` with TURN, `media` for RTP/RTCP/SRTP/
+//!   ZRTP, `secure` for TLS/DTLS/QUIC, `zoom`, `tcp` stream modes).
+//! * `calls`: SIP dialogs and their SDP, calls inferred from media, the
+//!   relays on the path and internal-address leaks.
+//! * `apps`: the one vocabulary of apps and operators (address ranges, SNI
+//!   and certificate names, ports).
+//! * `judge`: pure judgement, unit-tested on hand-built evidence: a flow's
+//!   and a stream's encryption with the evidence named, a call's
+//!   `encrypted` field and its sentence.
+//! * `assemble`: reads the finished analysis whole and fills the report
+//!   (`Analyzer::finish`), taking every verdict from `judge`.
+//! * [`report`]: the serde types whose field names are the contract, and
+//!   their renderings (JSON, NDJSON, terminal table, HTML), redaction and
+//!   reverse DNS. It uses nothing of the analysis.
+//! * [`engine`]: the analyzer: decode, reassemble, look up the flow,
+//!   dissect. [`shard`] runs `--threads N` by implementing the
+//!   [`engine::Router`] the engine defines: the reading thread analyses a
+//!   share of the flows and hands the others' packets to the worker that
+//!   owns them, and the threads' tables are joined into the report one
+//!   thread would have made.
+//! * [`cli`] and [`run`]: the command line and what each command does.
+//!
+//! All state is bounded (flows, fragments, stream buffers, calls, relays,
+//! leaks) and what the limits cost is reported; every oddity in the input
+//! is a counted warning, never a panic.
+//!
+//! ## What is public
+//!
+//! What a library user (the binary, the tests, the benches and the fuzz
+//! targets) may touch: [`capture`], [`engine`], [`shard`], [`report`],
+//! [`packet`] (link types and decoding), [`net`], [`time`], [`cli`] and
+//! [`run`]. Everything else is private to the crate.
+//!
+//! ## Adding a dissector
+//!
+//! One parser file in `dissectors/src/` (sans-IO, a `probe`, a checked view,
+//! a fuzz target in `fuzz/`); one handler file in `src/dissect/` and its arm
+//! in the dispatch of `dissect/mod.rs`; one evidence slot in
+//! `src/evidence.rs`; one judgement rule in `src/judge.rs`; one report field
+//! in `src/report/types.rs` (add, never rename). A fixture capture with its
+//! provenance, and the golden reports (`tests/golden/`) show what changed.
 #![forbid(unsafe_code)]
 
 mod apps;

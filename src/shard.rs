@@ -6,7 +6,7 @@
 //! segment that carries payload (SIP may run over any connection; a bare
 //! acknowledgement changes no stream, only its owner counts it), and each
 //! UDP datagram that starts like SIP (the rule of
-//! [`dissect::is_sip_datagram`] needs no flow state). An analyser follows
+//! `dissect::is_sip_datagram` needs no flow state). An analyser follows
 //! the signalling of flows it does not own without recording anything of
 //! them, so every analyser holds the same call table and attaches its own
 //! media flows to calls exactly as one thread would.

@@ -7,7 +7,7 @@ use crate::dissect::ctx::{Ctx, Pkt};
 use crate::dissect::media;
 use crate::evidence::FlowState;
 
-/// Zoom's media encapsulation ([`zoom`]): on UDP 8801-8810 (Zoom's
+/// Zoom's media encapsulation (`vcscope_dissectors::zoom`): on UDP 8801-8810 (Zoom's
 /// Multimedia Routers, per Zoom's published port list), and peer to peer on
 /// any port when the datagram starts with a media type Zoom uses there and
 /// RTP or RTCP sits at that type's offset. A peer-to-peer flow is named Zoom's

@@ -16,7 +16,7 @@
 //!   (`--redact`) or reverse DNS names (`--resolve`).
 //!
 //! This layer only reads a finished [`Report`] (and the address scopes of
-//! [`crate::scope`]); it never sees packets or flows in progress.
+//! `crate::scope`); it never sees packets or flows in progress.
 
 mod json;
 mod table;
