@@ -184,4 +184,25 @@ mod tests {
         assert_eq!(Named::from_raw(2).name(), None);
         assert_eq!(u16::from(Named::Unknown(0x1234)), 0x1234);
     }
+
+    #[test]
+    fn every_crate_code_point_round_trips() {
+        use crate::{rtcp, stun, tls, websocket, x509, zoom};
+        for v in 0..=u8::MAX {
+            assert_eq!(stun::AddressFamily::from_raw(v).raw(), v);
+            assert_eq!(tls::ContentType::from_raw(v).raw(), v);
+            assert_eq!(tls::HandshakeType::from_raw(v).raw(), v);
+            assert_eq!(rtcp::RtcpPacketType::from_raw(v).raw(), v);
+            assert_eq!(rtcp::SdesItemType::from_raw(v).raw(), v);
+            assert_eq!(websocket::Opcode::from_raw(v).raw(), v);
+            assert_eq!(x509::StringType::from_raw(v).raw(), v);
+            assert_eq!(zoom::Direction::from_raw(v).raw(), v);
+        }
+        for v in 0..=u16::MAX {
+            assert_eq!(stun::Method::from_raw(v).raw(), v);
+            assert_eq!(stun::AttributeType::from_raw(v).raw(), v);
+            assert_eq!(tls::ExtensionType::from_raw(v).raw(), v);
+            assert_eq!(tls::SrtpProfile::from_raw(v).raw(), v);
+        }
+    }
 }
