@@ -23,6 +23,9 @@
 //! | [`zoom`] | Zoom's SFU and media encapsulation of RTP/RTCP over UDP | none (reverse-engineered: Michel et al., IMC 2022; nDPI) |
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod macros;
+
 mod error;
 
 pub mod demux;

@@ -62,74 +62,37 @@ mod field {
     pub const XR_BLOCKS: usize = 8;
 }
 
-/// RTCP packet types (RFC 3550 section 12.1, RFC 4585, RFC 3611).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RtcpPacketType {
-    /// SR, 200.
-    SenderReport,
-    /// RR, 201.
-    ReceiverReport,
-    /// SDES, 202.
-    SourceDescription,
-    /// BYE, 203.
-    Goodbye,
-    /// APP, 204.
-    App,
-    /// RTPFB, 205.
-    TransportFeedback,
-    /// PSFB, 206.
-    PayloadFeedback,
-    /// XR, 207.
-    ExtendedReport,
-    /// Any other value.
-    Unknown(u8),
-}
-
-impl From<u8> for RtcpPacketType {
-    fn from(v: u8) -> Self {
-        match v {
-            200 => RtcpPacketType::SenderReport,
-            201 => RtcpPacketType::ReceiverReport,
-            202 => RtcpPacketType::SourceDescription,
-            203 => RtcpPacketType::Goodbye,
-            204 => RtcpPacketType::App,
-            205 => RtcpPacketType::TransportFeedback,
-            206 => RtcpPacketType::PayloadFeedback,
-            207 => RtcpPacketType::ExtendedReport,
-            other => RtcpPacketType::Unknown(other),
-        }
-    }
-}
-
-impl From<RtcpPacketType> for u8 {
-    fn from(t: RtcpPacketType) -> u8 {
-        match t {
-            RtcpPacketType::SenderReport => 200,
-            RtcpPacketType::ReceiverReport => 201,
-            RtcpPacketType::SourceDescription => 202,
-            RtcpPacketType::Goodbye => 203,
-            RtcpPacketType::App => 204,
-            RtcpPacketType::TransportFeedback => 205,
-            RtcpPacketType::PayloadFeedback => 206,
-            RtcpPacketType::ExtendedReport => 207,
-            RtcpPacketType::Unknown(v) => v,
-        }
+open_enum! {
+    /// RTCP packet types (RFC 3550 section 12.1, RFC 4585, RFC 3611).
+    pub enum RtcpPacketType: u8 {
+        /// SR.
+        SenderReport = 200 => "SR",
+        /// RR.
+        ReceiverReport = 201 => "RR",
+        /// SDES.
+        SourceDescription = 202 => "SDES",
+        /// BYE.
+        Goodbye = 203 => "BYE",
+        /// APP.
+        App = 204 => "APP",
+        /// RTPFB.
+        TransportFeedback = 205 => "RTPFB",
+        /// PSFB.
+        PayloadFeedback = 206 => "PSFB",
+        /// XR.
+        ExtendedReport = 207 => "XR",
+    } else {
+        /// Any other value.
+        Unknown
     }
 }
 
 impl RtcpPacketType {
     /// The short name used in reports ("SR", "RR", ..., "unknown").
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RtcpPacketType::SenderReport => "SR",
-            RtcpPacketType::ReceiverReport => "RR",
-            RtcpPacketType::SourceDescription => "SDES",
-            RtcpPacketType::Goodbye => "BYE",
-            RtcpPacketType::App => "APP",
-            RtcpPacketType::TransportFeedback => "RTPFB",
-            RtcpPacketType::PayloadFeedback => "PSFB",
-            RtcpPacketType::ExtendedReport => "XR",
-            RtcpPacketType::Unknown(_) => "unknown",
+    pub const fn as_str(self) -> &'static str {
+        match self.name() {
+            Some(name) => name,
+            None => "unknown",
         }
     }
 }
@@ -582,42 +545,28 @@ impl ReportBlock<'_> {
     }
 }
 
-/// SDES item types (RFC 3550 section 6.5, IANA "RTCP SDES item types").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SdesItemType {
-    /// 1: canonical end-point identifier.
-    Cname,
-    /// 2: user name.
-    Name,
-    /// 3: e-mail address.
-    Email,
-    /// 4: phone number.
-    Phone,
-    /// 5: geographic location.
-    Loc,
-    /// 6: application or tool name.
-    Tool,
-    /// 7: notice/status.
-    Note,
-    /// 8: private extension (prefix length, prefix, value).
-    Priv,
-    /// Any other value.
-    Unknown(u8),
-}
-
-impl From<u8> for SdesItemType {
-    fn from(v: u8) -> Self {
-        match v {
-            1 => SdesItemType::Cname,
-            2 => SdesItemType::Name,
-            3 => SdesItemType::Email,
-            4 => SdesItemType::Phone,
-            5 => SdesItemType::Loc,
-            6 => SdesItemType::Tool,
-            7 => SdesItemType::Note,
-            8 => SdesItemType::Priv,
-            other => SdesItemType::Unknown(other),
-        }
+open_enum! {
+    /// SDES item types (RFC 3550 section 6.5, IANA "RTCP SDES item types").
+    pub enum SdesItemType: u8 {
+        /// Canonical end-point identifier.
+        Cname = 1,
+        /// User name.
+        Name = 2,
+        /// E-mail address.
+        Email = 3,
+        /// Phone number.
+        Phone = 4,
+        /// Geographic location.
+        Loc = 5,
+        /// Application or tool name.
+        Tool = 6,
+        /// Notice/status.
+        Note = 7,
+        /// Private extension (prefix length, prefix, value).
+        Priv = 8,
+    } else {
+        /// Any other value.
+        Unknown
     }
 }
 

@@ -125,75 +125,37 @@ pub fn probe(buf: &[u8]) -> Probe {
     }
 }
 
-/// A STUN method (RFC 8489 section 18.2, RFC 8656 section 17, RFC 6062
-/// section 6.1, RFC 3489 section 11.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Method {
-    /// 0x001, RFC 8489.
-    Binding,
-    /// 0x002, classic STUN only (RFC 3489); reserved since RFC 5389.
-    SharedSecret,
-    /// 0x003, RFC 8656.
-    Allocate,
-    /// 0x004, RFC 8656.
-    Refresh,
-    /// 0x006, RFC 8656.
-    Send,
-    /// 0x007, RFC 8656.
-    Data,
-    /// 0x008, RFC 8656.
-    CreatePermission,
-    /// 0x009, RFC 8656.
-    ChannelBind,
-    /// 0x00A, RFC 6062.
-    Connect,
-    /// 0x00B, RFC 6062.
-    ConnectionBind,
-    /// 0x00C, RFC 6062.
-    ConnectionAttempt,
-    /// 0x080, GOOG-PING (IANA STUN methods registry, registered by Google).
-    GoogPing,
-    /// Any other 12-bit method.
-    Unknown(u16),
-}
-
-impl Method {
-    /// Decodes a 12-bit method number.
-    pub const fn from_raw(raw: u16) -> Method {
-        match raw {
-            0x001 => Method::Binding,
-            0x002 => Method::SharedSecret,
-            0x003 => Method::Allocate,
-            0x004 => Method::Refresh,
-            0x006 => Method::Send,
-            0x007 => Method::Data,
-            0x008 => Method::CreatePermission,
-            0x009 => Method::ChannelBind,
-            0x00A => Method::Connect,
-            0x00B => Method::ConnectionBind,
-            0x00C => Method::ConnectionAttempt,
-            0x080 => Method::GoogPing,
-            other => Method::Unknown(other),
-        }
-    }
-
-    /// The 12-bit method number.
-    pub const fn raw(self) -> u16 {
-        match self {
-            Method::Binding => 0x001,
-            Method::SharedSecret => 0x002,
-            Method::Allocate => 0x003,
-            Method::Refresh => 0x004,
-            Method::Send => 0x006,
-            Method::Data => 0x007,
-            Method::CreatePermission => 0x008,
-            Method::ChannelBind => 0x009,
-            Method::Connect => 0x00A,
-            Method::ConnectionBind => 0x00B,
-            Method::ConnectionAttempt => 0x00C,
-            Method::GoogPing => 0x080,
-            Method::Unknown(raw) => raw,
-        }
+open_enum! {
+    /// A STUN method (RFC 8489 section 18.2, RFC 8656 section 17, RFC 6062
+    /// section 6.1, RFC 3489 section 11.1).
+    pub enum Method: u16 {
+        /// RFC 8489.
+        Binding = 0x001,
+        /// Classic STUN only (RFC 3489); reserved since RFC 5389.
+        SharedSecret = 0x002,
+        /// RFC 8656.
+        Allocate = 0x003,
+        /// RFC 8656.
+        Refresh = 0x004,
+        /// RFC 8656.
+        Send = 0x006,
+        /// RFC 8656.
+        Data = 0x007,
+        /// RFC 8656.
+        CreatePermission = 0x008,
+        /// RFC 8656.
+        ChannelBind = 0x009,
+        /// RFC 6062.
+        Connect = 0x00A,
+        /// RFC 6062.
+        ConnectionBind = 0x00B,
+        /// RFC 6062.
+        ConnectionAttempt = 0x00C,
+        /// GOOG-PING (IANA STUN methods registry, registered by Google).
+        GoogPing = 0x080,
+    } else {
+        /// Any other 12-bit method.
+        Unknown
     }
 }
 
@@ -245,183 +207,112 @@ impl MessageType {
     }
 }
 
-/// A STUN attribute type (IANA "STUN Attributes" registry).
-///
-/// Types below 0x8000 are comprehension-required, the others
-/// comprehension-optional (RFC 8489 section 18.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AttributeType {
-    /// 0x0001 MAPPED-ADDRESS (RFC 8489).
-    MappedAddress,
-    /// 0x0002 RESPONSE-ADDRESS (RFC 3489).
-    ResponseAddress,
-    /// 0x0003 CHANGE-REQUEST (RFC 5780).
-    ChangeRequest,
-    /// 0x0004 SOURCE-ADDRESS (RFC 3489).
-    SourceAddress,
-    /// 0x0005 CHANGED-ADDRESS (RFC 3489).
-    ChangedAddress,
-    /// 0x0006 USERNAME (RFC 8489).
-    Username,
-    /// 0x0007 PASSWORD (RFC 3489).
-    Password,
-    /// 0x0008 MESSAGE-INTEGRITY (RFC 8489).
-    MessageIntegrity,
-    /// 0x0009 ERROR-CODE (RFC 8489).
-    ErrorCode,
-    /// 0x000A UNKNOWN-ATTRIBUTES (RFC 8489).
-    UnknownAttributes,
-    /// 0x000B REFLECTED-FROM (RFC 3489).
-    ReflectedFrom,
-    /// 0x000C CHANNEL-NUMBER (RFC 8656).
-    ChannelNumber,
-    /// 0x000D LIFETIME (RFC 8656).
-    Lifetime,
-    /// 0x0012 XOR-PEER-ADDRESS (RFC 8656).
-    XorPeerAddress,
-    /// 0x0013 DATA (RFC 8656).
-    Data,
-    /// 0x0014 REALM (RFC 8489).
-    Realm,
-    /// 0x0015 NONCE (RFC 8489).
-    Nonce,
-    /// 0x0016 XOR-RELAYED-ADDRESS (RFC 8656).
-    XorRelayedAddress,
-    /// 0x0017 REQUESTED-ADDRESS-FAMILY (RFC 8656).
-    RequestedAddressFamily,
-    /// 0x0018 EVEN-PORT (RFC 8656).
-    EvenPort,
-    /// 0x0019 REQUESTED-TRANSPORT (RFC 8656).
-    RequestedTransport,
-    /// 0x001A DONT-FRAGMENT (RFC 8656).
-    DontFragment,
-    /// 0x001B ACCESS-TOKEN (RFC 7635).
-    AccessToken,
-    /// 0x001C MESSAGE-INTEGRITY-SHA256 (RFC 8489).
-    MessageIntegritySha256,
-    /// 0x001D PASSWORD-ALGORITHM (RFC 8489).
-    PasswordAlgorithm,
-    /// 0x001E USERHASH (RFC 8489).
-    Userhash,
-    /// 0x0020 XOR-MAPPED-ADDRESS (RFC 8489).
-    XorMappedAddress,
-    /// 0x0022 RESERVATION-TOKEN (RFC 8656).
-    ReservationToken,
-    /// 0x0024 PRIORITY (RFC 8445).
-    Priority,
-    /// 0x0025 USE-CANDIDATE (RFC 8445).
-    UseCandidate,
-    /// 0x0026 PADDING (RFC 5780).
-    Padding,
-    /// 0x0027 RESPONSE-PORT (RFC 5780).
-    ResponsePort,
-    /// 0x002A CONNECTION-ID (RFC 6062).
-    ConnectionId,
-    /// 0x8000 ADDITIONAL-ADDRESS-FAMILY (RFC 8656).
-    AdditionalAddressFamily,
-    /// 0x8001 ADDRESS-ERROR-CODE (RFC 8656).
-    AddressErrorCode,
-    /// 0x8002 PASSWORD-ALGORITHMS (RFC 8489).
-    PasswordAlgorithms,
-    /// 0x8003 ALTERNATE-DOMAIN (RFC 8489).
-    AlternateDomain,
-    /// 0x8004 ICMP (RFC 8656).
-    Icmp,
-    /// 0x8022 SOFTWARE (RFC 8489).
-    Software,
-    /// 0x8023 ALTERNATE-SERVER (RFC 8489).
-    AlternateServer,
-    /// 0x8025 TRANSACTION_TRANSMIT_COUNTER (RFC 7982).
-    TransactionTransmitCounter,
-    /// 0x8027 CACHE-TIMEOUT (RFC 5780).
-    CacheTimeout,
-    /// 0x8028 FINGERPRINT (RFC 8489).
-    Fingerprint,
-    /// 0x8029 ICE-CONTROLLED (RFC 8445).
-    IceControlled,
-    /// 0x802A ICE-CONTROLLING (RFC 8445).
-    IceControlling,
-    /// 0x802B RESPONSE-ORIGIN (RFC 5780).
-    ResponseOrigin,
-    /// 0x802C OTHER-ADDRESS (RFC 5780).
-    OtherAddress,
-    /// 0x802F ORIGIN (IANA registry).
-    Origin,
-    /// Any other code point, including the vendor ones.
-    Unknown(u16),
-}
-
-macro_rules! attribute_types {
-    ($($raw:literal => $name:ident,)*) => {
-        impl AttributeType {
-            /// Decodes a 16-bit attribute type.
-            pub const fn from_raw(raw: u16) -> AttributeType {
-                match raw {
-                    $($raw => AttributeType::$name,)*
-                    other => AttributeType::Unknown(other),
-                }
-            }
-
-            /// The 16-bit attribute type.
-            pub const fn raw(self) -> u16 {
-                match self {
-                    $(AttributeType::$name => $raw,)*
-                    AttributeType::Unknown(raw) => raw,
-                }
-            }
-        }
-    };
-}
-
-attribute_types! {
-    0x0001 => MappedAddress,
-    0x0002 => ResponseAddress,
-    0x0003 => ChangeRequest,
-    0x0004 => SourceAddress,
-    0x0005 => ChangedAddress,
-    0x0006 => Username,
-    0x0007 => Password,
-    0x0008 => MessageIntegrity,
-    0x0009 => ErrorCode,
-    0x000A => UnknownAttributes,
-    0x000B => ReflectedFrom,
-    0x000C => ChannelNumber,
-    0x000D => Lifetime,
-    0x0012 => XorPeerAddress,
-    0x0013 => Data,
-    0x0014 => Realm,
-    0x0015 => Nonce,
-    0x0016 => XorRelayedAddress,
-    0x0017 => RequestedAddressFamily,
-    0x0018 => EvenPort,
-    0x0019 => RequestedTransport,
-    0x001A => DontFragment,
-    0x001B => AccessToken,
-    0x001C => MessageIntegritySha256,
-    0x001D => PasswordAlgorithm,
-    0x001E => Userhash,
-    0x0020 => XorMappedAddress,
-    0x0022 => ReservationToken,
-    0x0024 => Priority,
-    0x0025 => UseCandidate,
-    0x0026 => Padding,
-    0x0027 => ResponsePort,
-    0x002A => ConnectionId,
-    0x8000 => AdditionalAddressFamily,
-    0x8001 => AddressErrorCode,
-    0x8002 => PasswordAlgorithms,
-    0x8003 => AlternateDomain,
-    0x8004 => Icmp,
-    0x8022 => Software,
-    0x8023 => AlternateServer,
-    0x8025 => TransactionTransmitCounter,
-    0x8027 => CacheTimeout,
-    0x8028 => Fingerprint,
-    0x8029 => IceControlled,
-    0x802A => IceControlling,
-    0x802B => ResponseOrigin,
-    0x802C => OtherAddress,
-    0x802F => Origin,
+open_enum! {
+    /// A STUN attribute type (IANA "STUN Attributes" registry).
+    ///
+    /// Types below 0x8000 are comprehension-required, the others
+    /// comprehension-optional (RFC 8489 section 18.3).
+    pub enum AttributeType: u16 {
+        /// MAPPED-ADDRESS (RFC 8489).
+        MappedAddress = 0x0001,
+        /// RESPONSE-ADDRESS (RFC 3489).
+        ResponseAddress = 0x0002,
+        /// CHANGE-REQUEST (RFC 5780).
+        ChangeRequest = 0x0003,
+        /// SOURCE-ADDRESS (RFC 3489).
+        SourceAddress = 0x0004,
+        /// CHANGED-ADDRESS (RFC 3489).
+        ChangedAddress = 0x0005,
+        /// USERNAME (RFC 8489).
+        Username = 0x0006,
+        /// PASSWORD (RFC 3489).
+        Password = 0x0007,
+        /// MESSAGE-INTEGRITY (RFC 8489).
+        MessageIntegrity = 0x0008,
+        /// ERROR-CODE (RFC 8489).
+        ErrorCode = 0x0009,
+        /// UNKNOWN-ATTRIBUTES (RFC 8489).
+        UnknownAttributes = 0x000A,
+        /// REFLECTED-FROM (RFC 3489).
+        ReflectedFrom = 0x000B,
+        /// CHANNEL-NUMBER (RFC 8656).
+        ChannelNumber = 0x000C,
+        /// LIFETIME (RFC 8656).
+        Lifetime = 0x000D,
+        /// XOR-PEER-ADDRESS (RFC 8656).
+        XorPeerAddress = 0x0012,
+        /// DATA (RFC 8656).
+        Data = 0x0013,
+        /// REALM (RFC 8489).
+        Realm = 0x0014,
+        /// NONCE (RFC 8489).
+        Nonce = 0x0015,
+        /// XOR-RELAYED-ADDRESS (RFC 8656).
+        XorRelayedAddress = 0x0016,
+        /// REQUESTED-ADDRESS-FAMILY (RFC 8656).
+        RequestedAddressFamily = 0x0017,
+        /// EVEN-PORT (RFC 8656).
+        EvenPort = 0x0018,
+        /// REQUESTED-TRANSPORT (RFC 8656).
+        RequestedTransport = 0x0019,
+        /// DONT-FRAGMENT (RFC 8656).
+        DontFragment = 0x001A,
+        /// ACCESS-TOKEN (RFC 7635).
+        AccessToken = 0x001B,
+        /// MESSAGE-INTEGRITY-SHA256 (RFC 8489).
+        MessageIntegritySha256 = 0x001C,
+        /// PASSWORD-ALGORITHM (RFC 8489).
+        PasswordAlgorithm = 0x001D,
+        /// USERHASH (RFC 8489).
+        Userhash = 0x001E,
+        /// XOR-MAPPED-ADDRESS (RFC 8489).
+        XorMappedAddress = 0x0020,
+        /// RESERVATION-TOKEN (RFC 8656).
+        ReservationToken = 0x0022,
+        /// PRIORITY (RFC 8445).
+        Priority = 0x0024,
+        /// USE-CANDIDATE (RFC 8445).
+        UseCandidate = 0x0025,
+        /// PADDING (RFC 5780).
+        Padding = 0x0026,
+        /// RESPONSE-PORT (RFC 5780).
+        ResponsePort = 0x0027,
+        /// CONNECTION-ID (RFC 6062).
+        ConnectionId = 0x002A,
+        /// ADDITIONAL-ADDRESS-FAMILY (RFC 8656).
+        AdditionalAddressFamily = 0x8000,
+        /// ADDRESS-ERROR-CODE (RFC 8656).
+        AddressErrorCode = 0x8001,
+        /// PASSWORD-ALGORITHMS (RFC 8489).
+        PasswordAlgorithms = 0x8002,
+        /// ALTERNATE-DOMAIN (RFC 8489).
+        AlternateDomain = 0x8003,
+        /// ICMP (RFC 8656).
+        Icmp = 0x8004,
+        /// SOFTWARE (RFC 8489).
+        Software = 0x8022,
+        /// ALTERNATE-SERVER (RFC 8489).
+        AlternateServer = 0x8023,
+        /// TRANSACTION_TRANSMIT_COUNTER (RFC 7982).
+        TransactionTransmitCounter = 0x8025,
+        /// CACHE-TIMEOUT (RFC 5780).
+        CacheTimeout = 0x8027,
+        /// FINGERPRINT (RFC 8489).
+        Fingerprint = 0x8028,
+        /// ICE-CONTROLLED (RFC 8445).
+        IceControlled = 0x8029,
+        /// ICE-CONTROLLING (RFC 8445).
+        IceControlling = 0x802A,
+        /// RESPONSE-ORIGIN (RFC 5780).
+        ResponseOrigin = 0x802B,
+        /// OTHER-ADDRESS (RFC 5780).
+        OtherAddress = 0x802C,
+        /// ORIGIN (IANA registry).
+        Origin = 0x802F,
+    } else {
+        /// Any other code point, including the vendor ones.
+        Unknown
+    }
 }
 
 impl AttributeType {
@@ -443,26 +334,17 @@ impl AttributeType {
     }
 }
 
-/// The address family byte of address attributes and of
-/// REQUESTED-ADDRESS-FAMILY (RFC 8489 section 14.1, RFC 8656 section 18.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddressFamily {
-    /// 0x01.
-    Ipv4,
-    /// 0x02.
-    Ipv6,
-    /// Any other family byte.
-    Unknown(u8),
-}
-
-impl AddressFamily {
-    /// Decodes the family byte.
-    pub const fn from_raw(raw: u8) -> AddressFamily {
-        match raw {
-            0x01 => AddressFamily::Ipv4,
-            0x02 => AddressFamily::Ipv6,
-            other => AddressFamily::Unknown(other),
-        }
+open_enum! {
+    /// The address family byte of address attributes and of
+    /// REQUESTED-ADDRESS-FAMILY (RFC 8489 section 14.1, RFC 8656 section 18.1).
+    pub enum AddressFamily: u8 {
+        /// IPv4.
+        Ipv4 = 0x01,
+        /// IPv6.
+        Ipv6 = 0x02,
+    } else {
+        /// Any other family byte.
+        Unknown
     }
 }
 

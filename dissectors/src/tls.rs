@@ -76,46 +76,6 @@ const HELLO_RETRY_REQUEST_RANDOM: [u8; 32] = [
     0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
 
-/// Declares an open enum over an unsigned code point, with an `Unknown(raw)` arm.
-macro_rules! open_enum {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident : $raw:ty {
-            $( $(#[$vmeta:meta])* $variant:ident = $value:expr, )*
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $(
-                $(#[$vmeta])*
-                #[doc = concat!("Code point ", stringify!($value), ".")]
-                $variant,
-            )*
-            /// A code point this parser has no name for.
-            Unknown($raw),
-        }
-
-        impl From<$raw> for $name {
-            fn from(raw: $raw) -> Self {
-                match raw {
-                    $( $value => $name::$variant, )*
-                    other => $name::Unknown(other),
-                }
-            }
-        }
-
-        impl From<$name> for $raw {
-            fn from(v: $name) -> $raw {
-                match v {
-                    $( $name::$variant => $value, )*
-                    $name::Unknown(other) => other,
-                }
-            }
-        }
-    };
-}
-
 open_enum! {
     /// Record content type (RFC 8446 section 5.1, RFC 9147 section 4).
     pub enum ContentType: u8 {
@@ -126,6 +86,9 @@ open_enum! {
         Heartbeat = 24,
         /// DTLS 1.3 ACK (RFC 9147 section 7).
         Ack = 26,
+    } else {
+        /// A code point this parser has no name for.
+        Unknown
     }
 }
 
@@ -150,6 +113,9 @@ open_enum! {
         CertificateStatus = 22,
         KeyUpdate = 24,
         MessageHash = 254,
+    } else {
+        /// A code point this parser has no name for.
+        Unknown
     }
 }
 
@@ -187,35 +153,28 @@ open_enum! {
         /// The earlier encrypted_server_name draft (draft-ietf-tls-esni-00 to -02).
         EncryptedServerName = 0xffce,
         RenegotiationInfo = 0xff01,
+    } else {
+        /// A code point this parser has no name for.
+        Unknown
     }
 }
 
 open_enum! {
     /// DTLS-SRTP protection profile (RFC 5764 section 4.1.2, RFC 7714 section 14.2).
     pub enum SrtpProfile: u16 {
-        Aes128CmHmacSha1_80 = 0x0001,
-        Aes128CmHmacSha1_32 = 0x0002,
-        NullHmacSha1_80 = 0x0005,
-        NullHmacSha1_32 = 0x0006,
-        AeadAes128Gcm = 0x0007,
-        AeadAes256Gcm = 0x0008,
+        Aes128CmHmacSha1_80 = 0x0001 => "SRTP_AES128_CM_HMAC_SHA1_80",
+        Aes128CmHmacSha1_32 = 0x0002 => "SRTP_AES128_CM_HMAC_SHA1_32",
+        NullHmacSha1_80 = 0x0005 => "SRTP_NULL_HMAC_SHA1_80",
+        NullHmacSha1_32 = 0x0006 => "SRTP_NULL_HMAC_SHA1_32",
+        AeadAes128Gcm = 0x0007 => "SRTP_AEAD_AES_128_GCM",
+        AeadAes256Gcm = 0x0008 => "SRTP_AEAD_AES_256_GCM",
+    } else {
+        /// A code point this parser has no name for.
+        Unknown
     }
 }
 
 impl SrtpProfile {
-    /// The IANA name of a known profile.
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self {
-            SrtpProfile::Aes128CmHmacSha1_80 => "SRTP_AES128_CM_HMAC_SHA1_80",
-            SrtpProfile::Aes128CmHmacSha1_32 => "SRTP_AES128_CM_HMAC_SHA1_32",
-            SrtpProfile::NullHmacSha1_80 => "SRTP_NULL_HMAC_SHA1_80",
-            SrtpProfile::NullHmacSha1_32 => "SRTP_NULL_HMAC_SHA1_32",
-            SrtpProfile::AeadAes128Gcm => "SRTP_AEAD_AES_128_GCM",
-            SrtpProfile::AeadAes256Gcm => "SRTP_AEAD_AES_256_GCM",
-            SrtpProfile::Unknown(_) => return None,
-        })
-    }
-
     /// True for the profiles that authenticate but do not encrypt media.
     pub fn is_null_cipher(self) -> bool {
         matches!(

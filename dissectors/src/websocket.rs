@@ -11,29 +11,25 @@ use crate::error::{be, Error, ErrorKind, Result};
 /// Largest frame accepted (a SIP message is far smaller).
 pub const MAX_FRAME: u64 = 1 << 20;
 
-/// Frame opcodes (RFC 6455 section 11.8), open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Opcode {
-    Continuation,
-    Text,
-    Binary,
-    Close,
-    Ping,
-    Pong,
-    Unknown(u8),
-}
-
-impl Opcode {
-    fn from_raw(v: u8) -> Opcode {
-        match v {
-            0 => Opcode::Continuation,
-            1 => Opcode::Text,
-            2 => Opcode::Binary,
-            8 => Opcode::Close,
-            9 => Opcode::Ping,
-            10 => Opcode::Pong,
-            other => Opcode::Unknown(other),
-        }
+open_enum! {
+    /// Frame opcodes (RFC 6455 section 11.8), open.
+    pub enum Opcode: u8 {
+        /// Continuation of a fragmented message.
+        Continuation = 0,
+        /// A text (UTF-8) data frame.
+        Text = 1,
+        /// A binary data frame.
+        Binary = 2,
+        /// Connection close (control).
+        Close = 8,
+        /// Ping (control).
+        Ping = 9,
+        /// Pong (control).
+        Pong = 10,
+    } else {
+        /// Any other value (3-7 and 11-15 are reserved); [`WsFrame::parse`]
+        /// rejects it.
+        Unknown
     }
 }
 

@@ -190,40 +190,27 @@ impl Iterator for Elements<'_> {
     }
 }
 
-/// The ASN.1 string type of a name (X.680 section 41; DirectoryString of
-/// X.520, IA5String for dNSName).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StringType {
-    /// UTF8String, tag 12.
-    Utf8,
-    /// PrintableString, tag 19.
-    Printable,
-    /// TeletexString (T61String), tag 20.
-    Teletex,
-    /// IA5String, tag 22 (and the implicit dNSName).
-    Ia5,
-    /// VisibleString, tag 26.
-    Visible,
-    /// UniversalString (UCS-4), tag 28.
-    Universal,
-    /// BMPString (UCS-2), tag 30.
-    Bmp,
-    /// Any other tag.
-    Unknown(u8),
-}
-
-impl From<u8> for StringType {
-    fn from(t: u8) -> Self {
-        match t {
-            0x0c => StringType::Utf8,
-            0x13 => StringType::Printable,
-            0x14 => StringType::Teletex,
-            0x16 => StringType::Ia5,
-            0x1a => StringType::Visible,
-            0x1c => StringType::Universal,
-            0x1e => StringType::Bmp,
-            other => StringType::Unknown(other),
-        }
+open_enum! {
+    /// The ASN.1 string type of a name (X.680 section 41; DirectoryString of
+    /// X.520, IA5String for dNSName); the code point is the universal tag.
+    pub enum StringType: u8 {
+        /// UTF8String.
+        Utf8 = 12,
+        /// PrintableString.
+        Printable = 19,
+        /// TeletexString (T61String).
+        Teletex = 20,
+        /// IA5String (and the implicit dNSName).
+        Ia5 = 22,
+        /// VisibleString.
+        Visible = 26,
+        /// UniversalString (UCS-4).
+        Universal = 28,
+        /// BMPString (UCS-2).
+        Bmp = 30,
+    } else {
+        /// Any other tag.
+        Unknown
     }
 }
 

@@ -129,10 +129,6 @@ pub const fn is_p2p_media_type(b: u8) -> bool {
     )
 }
 
-/// Direction byte values of the SFU header.
-const DIRECTION_TO_ZOOM: u8 = 0;
-const DIRECTION_FROM_ZOOM: u8 = 4;
-
 /// Byte 20 of a video header when frame information precedes the RTP packet.
 const VIDEO_FRAME_INFO: u8 = 2;
 
@@ -223,24 +219,16 @@ pub enum Encapsulation {
     PeerToPeer,
 }
 
-/// The direction byte of the SFU header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// 0: sent by the client to Zoom.
-    ToServer,
-    /// 4: sent by Zoom to the client.
-    FromServer,
-    /// A value the sources do not document.
-    Other(u8),
-}
-
-impl Direction {
-    const fn from_u8(b: u8) -> Direction {
-        match b {
-            DIRECTION_TO_ZOOM => Direction::ToServer,
-            DIRECTION_FROM_ZOOM => Direction::FromServer,
-            other => Direction::Other(other),
-        }
+open_enum! {
+    /// The direction byte of the SFU header.
+    pub enum Direction: u8 {
+        /// Sent by the client to Zoom.
+        ToServer = 0,
+        /// Sent by Zoom to the client.
+        FromServer = 4,
+    } else {
+        /// A value the sources do not document.
+        Other
     }
 }
 
@@ -430,7 +418,7 @@ impl<'a> ZoomPacket<'a> {
     /// The SFU header's direction (byte 7); `None` peer to peer.
     pub fn direction(&self) -> Option<Direction> {
         self.sfu_field(|b| be::u8_at(b, field::SFU_DIRECTION))
-            .map(Direction::from_u8)
+            .map(Direction::from_raw)
     }
 
     fn sfu_field<T>(&self, read: impl Fn(&[u8]) -> Result<T>) -> Option<T> {
