@@ -109,7 +109,7 @@ const SIP_FILES: &[&str] = &[
     "sngrep_register_auth.bin",
 ];
 
-/// The facts the engine reads from a SIP message (see `call.rs`).
+/// The facts the engine reads from a SIP message (see `src/calls/dialog.rs`).
 fn walk_sip(msg: &SipMessage<'_>) -> usize {
     let mut n = 0;
     n += msg.call_id().map_or(0, str::len);
