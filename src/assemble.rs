@@ -5,6 +5,7 @@
 
 use vcscope_dissectors::srtp::MediaEncryption;
 
+use crate::apps::AppEvidence;
 use crate::calls::dialog::{Call, CallMedia, KeyExchange};
 use crate::engine::Analyzer;
 use crate::evidence::Stream;
@@ -436,7 +437,7 @@ fn identify(
 ) -> (
     Option<&'static str>,
     Option<&'static str>,
-    Option<&'static str>,
+    Option<AppEvidence>,
 ) {
     use crate::apps::{app_of_certificate_names, app_of_port, app_of_sni, operator_of_ip};
     let remote = remote_of(f);
@@ -461,16 +462,16 @@ fn identify(
         return (Some(a), operator, st.app_evidence);
     }
     if let Some(m) = sni {
-        return (Some(m.app), operator, Some("sni"));
+        return (Some(m.app), operator, Some(AppEvidence::Sni));
     }
     if let Some(m) = cert {
-        return (Some(m.app), operator, Some("tls-certificate-name"));
+        return (Some(m.app), operator, Some(AppEvidence::TlsCertificateName));
     }
     if let Some(service) = op.and_then(|o| o.service) {
-        return (Some(service), operator, Some("operator ip range"));
+        return (Some(service), operator, Some(AppEvidence::OperatorIpRange));
     }
     if let Some(a) = app_of_port(f.transport.as_str(), remote.port, op.as_ref()) {
-        return (Some(a), operator, Some("port on operator ip range"));
+        return (Some(a), operator, Some(AppEvidence::PortOnOperatorIpRange));
     }
     (None, operator, None)
 }

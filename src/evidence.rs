@@ -10,6 +10,7 @@ use vcscope_dissectors::srtp::PayloadVotes;
 use vcscope_dissectors::stun::StunVendor;
 use vcscope_dissectors::tls::HandshakeAssembler;
 
+use crate::apps::AppEvidence;
 use crate::net::Direction;
 use crate::packet::stream::StreamBuf;
 use crate::time::Nanos;
@@ -170,7 +171,7 @@ pub struct FlowState {
     pub protocols: ProtoSet,
     pub app: Option<&'static str>,
     /// Why `app` was chosen.
-    pub app_evidence: Option<&'static str>,
+    pub app_evidence: Option<AppEvidence>,
     /// Datagrams of this flow that parsed as Zoom's peer-to-peer media.
     pub zoom_p2p: u8,
     pub sni: Option<Box<str>>,
@@ -224,7 +225,7 @@ impl FlowState {
         }
     }
 
-    pub(crate) fn set_app(&mut self, app: &'static str, why: &'static str) {
+    pub(crate) fn set_app(&mut self, app: &'static str, why: AppEvidence) {
         if self.app.is_none() {
             self.app = Some(app);
             self.app_evidence = Some(why);

@@ -78,6 +78,71 @@ pub struct AppMatch {
 // IP ranges
 // ---------------------------------------------------------------------------
 
+/// Why a flow was given its app, as the report names it (`app_evidence`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEvidence {
+    /// A vendor's STUN attributes or magic (`StunVendor`).
+    StunVendorAttributes,
+    /// Zoom's media encapsulation on Zoom's server ports.
+    ZoomMediaEncapsulation,
+    /// Zoom's media encapsulation peer to peer.
+    ZoomP2pMediaEncapsulation,
+    /// imo's media datagrams.
+    ImoDatagram,
+    /// Discord's IP discovery exchange.
+    DiscordIpDiscovery,
+    /// WhatsApp's chat prologue on TCP.
+    WhatsappChatPrologue,
+    /// The TLS or QUIC server name.
+    Sni,
+    /// A name of the server's TLS certificate (no SNI given).
+    TlsCertificateName,
+    /// An address in the operator's range for that service.
+    OperatorIpRange,
+    /// The service's well-known port on an address of that operator.
+    PortOnOperatorIpRange,
+}
+
+impl AppEvidence {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AppEvidence::StunVendorAttributes => "stun-vendor-attributes",
+            AppEvidence::ZoomMediaEncapsulation => "zoom-media-encapsulation",
+            AppEvidence::ZoomP2pMediaEncapsulation => "zoom-p2p-media-encapsulation",
+            AppEvidence::ImoDatagram => "imo-datagram",
+            AppEvidence::DiscordIpDiscovery => "discord-ip-discovery",
+            AppEvidence::WhatsappChatPrologue => "whatsapp-chat-prologue",
+            AppEvidence::Sni => "sni",
+            AppEvidence::TlsCertificateName => "tls-certificate-name",
+            AppEvidence::OperatorIpRange => "operator ip range",
+            AppEvidence::PortOnOperatorIpRange => "port on operator ip range",
+        }
+    }
+
+    /// The app's own media framing (not an address, a name or a port): a
+    /// flow so named with enough packets each way is that app's media.
+    pub const fn is_media_framing(self) -> bool {
+        matches!(
+            self,
+            AppEvidence::ZoomMediaEncapsulation
+                | AppEvidence::ZoomP2pMediaEncapsulation
+                | AppEvidence::ImoDatagram
+        )
+    }
+}
+
+impl std::fmt::Display for AppEvidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for AppEvidence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 const IP_RANGES: &str = include_str!("ip_ranges.txt");
 
 /// One run of consecutive addresses owned by one list, `first..=last`.

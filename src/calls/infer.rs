@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
+use crate::apps::AppEvidence;
 use crate::report::{CallEndpointOut, CallOut, FlowOut, MediaOut, RelayOut, SignallingOut};
 use crate::scope::scope_of;
 
@@ -45,10 +46,7 @@ fn proprietary_media(f: &FlowOut) -> bool {
         && f.protocols.is_empty()
         && f.packets_fwd >= PROPRIETARY_PACKETS
         && f.packets_rev >= PROPRIETARY_PACKETS
-        && matches!(
-            f.app_evidence,
-            Some("zoom-media-encapsulation" | "zoom-p2p-media-encapsulation" | "imo-datagram")
-        )
+        && f.app_evidence.is_some_and(AppEvidence::is_media_framing)
 }
 
 /// Packets each way that make a proprietary UDP flow media.
@@ -593,12 +591,12 @@ mod tests {
             vec![],
         );
         imo.app = Some("imo".into());
-        imo.app_evidence = Some("imo-datagram");
+        imo.app_evidence = Some(AppEvidence::ImoDatagram);
         // The same kind of flow named only by its server's address: not media.
         let mut by_address = imo.clone();
         by_address.id = 2;
         by_address.src = ep("192.168.12.170", 40000);
-        by_address.app_evidence = Some("operator-prefix");
+        by_address.app_evidence = Some(AppEvidence::OperatorIpRange);
         // Too few packets one way: not a conversation.
         let mut one_way = imo.clone();
         one_way.id = 3;

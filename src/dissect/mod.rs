@@ -19,6 +19,7 @@ use vcscope_dissectors::stun::StunMessage;
 use vcscope_dissectors::turn::ChannelData;
 use vcscope_dissectors::Probe;
 
+use crate::apps::AppEvidence;
 use crate::evidence::{FlowState, Proto};
 use crate::flow::Flow;
 use crate::net::Direction;
@@ -116,7 +117,7 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
         return;
     }
     if st.app.is_none() && st.protocols.is_empty() && is_imo_datagram(payload) {
-        st.set_app("imo", "imo-datagram");
+        st.set_app("imo", AppEvidence::ImoDatagram);
         return;
     }
     match PacketClass::of(payload) {
@@ -128,7 +129,7 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
                 }
             }
             if let Some(d) = wire::stun::discord_ip_discovery(payload) {
-                st.set_app("discord", "discord-ip-discovery");
+                st.set_app("discord", AppEvidence::DiscordIpDiscovery);
                 if d.is_response {
                     if let Ok(s) = std::str::from_utf8(d.address) {
                         if let Ok(ip) = s.trim_end_matches('\0').parse::<IpAddr>() {

@@ -6,6 +6,7 @@ use vcscope_dissectors as wire;
 use vcscope_dissectors::stun::{AttributeType, Class, StunMessage, StunVendor};
 use vcscope_dissectors::turn::{ChannelData, TurnFacts};
 
+use crate::apps::AppEvidence;
 use crate::calls::relay::RelayKind;
 use crate::dissect::ctx::{Ctx, Pkt};
 use crate::dissect::media;
@@ -56,7 +57,8 @@ pub(crate) fn on_stun(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &StunMe
         s.vendor = wire::stun::vendor_hint(msg);
         if let Some(app) = s.vendor.and_then(vendor_app) {
             st.app.get_or_insert(app);
-            st.app_evidence.get_or_insert("stun-vendor-attributes");
+            st.app_evidence
+                .get_or_insert(AppEvidence::StunVendorAttributes);
         }
     }
     // An ICE check whose USERNAME carries a ufrag from a call's SDP ties this

@@ -9,6 +9,7 @@ use vcscope_dissectors::turn::{self, ChannelData, FrameKind, StreamFraming};
 use vcscope_dissectors::websocket::{Opcode as WsOpcode, WsFrame};
 use vcscope_dissectors::Probe;
 
+use crate::apps::AppEvidence;
 use crate::dissect::ctx::{Ctx, Pkt};
 use crate::dissect::media;
 use crate::dissect::probe::*;
@@ -244,7 +245,7 @@ pub(crate) fn choose_tcp_mode(st: &mut FlowState, pkt: &Pkt, payload: &[u8]) -> 
         }
     }
     if is_whatsapp_chat_start(payload) {
-        st.set_app("whatsapp", "whatsapp-chat-prologue");
+        st.set_app("whatsapp", AppEvidence::WhatsappChatPrologue);
         return TcpMode::Done;
     }
     if secure::is_tls_start(payload) {

@@ -3,6 +3,7 @@
 use vcscope_dissectors as wire;
 use vcscope_dissectors::zoom::ZoomPacket;
 
+use crate::apps::AppEvidence;
 use crate::dissect::ctx::{Ctx, Pkt};
 use crate::dissect::media;
 use crate::evidence::FlowState;
@@ -34,11 +35,11 @@ pub(crate) fn zoom_media(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: 
         return false;
     };
     if on_port {
-        st.set_app("zoom", "zoom-media-encapsulation");
+        st.set_app("zoom", AppEvidence::ZoomMediaEncapsulation);
     } else if st.app != Some("zoom") {
         st.zoom_p2p = st.zoom_p2p.saturating_add(1);
         if st.zoom_p2p >= ZOOM_P2P_PACKETS {
-            st.set_app("zoom", "zoom-p2p-media-encapsulation");
+            st.set_app("zoom", AppEvidence::ZoomP2pMediaEncapsulation);
         }
     }
     let inner = z.inner();

@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use crate::apps::AppEvidence;
+
 /// `{ "ip": str, "port": N }`
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct EndpointOut {
@@ -157,7 +159,7 @@ pub struct FlowOut {
     pub rdns: Option<[Option<String>; 2]>,
     /// How `app` was found (also written in `findings`); not in the JSON.
     #[serde(skip)]
-    pub app_evidence: Option<&'static str>,
+    pub app_evidence: Option<AppEvidence>,
 }
 
 #[derive(Debug, Clone, Serialize)]
