@@ -799,6 +799,8 @@ pub(crate) fn build_report(
             skipped: s.skipped,
             decapsulated: s.decapsulated,
             reassembled: reasm.reassembled,
+            filter: None,
+            packet_limit: None,
         },
         calls,
         flows,

@@ -1,7 +1,8 @@
 //! Command line (clap derive). `--help` is the user's first manual: every
 //! option says what it does and what its default is.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -25,8 +26,11 @@ use crate::report::Format;
 #[command(after_help = "Examples:\n  \
   vcscope read call.pcap                       table on the terminal\n  \
   vcscope read a.pcap b.pcapng --format json -o report.json\n  \
+  vcscope read call.pcap udp port 5060         only what a BPF filter passes\n  \
   tcpdump -i eth0 -w - | vcscope read -        read a capture from a pipe\n  \
   vcscope live -i eth1 --duration 60 --format ndjson\n\n\
+tcpdump's forms work too: `vcscope -r call.pcap` reads, `vcscope -i eth1` captures,\n\
+`vcscope -D` lists the interfaces.\n\n\
 Exit codes: 0 ok; 1 finished with warnings (only with --strict); 2 usage or input error.")]
 pub struct Cli {
     #[command(subcommand)]
@@ -36,19 +40,40 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Analyse pcap/pcapng files ('-' reads standard input). Several files form one analysis.
+    #[command(after_help = "Examples:\n  \
+  vcscope read call.pcap                        table on the terminal\n  \
+  vcscope read -r call.pcap udp port 5060       tcpdump's form: -r, then a filter\n  \
+  vcscope read day1.pcap day2.pcapng -o r.json  several files, one analysis\n  \
+  vcscope read big.pcap -c 100000 -q            the first 100000 packets, verdicts only\n  \
+  tcpdump -i eth0 -w - | vcscope read -         from a pipe")]
     Read(ReadArgs),
     /// Capture from an interface (a mirror/SPAN port, promiscuous) and report at the end.
     ///
     /// Flow records stream out as flows end with --format ndjson; the full report
     /// is written when --duration elapses or on Ctrl-C / SIGTERM.
+    #[command(after_help = "Examples:\n  \
+  vcscope live -i eth1                          until Ctrl-C, then the table\n  \
+  vcscope live -i eth1 --duration 60 -o r.json  one minute, report to a file\n  \
+  vcscope live -i eth1 --format ndjson udp      flow records as flows end, UDP only\n  \
+  vcscope live -i eth1 --user nobody            drop root once the interface is open")]
     Live(LiveArgs),
+    /// List the interfaces `live` can capture from (as `tcpdump -D`).
+    Interfaces,
 }
 
 #[derive(Debug, Args)]
 pub struct ReadArgs {
-    /// Capture files (pcap or pcapng); '-' for standard input.
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<String>,
+    /// Capture files (pcap or pcapng; '-' for standard input), then,
+    /// optionally, a BPF filter expression as with tcpdump: the first word
+    /// that is not a file (nor named like a capture, *.pcap, *.pcapng, *.cap)
+    /// starts the filter.
+    #[arg(value_name = "FILE... [FILTER]")]
+    pub args: Vec<String>,
+
+    /// A capture file to read, as with tcpdump (repeatable); every word after
+    /// the options is then the filter.
+    #[arg(short = 'r', value_name = "FILE")]
+    pub read: Vec<String>,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -58,11 +83,40 @@ pub struct ReadArgs {
     pub no_progress: bool,
 }
 
+impl ReadArgs {
+    /// The capture files and the filter words after them.
+    pub fn files_and_filter(&self) -> Result<(Vec<String>, Vec<String>), String> {
+        if !self.read.is_empty() {
+            return Ok((self.read.clone(), self.args.clone()));
+        }
+        let is_file = |a: &str| {
+            a == "-"
+                || Path::new(a).exists()
+                || [".pcap", ".pcapng", ".cap", ".pcap.gz"]
+                    .iter()
+                    .any(|x| a.to_ascii_lowercase().ends_with(x))
+        };
+        let n = self.args.iter().take_while(|a| is_file(a)).count().max(1);
+        let n = n.min(self.args.len());
+        if n == 0 {
+            return Err(
+                "no capture file given: vcscope read FILE... (or -r FILE; '-' reads standard input)"
+                    .into(),
+            );
+        }
+        Ok((self.args[..n].to_vec(), self.args[n..].to_vec()))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct LiveArgs {
     /// Interface to capture from (put in promiscuous mode).
     #[arg(short = 'i', long = "interface", value_name = "IFACE")]
     pub interface: String,
+
+    /// A BPF filter expression, as with tcpdump (same as --filter).
+    #[arg(value_name = "FILTER")]
+    pub filter_words: Vec<String>,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -85,8 +139,8 @@ pub struct LiveArgs {
 #[derive(Debug, Args)]
 pub struct CommonArgs {
     /// Output format [default: table on a terminal, else json; with -o, from the file's
-    /// extension (.ndjson/.jsonl → ndjson, .txt → table)].
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    /// extension (.ndjson/.jsonl → ndjson, .txt → table, .html → html)].
+    #[arg(long, value_enum, ignore_case = true, value_name = "FORMAT")]
     pub format: Option<Format>,
 
     /// Write the report to this file (written atomically) instead of standard output.
@@ -94,8 +148,17 @@ pub struct CommonArgs {
     pub output: Option<PathBuf>,
 
     /// Only analyse packets matching this BPF filter (tcpdump syntax), e.g. "udp or port 5061".
-    #[arg(long, value_name = "BPF")]
+    #[arg(short = 'f', long, value_name = "BPF")]
     pub filter: Option<String>,
+
+    /// Stop after this many packets (those the filter passes), as tcpdump's -c.
+    #[arg(short = 'c', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Quiet: no warnings on standard error, and the table shrinks to one
+    /// verdict line per call.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 
     /// Add reverse DNS names of endpoints (off by default; looked up after the
     /// analysis, in parallel, with a time limit, never on the packet path).
@@ -121,13 +184,29 @@ pub struct CommonArgs {
     #[arg(long, value_name = "SECS", default_value_t = 900)]
     pub idle_timeout: u64,
 
-    /// Analysis threads (1-64). With more than one, the reading thread
-    /// decodes every packet, analyses a small share of the flows itself and
-    /// hands every other packet to the worker thread that owns its flow (a
-    /// hash of the 5-tuple); the report is the same as with one thread
-    /// unless a limit is reached (--max-flows is split between the threads).
-    /// Live capture with several threads writes its report at the end: flows
-    /// are not streamed.
+    /// Analysis threads (1-64); the report is the same as with one (see README, Performance).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
+}
+
+/// tcpdump's forms without a command: `vcscope -r FILE ...` is `read`,
+/// `vcscope -i IFACE ...` is `live`, `vcscope -D` (`--list-interfaces`)
+/// is `interfaces`. Other command lines are returned unchanged.
+pub fn tcpdump_style(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut v: Vec<OsString> = args.into_iter().collect();
+    let Some(first) = v.get(1).and_then(|a| a.to_str()) else {
+        return v;
+    };
+    let first = first.to_string();
+    if first == "-D" || first == "--list-interfaces" {
+        v[1] = "interfaces".into();
+    } else if first == "-r" || (first.starts_with("-r") && first.len() > 2) {
+        v.insert(1, "read".into());
+    } else if first == "-i"
+        || first == "--interface"
+        || (first.starts_with("-i") && first.len() > 2)
+    {
+        v.insert(1, "live".into());
+    }
+    v
 }

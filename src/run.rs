@@ -34,24 +34,29 @@ pub fn run(cli: Cli) -> i32 {
             if let Err(e) = check_threads(&a.common) {
                 return fail(e);
             }
-            let opts = CaptureOptions {
-                filter: a.common.filter.clone(),
-                progress: !a.no_progress,
-            };
-            if let Err(e) = check_output(&a.common.output, &a.files) {
-                return fail(e);
-            }
-            let (mut an, outcome) = match crate::shard::read_files(
-                &a.files,
-                &opts,
-                &config(&a.common),
-                a.common.threads,
-            ) {
-                Ok(r) => r,
+            let (paths, words) = match a.files_and_filter() {
+                Ok(x) => x,
                 Err(e) => return fail(e),
             };
-            let files = a
-                .files
+            let filter = match filter_of(&a.common, &words) {
+                Ok(f) => f,
+                Err(e) => return fail(e),
+            };
+            let opts = CaptureOptions {
+                filter: filter.clone(),
+                progress: !a.no_progress,
+                max_packets: a.common.count,
+            };
+            if let Err(e) = check_output(&a.common.output, &paths) {
+                return fail(e);
+            }
+            let (mut an, outcome) =
+                match crate::shard::read_files(&paths, &opts, &config(&a.common), a.common.threads)
+                {
+                    Ok(r) => r,
+                    Err(e) => return fail(filter_hint(e, &words)),
+                };
+            let files = paths
                 .iter()
                 .map(|f| {
                     if f == "-" {
@@ -61,8 +66,16 @@ pub fn run(cli: Cli) -> i32 {
                     }
                 })
                 .collect();
-            let report = an.report(files, None, a.common.threads);
-            let code = finish(report, &a.common, false, a.common.threads);
+            let mut report = an.report(files, None, a.common.threads);
+            report.source.filter = filter;
+            report.source.packet_limit = a.common.count;
+            let code = finish(
+                report,
+                &a.common,
+                false,
+                a.common.threads,
+                outcome.fatal.is_none(),
+            );
             // As with the report (see `finish`), the operating system takes
             // the analysis' memory back faster than freeing it piece by piece.
             std::mem::forget(an);
@@ -71,6 +84,27 @@ pub fn run(cli: Cli) -> i32 {
                 None => code,
             }
         }
+        Command::Interfaces => match capture::interfaces() {
+            Ok(list) if list.is_empty() => {
+                fail("no interface to capture from (as root, or with CAP_NET_RAW)")
+            }
+            Ok(list) => {
+                let mut out = io::stdout().lock();
+                for (i, (name, what)) in list.iter().enumerate() {
+                    let line = if what.is_empty() {
+                        writeln!(out, "{}.{name}", i + 1)
+                    } else {
+                        writeln!(out, "{}.{name} [{what}]", i + 1)
+                    };
+                    // A closed pipe (`| head`) ends the list, not the program.
+                    if line.is_err() {
+                        break;
+                    }
+                }
+                EXIT_OK
+            }
+            Err(e) => fail(e),
+        },
         Command::Live(a) => {
             if let Err(e) = check_output(&a.common.output, &[]) {
                 return fail(e);
@@ -93,13 +127,18 @@ pub fn run(cli: Cli) -> i32 {
                 }
                 None => None,
             };
+            let filter = match filter_of(&a.common, &a.filter_words) {
+                Ok(f) => f,
+                Err(e) => return fail(e),
+            };
             let o = LiveOptions {
                 interface: a.interface.clone(),
                 snaplen: a.snaplen,
                 duration,
                 capture: CaptureOptions {
-                    filter: a.common.filter.clone(),
+                    filter: filter.clone(),
                     progress: false,
+                    max_packets: a.common.count,
                 },
                 user: a.user.clone(),
             };
@@ -127,16 +166,45 @@ pub fn run(cli: Cli) -> i32 {
             });
             let an = match res {
                 Ok((an, ())) => an,
-                Err(e) => return fail(e),
+                Err(e) => return fail(filter_hint(e, &a.filter_words)),
             };
             let mut report = an.finish_threads(Vec::new(), Some(a.interface.clone()), threads);
+            report.source.filter = filter;
+            report.source.packet_limit = a.common.count;
             if streaming {
                 // Flows that ended before the capture did were streamed already.
                 report.flows.retain(|f| f.ended == "capture-end");
             }
-            finish(report, &a.common, streaming, threads)
+            finish(report, &a.common, streaming, threads, true)
         }
     }
+}
+
+/// The BPF filter: `--filter`, or the words after the files (tcpdump's
+/// habit), not both.
+fn filter_of(c: &CommonArgs, words: &[String]) -> Result<Option<String>, String> {
+    match (&c.filter, words.is_empty()) {
+        (Some(_), false) => Err(format!(
+            "two filters: --filter and the words '{}' after the files; give one",
+            words.join(" ")
+        )),
+        (Some(f), true) => Ok(Some(f.clone())),
+        (None, false) => Ok(Some(words.join(" "))),
+        (None, true) => Ok(None),
+    }
+}
+
+/// A filter made of the words after the files may be a mistyped file name:
+/// say where the filter came from.
+fn filter_hint(e: CaptureError, words: &[String]) -> CaptureError {
+    if words.is_empty() || !e.0.starts_with("invalid --filter") {
+        return e;
+    }
+    CaptureError(format!(
+        "{} (the words after the files are taken as a filter; is '{}' a file that does not exist?)",
+        e.0.replacen("invalid --filter", "invalid filter", 1),
+        words[0]
+    ))
 }
 
 fn check_threads(c: &CommonArgs) -> Result<(), String> {
@@ -185,21 +253,44 @@ fn check_output(out: &Option<PathBuf>, inputs: &[String]) -> Result<(), CaptureE
             )));
         }
     }
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.is_dir() {
-            return Err(CaptureError(format!(
-                "-o {}: directory {} does not exist",
-                out.display(),
-                parent.display()
-            )));
-        }
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return Err(CaptureError(format!(
+            "-o {}: directory {} does not exist",
+            out.display(),
+            parent.display()
+        )));
     }
-    Ok(())
+    // A device or a pipe is written in place; a file is written beside its
+    // final name and renamed, so the directory must take a new file. Tried
+    // now, before any packet is read.
+    if std::fs::metadata(out).is_ok_and(|m| !m.is_file()) {
+        return Ok(());
+    }
+    let probe = parent.join(format!(".vcscope-write-check{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(CaptureError(format!(
+            "-o {}: cannot write in directory {}: {e}",
+            out.display(),
+            parent.display()
+        ))),
+    }
 }
 
 fn resolve_format(c: &CommonArgs) -> Format {
     if let Some(f) = c.format {
         return f;
+    }
+    // `-q` asks for the verdict lines, wherever they go.
+    if c.quiet && c.output.is_none() {
+        return Format::Table;
     }
     match &c.output {
         Some(p) if p.as_os_str() != "-" => match p.extension().and_then(|e| e.to_str()) {
@@ -219,7 +310,13 @@ fn resolve_format(c: &CommonArgs) -> Format {
 }
 
 /// Resolves names if asked, writes the report, returns the exit code.
-fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool, threads: usize) -> i32 {
+fn finish(
+    mut report: Report,
+    c: &CommonArgs,
+    flows_streamed: bool,
+    threads: usize,
+    complete: bool,
+) -> i32 {
     if c.resolve && !c.redact {
         crate::report::resolve::annotate(&mut report);
     }
@@ -232,6 +329,7 @@ fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool, threads: usi
             Format::Json => report.write_json_threads(out, threads),
             Format::Ndjson if flows_streamed => report.write_ndjson_tail(out),
             Format::Ndjson => report.write_ndjson(out),
+            Format::Table if c.quiet => report.write_verdicts(out),
             Format::Table => report.write_table(out),
             Format::Html => crate::report::html::write(&report, out),
         }
@@ -261,6 +359,12 @@ fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool, threads: usi
     }
     let s = &report.source;
     let attention = !report.warnings.is_empty() || s.dropped > 0 || report.limits.flows_evicted > 0;
+    // What deserves attention goes to standard error whatever the format
+    // and destination (as tshark's "appears to have been cut short"); a run
+    // that ends in an error says only that.
+    if complete && !c.quiet {
+        warn_on_stderr(&report);
+    }
     // The process ends here: the operating system takes the report's memory
     // back at once, which freeing it string by string would not.
     std::mem::forget(report);
@@ -268,6 +372,35 @@ fn finish(mut report: Report, c: &CommonArgs, flows_streamed: bool, threads: usi
         EXIT_WARNINGS
     } else {
         EXIT_OK
+    }
+}
+
+/// One line per warning kind, then dropped packets and evicted flows.
+fn warn_on_stderr(report: &Report) {
+    let mut err = io::stderr().lock();
+    for w in &report.warnings {
+        let times = if w.count == 1 {
+            String::new()
+        } else {
+            format!(", {} times", w.count)
+        };
+        let _ = writeln!(err, "vcscope: warning: {} ({}{times})", w.example, w.kind);
+    }
+    let s = &report.source;
+    if s.dropped > 0 {
+        let _ = writeln!(
+            err,
+            "vcscope: warning: {} packets dropped by the kernel or the interface",
+            s.dropped
+        );
+    }
+    let l = &report.limits;
+    if l.flows_evicted > 0 {
+        let _ = writeln!(
+            err,
+            "vcscope: warning: {} flows ended early: more than --max-flows {} were live at once",
+            l.flows_evicted, l.max_flows
+        );
     }
 }
 

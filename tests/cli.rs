@@ -354,3 +354,163 @@ fn redact_leaves_no_address_uri_or_call_id() {
         assert!(text.contains("private-1"), "{format}");
     }
 }
+
+/// `vcscope read` on a fixture as JSON.
+fn read_report(args: &[&str]) -> serde_json::Value {
+    let o = run(args);
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    json(&o)
+}
+
+#[test]
+fn tcpdump_forms_read_files_and_filters() {
+    let f = fixture("ndpi__sip.pcap");
+    let f = f.to_str().unwrap();
+    let plain = read_report(&["read", f, "--format", "json"]);
+    assert!(plain["source"].get("filter").is_none());
+    // `vcscope -r FILE` is `vcscope read FILE`.
+    let r = read_report(&["-r", f, "--format", "json"]);
+    assert_eq!(r["source"]["packets"], plain["source"]["packets"]);
+    assert_eq!(r["calls"], plain["calls"]);
+    // A filter after the files, with or without -r, as tcpdump takes it;
+    // --format in any case.
+    for args in [
+        vec!["read", f, "udp", "port", "5060", "--format", "JSON"],
+        vec!["read", "-r", f, "udp", "port", "5060", "--format", "json"],
+        vec!["read", f, "-f", "udp port 5060", "--format", "Json"],
+    ] {
+        let v = read_report(&args);
+        assert_eq!(v["source"]["filter"], "udp port 5060", "{args:?}");
+        assert_eq!(v["source"]["packets"], 102, "{args:?}");
+    }
+    assert_error(&run(&["read", f, "udp", "--filter", "tcp"]), "two filters");
+    // A misspelt file name is taken as a filter, and the error says so.
+    assert_error(&run(&["read", f, "nosuchfile"]), "is 'nosuchfile' a file");
+    assert_error(&run(&["read"]), "no capture file given");
+}
+
+#[test]
+fn count_stops_after_n_packets_across_files() {
+    let a = fixture("ndpi__sip.pcap");
+    let b = fixture("sipp__g711a.pcap");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let v = read_report(&["read", a, "-c", "10", "--format", "json"]);
+    assert_eq!(v["source"]["packets"], 10);
+    assert_eq!(v["source"]["packet_limit"], 10);
+    // ndpi__sip.pcap has 112 packets: the limit runs on into the next file.
+    let v = read_report(&["read", a, b, "-c", "150", "--format", "json"]);
+    assert_eq!(v["source"]["packets"], 150);
+    // The filter counts first, as tcpdump's -c does.
+    let v = read_report(&[
+        "read", a, "-c", "5", "udp", "port", "30000", "--format", "json",
+    ]);
+    assert_eq!(v["source"]["packets"], 5);
+    assert!(v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["src"]["port"] == 30000));
+}
+
+#[test]
+fn quiet_prints_one_verdict_line_per_call_and_no_warnings() {
+    let f = fixture("ndpi__sip.pcap");
+    let f = f.to_str().unwrap();
+    let v = read_report(&["read", f, "--format", "json"]);
+    let o = run(&["read", f, "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let calls = v["calls"].as_array().unwrap();
+    assert_eq!(out.lines().count(), calls.len(), "{out}");
+    for c in calls {
+        let line = format!(
+            "{}: {}",
+            c["call_id"].as_str().unwrap(),
+            c["verdict"].as_str().unwrap()
+        );
+        assert!(out.lines().any(|l| l == line), "{line} not in {out}");
+    }
+    // A capture cut short: one warning line on stderr in every format and
+    // destination, none with -q.
+    let full = std::fs::read(fixture("sipp__g711a.pcap")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_tmp(dir.path(), "cut.pcap", &full[..full.len() - 100]);
+    let out = dir.path().join("r.json");
+    for args in [
+        vec!["read", &p, "--format", "json"],
+        vec!["read", &p, "-o", out.to_str().unwrap()],
+        vec!["read", &p, "--format", "ndjson"],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0));
+        let e = stderr(&o);
+        assert_eq!(e.lines().count(), 1, "{args:?}: {e}");
+        assert!(
+            e.contains("cut short") && e.contains("capture-truncated"),
+            "{e}"
+        );
+    }
+    let o = run(&["read", &p, "-q", "--format", "json"]);
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn unwritable_output_directory_fails_before_reading() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    // A FIFO that nobody writes: reading it would block for ever.
+    let fifo = dir.path().join("never.pcap");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = ro.join("report.json");
+    let mut cmd = if is_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(bin());
+        c
+    } else {
+        Command::new(bin())
+    };
+    let mut child = cmd
+        .args(["read", fifo.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vcscope");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("vcscope opened the input before checking -o");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut e = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut e).unwrap();
+    assert_eq!(status.code(), Some(2), "{e}");
+    assert!(e.contains("cannot write in directory"), "{e}");
+}
+
+#[test]
+fn lists_interfaces_as_tcpdump_d() {
+    let o = run(&["-D"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(|c: char| c.is_ascii_digit()) && l.contains(".lo")),
+        "{out}"
+    );
+    assert_eq!(
+        run(&["--list-interfaces"]).stdout,
+        run(&["interfaces"]).stdout
+    );
+}

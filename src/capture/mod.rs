@@ -74,6 +74,8 @@ pub struct ReadOutcome {
 pub struct CaptureOptions {
     pub filter: Option<String>,
     pub progress: bool,
+    /// Stop after this many packets (those the filter passes), as tcpdump's `-c`.
+    pub max_packets: Option<u64>,
 }
 
 const PCAP_MAGICS: [[u8; 4]; 4] = [
@@ -300,9 +302,13 @@ pub fn read_files<S: FrameSink>(
         order.sort_by_key(|&i| firsts[i]);
     }
     let mut outcome = ReadOutcome::default();
+    let mut left = opts.max_packets.unwrap_or(u64::MAX);
     for i in order {
+        if left == 0 {
+            break;
+        }
         let (path, kind) = (&paths[i], kinds[i]);
-        if let Some(fatal) = read_one(path, kind, opts, analyzer)? {
+        if let Some(fatal) = read_one(path, kind, opts, analyzer, &mut left)? {
             outcome.fatal = Some(fatal);
             break;
         }
@@ -316,6 +322,7 @@ fn read_one<S: FrameSink>(
     kind: FileKind,
     opts: &CaptureOptions,
     analyzer: &mut S,
+    left: &mut u64,
 ) -> Result<Option<CaptureError>, CaptureError> {
     let shown = if path == "-" { "standard input" } else { path };
     let mut reader = open_reader(path)?;
@@ -338,6 +345,9 @@ fn read_one<S: FrameSink>(
     // Asked once: with one thread, records need not be lent.
     let lends = analyzer.lends();
     let fatal = loop {
+        if *left == 0 {
+            break None;
+        }
         match reader.next_record() {
             Ok(Some(rec)) => {
                 n += 1;
@@ -362,6 +372,7 @@ fn read_one<S: FrameSink>(
                     analyzer.lend(b);
                 }
                 analyzer.frame(link, rec.ts, rec.data, rec.wire_len);
+                *left -= 1;
                 if let Some(b) = &bar {
                     if n % 16_384 == 0 {
                         b.set_position(rec.offset.min(size));
@@ -414,6 +425,35 @@ fn progress_bar(size: u64, name: &str) -> indicatif::ProgressBar {
     }
     b.set_message(name.to_string());
     b
+}
+
+/// The interfaces libpcap can capture from: name, then a description
+/// (flags and addresses) for `vcscope -D`.
+pub fn interfaces() -> Result<Vec<(String, String)>, CaptureError> {
+    let devices = pcap::Device::list()
+        .map_err(|e| err(format!("cannot list interfaces: {}", pcap_msg(&e))))?;
+    Ok(devices
+        .into_iter()
+        .map(|d| {
+            let mut what = Vec::new();
+            if let Some(desc) = &d.desc {
+                what.push(desc.clone());
+            }
+            if d.flags.is_up() {
+                what.push("up".into());
+            }
+            if d.flags.is_running() {
+                what.push("running".into());
+            }
+            if d.flags.is_loopback() {
+                what.push("loopback".into());
+            }
+            for a in &d.addresses {
+                what.push(a.addr.to_string());
+            }
+            (d.name, what.join(", "))
+        })
+        .collect())
 }
 
 /// Options of a live capture.
@@ -523,13 +563,15 @@ pub fn live<S: FrameSink>(
     };
     let mut dropped_before: u64 = 0;
     let mut last_tick = Instant::now();
+    let mut left = o.capture.max_packets.unwrap_or(u64::MAX);
     let result = loop {
-        if should_stop() {
+        if should_stop() || left == 0 {
             break Ok(());
         }
         match cap.next_packet() {
             Ok(p) => {
                 analyzer.frame(link, ts_of(p.header), p.data, p.header.len);
+                left -= 1;
             }
             Err(pcap::Error::TimeoutExpired) => {}
             // pcap_breakloop: the watcher asks us to stop.
@@ -588,8 +630,14 @@ pub fn live<S: FrameSink>(
     // Frames already captured are part of the analysis: read them without waiting.
     if let Ok(mut cap) = cap.setnonblock() {
         for _ in 0..1_000_000 {
+            if left == 0 {
+                break;
+            }
             match cap.next_packet() {
-                Ok(p) => analyzer.frame(link, ts_of(p.header), p.data, p.header.len),
+                Ok(p) => {
+                    analyzer.frame(link, ts_of(p.header), p.data, p.header.len);
+                    left -= 1;
+                }
                 Err(_) => break,
             }
         }

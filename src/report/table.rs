@@ -26,6 +26,23 @@ impl Report {
         warnings(out, self)?;
         limits(out, self)
     }
+
+    /// `-q`: one line per call, its id and its verdict sentence; a line
+    /// saying so when there is no call.
+    pub fn write_verdicts(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.calls.is_empty() {
+            return writeln!(
+                out,
+                "no call found ({} flows, {} packets)",
+                self.flows.len(),
+                self.source.packets
+            );
+        }
+        for c in &self.calls {
+            writeln!(out, "{}: {}", c.call_id, c.verdict)?;
+        }
+        Ok(())
+    }
 }
 
 /// The first line: version, source, size, duration, flows and calls.

@@ -68,6 +68,13 @@ pub struct Source {
     pub decapsulated: u64,
     /// IP datagrams rebuilt from fragments.
     pub reassembled: u64,
+    /// The BPF filter the packets had to pass (`--filter`, or the words
+    /// after the files), when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    /// The packet limit (`-c N`), when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packet_limit: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
