@@ -514,3 +514,77 @@ fn lists_interfaces_as_tcpdump_d() {
         run(&["interfaces"]).stdout
     );
 }
+
+/// What `--redact` must remove from one capture's report: every IP literal
+/// anywhere in the plain JSON (addresses, SNI, findings, relayed addresses,
+/// labels), every Call-ID and SIP URI.
+fn secrets_of(plain: &serde_json::Value) -> Vec<String> {
+    // Every string of the report but software versions ("Coturn-4.5.0.5",
+    // "2.0.1.211"), which read like IPv4 literals and are kept.
+    fn strings<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            serde_json::Value::Object(o) => o
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "software" | "user_agents"))
+                .for_each(|(_, x)| strings(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    strings(plain, &mut all);
+    let mut s: Vec<String> = all
+        .iter()
+        .flat_map(|t| vcscope_dissectors::sip::ip_literals(t))
+        .map(|ip| ip.to_string())
+        .collect();
+    for c in plain["calls"].as_array().unwrap() {
+        if !c["inferred"].as_bool().unwrap_or(false) {
+            s.push(c["call_id"].as_str().unwrap().to_string());
+        }
+        for k in ["from", "to"] {
+            if let Some(u) = c[k].as_str() {
+                s.push(u.to_string());
+            }
+        }
+    }
+    // Addresses that cannot name anyone.
+    s.retain(|x| !matches!(x.as_str(), "0.0.0.0" | "::" | "127.0.0.1" | "::1"));
+    s.sort();
+    s.dedup();
+    s
+}
+
+#[test]
+fn redact_removes_every_address_of_every_fixture_in_every_format() {
+    let all = all_fixtures();
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|sc| {
+        for part in all.chunks(all.len().div_ceil(4)) {
+            let failures = &failures;
+            sc.spawn(move || {
+                for f in part {
+                    let f = f.to_str().unwrap();
+                    let plain = json(&run(&["read", f, "--format", "json"]));
+                    let secrets = secrets_of(&plain);
+                    for format in ["json", "ndjson", "table", "html"] {
+                        let o = run(&["read", f, "--format", format, "--redact"]);
+                        let text = String::from_utf8_lossy(&o.stdout);
+                        for s in &secrets {
+                            if text.contains(s.as_str()) {
+                                failures.lock().unwrap().push(format!("{f} {format}: {s}"));
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} survived --redact: {failures:#?}",
+        failures.len()
+    );
+}

@@ -8,7 +8,9 @@
 //! `sip:user-<n>@<host pseudonym>`, Call-IDs `call-<n>`. Ports, protocols,
 //! verdicts, operators, apps and server names (SNI, TLS certificate names,
 //! whose address literals are replaced) are kept: they say where calls go
-//! without naming the parties.
+//! without naming the parties. Every free-text field (findings, evidence,
+//! ladder labels, BYE reasons, warnings) has its address literals replaced
+//! too; software names (STUN SOFTWARE) are kept, user agents dropped.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -150,7 +152,13 @@ pub fn redact(r: &mut Report) {
         if let Some(c) = &mut f.call_id {
             x.call_id(c);
         }
-        for s in f.findings.iter_mut().chain(&mut f.tls_certificate_names) {
+        for s in f
+            .findings
+            .iter_mut()
+            .chain(&mut f.tls_certificate_names)
+            .chain(&mut f.encryption_evidence)
+            .chain(f.sni.iter_mut())
+        {
             x.text(s);
         }
         if let Some(st) = &mut f.stun {
@@ -184,6 +192,10 @@ pub fn redact(r: &mut Report) {
         for l in &mut c.ladder {
             x.endpoint(&mut l.src);
             x.endpoint(&mut l.dst);
+            x.text(&mut l.label);
+        }
+        if let Some(b) = &mut c.bye_reason {
+            x.text(b);
         }
         for s in c.findings.iter_mut() {
             x.text(s);
