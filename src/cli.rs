@@ -81,6 +81,21 @@ pub struct ReadArgs {
     /// Do not show a progress bar on the terminal.
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Save the call with this Call-ID (or inferred id, as the report names
+    /// it) as a pcap: its signalling, STUN/TURN, DTLS and media frames,
+    /// unchanged, with their times. Needs -w.
+    #[arg(long, value_name = "CALL_ID", requires = "write")]
+    pub export_call: Option<String>,
+
+    /// The pcap file --export-call writes.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// Save every call as its own pcap in this directory (created if
+    /// missing), named after its Call-ID.
+    #[arg(long, value_name = "DIR", conflicts_with = "export_call")]
+    pub export_calls: Option<PathBuf>,
 }
 
 impl ReadArgs {

@@ -50,6 +50,9 @@ pub fn run(cli: Cli) -> i32 {
             if let Err(e) = check_output(&a.common.output, &paths) {
                 return fail(e);
             }
+            if let Err(e) = check_export(&a, &paths) {
+                return fail(e);
+            }
             let (mut an, outcome) =
                 match crate::shard::read_files(&paths, &opts, &config(&a.common), a.common.threads)
                 {
@@ -69,6 +72,10 @@ pub fn run(cli: Cli) -> i32 {
             let mut report = an.report(files, None, a.common.threads);
             report.source.filter = filter;
             report.source.packet_limit = a.common.count;
+            let exports = match exports_of(&a, &report) {
+                Ok(x) => x,
+                Err(e) => return fail(e),
+            };
             let code = finish(
                 report,
                 &a.common,
@@ -79,6 +86,11 @@ pub fn run(cli: Cli) -> i32 {
             // As with the report (see `finish`), the operating system takes
             // the analysis' memory back faster than freeing it piece by piece.
             std::mem::forget(an);
+            if !exports.is_empty() {
+                if let Err(e) = capture::export::export_calls(&paths, &exports) {
+                    return fail(e);
+                }
+            }
             match outcome.fatal {
                 Some(e) => fail(e),
                 None => code,
@@ -178,6 +190,107 @@ pub fn run(cli: Cli) -> i32 {
             finish(report, &a.common, streaming, threads, true)
         }
     }
+}
+
+/// Export options that cannot work, refused before the analysis.
+fn check_export(a: &crate::cli::ReadArgs, paths: &[String]) -> Result<(), String> {
+    if a.export_call.is_none() && a.export_calls.is_none() {
+        if a.write.is_some() {
+            return Err("-w FILE writes the call named by --export-call CALL_ID".into());
+        }
+        return Ok(());
+    }
+    if a.common.redact {
+        return Err(
+            "--redact: an exported call holds the packets themselves; export without --redact"
+                .into(),
+        );
+    }
+    if paths.iter().any(|p| p == "-") {
+        return Err("exporting calls reads the input again: give files, not standard input".into());
+    }
+    if let Some(dir) = &a.export_calls {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("--export-calls {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The calls to export and where each goes.
+fn exports_of(
+    a: &crate::cli::ReadArgs,
+    report: &Report,
+) -> Result<Vec<capture::export::CallExport>, String> {
+    let flows_of = |c: &crate::report::CallOut| {
+        c.flow_ids
+            .iter()
+            .filter_map(|&id| report.flows.get((id as usize).wrapping_sub(1)))
+            .filter_map(|f| {
+                let t = match f.transport {
+                    "tcp" => crate::net::Transport::Tcp,
+                    _ => crate::net::Transport::Udp,
+                };
+                let ep = |e: &crate::report::EndpointOut| {
+                    e.ip.parse()
+                        .ok()
+                        .map(|ip| crate::net::Endpoint { ip, port: e.port })
+                };
+                Some((t, ep(&f.src)?, ep(&f.dst)?))
+            })
+            .collect()
+    };
+    if let (Some(id), Some(w)) = (&a.export_call, &a.write) {
+        let Some(c) = report.calls.iter().find(|c| &c.call_id == id) else {
+            let known: Vec<&str> = report
+                .calls
+                .iter()
+                .take(5)
+                .map(|c| c.call_id.as_str())
+                .collect();
+            return Err(format!(
+                "--export-call {id}: no such call in the report ({} calls{}{})",
+                report.calls.len(),
+                if known.is_empty() { "" } else { ", e.g. " },
+                known.join(", ")
+            ));
+        };
+        return Ok(vec![capture::export::CallExport {
+            path: w.clone(),
+            flows: flows_of(c),
+        }]);
+    }
+    let Some(dir) = &a.export_calls else {
+        return Ok(Vec::new());
+    };
+    let mut used = std::collections::HashSet::new();
+    Ok(report
+        .calls
+        .iter()
+        .map(|c| {
+            let stem: String = c
+                .call_id
+                .chars()
+                .map(|ch| {
+                    if ch.is_ascii_alphanumeric() || "._-@".contains(ch) {
+                        ch
+                    } else {
+                        '_'
+                    }
+                })
+                .take(100)
+                .collect();
+            let mut name = format!("{stem}.pcap");
+            let mut n = 1;
+            while !used.insert(name.clone()) {
+                n += 1;
+                name = format!("{stem}-{n}.pcap");
+            }
+            capture::export::CallExport {
+                path: dir.join(name),
+                flows: flows_of(c),
+            }
+        })
+        .collect())
 }
 
 /// The BPF filter: `--filter`, or the words after the files (tcpdump's

@@ -588,3 +588,89 @@ fn redact_removes_every_address_of_every_fixture_in_every_format() {
         failures.len()
     );
 }
+
+/// The flows of a call in a report, as (transport, src, dst, packets), sorted.
+fn call_flows(v: &serde_json::Value, call_id: &str) -> Vec<(String, String, String, u64)> {
+    let c = v["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["call_id"] == call_id)
+        .unwrap_or_else(|| panic!("no call {call_id}"));
+    let ep = |e: &serde_json::Value| format!("{}:{}", e["ip"].as_str().unwrap(), e["port"]);
+    let mut out: Vec<_> = c["flow_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| {
+            let f = v["flows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["id"] == *id)
+                .unwrap();
+            (
+                f["transport"].as_str().unwrap().to_string(),
+                ep(&f["src"]),
+                ep(&f["dst"]),
+                f["packets"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn an_exported_call_reads_back_as_the_same_call() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["sipp__g711a.pcap", "ndpi__stun_google_meet.pcapng"] {
+        let f = fixture(name);
+        let f = f.to_str().unwrap();
+        let v = read_report(&["read", f, "--format", "json"]);
+        let id = v["calls"][0]["call_id"].as_str().unwrap().to_string();
+        let w = dir.path().join(format!("{name}.call.pcap"));
+        let o = run(&[
+            "read",
+            f,
+            "--export-call",
+            &id,
+            "-w",
+            w.to_str().unwrap(),
+            "-q",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let back = read_report(&["read", w.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(call_flows(&back, &id), call_flows(&v, &id), "{name}");
+        assert_eq!(
+            back["calls"][0]["encrypted"], v["calls"][0]["encrypted"],
+            "{name}"
+        );
+    }
+    // Every call in its own file.
+    let f = fixture("sngrep__aaa.pcap");
+    let f = f.to_str().unwrap();
+    let out = dir.path().join("calls");
+    let o = run(&["read", f, "--export-calls", out.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = read_report(&["read", f, "--format", "json"]);
+    let n = std::fs::read_dir(&out).unwrap().count();
+    assert_eq!(n, v["calls"].as_array().unwrap().len());
+    // Refused: payloads under --redact, standard input, -w alone (these
+    // before the analysis), a call the report does not have.
+    let w = dir.path().join("x.pcap");
+    let w = w.to_str().unwrap();
+    assert_error(
+        &run(&["read", f, "--export-call", "x", "-w", w, "--redact"]),
+        "--redact",
+    );
+    assert_error(
+        &run(&["read", "-", "--export-call", "x", "-w", w]),
+        "not standard input",
+    );
+    assert_error(&run(&["read", f, "-w", w]), "--export-call");
+    assert_error(
+        &run(&["read", f, "--export-call", "nope", "-w", w]),
+        "no such call",
+    );
+}

@@ -22,6 +22,7 @@ use crate::capture::pcapfile::{Block, FileReader, OpenError, ReadError};
 use crate::packet::LinkType;
 use crate::time::Nanos;
 
+pub mod export;
 pub mod pcapfile;
 pub mod sequence;
 
