@@ -10,6 +10,7 @@ pub const MAX_POINTS: usize = 240;
 
 /// One bucket.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Point {
     /// Start of the bucket, seconds since the stream's first packet.
     pub t: f64,

@@ -137,6 +137,32 @@ impl std::fmt::Display for AppEvidence {
     }
 }
 
+/// Every [`AppEvidence`], for the report's schema.
+#[cfg(test)]
+const APP_EVIDENCE: [AppEvidence; 10] = [
+    AppEvidence::StunVendorAttributes,
+    AppEvidence::ZoomMediaEncapsulation,
+    AppEvidence::ZoomP2pMediaEncapsulation,
+    AppEvidence::ImoDatagram,
+    AppEvidence::DiscordIpDiscovery,
+    AppEvidence::WhatsappChatPrologue,
+    AppEvidence::Sni,
+    AppEvidence::TlsCertificateName,
+    AppEvidence::OperatorIpRange,
+    AppEvidence::PortOnOperatorIpRange,
+];
+
+#[cfg(test)]
+impl schemars::JsonSchema for AppEvidence {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AppEvidence".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let words: Vec<&str> = APP_EVIDENCE.iter().map(|e| e.as_str()).collect();
+        schemars::json_schema!({ "type": "string", "enum": words })
+    }
+}
+
 impl serde::Serialize for AppEvidence {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())

@@ -7,7 +7,7 @@ use std::thread::{Scope, ScopedJoinHandle};
 
 use serde::Serialize;
 
-use super::types::{FlowOut, LimitsOut, Report, Source, WarningOut};
+use super::types::{FlowOut, Report, SummaryOut};
 
 impl Report {
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
@@ -95,21 +95,10 @@ impl Report {
         for l in &self.leaks {
             write_record(out, "leak", l)?;
         }
-        #[derive(Serialize)]
-        struct Summary<'a> {
-            vcscope_version: &'a str,
-            source: &'a Source,
-            flows: usize,
-            calls: usize,
-            relays: usize,
-            leaks: usize,
-            warnings: &'a [WarningOut],
-            limits: &'a LimitsOut,
-        }
         write_record(
             out,
             "summary",
-            &Summary {
+            &SummaryOut {
                 vcscope_version: self.vcscope_version,
                 source: &self.source,
                 flows: self.flows.len(),

@@ -19,6 +19,8 @@
 //! `crate::scope`); it never sees packets or flows in progress.
 
 mod json;
+#[cfg(test)]
+mod schema;
 mod table;
 mod types;
 

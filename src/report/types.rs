@@ -8,6 +8,7 @@ use crate::apps::AppEvidence;
 
 /// `{ "ip": str, "port": N }`
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct EndpointOut {
     pub ip: String,
     pub port: u16,
@@ -15,6 +16,7 @@ pub struct EndpointOut {
 
 /// The whole report (`--format json`).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Report {
     pub vcscope_version: &'static str,
     pub source: Source,
@@ -33,6 +35,7 @@ pub struct Report {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct FirewallOut {
     pub app: String,
     pub transport: &'static str,
@@ -45,12 +48,14 @@ pub struct FirewallOut {
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct SipCountsOut {
     pub requests: std::collections::BTreeMap<String, u64>,
     pub responses: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Source {
     pub files: Vec<String>,
     /// Live capture interface, when the source is live.
@@ -78,6 +83,7 @@ pub struct Source {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct RtpStreamOut {
     pub ssrc: u32,
     pub payload_type: u8,
@@ -113,6 +119,7 @@ pub struct RtpStreamOut {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct RtcpReportedOut {
     pub fraction_lost: f64,
     pub cumulative_lost: i64,
@@ -120,8 +127,10 @@ pub struct RtcpReportedOut {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct FlowOut {
     pub id: u32,
+    #[cfg_attr(test, schemars(extend("enum" = ["udp", "tcp"])))]
     pub transport: &'static str,
     pub src: EndpointOut,
     pub dst: EndpointOut,
@@ -129,7 +138,9 @@ pub struct FlowOut {
     pub last_ts: f64,
     pub packets: u64,
     pub bytes: u64,
+    #[cfg_attr(test, schemars(extend("items" = { "enum": ["sip", "sdp", "rtp", "rtcp", "srtp", "srtcp", "stun", "turn", "turn-channeldata", "dtls", "tls", "quic", "zrtp", "http", "dns"] })))]
     pub protocols: Vec<&'static str>,
+    #[cfg_attr(test, schemars(extend("enum" = ["none", "srtp", "dtls-srtp", "tls", "dtls", "quic", "zrtp", "unknown"])))]
     pub encryption: &'static str,
     pub sni: Option<String>,
     pub app: Option<String>,
@@ -170,6 +181,7 @@ pub struct FlowOut {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct StunOut {
     pub messages: u64,
     /// Classic STUN (RFC 3489, no magic cookie).
@@ -191,6 +203,7 @@ pub struct StunOut {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct SignallingOut {
     pub protocol: &'static str,
     pub transport: &'static str,
@@ -198,10 +211,14 @@ pub struct SignallingOut {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct MediaOut {
     pub flow_id: Option<u32>,
+    #[cfg_attr(test, schemars(extend("enum" = ["audio", "video", "application", "unknown"])))]
     pub kind: &'static str,
+    #[cfg_attr(test, schemars(extend("enum" = ["none", "srtp", "dtls-srtp", "tls", "dtls", "quic", "zrtp", "unknown"])))]
     pub encryption: &'static str,
+    #[cfg_attr(test, schemars(extend("enum" = ["sdes", "dtls", "zrtp", "none", "unknown"])))]
     pub key_exchange: &'static str,
     pub keys_exposed: bool,
     /// The address and port the SDP announced, when from signalling.
@@ -217,6 +234,7 @@ pub struct MediaOut {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct AnnouncedOut {
     pub ip: String,
     pub port: u16,
@@ -225,6 +243,7 @@ pub struct AnnouncedOut {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct CallEndpointOut {
     pub ip: String,
     pub port: u16,
@@ -234,6 +253,7 @@ pub struct CallEndpointOut {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct CallOut {
     pub call_id: String,
     pub from: Option<String>,
@@ -241,6 +261,7 @@ pub struct CallOut {
     pub app: Option<String>,
     pub signalling: SignallingOut,
     pub media: Vec<MediaOut>,
+    #[cfg_attr(test, schemars(extend("enum" = ["yes", "no", "keys-exposed", "unknown"])))]
     pub encrypted: &'static str,
     pub endpoints: Vec<CallEndpointOut>,
     pub verdict: String,
@@ -267,6 +288,7 @@ pub struct CallOut {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LadderOut {
     pub ts: f64,
     pub src: EndpointOut,
@@ -275,6 +297,7 @@ pub struct LadderOut {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct RelayOut {
     pub ip: String,
     pub port: u16,
@@ -289,6 +312,7 @@ pub struct RelayOut {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LeakOut {
     pub address: String,
     pub scope: &'static str,
@@ -301,6 +325,7 @@ pub struct LeakOut {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct WarningOut {
     pub kind: String,
     pub count: u64,
@@ -308,6 +333,7 @@ pub struct WarningOut {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LimitsOut {
     pub max_flows: usize,
     pub flow_idle_timeout_s: u64,
@@ -321,6 +347,21 @@ pub struct LimitsOut {
     pub max_calls: usize,
     /// Dialogs not tracked because the call table was full.
     pub calls_dropped: u64,
+}
+
+/// The last NDJSON record (`"type": "summary"`): the report without its
+/// lists, which came as records before it.
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct SummaryOut<'a> {
+    pub vcscope_version: &'a str,
+    pub source: &'a Source,
+    pub flows: usize,
+    pub calls: usize,
+    pub relays: usize,
+    pub leaks: usize,
+    pub warnings: &'a [WarningOut],
+    pub limits: &'a LimitsOut,
 }
 
 /// Output format.
