@@ -275,6 +275,7 @@ fn flow_out_of(a: &Analyzer, f: &Flow, across: Option<&Across>) -> FlowOut {
         findings.push(format!("app identified by {why}"));
     }
     FlowOut {
+        place: Default::default(),
         id: f.id,
         transport: f.transport.as_str(),
         src: endpoint_out(&f.src),
@@ -585,6 +586,7 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
                     .any(|x: &CallEndpointOut| x.ip == e.ip && x.port == e.port)
                 {
                     endpoints.push(CallEndpointOut {
+                        place: Default::default(),
                         ip: e.ip.clone(),
                         port: e.port,
                         role,
@@ -607,6 +609,7 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
     };
     let verdict = verdict_sentence(&facts, encrypted, sig_encrypted, any_media_seen, &media);
     CallOut {
+        countries: Vec::new(),
         call_id: call.call_id.clone(),
         from: call.from.clone(),
         to: call.to.clone(),
@@ -666,6 +669,7 @@ fn announced_all(cm: &CallMedia) -> Vec<crate::report::AnnouncedOut> {
 
 fn call_ep(e: Endpoint, role: &'static str) -> CallEndpointOut {
     CallEndpointOut {
+        place: Default::default(),
         ip: crate::scope::ip_text(e.ip),
         port: e.port,
         role,

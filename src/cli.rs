@@ -180,6 +180,12 @@ pub struct CommonArgs {
     #[arg(long)]
     pub resolve: bool,
 
+    /// Add the country and network (AS number and name) of far endpoints and
+    /// relays from MaxMind-format databases: one .mmdb file or a folder of
+    /// them (country, city, ASN). See README, "Where it goes".
+    #[arg(long, value_name = "PATH")]
+    pub geoip: Option<PathBuf>,
+
     /// Replace addresses, SIP URIs and Call-IDs with stable pseudonyms
     /// (private-1, public-2, sip:user-1@...) so the report can be shared.
     #[arg(long)]

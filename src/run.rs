@@ -53,6 +53,10 @@ pub fn run(cli: Cli) -> i32 {
             if let Err(e) = check_export(&a, &paths) {
                 return fail(e);
             }
+            let geo = match open_geoip(&a.common) {
+                Ok(g) => g,
+                Err(e) => return fail(e),
+            };
             let (mut an, outcome) =
                 match crate::shard::read_files(&paths, &opts, &config(&a.common), a.common.threads)
                 {
@@ -78,6 +82,7 @@ pub fn run(cli: Cli) -> i32 {
             };
             let code = finish(
                 report,
+                geo.as_ref(),
                 &a.common,
                 false,
                 a.common.threads,
@@ -124,6 +129,10 @@ pub fn run(cli: Cli) -> i32 {
             if let Err(e) = check_threads(&a.common) {
                 return fail(e);
             }
+            let geo = match open_geoip(&a.common) {
+                Ok(g) => g,
+                Err(e) => return fail(e),
+            };
             let stop = Arc::new(AtomicBool::new(false));
             for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
@@ -187,7 +196,7 @@ pub fn run(cli: Cli) -> i32 {
                 // Flows that ended before the capture did were streamed already.
                 report.flows.retain(|f| f.ended == "capture-end");
             }
-            finish(report, &a.common, streaming, threads, true)
+            finish(report, geo.as_ref(), &a.common, streaming, threads, true)
         }
     }
 }
@@ -422,9 +431,18 @@ fn resolve_format(c: &CommonArgs) -> Format {
     }
 }
 
+/// Opens the `--geoip` databases, if asked, before any packet is read.
+fn open_geoip(c: &CommonArgs) -> Result<Option<crate::report::geo::GeoDb>, String> {
+    c.geoip
+        .as_deref()
+        .map(crate::report::geo::GeoDb::open)
+        .transpose()
+}
+
 /// Resolves names if asked, writes the report, returns the exit code.
 fn finish(
     mut report: Report,
+    geo: Option<&crate::report::geo::GeoDb>,
     c: &CommonArgs,
     flows_streamed: bool,
     threads: usize,
@@ -432,6 +450,9 @@ fn finish(
 ) -> i32 {
     if c.resolve && !c.redact {
         crate::report::resolve::annotate(&mut report);
+    }
+    if let Some(db) = geo {
+        crate::report::geo::annotate(&mut report, db);
     }
     if c.redact {
         crate::report::redact::redact(&mut report);

@@ -674,3 +674,63 @@ fn an_exported_call_reads_back_as_the_same_call() {
         "no such call",
     );
 }
+
+#[test]
+fn geoip_names_countries_and_networks_of_far_endpoints_and_relays() {
+    let f = fixture("ndpi__teams.pcap");
+    let f = f.to_str().unwrap();
+    let db = root().join("fixtures").join("geoip");
+    let v = read_report(&[
+        "read",
+        f,
+        "--geoip",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let relays = v["relays"].as_array().unwrap();
+    assert!(!relays.is_empty());
+    for r in relays {
+        assert_eq!(
+            (r["country"].as_str(), r["asn"].as_u64()),
+            (Some("NL"), Some(8075)),
+            "{r}"
+        );
+    }
+    // The far peer of the call, and no place for its internal side.
+    let call = &v["calls"][0];
+    assert_eq!(call["countries"], serde_json::json!(["IT", "NL"]));
+    for e in call["endpoints"].as_array().unwrap() {
+        if e["ip"].as_str().unwrap().starts_with("192.168.") {
+            assert!(e.get("country").is_none(), "{e}");
+        }
+    }
+    let peer = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|fl| fl["src"]["ip"] == "93.71.110.205" || fl["dst"]["ip"] == "93.71.110.205")
+        .unwrap();
+    assert_eq!(peer["country"], "IT");
+    assert_eq!(peer["as_org"], "Vodafone Italia S.p.A.");
+    // Without a database nothing is added; a bad one is an error before reading.
+    let plain = read_report(&["read", f, "--format", "json"]);
+    assert!(plain["relays"][0].get("country").is_none());
+    assert!(plain["calls"][0].get("countries").is_none());
+    let cargo = root().join("Cargo.toml");
+    assert_error(
+        &run(&["read", f, "--geoip", cargo.to_str().unwrap()]),
+        "not a readable MaxMind database",
+    );
+    // The table says it where the call goes.
+    let o = run(&[
+        "read",
+        f,
+        "--geoip",
+        db.to_str().unwrap(),
+        "--format",
+        "table",
+    ]);
+    let t = String::from_utf8(o.stdout).unwrap();
+    assert!(t.contains("AS30722, IT"), "{t}");
+}

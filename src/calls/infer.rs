@@ -203,6 +203,7 @@ fn one_call(
                     .map(|o| o.name.to_string())
             });
             endpoints.push(CallEndpointOut {
+                place: Default::default(),
                 ip: ip.to_string(),
                 port,
                 role,
@@ -325,6 +326,7 @@ fn one_call(
         &endpoints,
     );
     CallOut {
+        countries: Vec::new(),
         call_id: format!("inferred-{n}"),
         from: None,
         to: None,
@@ -445,6 +447,7 @@ mod tests {
         protocols: Vec<&'static str>,
     ) -> FlowOut {
         FlowOut {
+            place: Default::default(),
             id,
             transport: "udp",
             src,
@@ -478,6 +481,7 @@ mod tests {
 
     fn relay(ip: &str, port: u16) -> RelayOut {
         RelayOut {
+            place: Default::default(),
             ip: ip.into(),
             port,
             transport: "udp",

@@ -244,6 +244,7 @@ impl RelayTable {
         v.sort_by_key(|(_, r)| (r.frame, r.order));
         v.into_iter()
             .map(|((ep, t), r)| RelayOut {
+                place: Default::default(),
                 ip: crate::scope::ip_text(ep.ip),
                 port: ep.port,
                 transport: t.as_str(),

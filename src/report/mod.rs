@@ -24,6 +24,7 @@ mod schema;
 mod table;
 mod types;
 
+pub mod geo;
 pub mod html;
 pub mod redact;
 pub mod resolve;

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 
-use super::types::{CallOut, EndpointOut, FlowOut, Report};
+use super::types::{CallOut, EndpointOut, FlowOut, PlaceOut, Report};
 
 /// Rows of the flows and firewall tables at most.
 const MAX_TABLE_FLOWS: usize = 25;
@@ -160,17 +160,32 @@ fn goes_to_cell(c: &CallOut) -> String {
         if e.role == "peer" && is_internal_str(&e.ip) && c.inferred {
             continue;
         }
-        let op = e
-            .operator
-            .as_deref()
-            .map(|o| format!(" ({o})"))
-            .unwrap_or_default();
+        let op = where_is(e.operator.as_deref(), &e.place);
         let line = format!("{} {}{op}", e.role, e.ip);
         if !goes.contains(&line) {
             goes.push(line);
         }
     }
     goes.join("\n")
+}
+
+/// " (Microsoft, AS8075, NL)": the operator and, with `--geoip`, the
+/// network and country; empty when nothing is known.
+fn where_is(operator: Option<&str>, place: &PlaceOut) -> String {
+    let mut parts: Vec<String> = operator.map(str::to_string).into_iter().collect();
+    if let Some(n) = place.asn {
+        parts.push(format!("AS{n}"));
+    } else if let Some(o) = &place.as_org {
+        parts.push(o.clone());
+    }
+    if let Some(c) = &place.country {
+        parts.push(c.clone());
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
 }
 
 /// STUN/TURN servers, media relays and SFUs.
@@ -192,7 +207,10 @@ fn relays(out: &mut dyn Write, r: &Report) -> io::Result<()> {
             Cell::new(format!("{}:{}", rl.ip, rl.port)),
             Cell::new(rl.kind),
             Cell::new(rl.transport),
-            Cell::new(rl.operator.as_deref().unwrap_or("-")),
+            Cell::new(match where_is(rl.operator.as_deref(), &rl.place) {
+                s if s.is_empty() => "-".to_string(),
+                s => s.trim_start_matches(" (").trim_end_matches(')').to_string(),
+            }),
             Cell::new(rl.clients.join("\n")),
             Cell::new(rl.relayed_addresses.join("\n")),
             Cell::new(rl.channel_data_packets).set_alignment(CellAlignment::Right),

@@ -159,6 +159,9 @@ pub struct FlowOut {
     pub findings: Vec<String>,
     /// Operator of the remote side, when known.
     pub operator: Option<String>,
+    /// Country and network of the far endpoint (`--geoip`).
+    #[serde(flatten)]
+    pub place: PlaceOut,
     /// Negotiated TLS/DTLS version, when the ServerHello was seen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_version: Option<String>,
@@ -249,6 +252,9 @@ pub struct CallEndpointOut {
     pub port: u16,
     pub role: &'static str,
     pub operator: Option<String>,
+    /// Country and network of the endpoint (`--geoip`).
+    #[serde(flatten)]
+    pub place: PlaceOut,
     pub rdns: Option<String>,
 }
 
@@ -285,6 +291,9 @@ pub struct CallOut {
     pub inferred: bool,
     /// Signalling messages in order, for a ladder diagram (bounded).
     pub ladder: Vec<LadderOut>,
+    /// Countries the call's far endpoints and relays are in (`--geoip`), sorted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub countries: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -304,6 +313,9 @@ pub struct RelayOut {
     pub transport: &'static str,
     pub kind: &'static str,
     pub operator: Option<String>,
+    /// Country and network of the relay (`--geoip`).
+    #[serde(flatten)]
+    pub place: PlaceOut,
     pub clients: Vec<String>,
     pub relayed_addresses: Vec<String>,
     pub channel_data_packets: u64,
@@ -362,6 +374,22 @@ pub struct SummaryOut<'a> {
     pub leaks: usize,
     pub warnings: &'a [WarningOut],
     pub limits: &'a LimitsOut,
+}
+
+/// Where an address is, from `--geoip` databases: its country and its
+/// network. Absent fields were not known (or no database was given).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct PlaceOut {
+    /// ISO 3166-1 alpha-2 country code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// Autonomous system number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+    /// The autonomous system's organisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_org: Option<String>,
 }
 
 /// Output format.
