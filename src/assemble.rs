@@ -615,6 +615,7 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
             protocol: "sip",
             transport: call.sig_transport,
             encrypted: sig_encrypted,
+            evidence: Vec::new(),
         },
         media,
         encrypted,
@@ -746,6 +747,21 @@ pub(crate) fn build_report(
     calls.extend(crate::calls::infer::infer_calls(&flows, &relays));
     // Flows of an inferred call take its id, and its app when they have none.
     for c in calls.iter().filter(|c| c.inferred) {
+        // Its SIP over TLS says so on the flow too, when the port or ALPN
+        // did not already.
+        if c.signalling.protocol == "sip" {
+            for &id in &c.signalling_flows {
+                if let Some(f) = flows.get_mut((id as usize).wrapping_sub(1)) {
+                    if !f.findings.iter().any(|x| x.starts_with("SIP over TLS")) {
+                        f.findings.push(format!(
+                            "SIP over {}: encrypted signalling of {} (seen by the call's addresses and timing)",
+                            c.signalling.transport.to_uppercase(),
+                            c.call_id
+                        ));
+                    }
+                }
+            }
+        }
         for &id in &c.flow_ids {
             if let Some(f) = flows.get_mut((id as usize).wrapping_sub(1)) {
                 f.call_id.get_or_insert_with(|| c.call_id.clone());

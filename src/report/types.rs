@@ -188,6 +188,10 @@ pub struct SignallingOut {
     pub protocol: &'static str,
     pub transport: &'static str,
     pub encrypted: bool,
+    /// Why an inferred call's signalling is what it says (the signalling
+    /// itself is encrypted, so this is what was visible around it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
