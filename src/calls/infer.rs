@@ -190,6 +190,7 @@ fn one_call(
         .iter()
         .copied()
         .filter(|f| matches!(f.encryption, "tls" | "quic"))
+        .filter(|f| !f.protocols.contains(&"turn"))
         .filter(|f| app.is_some() && f.app == app)
         .collect();
     let sip = sip_over_tls(&related, fs, first_ts, app.as_deref());
@@ -271,7 +272,8 @@ fn one_call(
     // ICE and TURN flows of the client around the call belong to it too.
     let mut call_flows: Vec<u32> = fs.iter().map(|f| f.id).collect();
     for f in &related {
-        if !f.protocols.contains(&"stun") {
+        // TURN over TLS shows no STUN, but is TURN all the same.
+        if !f.protocols.contains(&"stun") && !f.protocols.contains(&"turn") {
             continue;
         }
         call_flows.push(f.id);
@@ -450,7 +452,11 @@ fn sip_over_tls<'a>(
     let sdes_srtp = |m: &FlowOut| m.encryption == "srtp" && !m.protocols.contains(&"dtls");
     let mut out = Vec::new();
     for &f in related {
-        if f.transport != "tcp" || !f.protocols.contains(&"tls") || f.first_ts > media_start {
+        if f.transport != "tcp"
+            || !f.protocols.contains(&"tls")
+            || f.protocols.contains(&"turn")
+            || f.first_ts > media_start
+        {
             continue;
         }
         if f.app.is_some() && f.app.as_deref() != app {
@@ -615,6 +621,7 @@ mod tests {
             channel_data_packets: 100,
             peers: Vec::new(),
             flow_ids: vec![1],
+            evidence: Vec::new(),
         }
     }
 
