@@ -19,8 +19,8 @@ use crate::net::Transport;
 use crate::net::{Direction, Endpoint};
 use crate::packet::reasm::ReasmStats;
 use crate::report::{
-    CallEndpointOut, CallOut, EndpointOut, FlowOut, LimitsOut, MediaOut, Report, RtcpReportedOut,
-    RtpStreamOut, SignallingOut, Source,
+    CallEndpointOut, CallOut, EndpointOut, FlowOut, LimitsOut, MediaOut, RelayOut, Report,
+    RtcpReportedOut, RtpStreamOut, SignallingOut, Source,
 };
 
 /// The report of the analysis: [`Analyzer`] methods that read it whole.
@@ -618,6 +618,7 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
             protocol: "sip",
             transport: call.sig_transport,
             encrypted: sig_encrypted,
+            evidence: Vec::new(),
         },
         media,
         encrypted,
@@ -728,6 +729,105 @@ fn fill(to: &mut [FlowOut], from: &[Flow], one: impl Fn(&Flow) -> FlowOut) {
     }
 }
 
+/// TLS and DTLS flows that are TURN (`calls::tls_relay`): each says so
+/// (protocol `turn`, a finding) and its server joins the relays, kind
+/// `turn`, transport `tls` or `dtls`, with the evidence named. Bounded by
+/// the flow table.
+fn turn_over_tls(a: &Analyzer, flows: &mut [FlowOut], relays: &mut Vec<RelayOut>) {
+    use crate::calls::tls_relay::{turn_evidence, TlsFlowView};
+    let mut found: Vec<RelayOut> = Vec::new();
+    for f in a.flows.all() {
+        let st = &f.state;
+        let Some(t) = st.tls.as_deref() else {
+            continue;
+        };
+        // TLS or DTLS straight on the 5-tuple: a flow with STUN or TURN in
+        // clear is already known, and its DTLS is inside the relayed data
+        // (to the peer), not to the server.
+        if [Proto::Stun, Proto::Turn, Proto::TurnChannelData]
+            .iter()
+            .any(|p| st.protocols.contains(*p))
+        {
+            continue;
+        }
+        let transport = match f.transport {
+            Transport::Tcp if st.protocols.contains(Proto::Tls) => "tls",
+            Transport::Udp if st.protocols.contains(Proto::Dtls) => "dtls",
+            _ => continue,
+        };
+        let Some(out) = flows
+            .get_mut((f.id as usize).wrapping_sub(1))
+            .filter(|o| o.id == f.id)
+        else {
+            continue;
+        };
+        let (client, server) = match t.client_dir {
+            Some(Direction::Reverse) => (&out.dst, &out.src),
+            _ => (&out.src, &out.dst),
+        };
+        let view = TlsFlowView {
+            client_ip: &client.ip,
+            server_ip: &server.ip,
+            server_port: server.port,
+            sni: out.sni.as_deref(),
+            alpn_turn: t.alpn_turn,
+            server_operator: out.operator.as_deref(),
+        };
+        let (evidence, named) = turn_evidence(&view, relays);
+        if evidence.is_empty() {
+            continue;
+        }
+        let (client_ip, server) = (client.ip.clone(), server.clone());
+        if !out.protocols.contains(&"turn") {
+            out.protocols.push("turn");
+            out.protocols
+                .sort_by_key(|p| Proto::ALL.iter().position(|q| q.as_str() == *p));
+        }
+        out.findings.push(format!(
+            "TURN over {}: {}",
+            transport.to_uppercase(),
+            evidence.join("; ")
+        ));
+        let at = found
+            .iter()
+            .position(|r| r.ip == server.ip && r.port == server.port && r.transport == transport);
+        let r = match at {
+            Some(i) => &mut found[i],
+            None => {
+                found.push(RelayOut {
+                    place: Default::default(),
+                    ip: server.ip.clone(),
+                    port: server.port,
+                    transport,
+                    kind: "turn",
+                    operator: named.map(str::to_string).or_else(|| out.operator.clone()),
+                    clients: Vec::new(),
+                    relayed_addresses: Vec::new(),
+                    channel_data_packets: 0,
+                    peers: Vec::new(),
+                    flow_ids: Vec::new(),
+                    evidence: Vec::new(),
+                });
+                let n = found.len() - 1;
+                &mut found[n]
+            }
+        };
+        if !r.clients.contains(&client_ip) {
+            r.clients.push(client_ip);
+        }
+        r.flow_ids.push(f.id);
+        for e in evidence {
+            if !r.evidence.contains(&e) {
+                r.evidence.push(e);
+            }
+        }
+    }
+    for r in &mut found {
+        r.flow_ids.sort_unstable();
+    }
+    relays.extend(found);
+}
+
 pub(crate) fn build_report(
     a: &mut Analyzer,
     files: Vec<String>,
@@ -746,10 +846,26 @@ pub(crate) fn build_report(
         .iter()
         .map(|c| call_out(c, &flows))
         .collect();
-    let relays = a.ctx.relays.to_report();
+    let mut relays = a.ctx.relays.to_report();
+    turn_over_tls(a, &mut flows, &mut relays);
     calls.extend(crate::calls::infer::infer_calls(&flows, &relays));
     // Flows of an inferred call take its id, and its app when they have none.
     for c in calls.iter().filter(|c| c.inferred) {
+        // Its SIP over TLS says so on the flow too, when the port or ALPN
+        // did not already.
+        if c.signalling.protocol == "sip" {
+            for &id in &c.signalling_flows {
+                if let Some(f) = flows.get_mut((id as usize).wrapping_sub(1)) {
+                    if !f.findings.iter().any(|x| x.starts_with("SIP over TLS")) {
+                        f.findings.push(format!(
+                            "SIP over {}: encrypted signalling of {} (seen by the call's addresses and timing)",
+                            c.signalling.transport.to_uppercase(),
+                            c.call_id
+                        ));
+                    }
+                }
+            }
+        }
         for &id in &c.flow_ids {
             if let Some(f) = flows.get_mut((id as usize).wrapping_sub(1)) {
                 f.call_id.get_or_insert_with(|| c.call_id.clone());

@@ -324,6 +324,8 @@ pub struct TlsFacts {
     pub version: Option<u16>,
     pub cipher: Option<u16>,
     pub alpn: Option<Box<str>>,
+    /// The ClientHello offered ALPN `stun.turn` (RFC 7443): TURN inside.
+    pub alpn_turn: bool,
     pub ech: bool,
     pub post_quantum: bool,
     pub client_dir: Option<Direction>,

@@ -312,13 +312,22 @@ fn as_nobody(args: &[&str]) -> Output {
     let exe = dir.path().join("vcscope");
     std::fs::copy(bin(), &exe).unwrap();
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-    Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(&exe)
-        .args(args)
-        .current_dir(dir.path())
-        .output()
-        .expect("setpriv (util-linux) runs the test as nobody")
+    // Another test's child may still hold the copy open for writing
+    // (inherited across its fork until its exec): ETXTBSY, try again.
+    for _ in 0..50 {
+        let o = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(&exe)
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("setpriv (util-linux) runs the test as nobody");
+        if o.status.code() != Some(126) || !stderr(&o).contains("Text file busy") {
+            return o;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{}: still busy", exe.display())
 }
 
 #[test]

@@ -605,6 +605,45 @@ fn refine_role(m: &SniRule, first_label: &str) -> SniRole {
     m.role
 }
 
+/// TURN relay host names by suffix, with their operator: a TLS connection
+/// to one is TURN over TLS.
+#[rustfmt::skip]
+static TURN_RELAY_NAMES: &[(&str, &str)] = &[
+    // Microsoft Teams transport relays: *.relay.teams.microsoft.com and
+    // worldaz.tr.teams.microsoft.com in the Microsoft 365 endpoints
+    // (https://endpoints.office.com, "Skype for Business Online and
+    // Microsoft Teams", media ports 3478-3481 and 443); the relays'
+    // certificate in ndpi__teams.pcap names tr.teams.microsoft.com and
+    // *.turn.teams.microsoft.com, and the client's SNI there is
+    // euaz.tr.teams.microsoft.com.
+    ("tr.teams.microsoft.com", "Microsoft"),
+    ("relay.teams.microsoft.com", "Microsoft"),
+    ("turn.teams.microsoft.com", "Microsoft"),
+    // Cloudflare Realtime TURN service: turn.cloudflare.com, turns on 5349
+    // and 443 (https://developers.cloudflare.com/realtime/turn/).
+    ("turn.cloudflare.com", "Cloudflare"),
+    // Twilio Network Traversal Service: global.turn.twilio.com and regional
+    // <region>.turn.twilio.com, turns on 443/5349
+    // (https://www.twilio.com/docs/stun-turn).
+    ("turn.twilio.com", "Twilio"),
+];
+
+/// The operator whose TURN relays a host name names (see
+/// [`TURN_RELAY_NAMES`]); a certificate's wildcard `*.` is ignored.
+pub fn turn_relay_of_name(name: &str) -> Option<&'static str> {
+    let name = name.trim_end_matches('.');
+    let name = name.strip_prefix("*.").unwrap_or(name);
+    TURN_RELAY_NAMES.iter().find_map(|(suffix, op)| {
+        let n = name.len();
+        let s = suffix.len();
+        let hit = n >= s
+            && name.is_char_boundary(n - s)
+            && name[n - s..].eq_ignore_ascii_case(suffix)
+            && (n == s || name.as_bytes()[n - s - 1] == b'.');
+        hit.then_some(*op)
+    })
+}
+
 /// The app of a TLS or QUIC server name (case-insensitive, longest matching
 /// domain suffix on a label boundary). `None` for IP literals, empty names and
 /// names of no known VC app.
@@ -1141,6 +1180,21 @@ mod tests {
             app_of_certificate_names(["*.zoom.us"]).map(|m| m.operator),
             Some("Zoom")
         );
+        // TURN relay names: suffix on a label boundary, wildcard and case ignored.
+        assert_eq!(
+            turn_relay_of_name("euaz.tr.teams.microsoft.com"),
+            Some("Microsoft")
+        );
+        assert_eq!(
+            turn_relay_of_name("*.TURN.teams.microsoft.com"),
+            Some("Microsoft")
+        );
+        assert_eq!(
+            turn_relay_of_name("turn.cloudflare.com"),
+            Some("Cloudflare")
+        );
+        assert_eq!(turn_relay_of_name("xtr.teams.microsoft.com"), None);
+        assert_eq!(turn_relay_of_name("teams.microsoft.com"), None);
         // ndpi__teams.pcap frame 1336: Teams and its TURN names, one app.
         assert_eq!(
             app(&["tr.teams.microsoft.com", "*.turn.teams.microsoft.com"]),

@@ -186,12 +186,19 @@ fn one_call(
         .iter()
         .max_by_key(|(_, c)| **c)
         .map(|(a, _)| a.to_string());
-    let signalling: Vec<&FlowOut> = related
+    let mut signalling: Vec<&FlowOut> = related
         .iter()
         .copied()
         .filter(|f| matches!(f.encryption, "tls" | "quic"))
+        .filter(|f| !f.protocols.contains(&"turn"))
         .filter(|f| app.is_some() && f.app == app)
         .collect();
+    let sip = sip_over_tls(&related, fs, first_ts, app.as_deref());
+    for s in &sip {
+        if !signalling.iter().any(|f| f.id == s.flow.id) {
+            signalling.push(s.flow);
+        }
+    }
 
     let mut endpoints: Vec<CallEndpointOut> = Vec::new();
     let mut push = |ip: &str, port: u16, role: &'static str, operator: Option<&String>| {
@@ -266,7 +273,8 @@ fn one_call(
     // ICE and TURN flows of the client around the call belong to it too.
     let mut call_flows: Vec<u32> = fs.iter().map(|f| f.id).collect();
     for f in &related {
-        if !f.protocols.contains(&"stun") {
+        // TURN over TLS shows no STUN, but is TURN all the same.
+        if !f.protocols.contains(&"stun") && !f.protocols.contains(&"turn") {
             continue;
         }
         call_flows.push(f.id);
@@ -283,6 +291,17 @@ fn one_call(
         }
     }
     for f in &signalling {
+        if let Some(s) = sip.iter().find(|s| s.flow.id == f.id) {
+            // The TLS server's side: a SIP server, or the other peer itself
+            // when the media goes to the same address.
+            let server = &s.flow.dst;
+            let is_peer = fs
+                .iter()
+                .any(|m| m.src.ip == server.ip || m.dst.ip == server.ip);
+            let role = if is_peer { "peer" } else { "signalling-server" };
+            push(&server.ip, server.port, role, f.operator.as_ref());
+            continue;
+        }
         let (_, r) = local_and_remote(f);
         let remote = side(f, r);
         push(
@@ -331,18 +350,34 @@ fn one_call(
         from: None,
         to: None,
         app,
-        signalling: SignallingOut {
-            protocol: if signalling.is_empty() {
-                "unknown"
-            } else {
-                "https"
+        signalling: match sip.first() {
+            Some(s) => SignallingOut {
+                protocol: "sip",
+                transport: s.transport,
+                encrypted: true,
+                evidence: sip
+                    .iter()
+                    .flat_map(|s| {
+                        s.evidence
+                            .iter()
+                            .map(|e| format!("flow {}: {e}", s.flow.id))
+                    })
+                    .collect(),
             },
-            transport: if signalling.is_empty() {
-                "unknown"
-            } else {
-                "tls"
+            None => SignallingOut {
+                protocol: if signalling.is_empty() {
+                    "unknown"
+                } else {
+                    "https"
+                },
+                transport: if signalling.is_empty() {
+                    "unknown"
+                } else {
+                    "tls"
+                },
+                encrypted: !signalling.is_empty(),
+                evidence: Vec::new(),
             },
-            encrypted: !signalling.is_empty(),
         },
         media,
         encrypted,
@@ -369,6 +404,104 @@ fn one_call(
         inferred: true,
         ladder: Vec::new(),
     }
+}
+
+/// A flow's two addresses, in order.
+fn address_pair(f: &FlowOut) -> (&str, &str) {
+    let (a, b) = (f.src.ip.as_str(), f.dst.ip.as_str());
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// A TLS flow found to carry the SIP signalling of an inferred call.
+struct SipOverTls<'a> {
+    flow: &'a FlowOut,
+    /// "tls" (SIP over TLS, RFC 3261) or "wss" (SIP over secure
+    /// WebSocket, RFC 7118).
+    transport: &'static str,
+    /// What was visible, in plain words.
+    evidence: Vec<String>,
+}
+
+/// The sips port (RFC 3261 section 26.2.2; IANA "sips", 5061/tcp).
+const SIPS_PORT: u16 = 5061;
+
+/// SIP over TLS (or secure WebSocket) that set up a call seen only as media.
+///
+/// The SIP inside TLS is not readable, so a TLS flow of the call's client
+/// is taken for its signalling only from what is visible, and only when it
+/// was opened before the media started (signalling precedes the media it
+/// sets up):
+///
+/// * the sips port 5061 on the server side, or ALPN `sip`;
+/// * or, for a call of no known app, the TLS connection runs between the
+///   very two addresses of the media, and that media is SRTP keyed without
+///   DTLS or ZRTP on the media path: its keys travelled in the signalling
+///   (SDES, RFC 4568), which then must be encrypted, and this is the
+///   encrypted connection between the two. With ALPN `http/1.1` it carries
+///   HTTP, and SIP rides HTTP only as a WebSocket (RFC 7118): `wss`.
+///
+/// A TLS flow of a known app (a WebRTC service's HTTPS) is not SIP.
+fn sip_over_tls<'a>(
+    related: &[&'a FlowOut],
+    media: &[&FlowOut],
+    media_start: f64,
+    app: Option<&str>,
+) -> Vec<SipOverTls<'a>> {
+    let sdes_srtp = |m: &FlowOut| m.encryption == "srtp" && !m.protocols.contains(&"dtls");
+    let mut out = Vec::new();
+    for &f in related {
+        if f.transport != "tcp"
+            || !f.protocols.contains(&"tls")
+            || f.protocols.contains(&"turn")
+            || f.first_ts > media_start
+        {
+            continue;
+        }
+        if f.app.is_some() && f.app.as_deref() != app {
+            continue;
+        }
+        let alpn = f.alpn.as_deref();
+        let mut evidence = Vec::new();
+        if f.dst.port == SIPS_PORT || f.src.port == SIPS_PORT {
+            evidence.push("TLS on the sips port 5061 (RFC 3261 section 26.2.2)".to_string());
+        }
+        if alpn.is_some_and(|a| a.eq_ignore_ascii_case("sip")) {
+            evidence.push("ALPN sip".to_string());
+        }
+        let same_pair = media
+            .iter()
+            .find(|m| address_pair(m) == address_pair(f) && sdes_srtp(m));
+        if let (None, Some(m)) = (app, same_pair) {
+            evidence.push(format!(
+                "TLS between the same two addresses as the SRTP of flow {}, opened {:.3} s before it; \
+                 that SRTP has no DTLS or ZRTP on its path, so its keys came in the signalling (as SDES, RFC 4568, carries them)",
+                m.id,
+                (m.first_ts - f.first_ts).max(0.0)
+            ));
+        }
+        if evidence.is_empty() {
+            continue;
+        }
+        let transport = if alpn.is_some_and(|a| a.eq_ignore_ascii_case("http/1.1")) {
+            evidence.push(
+                "ALPN http/1.1: HTTP inside, which carries SIP only as a WebSocket (RFC 7118)"
+                    .to_string(),
+            );
+            "wss"
+        } else {
+            "tls"
+        };
+        out.push(SipOverTls {
+            flow: f,
+            transport,
+            evidence,
+        });
+    }
+    out
 }
 
 fn media_kind(f: &FlowOut) -> &'static str {
@@ -492,6 +625,7 @@ mod tests {
             channel_data_packets: 100,
             peers: Vec::new(),
             flow_ids: vec![1],
+            evidence: Vec::new(),
         }
     }
 
@@ -563,6 +697,128 @@ mod tests {
             (calls[1].encrypted, calls[1].encryption_ends),
             ("yes", "unknown")
         );
+    }
+
+    /// A TLS connection of a client on TCP.
+    fn tls(id: u32, src: EndpointOut, dst: EndpointOut, t: (f64, f64)) -> FlowOut {
+        let mut f = flow(id, src, dst, t, vec!["tls"]);
+        f.transport = "tcp";
+        f.encryption = "tls";
+        f
+    }
+
+    /// SDES-keyed SRTP (no DTLS) of a SIP phone.
+    fn sdes_media(id: u32, src: EndpointOut, dst: EndpointOut, t: (f64, f64)) -> FlowOut {
+        let mut f = flow(id, src, dst, t, vec!["srtp"]);
+        f.encryption = "srtp";
+        f
+    }
+
+    #[test]
+    fn parses_sip_over_tls_to_a_proxy_as_the_calls_signalling() {
+        // The phone's TLS to its proxy on 5061, media to another address.
+        let sig = tls(
+            1,
+            ep("192.168.1.5", 40001),
+            ep("192.0.2.10", 5061),
+            (0.0, 90.0),
+        );
+        let media = sdes_media(
+            2,
+            ep("192.168.1.5", 20000),
+            ep("198.51.100.7", 30000),
+            (5.0, 60.0),
+        );
+        let calls = infer_calls(&[sig, media], &[]);
+        assert_eq!(calls.len(), 1);
+        let c = &calls[0];
+        assert_eq!(
+            (
+                c.signalling.protocol,
+                c.signalling.transport,
+                c.signalling.encrypted
+            ),
+            ("sip", "tls", true)
+        );
+        assert_eq!(c.signalling_flows, vec![1]);
+        assert_eq!(c.flow_ids, vec![1, 2]);
+        assert!(
+            c.signalling.evidence[0].contains("5061"),
+            "{:?}",
+            c.signalling.evidence
+        );
+        assert!(c
+            .endpoints
+            .iter()
+            .any(|e| e.ip == "192.0.2.10" && e.port == 5061 && e.role == "signalling-server"));
+    }
+
+    #[test]
+    fn parses_tls_between_the_media_peers_before_sdes_srtp_as_sip() {
+        // Any port: the same two addresses, opened before the SRTP.
+        let sig = tls(1, ep("10.0.0.1", 40001), ep("10.0.0.2", 5071), (0.0, 60.0));
+        let media = sdes_media(2, ep("10.0.0.1", 20000), ep("10.0.0.2", 20002), (0.5, 60.0));
+        let c = &infer_calls(&[sig.clone(), media.clone()], &[])[0];
+        assert_eq!(
+            (c.signalling.protocol, c.signalling.transport),
+            ("sip", "tls")
+        );
+        assert!(
+            c.signalling.evidence[0].contains("SDES"),
+            "{:?}",
+            c.signalling.evidence
+        );
+        // HTTP inside (ALPN http/1.1): SIP over secure WebSocket.
+        let mut wss = sig.clone();
+        wss.alpn = Some("http/1.1".into());
+        let c = &infer_calls(&[wss, media.clone()], &[])[0];
+        assert_eq!(
+            (c.signalling.protocol, c.signalling.transport),
+            ("sip", "wss")
+        );
+        // Opened after the media started: not what set it up.
+        let mut late = sig.clone();
+        late.first_ts = 10.0;
+        let c = &infer_calls(&[late, media.clone()], &[])[0];
+        assert_eq!(c.signalling.protocol, "unknown");
+        assert!(c.signalling_flows.is_empty());
+        // DTLS-SRTP keys itself on the media path: the TLS is not its signalling.
+        let mut dtls = media.clone();
+        dtls.encryption = "dtls-srtp";
+        dtls.protocols = vec!["dtls", "srtp"];
+        let c = &infer_calls(&[sig.clone(), dtls], &[])[0];
+        assert_eq!(c.signalling.protocol, "unknown");
+        // Another address pair on a port that is not sips: nothing visible ties it.
+        let mut other = sig;
+        other.dst = ep("192.0.2.99", 443);
+        let c = &infer_calls(&[other, media], &[])[0];
+        assert_eq!(c.signalling.protocol, "unknown");
+    }
+
+    #[test]
+    fn keeps_a_webrtc_apps_https_as_https() {
+        let mut media = flow(
+            1,
+            ep("192.168.1.5", 50000),
+            ep("142.250.82.76", 19305),
+            (10.0, 70.0),
+            vec!["stun", "dtls"],
+        );
+        media.encryption = "dtls-srtp";
+        media.app = Some("meet".into());
+        let mut web = tls(
+            2,
+            ep("192.168.1.5", 40000),
+            ep("142.250.82.76", 443),
+            (1.0, 70.0),
+        );
+        web.app = Some("meet".into());
+        let c = &infer_calls(&[media, web], &[])[0];
+        assert_eq!(
+            (c.signalling.protocol, c.signalling.transport),
+            ("https", "tls")
+        );
+        assert!(c.signalling.evidence.is_empty());
     }
 
     #[test]

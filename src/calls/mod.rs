@@ -10,3 +10,4 @@ pub mod dialog;
 pub mod infer;
 pub mod leak;
 pub mod relay;
+pub mod tls_relay;

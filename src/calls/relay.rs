@@ -258,6 +258,7 @@ impl RelayTable {
                 channel_data_packets: r.channel_data_packets,
                 peers: r.peers.iter().map(|a| a.to_string()).collect(),
                 flow_ids: r.flow_ids.iter().copied().collect(),
+                evidence: Vec::new(),
             })
             .collect()
     }

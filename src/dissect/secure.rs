@@ -59,7 +59,9 @@ fn on_client_hello(st: &mut FlowState, ch: &ClientHello<'_>) {
         .next()
         .and_then(|a| std::str::from_utf8(a).ok())
         .map(|a| a.chars().take(64).collect::<String>().into_boxed_str());
+    let turn = ch.alpn().any(|a| a == b"stun.turn");
     let f = facts(st);
+    f.alpn_turn |= turn;
     f.ech |= ech;
     f.post_quantum |= pq;
     if f.alpn.is_none() {

@@ -197,7 +197,7 @@ pub fn redact(r: &mut Report) {
         if let Some(b) = &mut c.bye_reason {
             x.text(b);
         }
-        for s in c.findings.iter_mut() {
+        for s in c.findings.iter_mut().chain(&mut c.signalling.evidence) {
             x.text(s);
         }
         x.text(&mut c.verdict);
@@ -210,6 +210,7 @@ pub fn redact(r: &mut Report) {
             .iter_mut()
             .chain(rl.relayed_addresses.iter_mut())
             .chain(rl.peers.iter_mut())
+            .chain(rl.evidence.iter_mut())
         {
             x.text(s);
         }

@@ -382,13 +382,15 @@ fn more(out: &mut dyn Write, total: usize, what: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// Flows worth a row: any with a recognised VC protocol or app; when there
-/// are none, the busiest flows (so the table reads well on any capture).
+/// Flows worth a row: any with a recognised VC protocol or app, or part of a
+/// call; when there are none, the busiest flows (so the table reads well on
+/// any capture).
 fn notable_flows(flows: &[FlowOut]) -> Vec<&FlowOut> {
     let mut v: Vec<&FlowOut> = flows
         .iter()
         .filter(|f| {
             f.app.is_some()
+                || f.call_id.is_some()
                 || f.protocols
                     .iter()
                     .any(|p| !matches!(*p, "dns" | "http" | "tls" | "quic"))

@@ -211,6 +211,10 @@ pub struct SignallingOut {
     pub protocol: &'static str,
     pub transport: &'static str,
     pub encrypted: bool,
+    /// Why an inferred call's signalling is what it says (the signalling
+    /// itself is encrypted, so this is what was visible around it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -321,6 +325,10 @@ pub struct RelayOut {
     pub channel_data_packets: u64,
     pub peers: Vec<String>,
     pub flow_ids: Vec<u32>,
+    /// Why a relay reached over TLS or DTLS is TURN (its messages are
+    /// encrypted, so this is what was visible).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
