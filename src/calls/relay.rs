@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use crate::net::Endpoint;
 use crate::net::Transport;
-use crate::report::RelayOut;
+use crate::report::{FlowOut, RelayOut};
 
 pub const MAX_RELAYS: usize = 16_384;
 pub const MAX_SET: usize = 256;
@@ -257,8 +257,45 @@ impl RelayTable {
                 channel_data_packets: r.channel_data_packets,
                 peers: r.peers.iter().map(|a| a.to_string()).collect(),
                 flow_ids: r.flow_ids.iter().copied().collect(),
+                used: false,
+                relayed_packets: 0,
             })
             .collect()
+    }
+}
+
+/// Fills each relay's `relayed_packets` and `used` from the flows: its
+/// ChannelData packets, plus the packets other than STUN of its flows
+/// that carry media (RTP, SRTP, RTCP, ZRTP, ChannelData, DTLS-SRTP). A
+/// TURN allocation whose flows carry only STUN relayed nothing: the
+/// media, if any, went another way.
+pub fn mark_use(relays: &mut [RelayOut], flows: &[FlowOut]) {
+    for r in relays.iter_mut() {
+        let mut on_flows = 0u64;
+        let mut channel_data_flows = false;
+        for &id in &r.flow_ids {
+            let Some(f) = flows.get((id as usize).wrapping_sub(1)).filter(|f| f.id == id) else {
+                continue;
+            };
+            let p = |x: &str| f.protocols.contains(&x);
+            let media = ["rtp", "srtp", "rtcp", "srtcp", "zrtp", "turn-channeldata"]
+                .iter()
+                .any(|x| p(x))
+                || f.encryption == "dtls-srtp";
+            channel_data_flows |= p("turn-channeldata");
+            if media {
+                on_flows += f
+                    .packets
+                    .saturating_sub(f.stun.as_ref().map_or(0, |s| s.messages));
+            }
+        }
+        // ChannelData is counted on its flows already when they are known.
+        r.relayed_packets = if channel_data_flows {
+            on_flows.max(r.channel_data_packets)
+        } else {
+            on_flows + r.channel_data_packets
+        };
+        r.used = r.relayed_packets > 0;
     }
 }
 

@@ -251,7 +251,10 @@ pub struct CallOut {
     pub bye_reason: Option<String>,
     pub findings: Vec<String>,
     /// Where the media is decrypted: "peer" (end to end), "provider-server"
-    /// (an SFU or media server of the service), or "unknown".
+    /// (an SFU or media server of the service), "provider-server-unless-e2ee"
+    /// (the app's documented policy: its servers decrypt unless the meeting
+    /// enabled an optional end-to-end mode, which the wire does not show),
+    /// or "unknown".
     pub encryption_ends: &'static str,
     /// True for calls inferred from media (no signalling seen).
     pub inferred: bool,
@@ -279,6 +282,13 @@ pub struct RelayOut {
     pub channel_data_packets: u64,
     pub peers: Vec<String>,
     pub flow_ids: Vec<u32>,
+    /// Media went through this server: `relayed_packets` > 0. A TURN
+    /// allocation nothing went through is "allocated, unused".
+    pub used: bool,
+    /// Media packets relayed: TURN ChannelData plus the non-STUN packets of
+    /// its media flows (media sent to the relay's own address, as WhatsApp
+    /// does, and Send/Data indications).
+    pub relayed_packets: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
