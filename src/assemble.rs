@@ -12,8 +12,8 @@ use crate::evidence::Stream;
 use crate::evidence::{FlowState, Proto};
 use crate::flow::{EndReason, Flow};
 use crate::judge::{
-    accepted_streams, call_encrypted, context_secure, flow_encryption, inferred_call, stream_encryption, MediaShare,
-    verdict_sentence, Declared, Encryption, SignallingFacts,
+    accepted_streams, call_encrypted, context_secure, flow_encryption, inferred_call,
+    stream_encryption, verdict_sentence, Declared, Encryption, MediaShare, SignallingFacts,
 };
 use crate::net::Transport;
 use crate::net::{Direction, Endpoint};
@@ -554,10 +554,10 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
         .iter()
         .map(|m| MediaShare {
             encryption: m.encryption,
-            packets: m
-                .flow_id
-                .and_then(by_id)
-                .map_or(0, |f| f.packets.saturating_sub(f.stun.as_ref().map_or(0, |s| s.messages))),
+            packets: m.flow_id.and_then(by_id).map_or(0, |f| {
+                f.packets
+                    .saturating_sub(f.stun.as_ref().map_or(0, |s| s.messages))
+            }),
             seen: m.seen,
         })
         .collect();

@@ -316,7 +316,9 @@ pub fn call_encrypted(any_exposed: bool, media: &[MediaShare]) -> CallMedia {
     let total: u64 = media.iter().filter(|m| m.seen).map(|m| m.packets).sum();
     let left: Vec<&MediaShare> = media.iter().filter(unknown).collect();
     let left_packets: u64 = left.iter().map(|m| m.packets).sum();
-    let classified = media.iter().any(|m| m.seen && !unknown(&m) && m.packets > 0);
+    let classified = media
+        .iter()
+        .any(|m| m.seen && !unknown(&m) && m.packets > 0);
     if classified
         && left.iter().all(|m| m.seen)
         && (left_packets as f64) <= UNCLASSIFIED_SHARE_MAX * total as f64
@@ -771,13 +773,21 @@ mod tests {
         );
         let j = inferred_call(&f);
         assert_eq!((j.encrypted, j.encryption_ends), ("yes", "peer"));
-        assert!(j.verdict.contains("went direct to the other peer"), "{}", j.verdict);
+        assert!(
+            j.verdict.contains("went direct to the other peer"),
+            "{}",
+            j.verdict
+        );
         assert!(j.verdict.contains("allocated, unused"), "{}", j.verdict);
         assert!(!j.verdict.contains("forwards"), "{}", j.verdict);
         let f = facts("whatsapp", Some(MediaEnds::Peer), Hop::Relay, Some(true));
         let j = inferred_call(&f);
         assert_eq!(j.encryption_ends, "peer");
-        assert!(j.verdict.contains("forwards it without the keys"), "{}", j.verdict);
+        assert!(
+            j.verdict.contains("forwards it without the keys"),
+            "{}",
+            j.verdict
+        );
     }
 
     #[test]
@@ -791,11 +801,17 @@ mod tests {
         let j = inferred_call(&f);
         assert_eq!(j.encryption_ends, "provider-server-unless-e2ee");
         assert!(
-            j.verdict.contains("unless the meeting enabled end-to-end encryption"),
+            j.verdict
+                .contains("unless the meeting enabled end-to-end encryption"),
             "{}",
             j.verdict
         );
-        let f = facts("x", Some(MediaEnds::ProviderServer), Hop::OperatorServer, None);
+        let f = facts(
+            "x",
+            Some(MediaEnds::ProviderServer),
+            Hop::OperatorServer,
+            None,
+        );
         assert_eq!(inferred_call(&f).encryption_ends, "provider-server");
         let f = facts("x", None, Hop::OperatorServer, None);
         assert_eq!(inferred_call(&f).encryption_ends, "unknown");
@@ -804,7 +820,11 @@ mod tests {
         f.media[0].encryption = "unknown";
         let j = inferred_call(&f);
         assert_eq!(j.encrypted, "unknown");
-        assert!(j.verdict.contains("signalling seen: HTTPS over TLS"), "{}", j.verdict);
+        assert!(
+            j.verdict.contains("signalling seen: HTTPS over TLS"),
+            "{}",
+            j.verdict
+        );
         f.signalling = None;
         assert!(inferred_call(&f).verdict.contains("no signalling seen"));
     }

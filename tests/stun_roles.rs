@@ -97,12 +97,16 @@ fn servers_are_who_answers_never_who_sent_first() {
     let classic_server = [198, 51, 100, 8];
     let silent_peer = [203, 0, 113, 9];
     let odd_port_server = [203, 0, 113, 10];
-    let username = (0x0006, b"abcd".to_vec());
-    let change_request = (0x0003, vec![0, 0, 0, 0]);
     let mut frames = vec![
         // A Binding with a USERNAME (not an ICE check) to a STUN port,
         // answered with only a mapped address.
-        frame(CLIENT, stun_server, 40_000, 3478, &stun(0x0001, 1, &[username.clone()])),
+        frame(
+            CLIENT,
+            stun_server,
+            40_000,
+            3478,
+            &stun(0x0001, 1, &[(0x0006, b"abcd".to_vec())]),
+        ),
         frame(
             stun_server,
             CLIENT,
@@ -118,7 +122,7 @@ fn servers_are_who_answers_never_who_sent_first() {
             classic_server,
             40_002,
             3478,
-            &classic(0x0001, 10 + i, &[change_request.clone()]),
+            &classic(0x0001, 10 + i, &[(0x0003, vec![0, 0, 0, 0])]),
         ));
     }
     for i in 0..3 {
@@ -141,7 +145,13 @@ fn servers_are_who_answers_never_who_sent_first() {
         ));
     }
     // An answered Binding on an unusual port.
-    frames.push(frame(CLIENT, odd_port_server, 40_006, 40_500, &stun(0x0001, 30, &[])));
+    frames.push(frame(
+        CLIENT,
+        odd_port_server,
+        40_006,
+        40_500,
+        &stun(0x0001, 30, &[]),
+    ));
     frames.push(frame(
         odd_port_server,
         CLIENT,
@@ -159,7 +169,11 @@ fn servers_are_who_answers_never_who_sent_first() {
         .map(|r| (r.ip.clone(), r.port, r.kind, r.clients.clone()))
         .collect();
     let client = vec!["192.168.1.5".to_string()];
-    for (ip, port) in [("198.51.100.7", 3478), ("198.51.100.8", 3478), ("203.0.113.10", 40_500)] {
+    for (ip, port) in [
+        ("198.51.100.7", 3478),
+        ("198.51.100.8", 3478),
+        ("203.0.113.10", 40_500),
+    ] {
         assert!(
             servers.contains(&(ip.to_string(), port, "stun", client.clone())),
             "{ip}:{port} is a STUN server of the client: {servers:?}"

@@ -51,7 +51,11 @@ fn contradictions(call: &Value, report: &Value) -> Vec<String> {
         .map(|f| (u(&f["id"]), f))
         .collect();
     let endpoints: Vec<&Value> = call["endpoints"].as_array().into_iter().flatten().collect();
-    let relay_of = |e: &Value| relays.get(&(s(&e["ip"]).to_string(), u(&e["port"]))).copied();
+    let relay_of = |e: &Value| {
+        relays
+            .get(&(s(&e["ip"]).to_string(), u(&e["port"])))
+            .copied()
+    };
     let call_relays: Vec<&Value> = endpoints
         .iter()
         .filter(|e| s(&e["role"]) == "relay")
@@ -91,7 +95,10 @@ fn contradictions(call: &Value, report: &Value) -> Vec<String> {
         );
     }
     let says_e2e = v.contains("end to end") && !v.contains("not end to end");
-    check(says_e2e == (ends == "peer"), "\"end to end\" iff encryption_ends is peer");
+    check(
+        says_e2e == (ends == "peer"),
+        "\"end to end\" iff encryption_ends is peer",
+    );
     check(
         v.contains("not end to end") == (ends == "provider-server"),
         "\"not end to end\" iff encryption_ends is provider-server",
@@ -112,16 +119,25 @@ fn contradictions(call: &Value, report: &Value) -> Vec<String> {
         );
     }
     if v.contains("signalling seen:") {
-        check(!sig_unknown, "signalling said seen, but the field says unknown");
+        check(
+            !sig_unknown,
+            "signalling said seen, but the field says unknown",
+        );
     }
     let says_clear = v.contains("not encrypted") || v.contains("media in clear");
-    check(says_clear == (encrypted == "no"), "\"in clear\" iff encrypted is no");
+    check(
+        says_clear == (encrypted == "no"),
+        "\"in clear\" iff encrypted is no",
+    );
     check(
         v.contains("not private") == (encrypted == "keys-exposed"),
         "\"not private\" iff encrypted is keys-exposed",
     );
     if v.contains("could not be classified") {
-        check(encrypted == "unknown", "\"could not be classified\" but encrypted is known");
+        check(
+            encrypted == "unknown",
+            "\"could not be classified\" but encrypted is known",
+        );
     }
     if encrypted == "yes" {
         check(
@@ -142,7 +158,10 @@ fn contradictions(call: &Value, report: &Value) -> Vec<String> {
             .filter(|f| s(&f["encryption"]) == "unknown")
             .map(|f| u(&f["packets"]) - f["stun"].get("messages").map_or(0, u))
             .sum();
-        check(n == left, "the unclassified packets named are not the media's");
+        check(
+            n == left,
+            "the unclassified packets named are not the media's",
+        );
     }
     bad
 }

@@ -176,8 +176,14 @@ mod tests {
 
     #[test]
     fn discord_is_end_to_end_from_dave_on() {
-        assert_eq!(media_ends("discord", 1_657_000_000.0), Some(MediaEnds::ProviderServer));
-        assert_eq!(media_ends("discord", 1_740_000_000.0), Some(MediaEnds::Peer));
+        assert_eq!(
+            media_ends("discord", 1_657_000_000.0),
+            Some(MediaEnds::ProviderServer)
+        );
+        assert_eq!(
+            media_ends("discord", 1_740_000_000.0),
+            Some(MediaEnds::Peer)
+        );
         assert_eq!(media_ends("zoom", 0.0), Some(MediaEnds::ProviderUnlessE2ee));
         assert_eq!(media_ends("unknown-app", 0.0), None);
     }

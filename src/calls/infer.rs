@@ -558,7 +558,8 @@ mod tests {
         assert_eq!(c.flow_ids, vec![1, 2]);
         // Meet's client-side encryption is a meeting option, not visible on the wire.
         assert!(
-            c.verdict.contains("unless the meeting enabled end-to-end encryption"),
+            c.verdict
+                .contains("unless the meeting enabled end-to-end encryption"),
             "{}",
             c.verdict
         );

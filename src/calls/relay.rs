@@ -274,7 +274,10 @@ pub fn mark_use(relays: &mut [RelayOut], flows: &[FlowOut]) {
         let mut on_flows = 0u64;
         let mut channel_data_flows = false;
         for &id in &r.flow_ids {
-            let Some(f) = flows.get((id as usize).wrapping_sub(1)).filter(|f| f.id == id) else {
+            let Some(f) = flows
+                .get((id as usize).wrapping_sub(1))
+                .filter(|f| f.id == id)
+            else {
                 continue;
             };
             let p = |x: &str| f.protocols.contains(&x);

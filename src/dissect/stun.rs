@@ -123,10 +123,7 @@ pub(crate) fn on_stun(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &StunMe
     let known_server = known_stun_server(pkt.dst);
     let towards_server = match facts.class {
         Class::Request => {
-            !shared_secret
-                && !ice_check
-                && !peer_to_peer
-                && (turn || !has_username || known_server)
+            !shared_secret && !ice_check && !peer_to_peer && (turn || !has_username || known_server)
         }
         Class::Indication => facts.method == wire::stun::Method::Send,
         Class::SuccessResponse | Class::ErrorResponse => false,
