@@ -1,8 +1,12 @@
 //! Judgement: evidence in, verdicts out. Pure functions, no tables, no
 //! I/O: a flow's encryption with the evidence named ([`flow_encryption`]),
-//! an RTP stream's ([`stream_encryption`]), a call's `encrypted` field
-//! ([`call_encrypted`]) and its sentence ([`verdict_sentence`]). The unit
-//! tests at the bottom build evidence by hand; no capture is needed.
+//! an RTP stream's ([`stream_encryption`]), a call's `encrypted` field from
+//! all of its media weighted by packets ([`call_encrypted`]), a SIP call's
+//! sentence ([`verdict_sentence`]) and an inferred call's `encrypted`,
+//! `encryption_ends` and sentence ([`inferred_call`]): the one place these
+//! are decided. The app's documented policy comes in as a value
+//! (`apps::policy`), never as a table read here. The unit tests at the
+//! bottom build evidence by hand; no capture is needed.
 
 use vcscope_dissectors::srtp::MediaEncryption;
 
