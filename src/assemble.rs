@@ -12,8 +12,8 @@ use crate::evidence::Stream;
 use crate::evidence::{FlowState, Proto};
 use crate::flow::{EndReason, Flow};
 use crate::judge::{
-    accepted_streams, call_encrypted, context_secure, flow_encryption, stream_encryption,
-    verdict_sentence, Declared, Encryption, SignallingFacts,
+    accepted_streams, call_encrypted, context_secure, flow_encryption, inferred_call,
+    stream_encryption, verdict_sentence, Declared, Encryption, MediaShare, SignallingFacts,
 };
 use crate::net::Transport;
 use crate::net::{Direction, Endpoint};
@@ -500,9 +500,7 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
     };
     let sig_encrypted = matches!(call.sig_transport, "tls" | "wss");
     let mut media = Vec::new();
-    let mut any_plain = false;
     let mut any_exposed = false;
-    let mut all_encrypted = true;
     let mut any_media_seen = false;
     for cm in &call.media {
         let kx = cm.key_exchange();
@@ -524,8 +522,6 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
                 KeyExchange::Zrtp => "zrtp",
                 KeyExchange::Unknown => "unknown",
             };
-            all_encrypted &= declared != "none" && declared != "unknown";
-            any_plain |= declared == "none";
             media.push(MediaOut {
                 flow_id: None,
                 kind: cm.kind,
@@ -542,8 +538,6 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
         for f in flows_here {
             any_media_seen = true;
             let enc = f.encryption;
-            any_plain |= enc == "none";
-            all_encrypted &= !matches!(enc, "none" | "unknown");
             media.push(MediaOut {
                 flow_id: Some(f.id),
                 kind: cm.kind,
@@ -557,7 +551,19 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
             });
         }
     }
-    let encrypted = call_encrypted(!media.is_empty(), any_exposed, any_plain, all_encrypted);
+    let shares: Vec<MediaShare> = media
+        .iter()
+        .map(|m| MediaShare {
+            encryption: m.encryption,
+            packets: m.flow_id.and_then(by_id).map_or(0, |f| {
+                f.packets
+                    .saturating_sub(f.stun.as_ref().map_or(0, |s| s.messages))
+            }),
+            seen: m.seen,
+        })
+        .collect();
+    let judged = call_encrypted(any_exposed, &shares);
+    let encrypted = judged.encrypted;
     let mut endpoints = Vec::new();
     if let Some(c) = call.caller {
         endpoints.push(call_ep(c, "caller"));
@@ -607,7 +613,7 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
         state: call.state,
         final_status: call.final_status,
     };
-    let verdict = verdict_sentence(&facts, encrypted, sig_encrypted, any_media_seen, &media);
+    let verdict = verdict_sentence(&facts, &judged, sig_encrypted, any_media_seen, &media);
     CallOut {
         countries: Vec::new(),
         call_id: call.call_id.clone(),
@@ -807,6 +813,8 @@ fn turn_over_tls(a: &Analyzer, flows: &mut [FlowOut], relays: &mut Vec<RelayOut>
                     peers: Vec::new(),
                     flow_ids: Vec::new(),
                     evidence: Vec::new(),
+                    used: None,
+                    relayed_packets: 0,
                 });
                 let n = found.len() - 1;
                 &mut found[n]
@@ -848,7 +856,18 @@ pub(crate) fn build_report(
         .collect();
     let mut relays = a.ctx.relays.to_report();
     turn_over_tls(a, &mut flows, &mut relays);
-    calls.extend(crate::calls::infer::infer_calls(&flows, &relays));
+    crate::calls::relay::mark_use(&mut relays, &flows);
+    calls.extend(
+        crate::calls::infer::infer_calls(&flows, &relays)
+            .into_iter()
+            .map(|(mut call, facts)| {
+                let j = inferred_call(&facts);
+                call.encrypted = j.encrypted;
+                call.encryption_ends = j.encryption_ends;
+                call.verdict = j.verdict;
+                call
+            }),
+    );
     // Flows of an inferred call take its id, and its app when they have none.
     for c in calls.iter().filter(|c| c.inferred) {
         // Its SIP over TLS says so on the flow too, when the port or ALPN

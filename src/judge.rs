@@ -1,12 +1,18 @@
 //! Judgement: evidence in, verdicts out. Pure functions, no tables, no
 //! I/O: a flow's encryption with the evidence named ([`flow_encryption`]),
-//! an RTP stream's ([`stream_encryption`]), a call's `encrypted` field
-//! ([`call_encrypted`]) and its sentence ([`verdict_sentence`]). The unit
-//! tests at the bottom build evidence by hand; no capture is needed.
+//! an RTP stream's ([`stream_encryption`]), a call's `encrypted` field from
+//! all of its media weighted by packets ([`call_encrypted`]), a SIP call's
+//! sentence ([`verdict_sentence`]) and an inferred call's `encrypted`,
+//! `encryption_ends` and sentence ([`inferred_call`]): the one place these
+//! are decided. The app's documented policy comes in as a value
+//! (`apps::policy`), never as a table read here. The unit tests at the
+//! bottom build evidence by hand; no capture is needed.
 
 use vcscope_dissectors::srtp::MediaEncryption;
 
+use crate::apps::policy::MediaEnds;
 use crate::calls::dialog::{CallState, KeyExchange};
+use crate::calls::infer::{Hop, InferredFacts};
 use crate::evidence::{FlowState, Proto, Stream};
 use crate::report::MediaOut;
 
@@ -194,7 +200,7 @@ pub struct SignallingFacts {
 /// One plain-English sentence a non-expert understands.
 pub fn verdict_sentence(
     call: &SignallingFacts,
-    encrypted: &str,
+    cm: &CallMedia,
     sig_encrypted: bool,
     media_seen: bool,
     media: &[MediaOut],
@@ -214,7 +220,7 @@ pub fn verdict_sentence(
     } else {
         kinds.join(" and ")
     };
-    match encrypted {
+    match cm.encrypted {
         "keys-exposed" => format!(
             "Not private: the {what} is SRTP, but its keys were sent in {sig}, so anyone who captured the signalling can decrypt the call."
         ),
@@ -225,7 +231,11 @@ pub fn verdict_sentence(
             "Not encrypted: the SDP ({sig}) sets up plain RTP {what}; the media itself was not in the capture."
         ),
         "yes" if media_seen => {
-            let how = media.iter().find(|m| m.seen).map_or("srtp", |m| m.encryption);
+            let how = media
+                .iter()
+                .find(|m| m.seen && m.encryption != "unknown")
+                .map_or("srtp", |m| m.encryption);
+            let how = format!("{how}{}", remainder(cm));
             format!("Encrypted: the {what} is protected ({how}) and its keys were not exposed ({sig}).")
         }
         "yes" => format!(
@@ -256,26 +266,223 @@ pub fn context_secure(st: &FlowState, decl: Declared) -> Option<bool> {
     }
 }
 
-/// A call's `encrypted` field from its media entries: `keys-exposed` when
-/// any SDES key travelled in cleartext signalling, `no` when any media is
-/// plain, `yes` when all of it is encrypted, else `unknown`.
-pub fn call_encrypted(
-    has_media: bool,
-    any_exposed: bool,
-    any_plain: bool,
-    all_encrypted: bool,
-) -> &'static str {
-    if !has_media {
+/// One media entry of a call as the judgement weighs it: its encryption
+/// (a flow's `encryption` or what the SDP declared) and its packets (0 for
+/// media declared but not seen).
+#[derive(Debug, Clone, Copy)]
+pub struct MediaShare {
+    pub encryption: &'static str,
+    pub packets: u64,
+    pub seen: bool,
+}
+
+/// Share of a call's seen media packets that may stay unclassified while
+/// the rest decides the call: a short flow of a few packets (ICE probing a
+/// candidate, the first packets before a switch) does not sink a call
+/// whose other flows are plainly encrypted; it is named instead.
+pub const UNCLASSIFIED_SHARE_MAX: f64 = 0.1;
+
+/// A call's `encrypted` field and what was left out of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallMedia {
+    /// `keys-exposed`, `no`, `yes` or `unknown`.
+    pub encrypted: &'static str,
+    /// Packets and flows of seen media not classified that a `yes` leaves aside.
+    pub unclassified_packets: u64,
+    pub unclassified_flows: usize,
+}
+
+/// A call's `encrypted` field from all of its media, weighted by packets:
+/// `keys-exposed` when any SDES key travelled in cleartext signalling, `no`
+/// when any media is plain, `yes` when the classified media is all
+/// encrypted and what is not classified is seen media of at most
+/// [`UNCLASSIFIED_SHARE_MAX`] of the packets (it is counted in the
+/// result), else `unknown`.
+pub fn call_encrypted(any_exposed: bool, media: &[MediaShare]) -> CallMedia {
+    let verdict = |encrypted| CallMedia {
+        encrypted,
+        unclassified_packets: 0,
+        unclassified_flows: 0,
+    };
+    if media.is_empty() {
+        return verdict("unknown");
+    }
+    if any_exposed {
+        return verdict("keys-exposed");
+    }
+    if media.iter().any(|m| m.encryption == "none") {
+        return verdict("no");
+    }
+    let unknown = |m: &&MediaShare| m.encryption == "unknown";
+    if !media.iter().any(|m| unknown(&m)) {
+        return verdict("yes");
+    }
+    let total: u64 = media.iter().filter(|m| m.seen).map(|m| m.packets).sum();
+    let left: Vec<&MediaShare> = media.iter().filter(unknown).collect();
+    let left_packets: u64 = left.iter().map(|m| m.packets).sum();
+    let classified = media
+        .iter()
+        .any(|m| m.seen && !unknown(&m) && m.packets > 0);
+    if classified
+        && left.iter().all(|m| m.seen)
+        && (left_packets as f64) <= UNCLASSIFIED_SHARE_MAX * total as f64
+    {
+        return CallMedia {
+            encrypted: "yes",
+            unclassified_packets: left_packets,
+            unclassified_flows: left.len(),
+        };
+    }
+    verdict("unknown")
+}
+
+/// "; 16 packets of one short flow not classified", or nothing.
+fn remainder(m: &CallMedia) -> String {
+    match m.unclassified_flows {
+        0 => String::new(),
+        1 => format!(
+            "; {} packets of one short flow not classified",
+            m.unclassified_packets
+        ),
+        n => format!(
+            "; {} packets of {n} short flows not classified",
+            m.unclassified_packets
+        ),
+    }
+}
+
+/// A call inferred from its media, judged: `encrypted`, `encryption_ends`
+/// and the sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InferredJudgement {
+    pub encrypted: &'static str,
+    pub encryption_ends: &'static str,
+    pub verdict: String,
+}
+
+/// Where an encrypted media flow is decrypted, from where it goes and the
+/// app's documented policy (`None`: no policy known).
+fn media_end(hop: Hop, policy: Option<MediaEnds>) -> &'static str {
+    match (hop, policy) {
+        // Peers on the local network, or a public address no operator
+        // owns when the app is known (the other peer, behind its NAT).
+        (Hop::Internal, _) | (Hop::PublicUnknown, Some(_)) => "peer",
+        (Hop::PublicUnknown, None) => "unknown",
+        // A relay or a server of the operator: the app's policy says who
+        // holds the keys.
+        (Hop::Relay | Hop::OperatorServer, Some(MediaEnds::Peer)) => "peer",
+        (Hop::Relay | Hop::OperatorServer, Some(MediaEnds::ProviderServer)) => "provider-server",
+        (Hop::Relay | Hop::OperatorServer, Some(MediaEnds::ProviderUnlessE2ee)) => {
+            "provider-server-unless-e2ee"
+        }
+        (Hop::Relay | Hop::OperatorServer, None) => "unknown",
+    }
+}
+
+/// Judges a call inferred from its media: the one place that decides its
+/// `encrypted`, `encryption_ends` and sentence.
+pub fn inferred_call(f: &InferredFacts) -> InferredJudgement {
+    let shares: Vec<MediaShare> = f
+        .media
+        .iter()
+        .map(|m| MediaShare {
+            encryption: m.encryption,
+            packets: m.packets,
+            seen: true,
+        })
+        .collect();
+    let cm = call_encrypted(false, &shares);
+    let encrypted = cm.encrypted;
+    let ends: Vec<&'static str> = f
+        .media
+        .iter()
+        .filter(|m| m.encryption != "unknown")
+        .map(|m| media_end(m.hop, f.policy))
+        .collect();
+    let encryption_ends = if encrypted != "yes" {
+        // Nothing to decrypt (plain media) or not known to be encrypted.
         "unknown"
-    } else if any_exposed {
-        "keys-exposed"
-    } else if any_plain {
-        "no"
-    } else if all_encrypted {
-        "yes"
+    } else if ends.contains(&"provider-server") {
+        "provider-server"
+    } else if ends.contains(&"provider-server-unless-e2ee") {
+        "provider-server-unless-e2ee"
+    } else if !ends.is_empty() && ends.iter().all(|e| *e == "peer") {
+        "peer"
     } else {
         "unknown"
+    };
+    let verdict = inferred_sentence(f, &cm, encryption_ends);
+    InferredJudgement {
+        encrypted,
+        encryption_ends,
+        verdict,
     }
+}
+
+fn inferred_sentence(f: &InferredFacts, cm: &CallMedia, ends: &str) -> String {
+    let who = f
+        .app
+        .as_deref()
+        .map_or_else(|| "This call".to_string(), |a| format!("This {a} call"));
+    let how = f
+        .media
+        .iter()
+        .map(|m| m.encryption)
+        .find(|e| !matches!(*e, "none" | "unknown"))
+        .unwrap_or("srtp");
+    let how = format!("{how}{}", remainder(cm));
+    let op = f
+        .operator
+        .as_deref()
+        .map_or_else(|| "the provider".to_string(), str::to_string);
+    let of = |ops: &[String]| match ops.first() {
+        Some(o) if ops.iter().all(|x| x == o) => format!(" of {o}"),
+        _ => String::new(),
+    };
+    let used: Vec<String> = f
+        .relays
+        .iter()
+        .filter(|r| r.used)
+        .map(|r| r.operator.clone().unwrap_or_default())
+        .collect();
+    let unused: Vec<String> = f
+        .relays
+        .iter()
+        .filter(|r| !r.used)
+        .map(|r| r.operator.clone().unwrap_or_default())
+        .collect();
+    let unused_note = match unused.len() {
+        0 => String::new(),
+        1 => format!(" A TURN relay{} was allocated, unused.", of(&unused)),
+        n => format!(" {n} TURN relays{} were allocated, unused.", of(&unused)),
+    };
+    let signalling = match f.signalling {
+        Some((p, t)) => format!(
+            "signalling seen: {} over {}",
+            p.to_uppercase(),
+            t.to_uppercase()
+        ),
+        None => "no signalling seen".to_string(),
+    };
+    let main = match (cm.encrypted, ends) {
+        ("no", _) => format!("{who} sends media in clear: anyone on the path can listen."),
+        ("yes", "provider-server") => format!(
+            "{who} is encrypted on the wire ({how}), but the media goes to {op}'s servers, which decrypt it: not end to end."
+        ),
+        ("yes", "provider-server-unless-e2ee") => format!(
+            "{who} is encrypted on the wire ({how}) to {op}'s servers; the provider's servers can decrypt it unless the meeting enabled end-to-end encryption, which is not visible on the wire."
+        ),
+        ("yes", "peer") if !used.is_empty() => format!(
+            "{who} is encrypted ({how}) end to end between the peers; a TURN relay{} forwards it without the keys.",
+            of(&used)
+        ),
+        ("yes", "peer") => format!(
+            "{who} is encrypted ({how}) end to end; the media went direct to the other peer's address, through no relay of this client."
+        ),
+        ("yes", _) => format!("{who} is encrypted on the wire ({how}); where it is decrypted is not known."),
+        _ => format!("{who}: the media could not be classified from the capture ({signalling})."),
+    };
+    format!("{main}{unused_note}")
 }
 
 /// A stream's encryption: the payload votes, completed by the context when
@@ -486,13 +693,144 @@ mod tests {
         assert_eq!(context_secure(&st, Declared::default()), None);
     }
 
+    fn share(encryption: &'static str, packets: u64) -> MediaShare {
+        MediaShare {
+            encryption,
+            packets,
+            seen: true,
+        }
+    }
+
+    fn judged(encrypted: &'static str) -> CallMedia {
+        CallMedia {
+            encrypted,
+            unclassified_packets: 0,
+            unclassified_flows: 0,
+        }
+    }
+
     #[test]
     fn call_encrypted_puts_exposed_keys_before_plain_media() {
-        assert_eq!(call_encrypted(false, true, true, false), "unknown");
-        assert_eq!(call_encrypted(true, true, true, false), "keys-exposed");
-        assert_eq!(call_encrypted(true, false, true, false), "no");
-        assert_eq!(call_encrypted(true, false, false, true), "yes");
-        assert_eq!(call_encrypted(true, false, false, false), "unknown");
+        let e = |x, m: &[MediaShare]| call_encrypted(x, m).encrypted;
+        assert_eq!(e(true, &[]), "unknown");
+        assert_eq!(e(true, &[share("none", 10)]), "keys-exposed");
+        assert_eq!(e(false, &[share("none", 10), share("srtp", 10)]), "no");
+        assert_eq!(e(false, &[share("srtp", 10)]), "yes");
+        assert_eq!(e(false, &[share("unknown", 10)]), "unknown");
+    }
+
+    #[test]
+    fn call_encrypted_weighs_media_by_packets_and_names_the_rest() {
+        // 498 SRTP packets on two flows, 16 unclassified on a third.
+        let m = [share("srtp", 377), share("srtp", 121), share("unknown", 16)];
+        assert_eq!(
+            call_encrypted(false, &m),
+            CallMedia {
+                encrypted: "yes",
+                unclassified_packets: 16,
+                unclassified_flows: 1
+            }
+        );
+        // Too much left unclassified: unknown.
+        let m = [share("srtp", 100), share("unknown", 60)];
+        assert_eq!(call_encrypted(false, &m).encrypted, "unknown");
+        // Media declared and not seen cannot be weighed: unknown.
+        let m = [
+            share("srtp", 100),
+            MediaShare {
+                encryption: "unknown",
+                packets: 0,
+                seen: false,
+            },
+        ];
+        assert_eq!(call_encrypted(false, &m).encrypted, "unknown");
+    }
+
+    fn facts(app: &str, policy: Option<MediaEnds>, hop: Hop, used: Option<bool>) -> InferredFacts {
+        InferredFacts {
+            app: Some(app.into()),
+            policy,
+            media: vec![crate::calls::infer::MediaFlowFacts {
+                encryption: "srtp",
+                packets: 500,
+                hop,
+            }],
+            relays: used
+                .map(|used| crate::calls::infer::RelayUse {
+                    operator: Some("Microsoft".into()),
+                    used,
+                })
+                .into_iter()
+                .collect(),
+            operator: Some("Microsoft".into()),
+            signalling: Some(("https", "tls")),
+        }
+    }
+
+    #[test]
+    fn inferred_call_names_unused_relays_and_direct_media() {
+        let f = facts(
+            "teams",
+            Some(MediaEnds::ProviderUnlessE2ee),
+            Hop::PublicUnknown,
+            Some(false),
+        );
+        let j = inferred_call(&f);
+        assert_eq!((j.encrypted, j.encryption_ends), ("yes", "peer"));
+        assert!(
+            j.verdict.contains("went direct to the other peer"),
+            "{}",
+            j.verdict
+        );
+        assert!(j.verdict.contains("allocated, unused"), "{}", j.verdict);
+        assert!(!j.verdict.contains("forwards"), "{}", j.verdict);
+        let f = facts("whatsapp", Some(MediaEnds::Peer), Hop::Relay, Some(true));
+        let j = inferred_call(&f);
+        assert_eq!(j.encryption_ends, "peer");
+        assert!(
+            j.verdict.contains("forwards it without the keys"),
+            "{}",
+            j.verdict
+        );
+    }
+
+    #[test]
+    fn inferred_call_follows_the_documented_policy() {
+        let f = facts(
+            "zoom",
+            Some(MediaEnds::ProviderUnlessE2ee),
+            Hop::OperatorServer,
+            None,
+        );
+        let j = inferred_call(&f);
+        assert_eq!(j.encryption_ends, "provider-server-unless-e2ee");
+        assert!(
+            j.verdict
+                .contains("unless the meeting enabled end-to-end encryption"),
+            "{}",
+            j.verdict
+        );
+        let f = facts(
+            "x",
+            Some(MediaEnds::ProviderServer),
+            Hop::OperatorServer,
+            None,
+        );
+        assert_eq!(inferred_call(&f).encryption_ends, "provider-server");
+        let f = facts("x", None, Hop::OperatorServer, None);
+        assert_eq!(inferred_call(&f).encryption_ends, "unknown");
+        // Unclassified media: the sentence says what signalling was seen.
+        let mut f = facts("zoom", None, Hop::OperatorServer, None);
+        f.media[0].encryption = "unknown";
+        let j = inferred_call(&f);
+        assert_eq!(j.encrypted, "unknown");
+        assert!(
+            j.verdict.contains("signalling seen: HTTPS over TLS"),
+            "{}",
+            j.verdict
+        );
+        f.signalling = None;
+        assert!(inferred_call(&f).verdict.contains("no signalling seen"));
     }
 
     fn media(kind: &'static str, encryption: &'static str, seen: bool) -> MediaOut {
@@ -518,18 +856,18 @@ mod tests {
     #[test]
     fn sentences_say_what_the_fields_say() {
         let m = [media("audio", "srtp", true)];
-        let s = verdict_sentence(&UDP_CALL, "keys-exposed", false, true, &m);
+        let s = verdict_sentence(&UDP_CALL, &judged("keys-exposed"), false, true, &m);
         assert!(s.starts_with("Not private"), "{s}");
         assert!(s.contains("cleartext SIP over UDP"), "{s}");
         let m = [media("audio", "none", true), media("video", "none", true)];
-        let s = verdict_sentence(&UDP_CALL, "no", false, true, &m);
+        let s = verdict_sentence(&UDP_CALL, &judged("no"), false, true, &m);
         assert!(s.starts_with("Not encrypted: the audio and video"), "{s}");
         let m = [media("audio", "dtls-srtp", true)];
-        let s = verdict_sentence(&UDP_CALL, "yes", true, true, &m);
+        let s = verdict_sentence(&UDP_CALL, &judged("yes"), true, true, &m);
         assert!(s.contains("(dtls-srtp)"), "{s}");
         assert!(s.contains("encrypted signalling (SIP over TLS)"), "{s}");
         let m = [media("audio", "srtp", false)];
-        let s = verdict_sentence(&UDP_CALL, "yes", false, false, &m);
+        let s = verdict_sentence(&UDP_CALL, &judged("yes"), false, false, &m);
         assert!(s.starts_with("Encryption declared"), "{s}");
         assert!(s.contains("not in the capture"), "{s}");
     }
@@ -541,13 +879,13 @@ mod tests {
             state: CallState::Failed,
             final_status: Some(486),
         };
-        let s = verdict_sentence(&failed, "unknown", false, false, &[]);
+        let s = verdict_sentence(&failed, &judged("unknown"), false, false, &[]);
         assert!(s.contains("final status 486"), "{s}");
         assert!(s.contains("cleartext SIP over TCP"), "{s}");
-        let s = verdict_sentence(&UDP_CALL, "unknown", false, false, &[]);
+        let s = verdict_sentence(&UDP_CALL, &judged("unknown"), false, false, &[]);
         assert!(s.starts_with("No media negotiated"), "{s}");
         let m = [media("audio", "unknown", true)];
-        let s = verdict_sentence(&UDP_CALL, "unknown", false, true, &m);
+        let s = verdict_sentence(&UDP_CALL, &judged("unknown"), false, true, &m);
         assert!(s.starts_with("Unknown"), "{s}");
     }
 }

@@ -43,10 +43,12 @@
 //! * `calls`: SIP dialogs and their SDP, calls inferred from media, the
 //!   relays on the path and internal-address leaks.
 //! * `apps`: the one vocabulary of apps and operators (address ranges, SNI
-//!   and certificate names, ports).
+//!   and certificate names, ports), and `apps::policy`: where each app's
+//!   media is decrypted by its provider's documented policy.
 //! * `judge`: pure judgement, unit-tested on hand-built evidence: a flow's
 //!   and a stream's encryption with the evidence named, a call's
-//!   `encrypted` field and its sentence.
+//!   `encrypted` field (its media weighted by packets), where its
+//!   encryption ends and its sentence, for SIP and inferred calls alike.
 //! * `assemble`: reads the finished analysis whole and fills the report
 //!   (`Analyzer::finish`), taking every verdict from `judge`.
 //! * [`report`]: the serde types whose field names are the contract, and

@@ -161,7 +161,8 @@ fn cards_are_coloured_by_the_encryption_verdict() {
     assert!(p.contains("class=\"edge e-exposed"));
     assert!(p.contains("<span class=\"bad\">plain</span>"));
 
-    // Google Meet over DTLS-SRTP to Google's SFU: green, ends at the provider.
+    // Google Meet over DTLS-SRTP to Google's SFU: green, ends at the provider
+    // unless the meeting enabled client-side encryption.
     let meet = analyze_one("ndpi__stun_google_meet.pcapng");
     assert!(meet.calls.iter().all(|c| c.encrypted == "yes"));
     let p = page(&meet);
@@ -169,7 +170,8 @@ fn cards_are_coloured_by_the_encryption_verdict() {
         count(&p, "<article class=\"call-card safe\""),
         meet.calls.len()
     );
-    assert!(p.contains("at Google's servers"));
+    // Meet's client-side encryption is a meeting option the wire does not show.
+    assert!(p.contains("at Google's servers unless the meeting enabled end-to-end encryption"));
     // Client, NAT, STUN server and SFU are all drawn.
     for role in [
         "local client",

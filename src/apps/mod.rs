@@ -33,6 +33,8 @@
 //! Callers should combine these answers with protocol evidence (STUN vendor
 //! attributes, app headers), which is stronger.
 
+pub mod policy;
+
 use std::cmp::Ordering;
 use std::net::IpAddr;
 use std::sync::OnceLock;

@@ -4,13 +4,16 @@
 //! ChannelData, ZRTP) of one local client that overlap in time and belong to
 //! the same app form one call; STUN-only flows and TLS/QUIC flows of that
 //! client around the same time give its STUN servers and signalling
-//! servers. Pure function over the flow and relay records.
+//! servers. Pure function over the flow and relay records: it gathers each
+//! call's facts ([`InferredFacts`]); `crate::judge::inferred_call` decides
+//! its `encrypted`, `encryption_ends` and sentence.
 
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
+use crate::apps::policy::{media_ends, MediaEnds};
 use crate::apps::AppEvidence;
 use crate::report::{CallEndpointOut, CallOut, FlowOut, MediaOut, RelayOut, SignallingOut};
 use crate::scope::scope_of;
@@ -74,20 +77,54 @@ fn side(f: &FlowOut, i: usize) -> &crate::report::EndpointOut {
     }
 }
 
-/// Services whose servers terminate (decrypt) media: SFUs / media servers.
-/// End-to-end encrypted apps (WhatsApp, Signal, FaceTime) relay SRTP they
-/// cannot read.
-fn app_terminates_media(app: Option<&str>) -> Option<bool> {
-    match app? {
-        "zoom" | "teams" | "skype" | "webex" | "meet" | "jitsi" | "discord" | "gotomeeting"
-        | "bluejeans" => Some(true),
-        "whatsapp" | "signal" | "facetime" | "messenger" | "telegram" | "viber" => Some(false),
-        _ => None,
-    }
+/// Where a media flow of an inferred call goes from the local client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hop {
+    /// A TURN server or media relay (the relay record says if it was used).
+    Relay,
+    /// A public address of the app's operator (an SFU or media server).
+    OperatorServer,
+    /// A public address of nobody known (a peer behind its NAT, or an
+    /// unlisted server).
+    PublicUnknown,
+    /// An address inside the network: the other peer.
+    Internal,
+}
+
+/// One media flow of an inferred call.
+#[derive(Debug, Clone, Copy)]
+pub struct MediaFlowFacts {
+    pub encryption: &'static str,
+    /// Packets of the flow that are not STUN.
+    pub packets: u64,
+    pub hop: Hop,
+}
+
+/// One TURN server of an inferred call and whether media went through it.
+#[derive(Debug, Clone)]
+pub struct RelayUse {
+    pub operator: Option<String>,
+    pub used: bool,
+}
+
+/// What the judgement of an inferred call is made from: the call's media,
+/// where each flow goes, its relays, its signalling and the app's
+/// documented policy (`crate::apps::policy`).
+#[derive(Debug, Clone)]
+pub struct InferredFacts {
+    pub app: Option<String>,
+    pub policy: Option<MediaEnds>,
+    pub media: Vec<MediaFlowFacts>,
+    pub relays: Vec<RelayUse>,
+    /// The operator of the call's SFU or relay, for the sentence.
+    pub operator: Option<String>,
+    /// Protocol and transport of the signalling, as the call's
+    /// `signalling` field says; `None` when none was seen.
+    pub signalling: Option<(&'static str, &'static str)>,
 }
 
 /// Infers calls from media flows that no SIP call claimed.
-pub fn infer_calls(flows: &[FlowOut], relays: &[RelayOut]) -> Vec<CallOut> {
+pub fn infer_calls(flows: &[FlowOut], relays: &[RelayOut]) -> Vec<(CallOut, InferredFacts)> {
     let media: Vec<&FlowOut> = flows
         .iter()
         .filter(|f| f.call_id.is_none() && is_media(f))
@@ -162,7 +199,7 @@ fn one_call(
     fs: &[&FlowOut],
     near: &[&FlowOut],
     relays: &[RelayOut],
-) -> CallOut {
+) -> (CallOut, InferredFacts) {
     let first_ts = fs.iter().map(|f| f.first_ts).fold(f64::MAX, f64::min);
     let last_ts = fs.iter().map(|f| f.last_ts).fold(f64::MIN, f64::max);
     // Flows of the same client around the call: STUN servers and signalling.
@@ -219,39 +256,51 @@ fn one_call(
             });
         }
     };
-    let terminates = app_terminates_media(app.as_deref());
-    let mut ends: Vec<&'static str> = Vec::new();
+    let policy = app.as_deref().and_then(|a| media_ends(a, first_ts));
+    let mut media_facts = Vec::new();
+    let mut call_relays: Vec<&RelayOut> = Vec::new();
+    let mut server_relays: Vec<RelayUse> = Vec::new();
     let mut media = Vec::new();
     for f in fs {
         let (l, r) = local_and_remote(f);
         let (local, remote) = (side(f, l), side(f, r));
         push(&local.ip, local.port, "peer", None);
-        let is_relay = relays.iter().any(|x| {
+        let relay = relays.iter().find(|x| {
             x.ip == remote.ip && x.port == remote.port && matches!(x.kind, "turn" | "media-relay")
         });
         let remote_public = ip(&remote.ip).is_some_and(|a| !scope_of(a).is_internal());
-        let (role, end) = if is_relay {
-            let end = match terminates {
-                Some(true) => "provider-server",
-                Some(false) => "peer",
-                None => "unknown",
-            };
-            ("relay", end)
-        } else if remote_public {
-            // A server of the service's operator terminates the media; a
-            // public address of nobody known is the other peer (behind NAT).
-            match (terminates, f.operator.is_some()) {
-                (Some(true), true) => ("sfu", "provider-server"),
-                (Some(false), _) => ("peer", "peer"),
-                (Some(true), false) => ("peer", "peer"),
-                (None, true) => ("sfu", "unknown"),
-                (None, false) => ("peer", "unknown"),
+        // A server of the operator of an app whose servers decrypt is its
+        // SFU; a public address of nobody known is the other peer.
+        let (role, hop) = if let Some(x) = relay {
+            if !call_relays.iter().any(|c| c.ip == x.ip && c.port == x.port) {
+                call_relays.push(x);
             }
+            ("relay", Hop::Relay)
+        } else if remote_public && f.operator.is_some() {
+            let role = if policy == Some(MediaEnds::Peer) {
+                // The app's servers cannot read its media: they relay it.
+                server_relays.push(RelayUse {
+                    operator: f.operator.clone(),
+                    used: true,
+                });
+                "media-relay"
+            } else {
+                "sfu"
+            };
+            (role, Hop::OperatorServer)
+        } else if remote_public {
+            ("peer", Hop::PublicUnknown)
         } else {
-            ("peer", "peer")
+            ("peer", Hop::Internal)
         };
-        ends.push(end);
         push(&remote.ip, remote.port, role, f.operator.as_ref());
+        media_facts.push(MediaFlowFacts {
+            encryption: f.encryption,
+            packets: f
+                .packets
+                .saturating_sub(f.stun.as_ref().map_or(0, |s| s.messages)),
+            hop,
+        });
         let kind = media_kind(f);
         media.push(MediaOut {
             flow_id: Some(f.id),
@@ -280,12 +329,16 @@ fn one_call(
         call_flows.push(f.id);
         let (_, r) = local_and_remote(f);
         let remote = side(f, r);
-        let kind = relays
+        let found = relays
             .iter()
-            .find(|x| x.ip == remote.ip && x.port == remote.port)
-            .map(|x| x.kind);
-        match kind {
-            Some("turn") => push(&remote.ip, remote.port, "relay", f.operator.as_ref()),
+            .find(|x| x.ip == remote.ip && x.port == remote.port);
+        match found {
+            Some(x) if x.kind == "turn" => {
+                if !call_relays.iter().any(|c| c.ip == x.ip && c.port == x.port) {
+                    call_relays.push(x);
+                }
+                push(&remote.ip, remote.port, "relay", f.operator.as_ref())
+            }
             Some(_) => push(&remote.ip, remote.port, "stun-server", f.operator.as_ref()),
             None => {}
         }
@@ -311,78 +364,72 @@ fn one_call(
             f.operator.as_ref(),
         );
     }
-    let any_plain = media.iter().any(|m| m.encryption == "none");
-    let all_enc = media
-        .iter()
-        .all(|m| !matches!(m.encryption, "none" | "unknown"));
-    let encrypted = if any_plain {
-        "no"
-    } else if all_enc {
-        "yes"
-    } else {
-        "unknown"
-    };
-    let encryption_ends = if encrypted != "yes" {
-        // Nothing to decrypt (plain media) or not known to be encrypted.
-        "unknown"
-    } else if ends.contains(&"provider-server") {
-        "provider-server"
-    } else if !ends.is_empty() && ends.iter().all(|e| *e == "peer") {
-        "peer"
-    } else {
-        "unknown"
-    };
     let operator = endpoints
         .iter()
-        .find(|e| matches!(e.role, "sfu" | "relay"))
+        .find(|e| matches!(e.role, "sfu" | "media-relay"))
+        .or_else(|| endpoints.iter().find(|e| e.role == "relay"))
         .and_then(|e| e.operator.clone());
-    let verdict = sentence(
-        app.as_deref(),
-        encrypted,
-        encryption_ends,
-        operator.as_deref(),
-        &media,
-        &endpoints,
-    );
-    CallOut {
+    let signalling_out = match sip.first() {
+        Some(s) => SignallingOut {
+            protocol: "sip",
+            transport: s.transport,
+            encrypted: true,
+            evidence: sip
+                .iter()
+                .flat_map(|s| {
+                    s.evidence
+                        .iter()
+                        .map(|e| format!("flow {}: {e}", s.flow.id))
+                })
+                .collect(),
+        },
+        None if signalling.is_empty() => SignallingOut {
+            protocol: "unknown",
+            transport: "unknown",
+            encrypted: false,
+            evidence: Vec::new(),
+        },
+        None => SignallingOut {
+            protocol: "https",
+            transport: if signalling.iter().all(|f| f.encryption == "quic") {
+                "quic"
+            } else {
+                "tls"
+            },
+            encrypted: true,
+            evidence: Vec::new(),
+        },
+    };
+    let facts = InferredFacts {
+        app: app.clone(),
+        policy,
+        media: media_facts,
+        relays: call_relays
+            .iter()
+            .filter_map(|x| {
+                x.used.map(|used| RelayUse {
+                    operator: x.operator.clone(),
+                    used,
+                })
+            })
+            .chain(server_relays)
+            .collect(),
+        operator,
+        signalling: (signalling_out.protocol != "unknown")
+            .then_some((signalling_out.protocol, signalling_out.transport)),
+    };
+    let call = CallOut {
         countries: Vec::new(),
         call_id: format!("inferred-{n}"),
         from: None,
         to: None,
         app,
-        signalling: match sip.first() {
-            Some(s) => SignallingOut {
-                protocol: "sip",
-                transport: s.transport,
-                encrypted: true,
-                evidence: sip
-                    .iter()
-                    .flat_map(|s| {
-                        s.evidence
-                            .iter()
-                            .map(|e| format!("flow {}: {e}", s.flow.id))
-                    })
-                    .collect(),
-            },
-            None => SignallingOut {
-                protocol: if signalling.is_empty() {
-                    "unknown"
-                } else {
-                    "https"
-                },
-                transport: if signalling.is_empty() {
-                    "unknown"
-                } else {
-                    "tls"
-                },
-                encrypted: !signalling.is_empty(),
-                evidence: Vec::new(),
-            },
-        },
+        signalling: signalling_out,
         media,
-        encrypted,
+        // Judged by `crate::judge::inferred_call` from the facts.
+        encrypted: "unknown",
         endpoints,
-        verdict,
+        verdict: String::new(),
         state: "inferred",
         first_ts,
         last_ts,
@@ -400,10 +447,11 @@ fn one_call(
         final_status: None,
         bye_reason: None,
         findings: Vec::new(),
-        encryption_ends,
+        encryption_ends: "unknown",
         inferred: true,
         ladder: Vec::new(),
-    }
+    };
+    (call, facts)
 }
 
 /// A flow's two addresses, in order.
@@ -529,41 +577,24 @@ fn media_kind(f: &FlowOut) -> &'static str {
     }
 }
 
-fn sentence(
-    app: Option<&str>,
-    encrypted: &str,
-    ends: &str,
-    operator: Option<&str>,
-    media: &[MediaOut],
-    endpoints: &[CallEndpointOut],
-) -> String {
-    let who = app.map_or_else(|| "This call".to_string(), |a| format!("This {a} call"));
-    let how = media
-        .iter()
-        .map(|m| m.encryption)
-        .find(|e| !matches!(*e, "none" | "unknown"))
-        .unwrap_or("srtp");
-    let op = operator.map_or_else(|| "the provider".to_string(), str::to_string);
-    let relayed = endpoints.iter().any(|e| e.role == "relay");
-    match (encrypted, ends) {
-        ("no", _) => format!("{who} sends media in clear: anyone on the path can listen."),
-        ("yes", "provider-server") => format!(
-            "{who} is encrypted on the wire ({how}), but the media goes to {op}'s servers, which decrypt it: not end to end."
-        ),
-        ("yes", "peer") if relayed => format!(
-            "{who} is encrypted ({how}) end to end between the peers; a TURN relay{} forwards it without the keys.",
-            operator.map_or_else(String::new, |o| format!(" of {o}"))
-        ),
-        ("yes", "peer") => format!("{who} is encrypted ({how}) directly between the peers."),
-        ("yes", _) => format!("{who} is encrypted on the wire ({how}); where it is decrypted is not known."),
-        _ => format!("{who}: the media could not be classified from the capture (no signalling seen)."),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::{EndpointOut, FlowOut};
+
+    /// The calls with their judgement filled in, as the report has them.
+    fn infer_calls(flows: &[FlowOut], relays: &[RelayOut]) -> Vec<CallOut> {
+        super::infer_calls(flows, relays)
+            .into_iter()
+            .map(|(mut c, f)| {
+                let j = crate::judge::inferred_call(&f);
+                c.encrypted = j.encrypted;
+                c.encryption_ends = j.encryption_ends;
+                c.verdict = j.verdict;
+                c
+            })
+            .collect()
+    }
 
     fn ep(ip: &str, port: u16) -> EndpointOut {
         EndpointOut {
@@ -626,6 +657,8 @@ mod tests {
             peers: Vec::new(),
             flow_ids: vec![1],
             evidence: Vec::new(),
+            used: Some(true),
+            relayed_packets: 100,
         }
     }
 
@@ -653,7 +686,7 @@ mod tests {
         let c = &calls[0];
         assert_eq!(
             (c.call_id.as_str(), c.encrypted, c.encryption_ends),
-            ("inferred-1", "yes", "provider-server")
+            ("inferred-1", "yes", "provider-server-unless-e2ee")
         );
         assert_eq!(c.app.as_deref(), Some("meet"));
         assert!(c
@@ -661,7 +694,13 @@ mod tests {
             .iter()
             .any(|e| e.role == "sfu" && e.ip == "142.250.82.76"));
         assert_eq!(c.flow_ids, vec![1, 2]);
-        assert!(c.verdict.contains("not end to end"), "{}", c.verdict);
+        // Meet's client-side encryption is a meeting option, not visible on the wire.
+        assert!(
+            c.verdict
+                .contains("unless the meeting enabled end-to-end encryption"),
+            "{}",
+            c.verdict
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use crate::net::Endpoint;
 use crate::net::Transport;
-use crate::report::RelayOut;
+use crate::report::{FlowOut, RelayOut};
 
 pub const MAX_RELAYS: usize = 16_384;
 pub const MAX_SET: usize = 256;
@@ -259,8 +259,57 @@ impl RelayTable {
                 peers: r.peers.iter().map(|a| a.to_string()).collect(),
                 flow_ids: r.flow_ids.iter().copied().collect(),
                 evidence: Vec::new(),
+                used: None,
+                relayed_packets: 0,
             })
             .collect()
+    }
+}
+
+/// Fills each relay's `relayed_packets` and `used` from the flows: its
+/// ChannelData packets, plus the packets other than STUN of the flows that
+/// carry media (RTP, SRTP, RTCP, ZRTP, ChannelData, DTLS-SRTP) to or from
+/// the relay's address, whether or not they carried STUN too. A TURN
+/// allocation whose flows carry only STUN relayed nothing: the media, if
+/// any, went another way.
+pub fn mark_use(relays: &mut [RelayOut], flows: &[FlowOut]) {
+    let mut at: FxHashMap<(&str, u16, &str), usize> = FxHashMap::default();
+    for (i, r) in relays.iter().enumerate() {
+        at.entry((r.ip.as_str(), r.port, r.transport)).or_insert(i);
+    }
+    let mut on_flows = vec![0u64; relays.len()];
+    let mut channel_data_flows = vec![false; relays.len()];
+    for f in flows {
+        let p = |x: &str| f.protocols.contains(&x);
+        let media = ["rtp", "srtp", "rtcp", "srtcp", "zrtp", "turn-channeldata"]
+            .iter()
+            .any(|x| p(x))
+            || f.encryption == "dtls-srtp";
+        if !media {
+            continue;
+        }
+        let packets = f
+            .packets
+            .saturating_sub(f.stun.as_ref().map_or(0, |s| s.messages));
+        let src = at.get(&(f.src.ip.as_str(), f.src.port, f.transport));
+        let dst = at.get(&(f.dst.ip.as_str(), f.dst.port, f.transport));
+        for &i in src.into_iter().chain(dst.filter(|d| Some(*d) != src)) {
+            on_flows[i] += packets;
+            channel_data_flows[i] |= p("turn-channeldata");
+        }
+    }
+    for (i, r) in relays.iter_mut().enumerate() {
+        // ChannelData is counted on its flows already when they are known.
+        r.relayed_packets = if channel_data_flows[i] {
+            on_flows[i].max(r.channel_data_packets)
+        } else {
+            on_flows[i] + r.channel_data_packets
+        };
+        // Over TLS or DTLS the relayed data is encrypted with the rest.
+        r.used = match r.transport {
+            "tls" | "dtls" => None,
+            _ => Some(r.relayed_packets > 0),
+        };
     }
 }
 
@@ -301,5 +350,104 @@ mod tests {
         assert_eq!(r.kind, RelayKind::Turn);
         // Created first by the first table.
         assert_eq!(r.frame, 10);
+    }
+
+    fn relay_out(ip: &str, port: u16) -> RelayOut {
+        RelayOut {
+            ip: ip.into(),
+            port,
+            transport: "udp",
+            kind: "turn",
+            operator: None,
+            clients: vec!["192.168.1.6".into()],
+            relayed_addresses: Vec::new(),
+            channel_data_packets: 0,
+            peers: Vec::new(),
+            flow_ids: vec![1],
+            evidence: Vec::new(),
+            place: Default::default(),
+            used: None,
+            relayed_packets: 0,
+        }
+    }
+
+    fn flow_out(id: u32, dst: (&str, u16), protocols: Vec<&'static str>) -> FlowOut {
+        use crate::report::{EndpointOut, StunOut};
+        FlowOut {
+            place: Default::default(),
+            id,
+            transport: "udp",
+            src: EndpointOut {
+                ip: "192.168.1.6".into(),
+                port: 50000,
+            },
+            dst: EndpointOut {
+                ip: dst.0.into(),
+                port: dst.1,
+            },
+            first_ts: 0.0,
+            last_ts: 1.0,
+            packets: 40,
+            bytes: 4000,
+            encryption: if protocols.contains(&"srtp") {
+                "srtp"
+            } else {
+                "none"
+            },
+            protocols,
+            sni: None,
+            app: None,
+            call_id: None,
+            rtp_streams: Vec::new(),
+            packets_fwd: 20,
+            packets_rev: 20,
+            bytes_fwd: 2000,
+            bytes_rev: 2000,
+            ended: "idle",
+            encryption_evidence: Vec::new(),
+            findings: Vec::new(),
+            operator: None,
+            tls_version: None,
+            alpn: None,
+            tls_certificate_names: Vec::new(),
+            stun: Some(StunOut {
+                messages: 4,
+                classic: 0,
+                ice_checks: 0,
+                nominated: false,
+                authenticated: 0,
+                unauthenticated: 0,
+                mapped_addresses: Vec::new(),
+                relayed_addresses: Vec::new(),
+                channels: Vec::new(),
+                software: None,
+                vendor: None,
+            }),
+            rdns: None,
+            app_evidence: None,
+        }
+    }
+
+    /// A TURN allocation whose flow carries only STUN is unused; media sent
+    /// to a relay's own address (as WhatsApp does) is relayed, STUN aside.
+    #[test]
+    fn relays_are_used_only_when_media_went_through_them() {
+        let mut relays = vec![
+            relay_out("52.114.250.123", 3478),
+            relay_out("157.240.203.62", 3478),
+        ];
+        let flows = vec![
+            flow_out(1, ("52.114.250.123", 3478), vec!["stun", "turn"]),
+            flow_out(2, ("157.240.203.62", 3478), vec!["srtp", "stun"]),
+        ];
+        mark_use(&mut relays, &flows);
+        assert_eq!(
+            (relays[0].used, relays[0].relayed_packets),
+            (Some(false), 0)
+        );
+        assert_eq!(
+            (relays[1].used, relays[1].relayed_packets),
+            (Some(true), 36)
+        );
     }
 }

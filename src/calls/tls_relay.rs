@@ -122,6 +122,8 @@ mod tests {
             peers: Vec::new(),
             flow_ids: vec![63],
             evidence: Vec::new(),
+            used: None,
+            relayed_packets: 0,
         }
     }
 

@@ -115,13 +115,21 @@ pub(crate) fn on_stun(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &StunMe
         s.is_turn = true;
     }
     // Which side is the server: requests and Send indications go to it,
-    // responses and Data indications come from it. ICE checks are between peers.
+    // responses and Data indications come from it; never who sent first.
+    // ICE checks are between peers. RFC 3489's Shared Secret exchange runs
+    // over TLS only and RFC 5389 reserves the method, so a Shared Secret
+    // message on UDP (Zoom's servers send them) says nothing of roles.
+    let shared_secret = facts.method == wire::stun::Method::SharedSecret;
+    let known_server = known_stun_server(pkt.dst);
     let towards_server = match facts.class {
-        Class::Request => !ice_check && !peer_to_peer && (turn || !has_username),
+        Class::Request => {
+            !shared_secret && !ice_check && !peer_to_peer && (turn || !has_username || known_server)
+        }
         Class::Indication => facts.method == wire::stun::Method::Send,
         Class::SuccessResponse | Class::ErrorResponse => false,
     };
     let from_server = matches!(facts.class, Class::SuccessResponse | Class::ErrorResponse)
+        && !shared_secret
         && !peer_to_peer
         && (turn || s.to_server == Some(pkt.dir.flip()))
         || (facts.class == Class::Indication && facts.method == wire::stun::Method::Data);
@@ -130,6 +138,9 @@ pub(crate) fn on_stun(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &StunMe
     } else if from_server {
         s.to_server.get_or_insert(pkt.dir.flip());
     }
+    // Evidence against the side already known as the server is not used.
+    let towards_server = towards_server && s.to_server == Some(pkt.dir);
+    let from_server = from_server && s.to_server == Some(pkt.dir.flip());
     if let Some(m) = facts
         .mapped
         .filter(|_| facts.class == Class::SuccessResponse)
@@ -156,7 +167,11 @@ pub(crate) fn on_stun(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &StunMe
             s.channels.push(c);
         }
     }
-    let server_client = if towards_server {
+    // A Binding request names its receiver a STUN server at once when it
+    // goes to a known STUN server (an address on a STUN port); any
+    // other receiver is one once it answers (a peer probed by an app's own
+    // connectivity checks never does).
+    let server_client = if towards_server && (turn || known_server) {
         Some((pkt.dst, pkt.src.ip))
     } else if from_server {
         Some((pkt.src, pkt.dst.ip))
@@ -211,6 +226,13 @@ pub(crate) fn on_stun(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &StunMe
         };
         media::other_class(ctx, st, &inner, data);
     }
+}
+
+/// An address on a port STUN servers listen on: 3478 and 3479 (STUN and
+/// its CHANGE-REQUEST alternate port, RFC 5389 §18.4 / RFC 3489 §9.3), 5349
+/// (STUN over TLS) and 19302-19309 (Google's public STUN service).
+fn known_stun_server(dst: crate::net::Endpoint) -> bool {
+    matches!(dst.port, 3478 | 3479 | 5349 | 19302..=19309)
 }
 
 pub(crate) fn vendor_operator(v: StunVendor) -> Option<&'static str> {

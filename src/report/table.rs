@@ -189,6 +189,20 @@ fn where_is(operator: Option<&str>, place: &PlaceOut) -> String {
 }
 
 /// STUN/TURN servers, media relays and SFUs.
+/// Packets of media a relay carried, "allocated, unused" for a TURN
+/// allocation nothing went through, "-" for a STUN server.
+pub(crate) fn relay_use(rl: &crate::report::RelayOut) -> String {
+    if rl.used == Some(true) {
+        rl.relayed_packets.to_string()
+    } else if rl.used.is_none() {
+        "cannot tell (encrypted)".to_string()
+    } else if rl.kind == "stun" {
+        "-".to_string()
+    } else {
+        "allocated, unused".to_string()
+    }
+}
+
 fn relays(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     if r.relays.is_empty() {
         return Ok(());
@@ -201,6 +215,7 @@ fn relays(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         "clients",
         "relayed",
         "channeldata",
+        "media relayed",
     ]);
     for rl in r.relays.iter().take(MAX_TABLE_ROWS) {
         t.add_row(vec![
@@ -214,6 +229,7 @@ fn relays(out: &mut dyn Write, r: &Report) -> io::Result<()> {
             Cell::new(rl.clients.join("\n")),
             Cell::new(rl.relayed_addresses.join("\n")),
             Cell::new(rl.channel_data_packets).set_alignment(CellAlignment::Right),
+            Cell::new(relay_use(rl)).set_alignment(CellAlignment::Right),
         ]);
     }
     writeln!(out, "\nRelays and servers\n{t}")?;

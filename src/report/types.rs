@@ -289,7 +289,10 @@ pub struct CallOut {
     pub bye_reason: Option<String>,
     pub findings: Vec<String>,
     /// Where the media is decrypted: "peer" (end to end), "provider-server"
-    /// (an SFU or media server of the service), or "unknown".
+    /// (an SFU or media server of the service), "provider-server-unless-e2ee"
+    /// (the app's documented policy: its servers decrypt unless the meeting
+    /// enabled an optional end-to-end mode, which the wire does not show),
+    /// or "unknown".
     pub encryption_ends: &'static str,
     /// True for calls inferred from media (no signalling seen).
     pub inferred: bool,
@@ -329,6 +332,15 @@ pub struct RelayOut {
     /// encrypted, so this is what was visible).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
+    /// Media went through this server: `relayed_packets` > 0. A TURN
+    /// allocation nothing went through is "allocated, unused". Null for TURN
+    /// over TLS or DTLS, whose relayed data is encrypted with the rest: the
+    /// capture cannot tell.
+    pub used: Option<bool>,
+    /// Media packets relayed: TURN ChannelData plus the non-STUN packets of
+    /// its media flows (media sent to the relay's own address, as WhatsApp
+    /// does, and Send/Data indications).
+    pub relayed_packets: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -104,8 +104,12 @@ fn parties(c: &CallOut) -> String {
 
 /// The signalling protocol and transport, and whether it is encrypted.
 fn signalling(c: &CallOut) -> String {
-    if c.inferred || c.signalling.protocol == "unknown" {
-        "not seen (call inferred from its media)".to_string()
+    if c.signalling.protocol == "unknown" {
+        if c.inferred {
+            "not seen (call inferred from its media)".to_string()
+        } else {
+            "not seen".to_string()
+        }
     } else {
         format!(
             "{} over {} — {}",
@@ -193,6 +197,13 @@ fn encryption_ends(c: &CallOut) -> String {
         (_, "peer") => "<span class=\"ok\">at the other party: end to end</span>".to_string(),
         (_, "provider-server") => format!(
             "<span class=\"warn\">at {} servers: the provider can see the media (not end to end)</span>",
+            match operator {
+                Some(o) => format!("{}'s", Esc(o)),
+                None => "the provider's".to_string(),
+            }
+        ),
+        (_, "provider-server-unless-e2ee") => format!(
+            "<span class=\"warn\">at {} servers unless the meeting enabled end-to-end encryption (not visible on the wire)</span>",
             match operator {
                 Some(o) => format!("{}'s", Esc(o)),
                 None => "the provider's".to_string(),

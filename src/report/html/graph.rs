@@ -34,6 +34,8 @@ pub(crate) struct Node {
     pub(crate) col: u8,
     /// Only announced in SDP, never seen.
     dashed: bool,
+    /// A TURN relay nothing went through (allocated, unused).
+    unused: bool,
 }
 
 /// The flows between two nodes, drawn as one edge.
@@ -153,6 +155,7 @@ impl Graph {
             ports: BTreeSet::new(),
             col: 3,
             dashed: false,
+            unused: false,
         });
         let i = self.nodes.len() - 1;
         self.by_key.insert(ip.to_string(), i);
@@ -200,12 +203,12 @@ impl Graph {
     fn add_flow_sides(&mut self, flows: &[&FlowOut], ix: &Index) {
         for f in flows {
             for (side, other) in [(&f.src, &f.dst), (&f.dst, &f.src)] {
-                let role = ix
-                    .relays_by_ip
-                    .get(side.ip.as_str())
-                    .map_or("host", |rl| static_role(rl.kind));
+                let relay = ix.relays_by_ip.get(side.ip.as_str());
+                let role = relay.map_or("host", |rl| static_role(rl.kind));
                 if let Some(i) = self.node(&side.ip, role) {
                     if let Some(n) = self.nodes.get_mut(i) {
+                        n.unused =
+                            relay.is_some_and(|rl| rl.kind == "turn" && rl.used == Some(false));
                         // The server side's port tells more than the client's.
                         if is_internal(&other.ip) || !is_internal(&side.ip) {
                             n.ports.insert(side.port);
@@ -306,6 +309,7 @@ impl Graph {
                         ports: BTreeSet::new(),
                         col: 1,
                         dashed: false,
+                        unused: false,
                     });
                     let i = self.nodes.len() - 1;
                     self.by_key.insert(key, i);
@@ -444,6 +448,9 @@ impl Graph {
         if let Some(o) = &n.operator {
             head.push_str(" · ");
             head.push_str(o);
+        }
+        if n.unused && matches!(n.role, "relay" | "turn") {
+            head.push_str(" · allocated, unused");
         }
         let ports: Vec<String> = n.ports.iter().take(4).map(|p| p.to_string()).collect();
         let third = if n.role == "nat" {

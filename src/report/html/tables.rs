@@ -25,12 +25,12 @@ pub(crate) fn relays_section(h: &mut String, r: &Report) {
     h.push_str(
         "<div class=\"scroll\"><table>\n<thead><tr><th>address</th><th>kind</th><th>transport</th>\
          <th>operator</th><th>clients</th><th>relayed addresses</th><th>peers</th>\
-         <th>ChannelData packets</th></tr></thead>\n<tbody>\n",
+         <th>ChannelData packets</th><th>media relayed</th></tr></thead>\n<tbody>\n",
     );
     for rl in r.relays.iter().take(MAX_RELAY_ROWS) {
         w!(
             h,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>\n",
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
             Esc(&ep(&rl.ip, rl.port)),
             Esc(rl.kind),
             Esc(rl.transport),
@@ -38,7 +38,8 @@ pub(crate) fn relays_section(h: &mut String, r: &Report) {
             code_list(&rl.clients),
             code_list(&rl.relayed_addresses),
             code_list(&rl.peers),
-            rl.channel_data_packets
+            rl.channel_data_packets,
+            Esc(&crate::report::table::relay_use(rl))
         );
     }
     h.push_str("</tbody></table></div>\n");
