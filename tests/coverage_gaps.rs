@@ -91,3 +91,30 @@ fn parses_sip_inside_ip_in_ip() {
         assert_eq!(r.sip.requests.get("INVITE"), Some(&1));
     }
 }
+
+#[test]
+fn rejects_ssdp_as_sip() {
+    let ssdp = [
+        &b"NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=1800\r\n\
+           NT: upnp:rootdevice\r\nNTS: ssdp:alive\r\nUSN: uuid:1::upnp:rootdevice\r\n\r\n"[..],
+        b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n\
+          MX: 1\r\nST: ssdp:all\r\n\r\n",
+    ];
+    let mut frames: Vec<Vec<u8>> = ssdp
+        .iter()
+        .map(|m| udp(A, [239, 255, 255, 250], 50000, 1900, m))
+        .collect();
+    frames.push(udp(
+        B,
+        A,
+        1900,
+        50000,
+        b"HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nST: upnp:rootdevice\r\n\
+          USN: uuid:1::upnp:rootdevice\r\n\r\n",
+    ));
+    let r = run(&frames);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert_eq!(r.source.malformed, 0);
+    assert!(r.sip.requests.is_empty() && r.sip.responses.is_empty());
+    assert!(r.flows.iter().all(|f| !f.protocols.contains(&"sip")));
+}

@@ -1215,7 +1215,7 @@ pub fn probe(buf: &[u8]) -> Probe {
     for (name, _) in KNOWN_METHODS {
         match prefix_of(buf, name.as_bytes()) {
             Some(true) => match buf.get(name.len()) {
-                Some(b' ') => return Probe::Match,
+                Some(b' ') => return probe_strong_line(buf),
                 None => return Probe::NeedMore,
                 Some(_) => {}
             },
@@ -1227,6 +1227,47 @@ pub fn probe(buf: &[u8]) -> Probe {
         Probe::NoMatch if partial => Probe::NeedMore,
         answer => answer,
     }
+}
+
+/// A strong method and a space start `buf`: SIP unless the Request-Line,
+/// when complete within the probe window, ends in another protocol's version
+/// (`HTTP/1.1` of SSDP's `NOTIFY * HTTP/1.1` or GENA's `SUBSCRIBE`,
+/// `RTSP/1.0` of RTSP's `OPTIONS`). RFC 3261 section 7.1 ends every
+/// Request-Line with the SIP-Version; a line that ends in no version at all
+/// stays SIP, for the parser to report as malformed.
+fn probe_strong_line(buf: &[u8]) -> Probe {
+    let window = buf.get(..field::MAX_PROBE_LINE).unwrap_or(buf);
+    let Some((end, _)) = line_end(window) else {
+        return Probe::Match;
+    };
+    let line = window.get(..end).unwrap_or_default();
+    let last = match line.iter().rposition(|&b| b == b' ') {
+        Some(sp) => line.get(sp + 1..).unwrap_or_default(),
+        None => line,
+    };
+    if is_other_version(last) {
+        Probe::NoMatch
+    } else {
+        Probe::Match
+    }
+}
+
+/// `name "/" 1*DIGIT "." 1*DIGIT` with a name other than `SIP`: the version
+/// of another text protocol (HTTP, RTSP).
+fn is_other_version(token: &[u8]) -> bool {
+    let Some(slash) = token.iter().position(|&b| b == b'/') else {
+        return false;
+    };
+    let (name, num) = (&token[..slash], &token[slash + 1..]);
+    if name.is_empty()
+        || name.eq_ignore_ascii_case(b"SIP")
+        || !name.iter().all(u8::is_ascii_alphabetic)
+    {
+        return false;
+    }
+    let mut parts = num.split(|&b| b == b'.');
+    let digits = |p: Option<&[u8]>| p.is_some_and(|p| !p.is_empty() && p.iter().all(u8::is_ascii_digit));
+    digits(parts.next()) && digits(parts.next()) && parts.next().is_none()
 }
 
 // Weak methods (any token outside the strong list), after OISF/suricata
@@ -1703,6 +1744,40 @@ hello";
         assert_eq!(probe(b"BY\x00\xa0\x80\x00\x12\x34"), Probe::NoMatch);
         assert_eq!(probe(b"AC\x01\x00\x90\x60"), Probe::NoMatch);
         assert_eq!(probe(b" INVITE sip:a SIP/2.0\r\n"), Probe::NoMatch);
+    }
+
+    /// SSDP (UPnP Device Architecture 2.0 section 1): NOTIFY and M-SEARCH
+    /// requests on UDP 1900 and their `HTTP/1.1 200 OK` answers; GENA's
+    /// SUBSCRIBE and RTSP's OPTIONS share strong SIP method names.
+    #[test]
+    fn rejects_ssdp_and_other_http_like_start_lines() {
+        for m in [
+            &b"NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nNT: upnp:rootdevice\r\n\
+               NTS: ssdp:alive\r\nUSN: uuid:1::upnp:rootdevice\r\n\r\n"[..],
+            b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n\
+              MX: 1\r\nST: ssdp:all\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nST: upnp:rootdevice\r\n\r\n",
+            b"SUBSCRIBE /evt HTTP/1.1\r\nNT: upnp:event\r\n\r\n",
+            b"OPTIONS rtsp://cam/ RTSP/1.0\r\nCSeq: 1\r\n\r\n",
+            b"notify * http/1.0\r\n\r\n",
+        ] {
+            assert_eq!(probe(m), Probe::NoMatch, "{:?}", core::str::from_utf8(m));
+            assert_eq!(
+                SipMessage::parse(m).map(|_| ()).map_err(|e| e.kind),
+                Err(ErrorKind::NotThisProtocol)
+            );
+        }
+    }
+
+    #[test]
+    fn parses_strong_methods_whatever_their_version() {
+        // SIP/3.0 is SIP with a bad version, a missing version is malformed
+        // SIP: both stay SIP for the parser to report.
+        assert_eq!(probe(b"NOTIFY sip:a@b SIP/2.0\r\n"), Probe::Match);
+        assert_eq!(probe(b"NOTIFY sip:a@b SIP/3.0\r\n"), Probe::Match);
+        assert_eq!(probe(b"NOTIFY sip:a@b\r\n"), Probe::Match);
+        assert_eq!(probe(b"NOTIFY * HTTP/1."), Probe::Match);
+        assert_eq!(probe(b"NOTIFY * HTTP/x.1\r\n"), Probe::Match);
     }
 
     #[test]

@@ -280,7 +280,9 @@ pub(crate) fn is_sip_websocket_upgrade(p: &[u8]) -> bool {
     has(b"upgrade: websocket") && has(b"sec-websocket-protocol: sip")
 }
 
-/// HTTP/1.x request or response line.
+/// HTTP/1.x request or response line: one of HTTP's methods (or the status
+/// line's version) and `HTTP/1.` on the first line, so that RTSP's
+/// `OPTIONS rtsp://... RTSP/1.0` and SIP are not HTTP.
 pub(crate) fn is_http(p: &[u8]) -> bool {
     const STARTS: [&[u8]; 9] = [
         b"GET ",
@@ -293,5 +295,27 @@ pub(crate) fn is_http(p: &[u8]) -> bool {
         b"CONNECT ",
         b"HTTP/1.",
     ];
-    STARTS.iter().any(|s| p.starts_with(s)) && !p.windows(8).take(256).any(|w| w == b"SIP/2.0 ")
+    let head = &p[..p.len().min(2048)];
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    STARTS.iter().any(|s| p.starts_with(s)) && line.windows(7).any(|w| w == b"HTTP/1.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_http_start_lines() {
+        assert!(is_http(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert!(is_http(b"OPTIONS * HTTP/1.1\r\n\r\n"));
+        assert!(is_http(b"HTTP/1.1 200 OK\r\n\r\n"));
+    }
+
+    #[test]
+    fn rejects_rtsp_and_sip_as_http() {
+        assert!(!is_http(b"OPTIONS rtsp://10.2.2.2:8554/ RTSP/1.0\r\nCSeq: 1\r\n\r\n"));
+        assert!(!is_http(b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n"));
+        // HTTP/1. on a later line only.
+        assert!(!is_http(b"GET /\r\nX: HTTP/1.1\r\n\r\n"));
+    }
 }
