@@ -38,7 +38,6 @@ fn run(frames: &[Vec<u8>]) -> Report {
     an.finish(vec!["hand-built".into()], None)
 }
 
-#[allow(dead_code)]
 fn warning_count(r: &Report, kind: &str) -> u64 {
     r.warnings
         .iter()
@@ -117,4 +116,35 @@ fn rejects_ssdp_as_sip() {
     assert_eq!(r.source.malformed, 0);
     assert!(r.sip.requests.is_empty() && r.sip.responses.is_empty());
     assert!(r.flows.iter().all(|f| !f.protocols.contains(&"sip")));
+}
+
+#[test]
+fn rejects_lone_in_dialog_requests_as_calls() {
+    let ack = "ACK sip:bob@198.51.100.7 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-1\r\n\
+               From: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=2\r\nCall-ID: lone-ack\r\n\
+               CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n";
+    let bye = ack
+        .replace("ACK sip", "BYE sip")
+        .replace("1 ACK", "2 BYE")
+        .replace("lone-ack", "lone-bye");
+    let r = run(&[
+        udp(A, B, 5060, 5060, ack.as_bytes()),
+        udp(A, B, 5060, 5060, bye.as_bytes()),
+    ]);
+    assert!(r.calls.is_empty(), "{:?}", r.calls);
+    assert_eq!(r.sip.requests.get("ACK"), Some(&1));
+    assert_eq!(r.sip.requests.get("BYE"), Some(&1));
+    assert_eq!(warning_count(&r, "sip-dialog-not-seen"), 2);
+    // The example names the method only.
+    let w = r.warnings.iter().find(|w| w.kind == "sip-dialog-not-seen").unwrap();
+    assert!(w.example.contains("ACK") && !w.example.contains("lone-ack"), "{}", w.example);
+
+    // With its INVITE, the same BYE ends the call.
+    let bye = bye.replace("lone-bye", "ipip-1");
+    let r = run(&[
+        udp(A, B, 5060, 5060, invite("ipip-1", SDP).as_bytes()),
+        udp(A, B, 5060, 5060, bye.as_bytes()),
+    ]);
+    assert_eq!(r.calls.len(), 1);
+    assert_eq!(warning_count(&r, "sip-dialog-not-seen"), 0);
 }

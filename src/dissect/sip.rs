@@ -89,6 +89,21 @@ pub(crate) fn on_sip(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &SipMess
         },
     };
     let (call, facts) = ctx.calls.on_message(msg, sp);
+    if facts.orphan {
+        ctx.warnings
+            .add_on_flow("sip-dialog-not-seen", pkt.flow_id, || {
+                let what = match (msg.method().filter(|_| msg.is_request()), msg.cseq()) {
+                    (Some(m), _) => m.as_str().chars().take(32).collect(),
+                    (None, Some((_, m))) => format!(
+                        "a {} response to {}",
+                        msg.status_code().unwrap_or(0),
+                        m.as_str().chars().take(32).collect::<String>()
+                    ),
+                    _ => "a message".to_string(),
+                };
+                format!("{what} of a dialog whose INVITE was not seen: no call made")
+            });
+    }
     if st.sig_call.is_none() {
         st.sig_call = call;
     }
