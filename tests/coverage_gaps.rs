@@ -148,3 +148,38 @@ fn rejects_lone_in_dialog_requests_as_calls() {
     assert_eq!(r.calls.len(), 1);
     assert_eq!(warning_count(&r, "sip-dialog-not-seen"), 0);
 }
+
+#[test]
+fn parses_sip_body_longer_than_content_length() {
+    // 11 bytes of junk after the declared body: discarded, counted.
+    let mut m = invite("long-1", SDP);
+    m.push_str("trailing!\r\n");
+    let r = run(&[udp(A, B, 5060, 5060, m.as_bytes())]);
+    assert_eq!(r.calls.len(), 1);
+    assert_eq!(r.calls[0].media.len(), 1, "the SDP is whole");
+    assert_eq!(warning_count(&r, "sip-extra-bytes"), 1);
+    let w = r.warnings.iter().find(|w| w.kind == "sip-extra-bytes").unwrap();
+    assert!(w.example.contains("11 bytes") && !w.example.contains("trailing"));
+}
+
+#[test]
+fn parses_sip_body_shorter_than_content_length_to_its_last_line() {
+    // Content-Length claims 40 bytes more than sent; the last line is cut.
+    let sdp = format!("{SDP}a=rtpmap:0 PCMU/8000\r\na=sendrecv");
+    let m = invite("short-1", &sdp).replace(
+        &format!("Content-Length: {}", sdp.len()),
+        &format!("Content-Length: {}", sdp.len() + 40),
+    );
+    let r = run(&[udp(A, B, 5060, 5060, m.as_bytes())]);
+    assert_eq!(r.calls.len(), 1);
+    assert_eq!(r.sip.requests.get("INVITE"), Some(&1));
+    assert_eq!(r.calls[0].media.len(), 1, "complete lines are read");
+    assert_eq!(warning_count(&r, "sip-truncated"), 1);
+    let w = r.warnings.iter().find(|w| w.kind == "sip-truncated").unwrap();
+    assert!(
+        w.example
+            .contains(&format!("{} of the {} bytes", sdp.len(), sdp.len() + 40)),
+        "{}",
+        w.example
+    );
+}

@@ -839,6 +839,8 @@ pub struct SipMessage<'a> {
     head_offset: usize,
     body: &'a [u8],
     truncated: bool,
+    /// Bytes after the Content-Length body (discarded, RFC 3261 section 18.3).
+    excess: usize,
     /// The headers read for every message, found in the one walk `parse`
     /// makes anyway, so their accessors do not walk the headers again.
     common: Common<'a>,
@@ -1005,12 +1007,15 @@ impl<'a> SipMessage<'a> {
             .map_err(|e| Error::malformed(head_offset.saturating_add(e.valid_up_to())))?;
         let rest = msg.get(body_start..).unwrap_or_default();
         let common = index_headers(Headers::new(head, head_offset))?;
-        let body = match common.content_length.map(parse_length) {
+        let (body, excess) = match common.content_length.map(parse_length) {
             Some(Some(len)) => {
                 truncated |= len > rest.len();
-                rest.get(..len).unwrap_or(rest)
+                (
+                    rest.get(..len).unwrap_or(rest),
+                    rest.len().saturating_sub(len),
+                )
             }
-            _ => rest,
+            _ => (rest, 0),
         };
         Ok(SipMessage {
             start,
@@ -1018,6 +1023,7 @@ impl<'a> SipMessage<'a> {
             head_offset,
             body,
             truncated,
+            excess,
             common,
         })
     }
@@ -1153,6 +1159,35 @@ impl<'a> SipMessage<'a> {
     /// Content-Length.
     pub fn is_truncated(&self) -> bool {
         self.truncated
+    }
+
+    /// How many body bytes Content-Length declares beyond those present
+    /// (0 when the body is whole or Content-Length is absent). RFC 3261
+    /// section 18.3: over UDP such a message is to be discarded (or
+    /// answered with 400); on a stream it is not complete yet.
+    pub fn body_shortfall(&self) -> usize {
+        self.content_length()
+            .map_or(0, |len| len.saturating_sub(self.body.len()))
+    }
+
+    /// How many bytes follow the body Content-Length declares (RFC 3261
+    /// section 18.3: "any additional bytes ... MUST be discarded"); they are
+    /// not part of [`SipMessage::body`].
+    pub fn excess_len(&self) -> usize {
+        self.excess
+    }
+
+    /// The body up to the end of its last complete line when it is shorter
+    /// than Content-Length (a line cut short is not read), else the whole
+    /// body: what a line-based body (SDP) may be read from.
+    pub fn body_complete_lines(&self) -> &'a [u8] {
+        if self.body_shortfall() == 0 {
+            return self.body;
+        }
+        match self.body.iter().rposition(|&b| b == b'\n') {
+            Some(nl) => self.body.get(..=nl).unwrap_or_default(),
+            None => &[],
+        }
     }
 }
 
@@ -1767,6 +1802,36 @@ hello";
                 Err(ErrorKind::NotThisProtocol)
             );
         }
+    }
+
+    #[test]
+    fn parses_body_longer_than_content_length() {
+        let m = b"MESSAGE sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-Length: 5\r\n\r\nhello world";
+        let msg = SipMessage::parse(m).unwrap();
+        assert_eq!(msg.body(), b"hello");
+        assert_eq!(msg.excess_len(), 6);
+        assert_eq!(msg.body_shortfall(), 0);
+        assert!(!msg.is_truncated());
+        assert_eq!(msg.body_complete_lines(), b"hello");
+    }
+
+    #[test]
+    fn parses_body_shorter_than_content_length_to_its_last_line() {
+        let m = b"INVITE sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-Length: 100\r\n\r\n\
+                  v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 40";
+        let msg = SipMessage::parse(m).unwrap();
+        assert!(msg.is_truncated());
+        assert_eq!(msg.body().len(), 35);
+        assert_eq!(msg.body_shortfall(), 65);
+        assert_eq!(msg.excess_len(), 0);
+        assert_eq!(msg.body_complete_lines(), b"v=0\r\nc=IN IP4 192.0.2.1\r\n");
+        let m = b"INVITE sip:a@b SIP/2.0\r\nContent-Length: 10\r\n\r\nv=0";
+        assert_eq!(SipMessage::parse(m).unwrap().body_complete_lines(), b"");
+        // Without Content-Length (allowed over UDP) the body runs to the end.
+        let m = b"INVITE sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\nv=0";
+        let msg = SipMessage::parse(m).unwrap();
+        assert_eq!((msg.body_shortfall(), msg.excess_len()), (0, 0));
+        assert_eq!(msg.body_complete_lines(), b"v=0");
     }
 
     #[test]

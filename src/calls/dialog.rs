@@ -441,7 +441,8 @@ impl CallTable {
         };
         update_state(call, msg, cseq_method, pkt.ts);
 
-        let body = msg.body();
+        // A body cut short is read up to its last complete line.
+        let body = msg.body_complete_lines();
         let is_sdp = msg.content_type().map_or(body.starts_with(b"v=0"), |ct| {
             ct.to_ascii_lowercase().contains("application/sdp")
         });

@@ -116,9 +116,27 @@ pub(crate) fn on_sip(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &SipMess
         pkt.flow_id,
         || "an SDP line does not parse".into(),
     );
+    // RFC 3261 section 18.3: a body shorter than Content-Length makes a UDP
+    // message to be discarded; extra bytes after it are discarded.
     if msg.is_truncated() {
         ctx.warnings.add_on_flow("sip-truncated", pkt.flow_id, || {
-            "SIP body shorter than Content-Length".into()
+            match msg.content_length().filter(|_| msg.body_shortfall() > 0) {
+                Some(len) => format!(
+                    "SIP body has {} of the {len} bytes its Content-Length declares; \
+                     read up to its last complete line",
+                    msg.body().len()
+                ),
+                None => "SIP message ends before the blank line after its headers".into(),
+            }
+        });
+    }
+    if msg.excess_len() > 0 {
+        ctx.warnings.add_on_flow("sip-extra-bytes", pkt.flow_id, || {
+            format!(
+                "{} bytes after the {}-byte body its Content-Length declares were discarded",
+                msg.excess_len(),
+                msg.body().len()
+            )
         });
     }
     if scope_of(pkt.dst.ip) != Scope::Public {
