@@ -183,3 +183,74 @@ fn parses_sip_body_shorter_than_content_length_to_its_last_line() {
         w.example
     );
 }
+
+/// Ethernet/IPv4/TCP segments of `data` from A:5060 to B:5060, `mss` bytes
+/// each, starting at sequence number `seq`.
+fn tcp_segments(data: &[u8], seq: u32, mss: usize) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut s = seq;
+    for chunk in data.chunks(mss) {
+        let mut f = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4(A, B, 64)
+            .tcp(5060, 5060, s, 65535)
+            .ack(1)
+            .write(&mut f, chunk)
+            .unwrap();
+        s = s.wrapping_add(chunk.len() as u32);
+        out.push(f);
+    }
+    out
+}
+
+fn message_with_body(method: &str, call_id: &str, ctype: &str, body: &str) -> String {
+    format!(
+        "{method} sip:bob@example.com SIP/2.0\r\n\
+         Via: SIP/2.0/TCP 192.0.2.10:5060;branch=z9hG4bK-{call_id}\r\n\
+         From: <sip:alice@example.com>;tag=a1\r\nTo: <sip:bob@example.com>\r\n\
+         Call-ID: {call_id}\r\nCSeq: 1 {method}\r\nContact: <sip:alice@192.0.2.10;transport=tcp>\r\n\
+         Content-Type: {ctype}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn parses_sip_over_tcp_with_a_body_over_the_stream_buffer() {
+    // A MESSAGE whose body (65 400 bytes) with its headers exceeds the
+    // 64 KiB stream buffer, then an INVITE on the same connection; the
+    // sequence numbers wrap inside the big body.
+    let big = "x".repeat(65_400);
+    let mut stream = message_with_body("MESSAGE", "big-1", "text/plain", &big).into_bytes();
+    stream.extend_from_slice(invite("after-big", SDP).as_bytes());
+    let r = run(&tcp_segments(&stream, u32::MAX - 30_000, 1400));
+    assert_eq!(r.sip.requests.get("MESSAGE"), Some(&1), "{:?}", r.warnings);
+    assert_eq!(r.sip.requests.get("INVITE"), Some(&1), "{:?}", r.warnings);
+    assert_eq!(r.calls.len(), 1);
+    assert_eq!(r.calls[0].call_id, "after-big");
+    assert_eq!(r.calls[0].media.len(), 1);
+    assert_eq!(warning_count(&r, "sip-body-cut"), 1);
+    assert_eq!(warning_count(&r, "tcp-stream-overflow"), 0);
+    assert_eq!(warning_count(&r, "sip-stream-unparsable"), 0);
+    assert!(r.limits.stream_bytes_dropped > 0);
+    let w = r.warnings.iter().find(|w| w.kind == "sip-body-cut").unwrap();
+    assert!(w.example.contains("65400-byte body") && !w.example.contains("xxx"));
+}
+
+#[test]
+fn parses_sip_invite_over_tcp_whose_sdp_is_cut_without_its_sdp() {
+    // An SDP of ~80 kB (many attribute lines): the INVITE counts and makes
+    // its call, the SDP (not whole) is not read.
+    let mut sdp = SDP.to_string();
+    while sdp.len() < 80_000 {
+        sdp.push_str("a=x-filler:0123456789abcdef0123456789abcdef\r\n");
+    }
+    let mut stream = message_with_body("INVITE", "cut-sdp", "application/sdp", &sdp).into_bytes();
+    stream.extend_from_slice(b"\r\n\r\n");
+    let r = run(&tcp_segments(&stream, 1000, 1460));
+    assert_eq!(r.sip.requests.get("INVITE"), Some(&1), "{:?}", r.warnings);
+    assert_eq!(r.calls.len(), 1);
+    assert!(r.calls[0].media.is_empty(), "{:?}", r.calls[0].media);
+    assert_eq!(warning_count(&r, "sip-body-cut"), 1);
+    assert_eq!(warning_count(&r, "sip-truncated"), 0);
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+}

@@ -1399,6 +1399,21 @@ pub fn next_frame(buf: &[u8]) -> Result<StreamFrame> {
 /// needed. Fails when the start line is not SIP, a header is malformed, the
 /// header block exceeds 64 KiB or Content-Length is not a number up to 1 MiB.
 pub fn message_len(buf: &[u8]) -> Result<Option<usize>> {
+    let Some((body_start, body_len)) = message_parts(buf)? else {
+        return Ok(None);
+    };
+    let total = body_start
+        .checked_add(body_len)
+        .ok_or(Error::bad_length(0))?;
+    Ok((buf.len() >= total).then_some(total))
+}
+
+/// The parts of the message at the start of `buf` once its header block is
+/// complete: (where its body starts, its Content-Length, absent = 0), the
+/// body not needed yet. `Ok(None)` while the header block is incomplete;
+/// the errors of [`message_len`]. A reader whose buffer cannot hold
+/// `body_start + length` bytes can read the headers and skip the body.
+pub fn message_parts(buf: &[u8]) -> Result<Option<(usize, usize)>> {
     let window = buf.get(..field::MAX_HEADER_BLOCK).unwrap_or(buf);
     let Some((line_len, head_start)) = line_end(window) else {
         if window.len() >= field::MAX_HEADER_BLOCK {
@@ -1429,10 +1444,7 @@ pub fn message_len(buf: &[u8]) -> Result<Option<usize>> {
     if body_len > field::MAX_BODY {
         return Err(Error::bad_length(head_start));
     }
-    let total = body_start
-        .checked_add(body_len)
-        .ok_or(Error::bad_length(head_start))?;
-    Ok((buf.len() >= total).then_some(total))
+    Ok(Some((body_start, body_len)))
 }
 
 /// Every IPv4 and IPv6 literal in a header value or URI.
@@ -1843,6 +1855,28 @@ hello";
         assert_eq!(probe(b"NOTIFY sip:a@b\r\n"), Probe::Match);
         assert_eq!(probe(b"NOTIFY * HTTP/1."), Probe::Match);
         assert_eq!(probe(b"NOTIFY * HTTP/x.1\r\n"), Probe::Match);
+    }
+
+    #[test]
+    fn parses_message_parts_before_the_body() {
+        let head = b"MESSAGE sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-Length: 70000\r\n\r\n";
+        let mut m = head.to_vec();
+        m.extend_from_slice(b"partial body");
+        assert_eq!(message_parts(&m), Ok(Some((head.len(), 70000))));
+        assert_eq!(message_len(&m), Ok(None));
+        assert_eq!(message_parts(&head[..20]), Ok(None));
+        let nolen = b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n";
+        assert_eq!(message_parts(nolen), Ok(Some((nolen.len(), 0))));
+    }
+
+    #[test]
+    fn rejects_message_parts_beyond_the_limits() {
+        let m = b"MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 2000000\r\n\r\n";
+        assert_eq!(message_parts(m).map_err(|e| e.kind), Err(ErrorKind::BadLength));
+        assert_eq!(
+            message_parts(b"GET / HTTP/1.1\r\n\r\n").map_err(|e| e.kind),
+            Err(ErrorKind::NotThisProtocol)
+        );
     }
 
     #[test]

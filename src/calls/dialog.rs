@@ -217,6 +217,9 @@ pub struct SipPacket {
     pub dst: Endpoint,
     pub ts: Nanos,
     pub transport: &'static str,
+    /// The body was cut (a stream message larger than the buffer): its
+    /// SDP, not whole, is not read.
+    pub body_cut: bool,
 }
 
 /// What `CallTable::on_message` found, for leak and NAT checks by the caller.
@@ -441,8 +444,13 @@ impl CallTable {
         };
         update_state(call, msg, cseq_method, pkt.ts);
 
-        // A body cut short is read up to its last complete line.
-        let body = msg.body_complete_lines();
+        // A body cut short is read up to its last complete line; one the
+        // stream buffer cut is not read.
+        let body = if pkt.body_cut {
+            &[]
+        } else {
+            msg.body_complete_lines()
+        };
         let is_sdp = msg.content_type().map_or(body.starts_with(b"v=0"), |ct| {
             ct.to_ascii_lowercase().contains("application/sdp")
         });
@@ -789,6 +797,7 @@ a=candidate:1 1 UDP 100 203.0.113.9 41000 typ srflx raddr 10.0.0.5 rport 4000\r\
             },
             ts: Nanos::from_secs(1),
             transport: "udp",
+            body_cut: false,
         }
     }
 

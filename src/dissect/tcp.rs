@@ -49,6 +49,45 @@ pub(crate) fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payloa
         secure::tls_segment(ctx, st, pkt, seq, payload);
         return;
     }
+    if mode == TcpMode::Sip {
+        // The buffer is filled up to its limit at a time, so that a message
+        // whose headers fit is read before its body would overflow it.
+        let limit = ctx.limits.stream_buffer;
+        let mut off = 0usize;
+        while let Some(rest) = payload.get(off..).filter(|r| !r.is_empty()) {
+            let Some(t) = st.tcp.as_deref() else {
+                return;
+            };
+            if t.mode != TcpMode::Sip {
+                if t.gave_up {
+                    ctx.stream_bytes_dropped += rest.len() as u64;
+                }
+                return;
+            }
+            let room = t.bufs[pkt.dir.index()].room(limit);
+            let chunk = if room == 0 {
+                rest
+            } else {
+                rest.get(..room.min(rest.len())).unwrap_or(rest)
+            };
+            stream_segment(ctx, st, pkt, mode, seq.wrapping_add(off as u32), chunk);
+            off += chunk.len();
+        }
+        return;
+    }
+    stream_segment(ctx, st, pkt, mode, seq, payload);
+}
+
+/// Buffers one segment (or part of one) of a framed stream and parses every
+/// message it completes.
+fn stream_segment(
+    ctx: &mut Ctx,
+    st: &mut FlowState,
+    pkt: &Pkt,
+    mode: TcpMode,
+    seq: u32,
+    payload: &[u8],
+) {
     let limit = ctx.limits.stream_buffer;
     let Some(t) = st.tcp.as_deref_mut() else {
         return;
@@ -88,6 +127,7 @@ pub(crate) fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payloa
         }
     } // Parse every complete message; keep the rest for the next segment.
     let mut data = std::mem::take(&mut t.bufs[pkt.dir.index()]);
+    let mut skip_to = t.sip_skip_to[pkt.dir.index()];
     let mut consumed = 0usize;
     let mut give_up = false;
     for _ in 0..256 {
@@ -96,22 +136,60 @@ pub(crate) fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payloa
             break;
         }
         match mode {
-            TcpMode::Sip => match wire::sip::next_frame(rest) {
-                Ok(StreamFrame::KeepAlive(n)) => consumed += n,
-                Ok(StreamFrame::Message(n)) => {
-                    if let Some(m) = rest.get(..n) {
-                        sip_message(ctx, st, pkt, m);
+            TcpMode::Sip => {
+                // The rest of a body the buffer could not hold: skipped.
+                if let Some(end) = skip_to {
+                    let at = data
+                        .start_seq()
+                        .unwrap_or(end)
+                        .wrapping_add(consumed as u32);
+                    let left = end.wrapping_sub(at) as i32;
+                    if left > 0 {
+                        let n = (left.unsigned_abs() as usize).min(rest.len());
+                        consumed += n;
+                        ctx.stream_bytes_dropped += n as u64;
+                        if n == left.unsigned_abs() as usize {
+                            skip_to = None;
+                        }
+                        continue;
                     }
-                    consumed += n.max(1);
+                    skip_to = None;
                 }
-                Ok(StreamFrame::NeedMore) => break,
-                Err(e) => {
-                    ctx.warnings
-                        .add_on_flow("sip-stream-unparsable", pkt.flow_id, || e.to_string());
-                    give_up = true;
-                    break;
+                match wire::sip::next_frame(rest) {
+                    Ok(StreamFrame::KeepAlive(n)) => consumed += n,
+                    Ok(StreamFrame::Message(n)) => {
+                        if let Some(m) = rest.get(..n) {
+                            sip_message(ctx, st, pkt, m);
+                        }
+                        consumed += n.max(1);
+                    }
+                    Ok(StreamFrame::NeedMore) => {
+                        // Headers complete and a body the buffer cannot hold:
+                        // read what is here, skip the rest of the body.
+                        if let Ok(Some((body_start, len))) = wire::sip::message_parts(rest) {
+                            let total = body_start.saturating_add(len);
+                            if total > limit {
+                                sip_message_cut(ctx, st, pkt, rest, Some(limit));
+                                let at = data
+                                    .start_seq()
+                                    .unwrap_or(0)
+                                    .wrapping_add(consumed as u32);
+                                skip_to = Some(at.wrapping_add(total as u32));
+                                consumed += rest.len();
+                                continue;
+                            }
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        ctx.warnings.add_on_flow("sip-stream-unparsable", pkt.flow_id, || {
+                            e.to_string()
+                        });
+                        give_up = true;
+                        break;
+                    }
                 }
-            },
+            }
             TcpMode::Turn => match turn::next_frame(rest) {
                 Ok(Some(frame)) => {
                     match frame.kind {
@@ -216,10 +294,12 @@ pub(crate) fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payloa
     }
     data.consume(consumed);
     if give_up {
+        ctx.stream_bytes_dropped += data.data().len() as u64;
         data.clear();
     }
     if let Some(t) = st.tcp.as_deref_mut() {
         t.bufs[pkt.dir.index()] = data;
+        t.sip_skip_to[pkt.dir.index()] = if give_up { None } else { skip_to };
         if give_up {
             t.mode = TcpMode::Done;
             t.gave_up = true;
