@@ -254,3 +254,54 @@ fn parses_sip_invite_over_tcp_whose_sdp_is_cut_without_its_sdp() {
     assert_eq!(warning_count(&r, "sip-truncated"), 0);
     assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
 }
+
+/// RTP packets of one SSRC (dynamic PT 118, 20 ms apart) with the given payloads.
+fn rtp_frames(payloads: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let i = i as u16;
+            let mut rtp = vec![0x80, 118];
+            rtp.extend_from_slice(&(1000 + i).to_be_bytes());
+            rtp.extend_from_slice(&(u32::from(i) * 160).to_be_bytes());
+            rtp.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+            rtp.extend_from_slice(p);
+            udp(A, B, 40_000, 50_000, &rtp)
+        })
+        .collect()
+}
+
+fn stream_encryption(r: &Report) -> &'static str {
+    let f = r
+        .flows
+        .iter()
+        .find(|f| !f.rtp_streams.is_empty())
+        .expect("an RTP stream");
+    f.rtp_streams[0].encryption
+}
+
+#[test]
+fn parses_media_repeating_its_payload_as_plain() {
+    // AMR-like speech frames, then the same SID frame during silence.
+    let mut payloads: Vec<Vec<u8>> = (0..6u32)
+        .map(|i| (0..31u32).map(|b| (b * 97 + i * 13) as u8).collect())
+        .collect();
+    payloads.extend(std::iter::repeat_n(vec![0xf0, 0x44, 0x21, 0x9a, 0x5c, 0x03, 0x10], 40));
+    let r = run(&rtp_frames(&payloads));
+    assert_eq!(stream_encryption(&r), "plain", "{:?}", r.flows);
+}
+
+#[test]
+fn rejects_changing_payloads_as_repeats() {
+    // Every payload different (what SRTP makes of the same frames).
+    let payloads: Vec<Vec<u8>> = (0..46u32)
+        .map(|i| {
+            (0..17u32)
+                .map(|b| (b.wrapping_mul(2_654_435_761).wrapping_add(i * 40_503) >> 13) as u8)
+                .collect()
+        })
+        .collect();
+    let r = run(&rtp_frames(&payloads));
+    assert_ne!(stream_encryption(&r), "plain", "{:?}", r.flows);
+}
