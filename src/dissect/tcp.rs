@@ -362,7 +362,8 @@ pub(crate) fn is_sip_websocket_upgrade(p: &[u8]) -> bool {
 
 /// HTTP/1.x request or response line: one of HTTP's methods (or the status
 /// line's version) and `HTTP/1.` on the first line, so that RTSP's
-/// `OPTIONS rtsp://... RTSP/1.0` and SIP are not HTTP.
+/// `OPTIONS rtsp://... RTSP/1.0` and SIP are not HTTP (a first line the
+/// segment cuts is taken on its method).
 pub(crate) fn is_http(p: &[u8]) -> bool {
     const STARTS: [&[u8]; 9] = [
         b"GET ",
@@ -375,9 +376,15 @@ pub(crate) fn is_http(p: &[u8]) -> bool {
         b"CONNECT ",
         b"HTTP/1.",
     ];
+    if !STARTS.iter().any(|s| p.starts_with(s)) {
+        return false;
+    }
+    // A first line cut by the segment (a long URL) is taken on its method.
     let head = &p[..p.len().min(2048)];
-    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    STARTS.iter().any(|s| p.starts_with(s)) && line.windows(7).any(|w| w == b"HTTP/1.")
+    match head.iter().position(|&b| b == b'\n') {
+        Some(nl) => head[..nl].windows(7).any(|w| w == b"HTTP/1."),
+        None => true,
+    }
 }
 
 #[cfg(test)]
@@ -389,6 +396,8 @@ mod tests {
         assert!(is_http(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
         assert!(is_http(b"OPTIONS * HTTP/1.1\r\n\r\n"));
         assert!(is_http(b"HTTP/1.1 200 OK\r\n\r\n"));
+        // The request line continues in the next segment.
+        assert!(is_http(b"GET /a-very-long-path?q="));
     }
 
     #[test]
