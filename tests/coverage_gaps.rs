@@ -120,7 +120,8 @@ fn rejects_ssdp_as_sip() {
 
 #[test]
 fn rejects_lone_in_dialog_requests_as_calls() {
-    let ack = "ACK sip:bob@198.51.100.7 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-1\r\n\
+    let ack =
+        "ACK sip:bob@198.51.100.7 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-1\r\n\
                From: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=2\r\nCall-ID: lone-ack\r\n\
                CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n";
     let bye = ack
@@ -136,8 +137,16 @@ fn rejects_lone_in_dialog_requests_as_calls() {
     assert_eq!(r.sip.requests.get("BYE"), Some(&1));
     assert_eq!(warning_count(&r, "sip-dialog-not-seen"), 2);
     // The example names the method only.
-    let w = r.warnings.iter().find(|w| w.kind == "sip-dialog-not-seen").unwrap();
-    assert!(w.example.contains("ACK") && !w.example.contains("lone-ack"), "{}", w.example);
+    let w = r
+        .warnings
+        .iter()
+        .find(|w| w.kind == "sip-dialog-not-seen")
+        .unwrap();
+    assert!(
+        w.example.contains("ACK") && !w.example.contains("lone-ack"),
+        "{}",
+        w.example
+    );
 
     // With its INVITE, the same BYE ends the call.
     let bye = bye.replace("lone-bye", "ipip-1");
@@ -158,7 +167,11 @@ fn parses_sip_body_longer_than_content_length() {
     assert_eq!(r.calls.len(), 1);
     assert_eq!(r.calls[0].media.len(), 1, "the SDP is whole");
     assert_eq!(warning_count(&r, "sip-extra-bytes"), 1);
-    let w = r.warnings.iter().find(|w| w.kind == "sip-extra-bytes").unwrap();
+    let w = r
+        .warnings
+        .iter()
+        .find(|w| w.kind == "sip-extra-bytes")
+        .unwrap();
     assert!(w.example.contains("11 bytes") && !w.example.contains("trailing"));
 }
 
@@ -175,7 +188,11 @@ fn parses_sip_body_shorter_than_content_length_to_its_last_line() {
     assert_eq!(r.sip.requests.get("INVITE"), Some(&1));
     assert_eq!(r.calls[0].media.len(), 1, "complete lines are read");
     assert_eq!(warning_count(&r, "sip-truncated"), 1);
-    let w = r.warnings.iter().find(|w| w.kind == "sip-truncated").unwrap();
+    let w = r
+        .warnings
+        .iter()
+        .find(|w| w.kind == "sip-truncated")
+        .unwrap();
     assert!(
         w.example
             .contains(&format!("{} of the {} bytes", sdp.len(), sdp.len() + 40)),
@@ -232,7 +249,11 @@ fn parses_sip_over_tcp_with_a_body_over_the_stream_buffer() {
     assert_eq!(warning_count(&r, "tcp-stream-overflow"), 0);
     assert_eq!(warning_count(&r, "sip-stream-unparsable"), 0);
     assert!(r.limits.stream_bytes_dropped > 0);
-    let w = r.warnings.iter().find(|w| w.kind == "sip-body-cut").unwrap();
+    let w = r
+        .warnings
+        .iter()
+        .find(|w| w.kind == "sip-body-cut")
+        .unwrap();
     assert!(w.example.contains("65400-byte body") && !w.example.contains("xxx"));
 }
 
@@ -287,7 +308,10 @@ fn parses_media_repeating_its_payload_as_plain() {
     let mut payloads: Vec<Vec<u8>> = (0..6u32)
         .map(|i| (0..31u32).map(|b| (b * 97 + i * 13) as u8).collect())
         .collect();
-    payloads.extend(std::iter::repeat_n(vec![0xf0, 0x44, 0x21, 0x9a, 0x5c, 0x03, 0x10], 40));
+    payloads.extend(std::iter::repeat_n(
+        vec![0xf0, 0x44, 0x21, 0x9a, 0x5c, 0x03, 0x10],
+        40,
+    ));
     let r = run(&rtp_frames(&payloads));
     assert_eq!(stream_encryption(&r), "plain", "{:?}", r.flows);
 }

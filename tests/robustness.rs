@@ -1567,7 +1567,9 @@ fn endless_sip_header_is_bounded() {
         r.warnings
     );
     assert!(
-        r.warnings.iter().any(|w| w.example.contains("limit-exceeded")),
+        r.warnings
+            .iter()
+            .any(|w| w.example.contains("limit-exceeded")),
         "{:?}",
         r.warnings
     );

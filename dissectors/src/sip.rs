@@ -1301,7 +1301,8 @@ fn is_other_version(token: &[u8]) -> bool {
         return false;
     }
     let mut parts = num.split(|&b| b == b'.');
-    let digits = |p: Option<&[u8]>| p.is_some_and(|p| !p.is_empty() && p.iter().all(u8::is_ascii_digit));
+    let digits =
+        |p: Option<&[u8]>| p.is_some_and(|p| !p.is_empty() && p.iter().all(u8::is_ascii_digit));
     digits(parts.next()) && digits(parts.next()) && parts.next().is_none()
 }
 
@@ -1872,7 +1873,10 @@ hello";
     #[test]
     fn rejects_message_parts_beyond_the_limits() {
         let m = b"MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 2000000\r\n\r\n";
-        assert_eq!(message_parts(m).map_err(|e| e.kind), Err(ErrorKind::BadLength));
+        assert_eq!(
+            message_parts(m).map_err(|e| e.kind),
+            Err(ErrorKind::BadLength)
+        );
         assert_eq!(
             message_parts(b"GET / HTTP/1.1\r\n\r\n").map_err(|e| e.kind),
             Err(ErrorKind::NotThisProtocol)

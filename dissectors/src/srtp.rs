@@ -1698,7 +1698,10 @@ mod tests {
         assert_eq!(v.repeats(), 15);
         assert_eq!(v.verdict(), MediaEncryption::Plain);
         // Without the repeats the same stream has no verdict.
-        assert_eq!(run(118, Some("AMR"), &stream).verdict(), MediaEncryption::Unknown);
+        assert_eq!(
+            run(118, Some("AMR"), &stream).verdict(),
+            MediaEncryption::Unknown
+        );
         // Repeats seen after the voting window count too.
         let mut late = run(118, Some("AMR"), &stream[..6]);
         for (i, p) in stream.iter().enumerate() {

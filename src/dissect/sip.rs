@@ -162,13 +162,14 @@ pub(crate) fn on_sip(
         });
     }
     if msg.excess_len() > 0 {
-        ctx.warnings.add_on_flow("sip-extra-bytes", pkt.flow_id, || {
-            format!(
-                "{} bytes after the {}-byte body its Content-Length declares were discarded",
-                msg.excess_len(),
-                msg.body().len()
-            )
-        });
+        ctx.warnings
+            .add_on_flow("sip-extra-bytes", pkt.flow_id, || {
+                format!(
+                    "{} bytes after the {}-byte body its Content-Length declares were discarded",
+                    msg.excess_len(),
+                    msg.body().len()
+                )
+            });
     }
     if scope_of(pkt.dst.ip) != Scope::Public {
         return;

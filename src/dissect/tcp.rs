@@ -170,10 +170,8 @@ fn stream_segment(
                             let total = body_start.saturating_add(len);
                             if total > limit {
                                 sip_message_cut(ctx, st, pkt, rest, Some(limit));
-                                let at = data
-                                    .start_seq()
-                                    .unwrap_or(0)
-                                    .wrapping_add(consumed as u32);
+                                let at =
+                                    data.start_seq().unwrap_or(0).wrapping_add(consumed as u32);
                                 skip_to = Some(at.wrapping_add(total as u32));
                                 consumed += rest.len();
                                 continue;
@@ -182,9 +180,8 @@ fn stream_segment(
                         break;
                     }
                     Err(e) => {
-                        ctx.warnings.add_on_flow("sip-stream-unparsable", pkt.flow_id, || {
-                            e.to_string()
-                        });
+                        ctx.warnings
+                            .add_on_flow("sip-stream-unparsable", pkt.flow_id, || e.to_string());
                         give_up = true;
                         break;
                     }
@@ -402,7 +399,9 @@ mod tests {
 
     #[test]
     fn rejects_rtsp_and_sip_as_http() {
-        assert!(!is_http(b"OPTIONS rtsp://10.2.2.2:8554/ RTSP/1.0\r\nCSeq: 1\r\n\r\n"));
+        assert!(!is_http(
+            b"OPTIONS rtsp://10.2.2.2:8554/ RTSP/1.0\r\nCSeq: 1\r\n\r\n"
+        ));
         assert!(!is_http(b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n"));
         // HTTP/1. on a later line only.
         assert!(!is_http(b"GET /\r\nX: HTTP/1.1\r\n\r\n"));

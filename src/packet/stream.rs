@@ -156,8 +156,7 @@ impl StreamBuf {
     /// Sequence number of the first byte buffered (of the next one when
     /// nothing is), once known.
     pub fn start_seq(&self) -> Option<u32> {
-        self.next_seq
-            .map(|n| n.wrapping_sub(self.buf.len() as u32))
+        self.next_seq.map(|n| n.wrapping_sub(self.buf.len() as u32))
     }
 
     /// Room left under `limit`.
