@@ -346,3 +346,53 @@ fn parses_sip_after_a_skipped_body_that_lost_a_segment() {
     assert_eq!(r.calls[0].call_id, "after-gap");
     assert_eq!(warning_count(&r, "sip-stream-unparsable"), 0);
 }
+
+#[test]
+fn parses_sip_connection_closed_within_a_body_as_truncated() {
+    // Content-Length claims 500 bytes more than sent before the FIN.
+    let m = invite("closed-1", SDP).replace(
+        &format!("Content-Length: {}", SDP.len()),
+        &format!("Content-Length: {}", SDP.len() + 500),
+    );
+    let mut frames = tcp_segments(m.as_bytes(), 1, 1400);
+    let mut fin = Vec::new();
+    PacketBuilder::ethernet2([1; 6], [2; 6])
+        .ipv4(A, B, 64)
+        .tcp(5060, 5060, 1 + m.len() as u32, 65535)
+        .ack(1)
+        .fin()
+        .write(&mut fin, &[])
+        .unwrap();
+    frames.push(fin);
+    let r = run(&frames);
+    assert_eq!(warning_count(&r, "sip-truncated"), 1, "{:?}", r.warnings);
+    let w = r
+        .warnings
+        .iter()
+        .find(|w| w.kind == "sip-truncated")
+        .unwrap();
+    assert!(
+        w.example.contains(&format!(
+            "after {} of the {} body bytes",
+            SDP.len(),
+            SDP.len() + 500
+        )),
+        "{}",
+        w.example
+    );
+    assert!(r.limits.stream_bytes_dropped >= m.len() as u64);
+    // A FIN after a complete message says nothing.
+    let mut frames = tcp_segments(invite("closed-2", SDP).as_bytes(), 1, 1400);
+    let mut fin = Vec::new();
+    PacketBuilder::ethernet2([1; 6], [2; 6])
+        .ipv4(A, B, 64)
+        .tcp(5060, 5060, 1 + invite("closed-2", SDP).len() as u32, 65535)
+        .ack(1)
+        .fin()
+        .write(&mut fin, &[])
+        .unwrap();
+    frames.push(fin);
+    let r = run(&frames);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert_eq!(r.calls.len(), 1);
+}

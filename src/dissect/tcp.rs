@@ -78,6 +78,43 @@ pub(crate) fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payloa
     stream_segment(ctx, st, pkt, mode, seq, payload);
 }
 
+/// A FIN in direction `pkt.dir` at sequence number `end`: when it follows
+/// the stream's bytes without a gap, a SIP message still buffered will never
+/// be completed (its body is shorter than its Content-Length, or its header
+/// block never ended). It is counted as `sip-truncated` and dropped; it
+/// changes no call (only the flow's owner sees a bare FIN, see
+/// `crate::shard`).
+pub(crate) fn tcp_closed(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, end: u32) {
+    let Some(t) = st.tcp.as_deref_mut() else {
+        return;
+    };
+    if t.mode != TcpMode::Sip {
+        return;
+    }
+    let d = pkt.dir.index();
+    let buf = &mut t.bufs[d];
+    let held = buf.data();
+    let in_order = buf
+        .start_seq()
+        .is_some_and(|s| s.wrapping_add(held.len() as u32) == end);
+    if held.is_empty() || !in_order {
+        return;
+    }
+    let n = held.len();
+    let parts = wire::sip::message_parts(held);
+    ctx.warnings
+        .add_on_flow("sip-truncated", pkt.flow_id, || match parts {
+            Ok(Some((body_start, len))) => format!(
+                "a SIP message's connection closed after {} of the {len} body bytes its \
+             Content-Length declares",
+                n.saturating_sub(body_start)
+            ),
+            _ => format!("a SIP message's connection closed within its headers ({n} bytes)"),
+        });
+    ctx.stream_bytes_dropped += n as u64;
+    buf.clear();
+}
+
 /// Buffers one segment (or part of one) of a framed stream and parses every
 /// message it completes.
 fn stream_segment(
