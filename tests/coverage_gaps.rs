@@ -396,3 +396,86 @@ fn parses_sip_connection_closed_within_a_body_as_truncated() {
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     assert_eq!(r.calls.len(), 1);
 }
+
+/// The frames as a classic pcap file (Ethernet, microsecond stamps, 10 ms apart).
+fn pcap_bytes(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&262_144u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        let us = i as u64 * 10_000;
+        out.extend_from_slice(&(1_700_000_000 + (us / 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&((us % 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+#[test]
+fn parses_every_case_the_same_with_threads() {
+    // The SSDP, orphan, body-length, large-body and repeated-media cases in
+    // one capture: 1, 2 and 3 threads give the same report.
+    let mut frames = Vec::new();
+    frames.push(udp(
+        A,
+        [239, 255, 255, 250],
+        50000,
+        1900,
+        b"NOTIFY * HTTP/1.1\r\nNTS: ssdp:alive\r\n\r\n",
+    ));
+    let ack =
+        "ACK sip:bob@198.51.100.7 SIP/2.0\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=2\r\n\
+               Call-ID: lone-ack\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n";
+    frames.push(udp(A, B, 5062, 5060, ack.as_bytes()));
+    let mut long = invite("long-1", SDP);
+    long.push_str("trailing!\r\n");
+    frames.push(udp(A, B, 5064, 5060, long.as_bytes()));
+    let big = "x".repeat(70_000);
+    let mut stream = message_with_body("MESSAGE", "big-1", "text/plain", &big).into_bytes();
+    stream.extend_from_slice(invite("after-big", SDP).as_bytes());
+    frames.extend(tcp_segments(&stream, 99, 1400));
+    let mut payloads: Vec<Vec<u8>> = (0..6u32)
+        .map(|i| (0..31u32).map(|b| (b * 97 + i * 13) as u8).collect())
+        .collect();
+    payloads.extend(std::iter::repeat_n(
+        vec![0xf0, 0x44, 0x21, 0x9a, 0x5c, 0x03, 0x10],
+        40,
+    ));
+    frames.extend(rtp_frames(&payloads));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gaps.pcap");
+    std::fs::write(&path, pcap_bytes(&frames)).unwrap();
+    let files = vec![path.display().to_string()];
+    let json = |threads: usize| {
+        let (an, outcome) = vcscope::shard::read_files(
+            &files,
+            &vcscope::capture::CaptureOptions::default(),
+            &Config::default(),
+            threads,
+        )
+        .expect("readable capture");
+        assert!(outcome.fatal.is_none());
+        let r = an.finish(files.clone(), None);
+        let mut out = Vec::new();
+        r.write_json(&mut out).unwrap();
+        (r, out)
+    };
+    let (r, one) = json(1);
+    for id in ["long-1", "after-big"] {
+        assert!(r.calls.iter().any(|c| c.call_id == id), "{id}");
+    }
+    assert!(r.calls.iter().all(|c| c.call_id != "lone-ack"));
+    for kind in ["sip-dialog-not-seen", "sip-extra-bytes", "sip-body-cut"] {
+        assert_eq!(warning_count(&r, kind), 1, "{kind}: {:?}", r.warnings);
+    }
+    for threads in [2, 3] {
+        assert!(json(threads).1 == one, "{threads} threads differ");
+    }
+}
