@@ -136,6 +136,10 @@ pub struct TcpState {
     pub ws_open: [bool; 2],
     /// WebSocket: payload of a fragmented message being assembled, per direction.
     pub ws_message: [Vec<u8>; 2],
+    /// SIP: sequence number where the body being skipped ends, per
+    /// direction (a message whose body the stream buffer cannot hold: its
+    /// headers were read, its body bytes are skipped, not buffered).
+    pub sip_skip_to: [Option<u32>; 2],
 }
 
 /// STUN/TURN evidence of a flow.

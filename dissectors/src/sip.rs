@@ -839,6 +839,8 @@ pub struct SipMessage<'a> {
     head_offset: usize,
     body: &'a [u8],
     truncated: bool,
+    /// Bytes after the Content-Length body (discarded, RFC 3261 section 18.3).
+    excess: usize,
     /// The headers read for every message, found in the one walk `parse`
     /// makes anyway, so their accessors do not walk the headers again.
     common: Common<'a>,
@@ -1005,12 +1007,15 @@ impl<'a> SipMessage<'a> {
             .map_err(|e| Error::malformed(head_offset.saturating_add(e.valid_up_to())))?;
         let rest = msg.get(body_start..).unwrap_or_default();
         let common = index_headers(Headers::new(head, head_offset))?;
-        let body = match common.content_length.map(parse_length) {
+        let (body, excess) = match common.content_length.map(parse_length) {
             Some(Some(len)) => {
                 truncated |= len > rest.len();
-                rest.get(..len).unwrap_or(rest)
+                (
+                    rest.get(..len).unwrap_or(rest),
+                    rest.len().saturating_sub(len),
+                )
             }
-            _ => rest,
+            _ => (rest, 0),
         };
         Ok(SipMessage {
             start,
@@ -1018,6 +1023,7 @@ impl<'a> SipMessage<'a> {
             head_offset,
             body,
             truncated,
+            excess,
             common,
         })
     }
@@ -1154,6 +1160,35 @@ impl<'a> SipMessage<'a> {
     pub fn is_truncated(&self) -> bool {
         self.truncated
     }
+
+    /// How many body bytes Content-Length declares beyond those present
+    /// (0 when the body is whole or Content-Length is absent). RFC 3261
+    /// section 18.3: over UDP such a message is to be discarded (or
+    /// answered with 400); on a stream it is not complete yet.
+    pub fn body_shortfall(&self) -> usize {
+        self.content_length()
+            .map_or(0, |len| len.saturating_sub(self.body.len()))
+    }
+
+    /// How many bytes follow the body Content-Length declares (RFC 3261
+    /// section 18.3: "any additional bytes ... MUST be discarded"); they are
+    /// not part of [`SipMessage::body`].
+    pub fn excess_len(&self) -> usize {
+        self.excess
+    }
+
+    /// The body up to the end of its last complete line when it is shorter
+    /// than Content-Length (a line cut short is not read), else the whole
+    /// body: what a line-based body (SDP) may be read from.
+    pub fn body_complete_lines(&self) -> &'a [u8] {
+        if self.body_shortfall() == 0 {
+            return self.body;
+        }
+        match self.body.iter().rposition(|&b| b == b'\n') {
+            Some(nl) => self.body.get(..=nl).unwrap_or_default(),
+            None => &[],
+        }
+    }
 }
 
 /// Whether `buf` matches `pat` so far: `Some(true)` full match, `Some(false)`
@@ -1215,7 +1250,7 @@ pub fn probe(buf: &[u8]) -> Probe {
     for (name, _) in KNOWN_METHODS {
         match prefix_of(buf, name.as_bytes()) {
             Some(true) => match buf.get(name.len()) {
-                Some(b' ') => return Probe::Match,
+                Some(b' ') => return probe_strong_line(buf),
                 None => return Probe::NeedMore,
                 Some(_) => {}
             },
@@ -1227,6 +1262,48 @@ pub fn probe(buf: &[u8]) -> Probe {
         Probe::NoMatch if partial => Probe::NeedMore,
         answer => answer,
     }
+}
+
+/// A strong method and a space start `buf`: SIP unless the Request-Line,
+/// when complete within the probe window, ends in another protocol's version
+/// (`HTTP/1.1` of SSDP's `NOTIFY * HTTP/1.1` or GENA's `SUBSCRIBE`,
+/// `RTSP/1.0` of RTSP's `OPTIONS`). RFC 3261 section 7.1 ends every
+/// Request-Line with the SIP-Version; a line that ends in no version at all
+/// stays SIP, for the parser to report as malformed.
+fn probe_strong_line(buf: &[u8]) -> Probe {
+    let window = buf.get(..field::MAX_PROBE_LINE).unwrap_or(buf);
+    let Some((end, _)) = line_end(window) else {
+        return Probe::Match;
+    };
+    let line = window.get(..end).unwrap_or_default();
+    let last = match line.iter().rposition(|&b| b == b' ') {
+        Some(sp) => line.get(sp + 1..).unwrap_or_default(),
+        None => line,
+    };
+    if is_other_version(last) {
+        Probe::NoMatch
+    } else {
+        Probe::Match
+    }
+}
+
+/// `name "/" 1*DIGIT "." 1*DIGIT` with a name other than `SIP`: the version
+/// of another text protocol (HTTP, RTSP).
+fn is_other_version(token: &[u8]) -> bool {
+    let Some(slash) = token.iter().position(|&b| b == b'/') else {
+        return false;
+    };
+    let (name, num) = (&token[..slash], &token[slash + 1..]);
+    if name.is_empty()
+        || name.eq_ignore_ascii_case(b"SIP")
+        || !name.iter().all(u8::is_ascii_alphabetic)
+    {
+        return false;
+    }
+    let mut parts = num.split(|&b| b == b'.');
+    let digits =
+        |p: Option<&[u8]>| p.is_some_and(|p| !p.is_empty() && p.iter().all(u8::is_ascii_digit));
+    digits(parts.next()) && digits(parts.next()) && parts.next().is_none()
 }
 
 // Weak methods (any token outside the strong list), after OISF/suricata
@@ -1323,6 +1400,21 @@ pub fn next_frame(buf: &[u8]) -> Result<StreamFrame> {
 /// needed. Fails when the start line is not SIP, a header is malformed, the
 /// header block exceeds 64 KiB or Content-Length is not a number up to 1 MiB.
 pub fn message_len(buf: &[u8]) -> Result<Option<usize>> {
+    let Some((body_start, body_len)) = message_parts(buf)? else {
+        return Ok(None);
+    };
+    let total = body_start
+        .checked_add(body_len)
+        .ok_or(Error::bad_length(0))?;
+    Ok((buf.len() >= total).then_some(total))
+}
+
+/// The parts of the message at the start of `buf` once its header block is
+/// complete: (where its body starts, its Content-Length, absent = 0), the
+/// body not needed yet. `Ok(None)` while the header block is incomplete;
+/// the errors of [`message_len`]. A reader whose buffer cannot hold
+/// `body_start + length` bytes can read the headers and skip the body.
+pub fn message_parts(buf: &[u8]) -> Result<Option<(usize, usize)>> {
     let window = buf.get(..field::MAX_HEADER_BLOCK).unwrap_or(buf);
     let Some((line_len, head_start)) = line_end(window) else {
         if window.len() >= field::MAX_HEADER_BLOCK {
@@ -1353,10 +1445,7 @@ pub fn message_len(buf: &[u8]) -> Result<Option<usize>> {
     if body_len > field::MAX_BODY {
         return Err(Error::bad_length(head_start));
     }
-    let total = body_start
-        .checked_add(body_len)
-        .ok_or(Error::bad_length(head_start))?;
-    Ok((buf.len() >= total).then_some(total))
+    Ok(Some((body_start, body_len)))
 }
 
 /// Every IPv4 and IPv6 literal in a header value or URI.
@@ -1703,6 +1792,95 @@ hello";
         assert_eq!(probe(b"BY\x00\xa0\x80\x00\x12\x34"), Probe::NoMatch);
         assert_eq!(probe(b"AC\x01\x00\x90\x60"), Probe::NoMatch);
         assert_eq!(probe(b" INVITE sip:a SIP/2.0\r\n"), Probe::NoMatch);
+    }
+
+    /// SSDP (UPnP Device Architecture 2.0 section 1): NOTIFY and M-SEARCH
+    /// requests on UDP 1900 and their `HTTP/1.1 200 OK` answers; GENA's
+    /// SUBSCRIBE and RTSP's OPTIONS share strong SIP method names.
+    #[test]
+    fn rejects_ssdp_and_other_http_like_start_lines() {
+        for m in [
+            &b"NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nNT: upnp:rootdevice\r\n\
+               NTS: ssdp:alive\r\nUSN: uuid:1::upnp:rootdevice\r\n\r\n"[..],
+            b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n\
+              MX: 1\r\nST: ssdp:all\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nST: upnp:rootdevice\r\n\r\n",
+            b"SUBSCRIBE /evt HTTP/1.1\r\nNT: upnp:event\r\n\r\n",
+            b"OPTIONS rtsp://cam/ RTSP/1.0\r\nCSeq: 1\r\n\r\n",
+            b"notify * http/1.0\r\n\r\n",
+        ] {
+            assert_eq!(probe(m), Probe::NoMatch, "{:?}", core::str::from_utf8(m));
+            assert_eq!(
+                SipMessage::parse(m).map(|_| ()).map_err(|e| e.kind),
+                Err(ErrorKind::NotThisProtocol)
+            );
+        }
+    }
+
+    #[test]
+    fn parses_body_longer_than_content_length() {
+        let m = b"MESSAGE sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-Length: 5\r\n\r\nhello world";
+        let msg = SipMessage::parse(m).unwrap();
+        assert_eq!(msg.body(), b"hello");
+        assert_eq!(msg.excess_len(), 6);
+        assert_eq!(msg.body_shortfall(), 0);
+        assert!(!msg.is_truncated());
+        assert_eq!(msg.body_complete_lines(), b"hello");
+    }
+
+    #[test]
+    fn parses_body_shorter_than_content_length_to_its_last_line() {
+        let m = b"INVITE sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-Length: 100\r\n\r\n\
+                  v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 40";
+        let msg = SipMessage::parse(m).unwrap();
+        assert!(msg.is_truncated());
+        assert_eq!(msg.body().len(), 35);
+        assert_eq!(msg.body_shortfall(), 65);
+        assert_eq!(msg.excess_len(), 0);
+        assert_eq!(msg.body_complete_lines(), b"v=0\r\nc=IN IP4 192.0.2.1\r\n");
+        let m = b"INVITE sip:a@b SIP/2.0\r\nContent-Length: 10\r\n\r\nv=0";
+        assert_eq!(SipMessage::parse(m).unwrap().body_complete_lines(), b"");
+        // Without Content-Length (allowed over UDP) the body runs to the end.
+        let m = b"INVITE sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\nv=0";
+        let msg = SipMessage::parse(m).unwrap();
+        assert_eq!((msg.body_shortfall(), msg.excess_len()), (0, 0));
+        assert_eq!(msg.body_complete_lines(), b"v=0");
+    }
+
+    #[test]
+    fn parses_strong_methods_whatever_their_version() {
+        // SIP/3.0 is SIP with a bad version, a missing version is malformed
+        // SIP: both stay SIP for the parser to report.
+        assert_eq!(probe(b"NOTIFY sip:a@b SIP/2.0\r\n"), Probe::Match);
+        assert_eq!(probe(b"NOTIFY sip:a@b SIP/3.0\r\n"), Probe::Match);
+        assert_eq!(probe(b"NOTIFY sip:a@b\r\n"), Probe::Match);
+        assert_eq!(probe(b"NOTIFY * HTTP/1."), Probe::Match);
+        assert_eq!(probe(b"NOTIFY * HTTP/x.1\r\n"), Probe::Match);
+    }
+
+    #[test]
+    fn parses_message_parts_before_the_body() {
+        let head = b"MESSAGE sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-Length: 70000\r\n\r\n";
+        let mut m = head.to_vec();
+        m.extend_from_slice(b"partial body");
+        assert_eq!(message_parts(&m), Ok(Some((head.len(), 70000))));
+        assert_eq!(message_len(&m), Ok(None));
+        assert_eq!(message_parts(&head[..20]), Ok(None));
+        let nolen = b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n";
+        assert_eq!(message_parts(nolen), Ok(Some((nolen.len(), 0))));
+    }
+
+    #[test]
+    fn rejects_message_parts_beyond_the_limits() {
+        let m = b"MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 2000000\r\n\r\n";
+        assert_eq!(
+            message_parts(m).map_err(|e| e.kind),
+            Err(ErrorKind::BadLength)
+        );
+        assert_eq!(
+            message_parts(b"GET / HTTP/1.1\r\n\r\n").map_err(|e| e.kind),
+            Err(ErrorKind::NotThisProtocol)
+        );
     }
 
     #[test]

@@ -19,6 +19,10 @@
 //!   header (AV1 RTP payload specification section 4).
 //! - Per-stream aggregation with a minimum number of packets and agreement
 //!   ([`PayloadVotes`]): one packet is weak evidence.
+//! - Repeated payloads: a payload identical to the previous packet's under
+//!   another sequence number cannot be SRTP, whose keystream depends on the
+//!   packet index (RFC 3711 sections 3.3.1 and 4.1); a hash of the last
+//!   payload is kept per stream ([`PayloadVotes::observe_packet`]).
 //! - RFC 6189 section 5: ZRTP packet framing and message types
 //!   ([`ZrtpPacket`]), with the CRC-32C check.
 //!
@@ -200,6 +204,11 @@ pub enum PlainReason {
     H265Nal,
     /// An AV1 aggregation header and OBU header.
     Av1Obu,
+    /// The same payload as the stream's previous packet under another
+    /// sequence number: SRTP cannot repeat one (RFC 3711 section 4.1, the
+    /// keystream depends on the packet index), so the payload is not
+    /// encrypted per packet (silence, comfort noise, AMR SID frames).
+    RepeatedPayload,
 }
 
 /// Why a payload looks like ciphertext.
@@ -847,6 +856,24 @@ pub struct PayloadVotes {
     header_packets: u32,
     /// Distinct first payload bytes among those.
     first_bytes: ByteSet,
+    /// The previous packet seen by `observe_packet` or `track_repeat`:
+    /// sequence number and a hash of its payload (length included).
+    last: Option<(u16, u64)>,
+    /// Packets whose payload repeated the previous one's under another
+    /// sequence number.
+    repeats: u32,
+}
+
+/// FNV-1a (64-bit) of the length and the bytes: a fingerprint of one
+/// payload to compare with the next, no allocation.
+fn payload_hash(payload: &[u8]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0100_0000_01b3;
+    let mut h = OFFSET ^ payload.len() as u64;
+    for &b in payload {
+        h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+    }
+    h
 }
 
 impl PayloadVotes {
@@ -870,10 +897,64 @@ impl PayloadVotes {
         *slot = slot.saturating_add(1);
     }
 
+    /// Repeated payloads needed for a `Plain` verdict on their own.
+    pub const MIN_REPEATS: u32 = 3;
+    /// Shortest payload whose repetition counts: a ciphertext this long
+    /// repeats by chance once in 2^32 packets.
+    pub const MIN_REPEAT_LEN: usize = 4;
+
     /// Classifies a payload (see [`classify_payload`]), adds the evidence and
     /// tracks the first payload byte for header-byte formats.
     pub fn observe(&mut self, pt: u8, codec_hint: Option<&str>, payload: &[u8]) -> PayloadEvidence {
-        let evidence = classify_payload(pt, codec_hint, payload);
+        self.observe_evidence(pt, codec_hint, payload, None)
+    }
+
+    /// [`PayloadVotes::observe`] for an RTP packet with sequence number
+    /// `seq`: a payload of at least [`PayloadVotes::MIN_REPEAT_LEN`] bytes
+    /// identical to the previous packet's under another sequence number
+    /// votes plain ([`PlainReason::RepeatedPayload`]) whatever its format
+    /// says; a duplicate (same sequence number) is not a repeat.
+    pub fn observe_packet(
+        &mut self,
+        pt: u8,
+        codec_hint: Option<&str>,
+        seq: u16,
+        payload: &[u8],
+    ) -> PayloadEvidence {
+        let repeated = self.track_repeat(seq, payload);
+        let forced = repeated.then_some(PayloadEvidence::Plain(PlainReason::RepeatedPayload));
+        self.observe_evidence(pt, codec_hint, payload, forced)
+    }
+
+    /// Follows repeated payloads only (packets after the voting window):
+    /// returns whether this payload repeats the previous packet's.
+    pub fn track_repeat(&mut self, seq: u16, payload: &[u8]) -> bool {
+        if payload.len() < Self::MIN_REPEAT_LEN {
+            self.last = None;
+            return false;
+        }
+        let h = payload_hash(payload);
+        let repeated = matches!(self.last, Some((s, lh)) if s != seq && lh == h);
+        if repeated {
+            self.repeats = self.repeats.saturating_add(1);
+        }
+        self.last = Some((seq, h));
+        repeated
+    }
+
+    /// Packets whose payload repeated the previous packet's.
+    pub fn repeats(&self) -> u32 {
+        self.repeats
+    }
+
+    fn observe_evidence(
+        &mut self,
+        pt: u8,
+        codec_hint: Option<&str>,
+        payload: &[u8],
+        forced: Option<PayloadEvidence>,
+    ) -> PayloadEvidence {
+        let evidence = forced.unwrap_or_else(|| classify_payload(pt, codec_hint, payload));
         self.add(evidence);
         if Codec::from_hint(pt, codec_hint).has_header_byte() {
             if let Some(&b) = payload.first() {
@@ -917,7 +998,9 @@ impl PayloadVotes {
 
     /// The stream-level conclusion.
     ///
-    /// `Plain` needs at least `MIN_VOTES` packets, `AGREEMENT` percent of
+    /// `Plain` when at least [`PayloadVotes::MIN_REPEATS`] payloads repeated
+    /// their predecessor (and fewer than a fifth of the votes say random);
+    /// otherwise `Plain` needs at least `MIN_VOTES` packets, `AGREEMENT` percent of
     /// them plain and, for header-byte formats, a stable first byte.
     /// `Encrypted` needs `AGREEMENT` percent encrypted votes or, for
     /// header-byte formats, an unstable first byte with either at least a
@@ -931,6 +1014,11 @@ impl PayloadVotes {
             .saturating_add(self.unknown);
         if total < Self::MIN_VOTES {
             return MediaEncryption::Unknown;
+        }
+        // Payloads that repeat under new sequence numbers are not SRTP,
+        // unless a fifth of the packets look random anyway.
+        if self.repeats >= Self::MIN_REPEATS && self.encrypted.saturating_mul(5) < total {
+            return MediaEncryption::Plain;
         }
         let tracked = self.header_packets >= Self::MIN_VOTES;
         if tracked && !self.first_byte_stable() {
@@ -1582,6 +1670,79 @@ mod tests {
             u.observe(120, None, &[i, i ^ 0x5a, 3]);
         }
         assert_eq!(u.verdict(), MediaEncryption::Unknown);
+    }
+
+    /// AMR-NB SID frames (RFC 4867 section 4.3, octet-aligned: CMR, ToC
+    /// with F=0 FT=8, 5 bytes of SID) sent unchanged during silence, as a
+    /// codec the classifier does not know.
+    fn amr_sid_stream() -> Vec<Vec<u8>> {
+        let sid = vec![0xf0, 0x44, 0x21, 0x9a, 0x5c, 0x03, 0x10];
+        let speech: Vec<Vec<u8>> = (0..4u8)
+            .map(|i| (0..32u8).map(|b| b.wrapping_mul(31) ^ i).collect())
+            .collect();
+        let mut out = speech.clone();
+        out.extend(std::iter::repeat_n(sid, 16));
+        out
+    }
+
+    #[test]
+    fn parses_repeated_payloads_as_plain() {
+        let stream = amr_sid_stream();
+        let mut v = PayloadVotes::new();
+        for (i, p) in stream.iter().enumerate() {
+            let e = v.observe_packet(118, Some("AMR"), 100 + i as u16, p);
+            if i > 4 {
+                assert_eq!(e, PayloadEvidence::Plain(PlainReason::RepeatedPayload));
+            }
+        }
+        assert_eq!(v.repeats(), 15);
+        assert_eq!(v.verdict(), MediaEncryption::Plain);
+        // Without the repeats the same stream has no verdict.
+        assert_eq!(
+            run(118, Some("AMR"), &stream).verdict(),
+            MediaEncryption::Unknown
+        );
+        // Repeats seen after the voting window count too.
+        let mut late = run(118, Some("AMR"), &stream[..6]);
+        for (i, p) in stream.iter().enumerate() {
+            late.track_repeat(500 + i as u16, p);
+        }
+        assert_eq!(late.verdict(), MediaEncryption::Plain);
+    }
+
+    #[test]
+    fn rejects_repeats_that_srtp_or_duplicates_make() {
+        // The same plaintext encrypted under successive indexes never repeats.
+        let enc = encrypt_all(&amr_sid_stream());
+        let mut v = PayloadVotes::new();
+        for (i, p) in enc.iter().enumerate() {
+            v.observe_packet(118, Some("AMR"), i as u16, p);
+        }
+        assert_eq!(v.repeats(), 0);
+        assert_ne!(v.verdict(), MediaEncryption::Plain);
+        // A duplicated packet (same sequence number) is not a repeat; nor
+        // are payloads shorter than MIN_REPEAT_LEN.
+        let mut d = PayloadVotes::new();
+        let p = [0x11u8, 0x22, 0x33, 0x44, 0x55];
+        for _ in 0..10 {
+            d.observe_packet(118, None, 7, &p);
+        }
+        assert_eq!(d.repeats(), 0);
+        let mut s = PayloadVotes::new();
+        for i in 0..10u16 {
+            s.observe_packet(118, None, i, &[7, 7, 7]);
+        }
+        assert_eq!((s.repeats(), s.verdict()), (0, MediaEncryption::Unknown));
+        // Repeats among mostly random payloads do not make it plain.
+        let mut r = PayloadVotes::new();
+        for _ in 0..10 {
+            r.add(PayloadEvidence::Encrypted(CipherReason::HighEntropy));
+        }
+        for i in 0..4u16 {
+            r.track_repeat(i, &[1, 2, 3, 4]);
+        }
+        assert_eq!(r.repeats(), 3);
+        assert_ne!(r.verdict(), MediaEncryption::Plain);
     }
 
     #[test]

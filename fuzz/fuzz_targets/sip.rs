@@ -22,8 +22,20 @@ fuzz_target!(|data: &[u8]| {
         rest = &rest[n..];
     }
     let _ = sip::message_len(data);
+    if let Ok(Some((body_start, len))) = sip::message_parts(data) {
+        assert!(body_start <= data.len() && len <= 1 << 20);
+        if let Ok(Some(total)) = sip::message_len(data) {
+            assert_eq!(total, body_start + len);
+        }
+    }
 
     if let Ok(msg) = SipMessage::parse(data) {
+        let lines = msg.body_complete_lines();
+        assert!(lines.len() <= msg.body().len() && msg.body().starts_with(lines));
+        assert!(msg.body().len() + msg.excess_len() <= data.len());
+        if msg.body_shortfall() > 0 {
+            assert!(msg.is_truncated());
+        }
         let _ = (
             msg.start_line(),
             msg.method(),

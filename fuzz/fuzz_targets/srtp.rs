@@ -40,6 +40,16 @@ fuzz_target!(|data: &[u8]| {
             votes.unknown(),
         );
         let _ = votes.distinct_first_bytes();
+        // The same payload under new sequence numbers, then a duplicate.
+        let mut repeats = PayloadVotes::new();
+        for seq in [7u16, 8, 9, 9, 10] {
+            let _ = repeats.observe_packet(pt, hint, seq, data);
+        }
+        let _ = repeats.track_repeat(11, data);
+        if data.len() >= PayloadVotes::MIN_REPEAT_LEN {
+            assert_eq!(repeats.repeats(), 4);
+        }
+        let _ = repeats.verdict();
     }
     if let Ok(z) = ZrtpPacket::new_checked(data) {
         let _ = (

@@ -217,6 +217,9 @@ pub struct SipPacket {
     pub dst: Endpoint,
     pub ts: Nanos,
     pub transport: &'static str,
+    /// The body was cut (a stream message larger than the buffer): its
+    /// SDP, not whole, is not read.
+    pub body_cut: bool,
 }
 
 /// What `CallTable::on_message` found, for leak and NAT checks by the caller.
@@ -225,6 +228,9 @@ pub struct SdpFacts {
     /// Addresses in the SDP and where: (address, where).
     pub addresses: Vec<(IpAddr, &'static str)>,
     pub malformed_lines: u32,
+    /// A message of an INVITE dialog whose dialog was not seen (its INVITE
+    /// came before the capture, or was lost): counted, no call made.
+    pub orphan: bool,
 }
 
 fn owned(s: &str, max: usize) -> String {
@@ -348,7 +354,17 @@ impl CallTable {
             return (None, facts);
         };
         let cseq_method = msg.cseq().map(|(_, m)| m);
-        let creates = matches!(
+        // RFC 3261 section 12.1: only an INVITE outside a dialog (no To tag)
+        // or a response to an INVITE creates an INVITE dialog. Requests
+        // inside one (ACK, BYE, CANCEL, PRACK, UPDATE, INFO, a re-INVITE
+        // with its To tag) and their responses belong to a dialog that must
+        // have been seen.
+        let creates = if msg.is_request() {
+            msg.method() == Some(Method::Invite) && msg.to().is_some_and(|t| t.tag.is_none())
+        } else {
+            cseq_method == Some(Method::Invite)
+        };
+        let in_invite_dialog = matches!(
             cseq_method,
             Some(
                 Method::Invite
@@ -357,6 +373,7 @@ impl CallTable {
                     | Method::Cancel
                     | Method::Prack
                     | Method::Update
+                    | Method::Info
             )
         );
         let idx = match self.by_id.get(call_id) {
@@ -394,7 +411,10 @@ impl CallTable {
                 self.by_id.insert(call_id.into(), i);
                 i
             }
-            None => return (None, facts),
+            None => {
+                facts.orphan = in_invite_dialog && self.calls.len() < self.max_calls;
+                return (None, facts);
+            }
         };
         let Some(call) = self.calls.get_mut(idx as usize) else {
             return (None, facts);
@@ -424,7 +444,13 @@ impl CallTable {
         };
         update_state(call, msg, cseq_method, pkt.ts);
 
-        let body = msg.body();
+        // A body cut short is read up to its last complete line; one the
+        // stream buffer cut is not read.
+        let body = if pkt.body_cut {
+            &[]
+        } else {
+            msg.body_complete_lines()
+        };
         let is_sdp = msg.content_type().map_or(body.starts_with(b"v=0"), |ct| {
             ct.to_ascii_lowercase().contains("application/sdp")
         });
@@ -771,6 +797,7 @@ a=candidate:1 1 UDP 100 203.0.113.9 41000 typ srflx raddr 10.0.0.5 rport 4000\r\
             },
             ts: Nanos::from_secs(1),
             transport: "udp",
+            body_cut: false,
         }
     }
 
@@ -829,12 +856,75 @@ a=candidate:1 1 UDP 100 203.0.113.9 41000 typ srflx raddr 10.0.0.5 rport 4000\r\
         );
     }
 
+    fn request(method: &str, to_tag: Option<&str>, cseq: &str) -> Vec<u8> {
+        let to_tag = to_tag.map(|t| format!(";tag={t}")).unwrap_or_default();
+        format!(
+            "{method} sip:bob@198.51.100.7 SIP/2.0\r\nFrom: <sip:a@x>;tag=1\r\n\
+             To: <sip:b@y>{to_tag}\r\nCall-ID: orphan1\r\nCSeq: {cseq}\r\n\
+             Content-Length: 0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn rejects_in_dialog_requests_without_their_invite() {
+        let mut t = CallTable::new(16);
+        let mut msgs = vec![
+            request("ACK", Some("b"), "1 ACK"),
+            request("BYE", Some("b"), "2 BYE"),
+            request("INVITE", Some("b"), "3 INVITE"),
+            request("PRACK", Some("b"), "4 PRACK"),
+            request("UPDATE", Some("b"), "5 UPDATE"),
+            request("INFO", Some("b"), "6 INFO"),
+            request("CANCEL", None, "1 CANCEL"),
+        ];
+        msgs.push(
+            b"SIP/2.0 200 OK\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=b\r\n\
+              Call-ID: orphan1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n"
+                .to_vec(),
+        );
+        for m in &msgs {
+            let msg = SipMessage::parse(m).unwrap();
+            let (idx, facts) = t.on_message(&msg, pkt());
+            assert_eq!(idx, None, "{:?}", std::str::from_utf8(m));
+            assert!(facts.orphan, "{:?}", std::str::from_utf8(m));
+        }
+        assert!(t.calls().is_empty());
+        assert_eq!(t.sip.requests.get("BYE"), Some(&1));
+        assert_eq!(t.sip.responses.get(&200), Some(&1));
+    }
+
+    #[test]
+    fn parses_dialog_creating_invite_and_its_responses_as_calls() {
+        let mut t = CallTable::new(16);
+        let inv = request("INVITE", None, "1 INVITE");
+        let msg = SipMessage::parse(&inv).unwrap();
+        let (idx, facts) = t.on_message(&msg, pkt());
+        assert_eq!(idx, Some(0));
+        assert!(!facts.orphan);
+        // Then its BYE belongs to the call.
+        let bye = request("BYE", Some("b"), "2 BYE");
+        let (idx, facts) = t.on_message(&SipMessage::parse(&bye).unwrap(), pkt());
+        assert_eq!(idx, Some(0));
+        assert!(!facts.orphan);
+        assert_eq!(t.get(0).unwrap().state, CallState::Ended);
+        // A response to an INVITE whose request was not seen makes a call.
+        let mut t = CallTable::new(16);
+        let ok = b"SIP/2.0 180 Ringing\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=b\r\n\
+                   Call-ID: late1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+        let (idx, _) = t.on_message(&SipMessage::parse(ok).unwrap(), pkt());
+        assert_eq!(idx, Some(0));
+        assert_eq!(t.get(0).unwrap().state, CallState::Ringing);
+    }
+
     #[test]
     fn rejects_non_dialog_methods_as_calls() {
         let mut t = CallTable::new(16);
         let reg = b"REGISTER sip:example.com SIP/2.0\r\nCall-ID: r1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
         let msg = SipMessage::parse(reg).unwrap();
-        assert_eq!(t.on_message(&msg, pkt()).0, None);
+        let (idx, facts) = t.on_message(&msg, pkt());
+        assert_eq!(idx, None);
+        assert!(!facts.orphan, "REGISTER has no dialog");
         assert_eq!(t.sip.requests.get("REGISTER"), Some(&1));
         assert!(t.calls().is_empty());
     }

@@ -19,6 +19,9 @@ use crate::time::Nanos;
 const MAX_RTCP_REPORTS: usize = 32;
 /// Packets per stream whose payload is classified (the verdict is settled by then).
 const VOTE_PACKETS: u64 = 24;
+/// Packets per stream followed for repeated payloads while the verdict is
+/// still unknown (plain media repeats its silence frames; SRTP cannot).
+const REPEAT_PACKETS: u64 = 512;
 /// Candidate streams (not accepted yet) kept per flow; the oldest is replaced.
 const MAX_CANDIDATES: usize = 4;
 /// In-order packets (sequence step 1..=[`MAX_SEQ_STEP`]) that make a stream RTP.
@@ -178,7 +181,13 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
     );
     if s.stats.packets() <= VOTE_PACKETS {
         let codec_hint = codec_name(ctx, media_call, pt);
-        s.votes.observe(pt, codec_hint, p.payload());
+        s.votes.observe_packet(pt, codec_hint, seq, p.payload());
+    } else if s.stats.packets() <= REPEAT_PACKETS
+        && s.votes.verdict() == srtp::MediaEncryption::Unknown
+    {
+        // Silence can start after the voting window: repeated payloads
+        // are still followed (a hash of the last one, nothing stored).
+        s.votes.track_repeat(seq, p.payload());
     }
     if !settled && !forced {
         m.unaccepted_packets = m.unaccepted_packets.saturating_add(1);

@@ -66,6 +66,10 @@ pub fn dissect(ctx: &mut Ctx, flow: &mut Flow, dir: Direction, p: &Packet<'_>, n
             if !p.payload.is_empty() {
                 tcp(ctx, &mut flow.state, &pkt, p.tcp.seq, p.payload)
             }
+            if p.tcp.fin {
+                let end = p.tcp.seq.wrapping_add(p.payload.len() as u32);
+                tcp_closed(ctx, &mut flow.state, &pkt, end);
+            }
         }
     }
 }

@@ -32,8 +32,22 @@ pub(crate) fn sip_transport(pkt: &Pkt) -> &'static str {
 /// such a message is parsed again from a copy where each invalid byte is
 /// replaced by '?', same length, and counted.
 pub(crate) fn sip_message(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, bytes: &[u8]) {
+    sip_message_cut(ctx, st, pkt, bytes, None)
+}
+
+/// [`sip_message`] for a stream message whose body the stream buffer could
+/// not hold: `bytes` are its headers and the first part of its body,
+/// `cut` the buffer's size. It counts (method or status, dialog), its body is
+/// not read, and the cut is reported.
+pub(crate) fn sip_message_cut(
+    ctx: &mut Ctx,
+    st: &mut FlowState,
+    pkt: &Pkt,
+    bytes: &[u8],
+    cut: Option<usize>,
+) {
     match SipMessage::parse(bytes) {
-        Ok(msg) => on_sip(ctx, st, pkt, &msg),
+        Ok(msg) => on_sip(ctx, st, pkt, &msg, cut),
         Err(e) => {
             if std::str::from_utf8(bytes).is_err() {
                 let clean = replace_invalid_utf8(bytes);
@@ -41,7 +55,7 @@ pub(crate) fn sip_message(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, bytes: &
                     ctx.warnings.add_on_flow("sip-non-utf8", pkt.flow_id, || {
                         "SIP header bytes that are not UTF-8 were read as '?'".into()
                     });
-                    on_sip(ctx, st, pkt, &msg);
+                    on_sip(ctx, st, pkt, &msg, cut);
                     return;
                 }
             }
@@ -71,7 +85,13 @@ pub(crate) fn replace_invalid_utf8(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-pub(crate) fn on_sip(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &SipMessage<'_>) {
+pub(crate) fn on_sip(
+    ctx: &mut Ctx,
+    st: &mut FlowState,
+    pkt: &Pkt,
+    msg: &SipMessage<'_>,
+    cut: Option<usize>,
+) {
     st.protocols.insert(Proto::Sip);
     let sp = SipPacket {
         flow_id: pkt.flow_id,
@@ -87,8 +107,24 @@ pub(crate) fn on_sip(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &SipMess
         } else {
             sip_transport(pkt)
         },
+        body_cut: cut.is_some(),
     };
     let (call, facts) = ctx.calls.on_message(msg, sp);
+    if facts.orphan {
+        ctx.warnings
+            .add_on_flow("sip-dialog-not-seen", pkt.flow_id, || {
+                let what = match (msg.method().filter(|_| msg.is_request()), msg.cseq()) {
+                    (Some(m), _) => m.as_str().chars().take(32).collect(),
+                    (None, Some((_, m))) => format!(
+                        "a {} response to {}",
+                        msg.status_code().unwrap_or(0),
+                        m.as_str().chars().take(32).collect::<String>()
+                    ),
+                    _ => "a message".to_string(),
+                };
+                format!("{what} of a dialog whose INVITE was not seen: no call made")
+            });
+    }
     if st.sig_call.is_none() {
         st.sig_call = call;
     }
@@ -101,10 +137,39 @@ pub(crate) fn on_sip(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, msg: &SipMess
         pkt.flow_id,
         || "an SDP line does not parse".into(),
     );
-    if msg.is_truncated() {
-        ctx.warnings.add_on_flow("sip-truncated", pkt.flow_id, || {
-            "SIP body shorter than Content-Length".into()
+    // RFC 3261 section 18.3: a body shorter than Content-Length makes a UDP
+    // message to be discarded; extra bytes after it are discarded.
+    if let Some(limit) = cut {
+        ctx.warnings.add_on_flow("sip-body-cut", pkt.flow_id, || {
+            format!(
+                "a SIP message declares a {}-byte body that the {limit}-byte stream buffer \
+                 cannot hold: its headers and first {} body bytes were read, the rest \
+                 skipped and its body not parsed",
+                msg.content_length().unwrap_or(0),
+                msg.body().len()
+            )
         });
+    } else if msg.is_truncated() {
+        ctx.warnings.add_on_flow("sip-truncated", pkt.flow_id, || {
+            match msg.content_length().filter(|_| msg.body_shortfall() > 0) {
+                Some(len) => format!(
+                    "SIP body has {} of the {len} bytes its Content-Length declares; \
+                     read up to its last complete line",
+                    msg.body().len()
+                ),
+                None => "SIP message ends before the blank line after its headers".into(),
+            }
+        });
+    }
+    if msg.excess_len() > 0 {
+        ctx.warnings
+            .add_on_flow("sip-extra-bytes", pkt.flow_id, || {
+                format!(
+                    "{} bytes after the {}-byte body its Content-Length declares were discarded",
+                    msg.excess_len(),
+                    msg.body().len()
+                )
+            });
     }
     if scope_of(pkt.dst.ip) != Scope::Public {
         return;

@@ -49,6 +49,82 @@ pub(crate) fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payloa
         secure::tls_segment(ctx, st, pkt, seq, payload);
         return;
     }
+    if mode == TcpMode::Sip {
+        // The buffer is filled up to its limit at a time, so that a message
+        // whose headers fit is read before its body would overflow it.
+        let limit = ctx.limits.stream_buffer;
+        let mut off = 0usize;
+        while let Some(rest) = payload.get(off..).filter(|r| !r.is_empty()) {
+            let Some(t) = st.tcp.as_deref() else {
+                return;
+            };
+            if t.mode != TcpMode::Sip {
+                if t.gave_up {
+                    ctx.stream_bytes_dropped += rest.len() as u64;
+                }
+                return;
+            }
+            let room = t.bufs[pkt.dir.index()].room(limit);
+            let chunk = if room == 0 {
+                rest
+            } else {
+                rest.get(..room.min(rest.len())).unwrap_or(rest)
+            };
+            stream_segment(ctx, st, pkt, mode, seq.wrapping_add(off as u32), chunk);
+            off += chunk.len();
+        }
+        return;
+    }
+    stream_segment(ctx, st, pkt, mode, seq, payload);
+}
+
+/// A FIN in direction `pkt.dir` at sequence number `end`: when it follows
+/// the stream's bytes without a gap, a SIP message still buffered will never
+/// be completed (its body is shorter than its Content-Length, or its header
+/// block never ended). It is counted as `sip-truncated` and dropped; it
+/// changes no call (only the flow's owner sees a bare FIN, see
+/// `crate::shard`).
+pub(crate) fn tcp_closed(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, end: u32) {
+    let Some(t) = st.tcp.as_deref_mut() else {
+        return;
+    };
+    if t.mode != TcpMode::Sip {
+        return;
+    }
+    let d = pkt.dir.index();
+    let buf = &mut t.bufs[d];
+    let held = buf.data();
+    let in_order = buf
+        .start_seq()
+        .is_some_and(|s| s.wrapping_add(held.len() as u32) == end);
+    if held.is_empty() || !in_order {
+        return;
+    }
+    let n = held.len();
+    let parts = wire::sip::message_parts(held);
+    ctx.warnings
+        .add_on_flow("sip-truncated", pkt.flow_id, || match parts {
+            Ok(Some((body_start, len))) => format!(
+                "a SIP message's connection closed after {} of the {len} body bytes its \
+             Content-Length declares",
+                n.saturating_sub(body_start)
+            ),
+            _ => format!("a SIP message's connection closed within its headers ({n} bytes)"),
+        });
+    ctx.stream_bytes_dropped += n as u64;
+    buf.clear();
+}
+
+/// Buffers one segment (or part of one) of a framed stream and parses every
+/// message it completes.
+fn stream_segment(
+    ctx: &mut Ctx,
+    st: &mut FlowState,
+    pkt: &Pkt,
+    mode: TcpMode,
+    seq: u32,
+    payload: &[u8],
+) {
     let limit = ctx.limits.stream_buffer;
     let Some(t) = st.tcp.as_deref_mut() else {
         return;
@@ -88,6 +164,7 @@ pub(crate) fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payloa
         }
     } // Parse every complete message; keep the rest for the next segment.
     let mut data = std::mem::take(&mut t.bufs[pkt.dir.index()]);
+    let mut skip_to = t.sip_skip_to[pkt.dir.index()];
     let mut consumed = 0usize;
     let mut give_up = false;
     for _ in 0..256 {
@@ -96,22 +173,57 @@ pub(crate) fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payloa
             break;
         }
         match mode {
-            TcpMode::Sip => match wire::sip::next_frame(rest) {
-                Ok(StreamFrame::KeepAlive(n)) => consumed += n,
-                Ok(StreamFrame::Message(n)) => {
-                    if let Some(m) = rest.get(..n) {
-                        sip_message(ctx, st, pkt, m);
+            TcpMode::Sip => {
+                // The rest of a body the buffer could not hold: skipped.
+                if let Some(end) = skip_to {
+                    let at = data
+                        .start_seq()
+                        .unwrap_or(end)
+                        .wrapping_add(consumed as u32);
+                    let left = end.wrapping_sub(at) as i32;
+                    if left > 0 {
+                        let n = (left.unsigned_abs() as usize).min(rest.len());
+                        consumed += n;
+                        ctx.stream_bytes_dropped += n as u64;
+                        if n == left.unsigned_abs() as usize {
+                            skip_to = None;
+                        }
+                        continue;
                     }
-                    consumed += n.max(1);
+                    skip_to = None;
                 }
-                Ok(StreamFrame::NeedMore) => break,
-                Err(e) => {
-                    ctx.warnings
-                        .add_on_flow("sip-stream-unparsable", pkt.flow_id, || e.to_string());
-                    give_up = true;
-                    break;
+                match wire::sip::next_frame(rest) {
+                    Ok(StreamFrame::KeepAlive(n)) => consumed += n,
+                    Ok(StreamFrame::Message(n)) => {
+                        if let Some(m) = rest.get(..n) {
+                            sip_message(ctx, st, pkt, m);
+                        }
+                        consumed += n.max(1);
+                    }
+                    Ok(StreamFrame::NeedMore) => {
+                        // Headers complete and a body the buffer cannot hold:
+                        // read what is here, skip the rest of the body.
+                        if let Ok(Some((body_start, len))) = wire::sip::message_parts(rest) {
+                            let total = body_start.saturating_add(len);
+                            if total > limit {
+                                sip_message_cut(ctx, st, pkt, rest, Some(limit));
+                                let at =
+                                    data.start_seq().unwrap_or(0).wrapping_add(consumed as u32);
+                                skip_to = Some(at.wrapping_add(total as u32));
+                                consumed += rest.len();
+                                continue;
+                            }
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        ctx.warnings
+                            .add_on_flow("sip-stream-unparsable", pkt.flow_id, || e.to_string());
+                        give_up = true;
+                        break;
+                    }
                 }
-            },
+            }
             TcpMode::Turn => match turn::next_frame(rest) {
                 Ok(Some(frame)) => {
                     match frame.kind {
@@ -216,10 +328,12 @@ pub(crate) fn tcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, seq: u32, payloa
     }
     data.consume(consumed);
     if give_up {
+        ctx.stream_bytes_dropped += data.data().len() as u64;
         data.clear();
     }
     if let Some(t) = st.tcp.as_deref_mut() {
         t.bufs[pkt.dir.index()] = data;
+        t.sip_skip_to[pkt.dir.index()] = if give_up { None } else { skip_to };
         if give_up {
             t.mode = TcpMode::Done;
             t.gave_up = true;
@@ -280,7 +394,10 @@ pub(crate) fn is_sip_websocket_upgrade(p: &[u8]) -> bool {
     has(b"upgrade: websocket") && has(b"sec-websocket-protocol: sip")
 }
 
-/// HTTP/1.x request or response line.
+/// HTTP/1.x request or response line: one of HTTP's methods (or the status
+/// line's version) and `HTTP/1.` on the first line, so that RTSP's
+/// `OPTIONS rtsp://... RTSP/1.0` and SIP are not HTTP (a first line the
+/// segment cuts is taken on its method).
 pub(crate) fn is_http(p: &[u8]) -> bool {
     const STARTS: [&[u8]; 9] = [
         b"GET ",
@@ -293,5 +410,37 @@ pub(crate) fn is_http(p: &[u8]) -> bool {
         b"CONNECT ",
         b"HTTP/1.",
     ];
-    STARTS.iter().any(|s| p.starts_with(s)) && !p.windows(8).take(256).any(|w| w == b"SIP/2.0 ")
+    if !STARTS.iter().any(|s| p.starts_with(s)) {
+        return false;
+    }
+    // A first line cut by the segment (a long URL) is taken on its method.
+    let head = &p[..p.len().min(2048)];
+    match head.iter().position(|&b| b == b'\n') {
+        Some(nl) => head[..nl].windows(7).any(|w| w == b"HTTP/1."),
+        None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_http_start_lines() {
+        assert!(is_http(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert!(is_http(b"OPTIONS * HTTP/1.1\r\n\r\n"));
+        assert!(is_http(b"HTTP/1.1 200 OK\r\n\r\n"));
+        // The request line continues in the next segment.
+        assert!(is_http(b"GET /a-very-long-path?q="));
+    }
+
+    #[test]
+    fn rejects_rtsp_and_sip_as_http() {
+        assert!(!is_http(
+            b"OPTIONS rtsp://10.2.2.2:8554/ RTSP/1.0\r\nCSeq: 1\r\n\r\n"
+        ));
+        assert!(!is_http(b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n"));
+        // HTTP/1. on a later line only.
+        assert!(!is_http(b"GET /\r\nX: HTTP/1.1\r\n\r\n"));
+    }
 }

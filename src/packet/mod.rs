@@ -4,7 +4,9 @@
 //! Link types: Ethernet (with 802.1Q/802.1ad/QinQ tags), Linux cooked v1 and
 //! v2, raw IPv4/IPv6, BSD null/loopback, PPP. Tunnels a mirror port often
 //! delivers are opened: GRE (plain, transparent Ethernet bridging, ERSPAN
-//! type I/II/III), VXLAN (UDP 4789), GTP-U (UDP 2152) and PPPoE, up to [`MAX_TUNNEL_DEPTH`] levels.
+//! type I/II/III), IP in IP (IPv4 protocol 4 and IPv6 protocol 41, inside
+//! either version), VXLAN (UDP 4789), GTP-U (UDP 2152) and PPPoE, up to
+//! [`MAX_TUNNEL_DEPTH`] levels.
 //! IP headers and extension headers are sliced by `etherparse`; fragments are
 //! handed back as [`Decoded::Fragment`] for the engine's bounded reassembler.
 
@@ -344,7 +346,7 @@ fn ipv6_fragment_header(buf: &[u8]) -> Option<(u32, u32, bool)> {
 }
 
 /// Reads the UDP/TCP header of an unfragmented (or reassembled) IP payload,
-/// opening GRE and VXLAN tunnels on the way.
+/// opening GRE, IP-in-IP, VXLAN and GTP-U tunnels on the way.
 pub fn transport(
     src: IpAddr,
     dst: IpAddr,
@@ -402,6 +404,19 @@ pub fn transport(
                 return Err(Skip::BadTunnel);
             }
             gre(payload, depth + 1)
+        }
+        // IP in IP: IPv4 (RFC 2003) and IPv6 (RFC 2473, RFC 4213) inside
+        // either version. The inner header's version must be the one the
+        // protocol number names.
+        IpNumber::IPV4 | IpNumber::IPV6 => {
+            if depth >= MAX_TUNNEL_DEPTH {
+                return Err(Skip::BadTunnel);
+            }
+            let want = if protocol == IpNumber::IPV4.0 { 4 } else { 6 };
+            match payload.first() {
+                Some(b) if b >> 4 == want => ip(payload, depth + 1),
+                _ => Err(Skip::BadTunnel),
+            }
         }
         _ => Err(Skip::OtherTransport),
     }
@@ -515,6 +530,83 @@ mod tests {
         };
         assert_eq!(p.tunnel_depth, 1);
         assert_eq!(p.src.to_string(), "192.0.2.1");
+    }
+
+    /// An IP packet of `version` carrying `proto` and `body`, as raw bytes.
+    fn ip_packet(version: u8, proto: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        if version == 4 {
+            let builder = etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64);
+            builder.write(&mut out, IpNumber(proto), body).unwrap();
+        } else {
+            let builder = etherparse::PacketBuilder::ipv6([0x20; 16], [0x21; 16], 64);
+            builder.write(&mut out, IpNumber(proto), body).unwrap();
+        }
+        out
+    }
+
+    /// The SIP-over-UDP packet the tunnels carry, as raw IP of `version`.
+    fn inner_udp(version: u8) -> Vec<u8> {
+        let mut out = Vec::new();
+        if version == 4 {
+            etherparse::PacketBuilder::ipv4([192, 0, 2, 1], [198, 51, 100, 7], 64)
+                .udp(5060, 5062)
+                .write(&mut out, b"OPTIONS")
+                .unwrap();
+        } else {
+            let mut a = [0u8; 16];
+            a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+            let mut b = a;
+            a[15] = 1;
+            b[15] = 7;
+            etherparse::PacketBuilder::ipv6(a, b, 64)
+                .udp(5060, 5062)
+                .write(&mut out, b"OPTIONS")
+                .unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn parses_ip_in_ip_every_combination() {
+        for (outer, inner, proto) in [(4, 4, 4), (4, 6, 41), (6, 4, 4), (6, 6, 41)] {
+            let frame = ip_packet(outer, proto, &inner_udp(inner));
+            let Ok(Decoded::Packet(p)) = decode(LinkType::Raw, &frame) else {
+                panic!("{outer}-in-{inner}: not a packet")
+            };
+            assert_eq!(p.tunnel_depth, 1, "{outer}/{inner}");
+            assert_eq!(p.src.is_ipv4(), inner == 4);
+            assert_eq!((p.sport, p.dport), (5060, 5062));
+            assert_eq!(p.payload, b"OPTIONS");
+        }
+    }
+
+    #[test]
+    fn parses_ip_in_ip_up_to_max_depth_only() {
+        let mut pkt = inner_udp(4);
+        for _ in 0..MAX_TUNNEL_DEPTH {
+            pkt = ip_packet(4, 4, &pkt);
+        }
+        let Ok(Decoded::Packet(p)) = decode(LinkType::Raw, &pkt) else {
+            panic!("not a packet")
+        };
+        assert_eq!(p.tunnel_depth, MAX_TUNNEL_DEPTH);
+        let deeper = ip_packet(4, 4, &pkt);
+        assert_eq!(decode(LinkType::Raw, &deeper).err(), Some(Skip::BadTunnel));
+    }
+
+    #[test]
+    fn rejects_ip_in_ip_with_wrong_inner_version() {
+        // Protocol 4 must carry IPv4, protocol 41 IPv6.
+        let frame = ip_packet(4, 4, &inner_udp(6));
+        assert_eq!(decode(LinkType::Raw, &frame).err(), Some(Skip::BadTunnel));
+        let frame = ip_packet(6, 41, &inner_udp(4));
+        assert_eq!(decode(LinkType::Raw, &frame).err(), Some(Skip::BadTunnel));
+        let frame = ip_packet(4, 41, &[]);
+        assert_eq!(decode(LinkType::Raw, &frame).err(), Some(Skip::BadTunnel));
+        let inner = inner_udp(4);
+        let frame = ip_packet(4, 4, &inner[..10]);
+        assert_eq!(decode(LinkType::Raw, &frame).err(), Some(Skip::BadIp));
     }
 
     #[test]

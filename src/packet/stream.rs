@@ -153,6 +153,17 @@ impl StreamBuf {
         self.buf = bytes;
     }
 
+    /// Sequence number of the first byte buffered (of the next one when
+    /// nothing is), once known.
+    pub fn start_seq(&self) -> Option<u32> {
+        self.next_seq.map(|n| n.wrapping_sub(self.buf.len() as u32))
+    }
+
+    /// Room left under `limit`.
+    pub fn room(&self, limit: usize) -> usize {
+        limit.saturating_sub(self.buf.len())
+    }
+
     /// The bytes buffered, in order.
     pub fn data(&self) -> &[u8] {
         &self.buf
@@ -189,6 +200,18 @@ mod tests {
         assert_eq!(s.data(), b"abcdefgh");
         s.consume(3);
         assert_eq!(s.data(), b"defgh");
+    }
+
+    #[test]
+    fn parses_start_seq_and_room() {
+        let mut s = StreamBuf::default();
+        assert_eq!(s.start_seq(), None);
+        s.push(100, b"abcd", 10);
+        assert_eq!((s.start_seq(), s.room(10)), (Some(100), 6));
+        s.consume(3);
+        assert_eq!((s.start_seq(), s.room(10)), (Some(103), 9));
+        s.consume(1);
+        assert_eq!(s.start_seq(), Some(104));
     }
 
     #[test]

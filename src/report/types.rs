@@ -69,7 +69,8 @@ pub struct Source {
     pub dropped: u64,
     /// Frames that were not UDP/TCP over IP (ARP, ICMP...), not analysed further.
     pub skipped: u64,
-    /// Frames delivered by a GRE/ERSPAN/VXLAN tunnel that was opened.
+    /// Frames delivered by a tunnel that was opened (GRE/ERSPAN, IP in IP,
+    /// VXLAN, GTP-U).
     pub decapsulated: u64,
     /// IP datagrams rebuilt from fragments.
     pub reassembled: u64,
