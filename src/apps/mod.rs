@@ -97,6 +97,10 @@ pub enum AppEvidence {
     Sni,
     /// A name of the server's TLS certificate (no SNI given).
     TlsCertificateName,
+    /// The name a DNS answer earlier in the capture gave the remote address.
+    DnsName,
+    /// The name a DNS flow asked about.
+    DnsQuery,
     /// An address in the operator's range for that service.
     OperatorIpRange,
     /// The service's well-known port on an address of that operator.
@@ -114,6 +118,8 @@ impl AppEvidence {
             AppEvidence::WhatsappChatPrologue => "whatsapp-chat-prologue",
             AppEvidence::Sni => "sni",
             AppEvidence::TlsCertificateName => "tls-certificate-name",
+            AppEvidence::DnsName => "dns-name",
+            AppEvidence::DnsQuery => "dns-query",
             AppEvidence::OperatorIpRange => "operator ip range",
             AppEvidence::PortOnOperatorIpRange => "port on operator ip range",
         }

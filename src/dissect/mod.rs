@@ -28,6 +28,7 @@ use crate::packet::Packet;
 use crate::time::Nanos;
 
 pub(crate) mod ctx;
+mod dns;
 pub mod media;
 mod probe;
 pub mod secure;
@@ -47,9 +48,6 @@ use zoom::*;
 /// Dissects one packet of `flow`, sent in direction `dir`.
 #[inline]
 pub fn dissect(ctx: &mut Ctx, flow: &mut Flow, dir: Direction, p: &Packet<'_>, now: Nanos) {
-    if p.payload.is_empty() && p.transport == Transport::Udp {
-        return;
-    }
     let (src, dst) = p.endpoints();
     let pkt = Pkt {
         src,
@@ -60,6 +58,12 @@ pub fn dissect(ctx: &mut Ctx, flow: &mut Flow, dir: Direction, p: &Packet<'_>, n
         flow_id: flow.id,
         relayed: false,
     };
+    if flow.total_packets() == 1 {
+        name_flow(ctx, flow, &pkt);
+    }
+    if p.payload.is_empty() && p.transport == Transport::Udp {
+        return;
+    }
     match p.transport {
         Transport::Udp => udp(ctx, &mut flow.state, &pkt, p.payload),
         Transport::Tcp => {
@@ -68,6 +72,26 @@ pub fn dissect(ctx: &mut Ctx, flow: &mut Flow, dir: Direction, p: &Packet<'_>, n
             }
         }
     }
+}
+
+/// A new flow to (or from) an address the capture resolved carries the
+/// name it was resolved from: the destination of its first packet first.
+/// DNS flows keep the name they asked about.
+fn name_flow(ctx: &Ctx, flow: &mut Flow, pkt: &Pkt) {
+    if flow.total_packets() != 1 || is_dns_port(pkt) {
+        return;
+    }
+    let name = ctx.names.get(pkt.dst.ip).or_else(|| ctx.names.get(pkt.src.ip));
+    flow.state.dns_name = name.cloned();
+}
+
+/// A DNS response datagram (UDP port 53, QR set): every analysis thread
+/// reads these (`crate::shard`), so that each learns the same names.
+#[inline]
+pub fn is_dns_response_datagram(src_port: u16, dst_port: u16, payload: &[u8]) -> bool {
+    (src_port == 53 || dst_port == 53)
+        && looks_like_dns(payload, Transport::Udp)
+        && payload.get(2).is_some_and(|b| b & 0x80 != 0)
 }
 
 fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
@@ -113,7 +137,12 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
         return;
     }
     if is_dns_port(pkt) && looks_like_dns(payload, Transport::Udp) {
-        st.protocols.insert(Proto::Dns);
+        if pkt.src.port == 53 || pkt.dst.port == 53 {
+            dns::dns_message(ctx, st, payload);
+        } else {
+            // mDNS (RFC 6762): local names, not followed.
+            st.protocols.insert(Proto::Dns);
+        }
         return;
     }
     if st.app.is_none() && st.protocols.is_empty() && is_imo_datagram(payload) {
