@@ -727,7 +727,10 @@ mod tests {
         // The question is the last pointer: 40 hops.
         let mut msg = m.clone();
         msg[4..6].copy_from_slice(&[0, 1]);
-        let name = Name { msg: &msg, at: last };
+        let name = Name {
+            msg: &msg,
+            at: last,
+        };
         assert!(name.labels().any(|l| l.is_err()));
         let ok = Name { msg: &msg, at: 15 };
         assert_eq!(text(&ok), "a");

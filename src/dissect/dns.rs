@@ -62,9 +62,8 @@ fn learn(ctx: &mut Ctx, m: &DnsMessage<'_>, qname: Name<'_>, text: &str, shared:
     let mut chain: [Option<Name<'_>>; MAX_CHAIN] = [None; MAX_CHAIN];
     chain[0] = Some(qname);
     let mut links = 1;
-    let in_chain = |chain: &[Option<Name<'_>>], n: &Name<'_>| {
-        chain.iter().flatten().any(|c| c.eq_name(n))
-    };
+    let in_chain =
+        |chain: &[Option<Name<'_>>], n: &Name<'_>| chain.iter().flatten().any(|c| c.eq_name(n));
     // CNAMEs usually come in chain order; a second pass picks up the rest.
     for _ in 0..2 {
         for r in m.answers().map_while(Result::ok) {

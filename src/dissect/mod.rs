@@ -81,7 +81,10 @@ fn name_flow(ctx: &Ctx, flow: &mut Flow, pkt: &Pkt) {
     if flow.total_packets() != 1 || is_dns_port(pkt) {
         return;
     }
-    let name = ctx.names.get(pkt.dst.ip).or_else(|| ctx.names.get(pkt.src.ip));
+    let name = ctx
+        .names
+        .get(pkt.dst.ip)
+        .or_else(|| ctx.names.get(pkt.src.ip));
     flow.state.dns_name = name.cloned();
 }
 
