@@ -176,6 +176,9 @@ pub struct FlowState {
     pub app_evidence: Option<AppEvidence>,
     /// Datagrams of this flow that parsed as Zoom's peer-to-peer media.
     pub zoom_p2p: u8,
+    /// A Mumble UDP ping request seen: its direction and 8-byte ident,
+    /// waiting for the server's answer that echoes it.
+    pub mumble_ping: Option<(Direction, [u8; 8])>,
     pub sni: Option<Box<str>>,
     /// On a DNS flow, the first name it asked about (the first naming an
     /// app, if one does); on any other flow, the name a DNS answer earlier

@@ -89,6 +89,8 @@ pub enum AppEvidence {
     ZoomP2pMediaEncapsulation,
     /// imo's media datagrams.
     ImoDatagram,
+    /// A Mumble server answering a client's UDP ping with its ident.
+    MumblePing,
     /// Discord's IP discovery exchange.
     DiscordIpDiscovery,
     /// WhatsApp's chat prologue on TCP.
@@ -114,6 +116,7 @@ impl AppEvidence {
             AppEvidence::ZoomMediaEncapsulation => "zoom-media-encapsulation",
             AppEvidence::ZoomP2pMediaEncapsulation => "zoom-p2p-media-encapsulation",
             AppEvidence::ImoDatagram => "imo-datagram",
+            AppEvidence::MumblePing => "mumble-ping",
             AppEvidence::DiscordIpDiscovery => "discord-ip-discovery",
             AppEvidence::WhatsappChatPrologue => "whatsapp-chat-prologue",
             AppEvidence::Sni => "sni",

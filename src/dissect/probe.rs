@@ -62,6 +62,24 @@ pub(crate) fn looks_like_dns(payload: &[u8], transport: Transport) -> bool {
     opcode <= 6 && qd <= 4
 }
 
+/// Mumble's UDP ping (the server-list ping of Mumble's protocol,
+/// https://wiki.mumble.info/wiki/Protocol, "UDP Ping packet"; nDPI
+/// `src/lib/protocols/mumble.c`, 2024, read 2026-12-04): the client sends 12
+/// bytes, a zero 4-byte request type and an 8-byte ident; the server answers
+/// 24 bytes: its version, the same ident, then users, maximum users and
+/// bandwidth. The ident of a request, if `p` is one.
+pub(crate) fn mumble_ping_request(p: &[u8]) -> Option<[u8; 8]> {
+    match p {
+        [0, 0, 0, 0, ident @ ..] if ident.len() == 8 => ident.try_into().ok(),
+        _ => None,
+    }
+}
+
+/// True when `p` is a Mumble server's answer to the ping with `ident`.
+pub(crate) fn is_mumble_ping_answer(p: &[u8], ident: &[u8; 8]) -> bool {
+    p.len() == 24 && p.get(4..12) == Some(&ident[..])
+}
+
 /// The UDP datagrams by which nDPI recognises imo.im calls
 /// (`src/lib/protocols/imo.c`, unchanged since 2019): 10 bytes starting
 /// 0x09 0x02, 11 bytes starting 0x00 0x09 0x03, or 1099 bytes starting
