@@ -91,6 +91,8 @@ pub enum AppEvidence {
     ImoDatagram,
     /// A Mumble server answering a client's UDP ping with its ident.
     MumblePing,
+    /// Agora's SD-RTN hello naming an Agora edge server.
+    AgoraSdRtn,
     /// Discord's IP discovery exchange.
     DiscordIpDiscovery,
     /// WhatsApp's chat prologue on TCP.
@@ -117,6 +119,7 @@ impl AppEvidence {
             AppEvidence::ZoomP2pMediaEncapsulation => "zoom-p2p-media-encapsulation",
             AppEvidence::ImoDatagram => "imo-datagram",
             AppEvidence::MumblePing => "mumble-ping",
+            AppEvidence::AgoraSdRtn => "agora-sd-rtn",
             AppEvidence::DiscordIpDiscovery => "discord-ip-discovery",
             AppEvidence::WhatsappChatPrologue => "whatsapp-chat-prologue",
             AppEvidence::Sni => "sni",
@@ -540,6 +543,14 @@ static SNI_RULES: &[SniRule] = &[
     // API (uts-front.line-apps.com is labelled Line by nDPI in ndpi__line.pcap).
     rule("line.me", "line", "LINE", Signalling),
     rule("line-apps.com", "line", "LINE", Signalling),
+
+    // Agora (the SD-RTN real-time network under many apps' calls). Agora's
+    // edge servers are named "<address>.edge.agora.io" in the SD-RTN hello
+    // (nDPI src/lib/protocols/sd_rtn.c reads that name as the flow's SNI);
+    // Agora's firewall guide lists *.agora.io
+    // (https://docs.agora.io/en/video-calling/reference/firewall), read
+    // 2026-12-04.
+    rule("agora.io", "agora", "Agora", Media),
 
     // WeChat. nDPI host match: wechat.com, wechat.org, wechatapp.com, we.chat,
     // "wx.", "weixin.", mmsns.qpic.cn.

@@ -152,6 +152,10 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
         st.set_app("imo", AppEvidence::ImoDatagram);
         return;
     }
+    if st.app.is_none() && st.protocols.is_empty() && is_agora_sd_rtn(payload) {
+        st.set_app("agora", AppEvidence::AgoraSdRtn);
+        return;
+    }
     if st.app.is_none() && st.protocols.is_empty() {
         match st.mumble_ping {
             Some((dir, ident)) if dir != pkt.dir && is_mumble_ping_answer(payload, &ident) => {
@@ -261,6 +265,25 @@ mod tests {
         assert_eq!(mumble_ping_request(&req[..11]), None);
         req[0] = 1;
         assert_eq!(mumble_ping_request(&req), None);
+    }
+
+    /// ndpi__agora-sd-rtn.pcap frame 1 (192.168.2.100 to 23.248.186.179:8130).
+    #[test]
+    fn parses_agora_sd_rtn_hello() {
+        let mut hello = vec![
+            0x00, 0x5a, 0x38, 0x4c, 0x00, 0x00, 0x21, 0, 0, 0, 0, 0, 0x04, b'S', b'N', b'I', 0x00,
+            0x1c, 0x00,
+        ];
+        hello.extend_from_slice(b"23-248-186-179.edge.agora.io");
+        hello.extend_from_slice(&[
+            0x50, 0x44, 0x4d, 0x44, 0, 0, 0x43, 0x50, 0x54, 0x4f, 0x81, 0,
+        ]);
+        assert!(is_agora_sd_rtn(&hello));
+        assert!(!is_agora_sd_rtn(&hello[..40]));
+        let mut other = hello.clone();
+        other[6] = 0x20;
+        assert!(!is_agora_sd_rtn(&other));
+        assert!(!is_agora_sd_rtn(&[0; 19]));
     }
 
     #[test]

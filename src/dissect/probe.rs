@@ -80,6 +80,18 @@ pub(crate) fn is_mumble_ping_answer(p: &[u8], ident: &[u8; 8]) -> bool {
     p.len() == 24 && p.get(4..12) == Some(&ident[..])
 }
 
+/// Agora's SD-RTN hello (nDPI `src/lib/protocols/sd_rtn.c`, read
+/// 2026-12-04): at least 20 bytes, byte 6 is 0x21, bytes 12-15 are
+/// "\x04SNI", then a 2-byte length, a zero byte and that many bytes of the
+/// edge server's name (e.g. "23-248-186-179.edge.agora.io").
+pub(crate) fn is_agora_sd_rtn(p: &[u8]) -> bool {
+    if p.len() < 20 || p[6] != 0x21 || &p[12..16] != b"\x04SNI" || p[18] != 0 {
+        return false;
+    }
+    let len = usize::from(u16::from_be_bytes([p[16], p[17]]));
+    len + 19 <= p.len()
+}
+
 /// The UDP datagrams by which nDPI recognises imo.im calls
 /// (`src/lib/protocols/imo.c`, unchanged since 2019): 10 bytes starting
 /// 0x09 0x02, 11 bytes starting 0x00 0x09 0x03, or 1099 bytes starting
