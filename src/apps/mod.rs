@@ -544,12 +544,11 @@ static SNI_RULES: &[SniRule] = &[
     rule("line.me", "line", "LINE", Signalling),
     rule("line-apps.com", "line", "LINE", Signalling),
 
-    // Agora (the SD-RTN real-time network under many apps' calls). Agora's
-    // edge servers are named "<address>.edge.agora.io" in the SD-RTN hello
-    // (nDPI src/lib/protocols/sd_rtn.c reads that name as the flow's SNI);
-    // Agora's firewall guide lists *.agora.io
-    // (https://docs.agora.io/en/video-calling/reference/firewall), read
-    // 2026-12-04.
+    // Agora (the SD-RTN real-time network under many apps' calls). The
+    // SD-RTN hello carries the edge server's name, which nDPI
+    // (src/lib/protocols/sd_rtn.c, read 2026-12-04) takes as the flow's
+    // server name; those names are "<address>.edge.agora.io", under Agora's
+    // own domain agora.io.
     rule("agora.io", "agora", "Agora", Media),
 
     // WeChat. nDPI host match: wechat.com, wechat.org, wechatapp.com, we.chat,

@@ -62,12 +62,12 @@ pub(crate) fn looks_like_dns(payload: &[u8], transport: Transport) -> bool {
     opcode <= 6 && qd <= 4
 }
 
-/// Mumble's UDP ping (the server-list ping of Mumble's protocol,
-/// https://wiki.mumble.info/wiki/Protocol, "UDP Ping packet"; nDPI
-/// `src/lib/protocols/mumble.c`, 2024, read 2026-12-04): the client sends 12
-/// bytes, a zero 4-byte request type and an 8-byte ident; the server answers
-/// 24 bytes: its version, the same ident, then users, maximum users and
-/// bandwidth. The ident of a request, if `p` is one.
+/// Mumble's UDP ping (the ping Mumble clients send a server, as nDPI
+/// recognises it: `src/lib/protocols/mumble.c`, 2024, read 2026-12-04): the
+/// client sends 12 bytes, a zero 4-byte request type and an 8-byte ident;
+/// the server answers 24 bytes with the same ident at bytes 4-11 (Mumble's
+/// answer also carries its version, users, maximum users and bandwidth).
+/// The ident of a request, if `p` is one.
 pub(crate) fn mumble_ping_request(p: &[u8]) -> Option<[u8; 8]> {
     match p {
         [0, 0, 0, 0, ident @ ..] if ident.len() == 8 => ident.try_into().ok(),
