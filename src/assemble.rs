@@ -287,6 +287,7 @@ fn flow_out_of(a: &Analyzer, f: &Flow, across: Option<&Across>) -> FlowOut {
         protocols,
         encryption: enc.as_str(),
         sni: st.sni.as_deref().map(str::to_string),
+        dns_name: st.dns_name.as_deref().map(str::to_string),
         app: app.map(str::to_string),
         call_id,
         rtp_streams,
@@ -334,8 +335,14 @@ fn share_app_by_socket(flows: &mut [FlowOut], all: &[Flow]) {
     let internal = |e: &Endpoint| crate::scope::scope_of(e.ip).is_internal();
     type Socket = (Endpoint, Transport);
     let mut by_socket: rustc_hash::FxHashMap<Socket, Option<&str>> = Default::default();
+    // A DNS flow's app is the name it asked about: a resolver's socket
+    // serves every app, so DNS flows neither lend nor take an app here.
+    let dns = |f: &FlowOut| f.protocols.contains(&"dns");
     for (f, src) in flows.iter().zip(all) {
         let Some(app) = &f.app else { continue };
+        if dns(f) {
+            continue;
+        }
         for e in [src.src, src.dst].into_iter().filter(internal) {
             let slot = by_socket
                 .entry((e, src.transport))
@@ -353,7 +360,7 @@ fn share_app_by_socket(flows: &mut [FlowOut], all: &[Flow]) {
         .iter()
         .zip(all)
         .enumerate()
-        .filter(|(_, (f, _))| f.app.is_none())
+        .filter(|(_, (f, _))| f.app.is_none() && !dns(f))
         .filter_map(|(i, (_, src))| {
             [src.src, src.dst]
                 .into_iter()
@@ -378,7 +385,8 @@ fn firewall(flows: &[FlowOut]) -> Vec<crate::report::FirewallOut> {
     use std::collections::{BTreeMap, BTreeSet};
     type Key = (String, &'static str, u16);
     let mut m: BTreeMap<Key, (BTreeSet<String>, BTreeSet<String>, u64, u64)> = BTreeMap::new();
-    for f in flows {
+    // A DNS flow named by its question goes to the resolver, not the app.
+    for f in flows.iter().filter(|f| !f.protocols.contains(&"dns")) {
         let Some(app) = &f.app else { continue };
         let internal = |e: &EndpointOut| {
             e.ip.parse()
@@ -453,7 +461,11 @@ fn identify(
         .as_deref()
         .filter(|_| st.sni.is_none())
         .and_then(|t| app_of_certificate_names(t.certificate_names.iter().map(|n| &**n)));
-    let name = sni.or(cert);
+    // A DNS flow's name is what it asked about: it names an app, not the
+    // resolver's operator. Any other flow's is its remote address's name.
+    let is_dns = st.protocols.contains(Proto::Dns);
+    let dns = st.dns_name.as_deref().and_then(app_of_sni);
+    let name = sni.or(cert).or(dns.filter(|_| !is_dns));
     let operator = op.map(|o| o.name).or(name.map(|m| m.operator));
     // Google's TURN service serves every WebRTC app: Meet only on Meet's ranges.
     let vendor_app = st
@@ -467,6 +479,14 @@ fn identify(
     }
     if let Some(m) = cert {
         return (Some(m.app), operator, Some(AppEvidence::TlsCertificateName));
+    }
+    if let Some(m) = dns {
+        let why = if is_dns {
+            AppEvidence::DnsQuery
+        } else {
+            AppEvidence::DnsName
+        };
+        return (Some(m.app), operator, Some(why));
     }
     if let Some(service) = op.and_then(|o| o.service) {
         return (Some(service), operator, Some(AppEvidence::OperatorIpRange));
@@ -970,6 +990,8 @@ pub(crate) fn build_report(
             stream_bytes_dropped: a.ctx.stream_bytes_dropped,
             max_calls: a.ctx.limits.max_calls,
             calls_dropped: a.ctx.calls.dropped,
+            max_dns_names: a.ctx.names.max(),
+            dns_names_dropped: a.ctx.names.dropped,
         },
     }
 }

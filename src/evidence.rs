@@ -121,6 +121,8 @@ pub enum TcpMode {
     /// SIP over WebSocket (RFC 7118) on a cleartext connection: the HTTP
     /// upgrade, then one SIP message per (possibly fragmented) frame.
     WebSocket,
+    /// DNS over TCP (RFC 1035 section 4.2.2): length-prefixed messages.
+    Dns,
     /// Nothing more to parse.
     Done,
 }
@@ -178,7 +180,14 @@ pub struct FlowState {
     pub app_evidence: Option<AppEvidence>,
     /// Datagrams of this flow that parsed as Zoom's peer-to-peer media.
     pub zoom_p2p: u8,
+    /// A Mumble UDP ping request seen: its direction and 8-byte ident,
+    /// waiting for the server's answer that echoes it.
+    pub mumble_ping: Option<(Direction, [u8; 8])>,
     pub sni: Option<Box<str>>,
+    /// On a DNS flow, the first name it asked about (the first naming an
+    /// app, if one does); on any other flow, the name a DNS answer earlier
+    /// in the capture gave its remote address (`calls::names`).
+    pub dns_name: Option<std::sync::Arc<str>>,
     /// First call whose signalling this flow carries.
     pub sig_call: Option<u32>,
     /// Call and m-line whose media this flow carries.
@@ -212,13 +221,14 @@ impl FlowState {
     }
 
     /// False once a TCP connection is known to carry something other than
-    /// SIP (TLS, TURN framing, nothing parsable): a worker thread following
-    /// another one's flow for its signalling can stop there.
+    /// SIP or DNS (TLS, TURN framing, nothing parsable): a worker thread
+    /// following another one's flow for its signalling (and the DNS answers
+    /// every analyser learns names from) can stop there.
     pub fn may_carry_signalling(&self) -> bool {
         self.tcp.as_deref().is_none_or(|t| {
             matches!(
                 t.mode,
-                TcpMode::Undecided | TcpMode::Sip | TcpMode::WebSocket
+                TcpMode::Undecided | TcpMode::Sip | TcpMode::WebSocket | TcpMode::Dns
             )
         })
     }

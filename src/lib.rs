@@ -39,8 +39,10 @@
 //! * `dissect`: the one ordered dispatch (`dissect/mod.rs`) over the sans-IO
 //!   parsers of the `vcscope-dissectors` crate, and one handler file per
 //!   protocol family (`sip`, `stun` with TURN, `media` for RTP/RTCP/SRTP/
-//!   ZRTP, `secure` for TLS/DTLS/QUIC, `zoom`, `tcp` stream modes).
+//!   ZRTP, `secure` for TLS/DTLS/QUIC, `zoom`, `tcp` stream modes, `dns`
+//!   for the names DNS answers give addresses).
 //! * `calls`: SIP dialogs and their SDP, calls inferred from media, the
+//!   names DNS answers gave addresses (`calls::names`), the
 //!   relays on the path and internal-address leaks.
 //! * `apps`: the one vocabulary of apps and operators (address ranges, SNI
 //!   and certificate names, ports), and `apps::policy`: where each app's

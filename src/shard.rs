@@ -6,10 +6,12 @@
 //! segment that carries payload (SIP may run over any connection; a bare
 //! acknowledgement changes no stream, only its owner counts it), and each
 //! UDP datagram that starts like SIP (the rule of
-//! `dissect::is_sip_datagram` needs no flow state). An analyser follows
-//! the signalling of flows it does not own without recording anything of
-//! them, so every analyser holds the same call table and attaches its own
-//! media flows to calls exactly as one thread would.
+//! `dissect::is_sip_datagram` needs no flow state), and each DNS response
+//! (`dissect::is_dns_response_datagram`). An analyser follows the
+//! signalling of flows it does not own without recording anything of them
+//! but calls and the names DNS answers give addresses, so every analyser
+//! holds the same call and name tables and attaches its own media flows to
+//! calls, and names its flows, exactly as one thread would.
 //! Packets travel in batches, headers as a few fields. A payload read from a
 //! file or standard input stays where the reader read it: the batch holds
 //! the reader's block ([`crate::capture::pcapfile::Block`]) and the payload's place
@@ -215,7 +217,10 @@ impl Router for Dispatch {
         // counts it.
         let everyone = match p.transport {
             Transport::Tcp => !p.payload.is_empty(),
-            Transport::Udp => dissect::is_sip_datagram(p.payload),
+            Transport::Udp => {
+                dissect::is_sip_datagram(p.payload)
+                    || dissect::is_dns_response_datagram(src.port, dst.port, p.payload)
+            }
         };
         if owner == 0 && !everyone {
             return Some(false);

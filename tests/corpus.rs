@@ -436,6 +436,7 @@ per_capture!(rtp_counts {
     rtp_counts_ndpi_rtp => "ndpi__rtp.pcapng";
     rtp_counts_ndpi_sip => "ndpi__sip.pcap";
     rtp_counts_ndpi_skinny => "ndpi__skinny.pcap";
+    rtp_counts_ndpi_snapchat => "ndpi__snapchat_call_v1.pcapng";
     rtp_counts_ndpi_stun => "ndpi__stun.pcap";
     rtp_counts_ndpi_stun_dtls_rtp => "ndpi__stun_dtls_rtp.pcapng";
     rtp_counts_ndpi_google_meet => "ndpi__stun_google_meet.pcapng";

@@ -393,6 +393,26 @@ fn walk_turn(data: &[u8]) {
     }
 }
 
+fn walk_dns(data: &[u8]) {
+    use dis::dns::{self, DnsMessage, MAX_NAME_LEN};
+    let _ = dns::probe(data);
+    let mut rest = data;
+    while let Ok(Some((_, used))) = dns::tcp_message(rest) {
+        assert!(used > 0, "DNS TCP message of zero bytes");
+        rest = rest.get(used..).unwrap_or_default();
+    }
+    let Ok(m) = DnsMessage::new_checked(data) else {
+        return;
+    };
+    let mut out = [0u8; MAX_NAME_LEN];
+    for q in m.questions().flatten() {
+        let _ = q.name.write_lower(&mut out);
+    }
+    for r in m.answers().flatten() {
+        let _ = (r.address(), r.cname(), r.svc_hints().count());
+    }
+}
+
 fn walk_hello(body: &[u8]) {
     use dis::tls::{ClientHello, ServerHello};
     if let Ok(ch) = ClientHello::parse(body) {
@@ -533,6 +553,7 @@ fn dissect_all(data: &[u8]) {
     walk_srtp(data);
     walk_stun(data);
     walk_turn(data);
+    walk_dns(data);
     walk_tls(data);
     walk_quic(data);
 }

@@ -9,6 +9,7 @@
 //! | module | protocol | RFCs |
 //! |---|---|---|
 //! | [`demux`] | first-byte split of a shared 5-tuple | RFC 7983, RFC 9443 |
+//! | [`dns`] | DNS messages: questions, A/AAAA/CNAME answers, SVCB/HTTPS address hints | RFC 1035, RFC 3596, RFC 9460 |
 //! | [`sip`] | SIP messages | RFC 3261, RFC 7118 |
 //! | [`sdp`] | session descriptions, ICE candidates, SDES, DTLS fingerprints | RFC 8866, RFC 4568, RFC 8839, RFC 8122 |
 //! | [`rtp`] | RTP headers, header extensions, stream statistics | RFC 3550, RFC 8285, RFC 3551 |
@@ -29,6 +30,7 @@ mod macros;
 mod error;
 
 pub mod demux;
+pub mod dns;
 pub mod quic;
 pub mod rtcp;
 pub mod rtp;

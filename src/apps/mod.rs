@@ -91,6 +91,10 @@ pub enum AppEvidence {
     ZoomP2pMediaEncapsulation,
     /// imo's media datagrams.
     ImoDatagram,
+    /// A Mumble server answering a client's UDP ping with its ident.
+    MumblePing,
+    /// Agora's SD-RTN hello naming an Agora edge server.
+    AgoraSdRtn,
     /// Discord's IP discovery exchange.
     DiscordIpDiscovery,
     /// WhatsApp's chat prologue on TCP.
@@ -99,6 +103,10 @@ pub enum AppEvidence {
     Sni,
     /// A name of the server's TLS certificate (no SNI given).
     TlsCertificateName,
+    /// The name a DNS answer earlier in the capture gave the remote address.
+    DnsName,
+    /// The name a DNS flow asked about.
+    DnsQuery,
     /// An address in the operator's range for that service.
     OperatorIpRange,
     /// The service's well-known port on an address of that operator.
@@ -112,10 +120,14 @@ impl AppEvidence {
             AppEvidence::ZoomMediaEncapsulation => "zoom-media-encapsulation",
             AppEvidence::ZoomP2pMediaEncapsulation => "zoom-p2p-media-encapsulation",
             AppEvidence::ImoDatagram => "imo-datagram",
+            AppEvidence::MumblePing => "mumble-ping",
+            AppEvidence::AgoraSdRtn => "agora-sd-rtn",
             AppEvidence::DiscordIpDiscovery => "discord-ip-discovery",
             AppEvidence::WhatsappChatPrologue => "whatsapp-chat-prologue",
             AppEvidence::Sni => "sni",
             AppEvidence::TlsCertificateName => "tls-certificate-name",
+            AppEvidence::DnsName => "dns-name",
+            AppEvidence::DnsQuery => "dns-query",
             AppEvidence::OperatorIpRange => "operator ip range",
             AppEvidence::PortOnOperatorIpRange => "port on operator ip range",
         }
@@ -141,18 +153,45 @@ impl std::fmt::Display for AppEvidence {
 
 /// Every [`AppEvidence`], for the report's schema.
 #[cfg(test)]
-const APP_EVIDENCE: [AppEvidence; 10] = [
+const APP_EVIDENCE: [AppEvidence; 14] = [
     AppEvidence::StunVendorAttributes,
     AppEvidence::ZoomMediaEncapsulation,
     AppEvidence::ZoomP2pMediaEncapsulation,
     AppEvidence::ImoDatagram,
+    AppEvidence::MumblePing,
+    AppEvidence::AgoraSdRtn,
     AppEvidence::DiscordIpDiscovery,
     AppEvidence::WhatsappChatPrologue,
     AppEvidence::Sni,
     AppEvidence::TlsCertificateName,
+    AppEvidence::DnsName,
+    AppEvidence::DnsQuery,
     AppEvidence::OperatorIpRange,
     AppEvidence::PortOnOperatorIpRange,
 ];
+
+/// The place of each [`AppEvidence`] in [`APP_EVIDENCE`]: a new variant
+/// does not compile until it has one, and the test below then wants it in
+/// the list.
+#[cfg(test)]
+const fn evidence_index(e: AppEvidence) -> usize {
+    match e {
+        AppEvidence::StunVendorAttributes => 0,
+        AppEvidence::ZoomMediaEncapsulation => 1,
+        AppEvidence::ZoomP2pMediaEncapsulation => 2,
+        AppEvidence::ImoDatagram => 3,
+        AppEvidence::MumblePing => 4,
+        AppEvidence::AgoraSdRtn => 5,
+        AppEvidence::DiscordIpDiscovery => 6,
+        AppEvidence::WhatsappChatPrologue => 7,
+        AppEvidence::Sni => 8,
+        AppEvidence::TlsCertificateName => 9,
+        AppEvidence::DnsName => 10,
+        AppEvidence::DnsQuery => 11,
+        AppEvidence::OperatorIpRange => 12,
+        AppEvidence::PortOnOperatorIpRange => 13,
+    }
+}
 
 #[cfg(test)]
 impl schemars::JsonSchema for AppEvidence {
@@ -560,6 +599,13 @@ static SNI_RULES: &[SniRule] = &[
     rule("line.me", "line", "LINE", Signalling),
     rule("line-apps.com", "line", "LINE", Signalling),
 
+    // Agora (the SD-RTN real-time network under many apps' calls). The
+    // SD-RTN hello carries the edge server's name, which nDPI
+    // (src/lib/protocols/sd_rtn.c, read 2026-12-04) takes as the flow's
+    // server name; those names are "<address>.edge.agora.io", under Agora's
+    // own domain agora.io.
+    rule("agora.io", "agora", "Agora", Media),
+
     // WeChat. nDPI host match: wechat.com, wechat.org, wechatapp.com, we.chat,
     // "wx.", "weixin.", mmsns.qpic.cn.
     rule("wechat.com", "wechat", "Tencent", Signalling),
@@ -794,6 +840,15 @@ pub fn app_of_port(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_app_evidence_is_in_the_schema_list() {
+        for (i, e) in APP_EVIDENCE.iter().enumerate() {
+            assert_eq!(evidence_index(*e), i, "{e:?}");
+        }
+        let max = APP_EVIDENCE.iter().map(|e| evidence_index(*e)).max();
+        assert_eq!(max, Some(APP_EVIDENCE.len() - 1));
+    }
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn op(ip: &str) -> Option<Operator> {

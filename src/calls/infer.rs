@@ -623,6 +623,7 @@ mod tests {
             protocols,
             encryption: "unknown",
             sni: None,
+            dns_name: None,
             app: None,
             call_id: None,
             rtp_streams: Vec::new(),

@@ -374,6 +374,7 @@ mod tests {
     fn flow_out(id: u32, dst: (&str, u16), protocols: Vec<&'static str>) -> FlowOut {
         use crate::report::{EndpointOut, StunOut};
         FlowOut {
+            dns_name: None,
             place: Default::default(),
             id,
             transport: "udp",

@@ -3,6 +3,7 @@
 
 use crate::calls::dialog::CallTable;
 use crate::calls::leak::LeakTable;
+use crate::calls::names::NameTable;
 use crate::calls::relay::RelayTable;
 use crate::net::Transport;
 use crate::net::{Direction, Endpoint};
@@ -18,6 +19,8 @@ pub struct Limits {
     pub stream_buffer: usize,
     /// Calls tracked.
     pub max_calls: usize,
+    /// Addresses whose DNS name is remembered.
+    pub max_dns_names: usize,
 }
 
 impl Default for Limits {
@@ -25,6 +28,7 @@ impl Default for Limits {
         Limits {
             stream_buffer: 65_536,
             max_calls: 65_536,
+            max_dns_names: 65_536,
         }
     }
 }
@@ -36,6 +40,8 @@ pub struct Ctx {
     pub calls: CallTable,
     pub relays: RelayTable,
     pub leaks: LeakTable,
+    /// Names that DNS answers gave addresses.
+    pub names: NameTable,
     /// Flow indices that ended, for streaming output.
     pub ended: Vec<u32>,
     pub dropped: u64,
@@ -50,6 +56,7 @@ impl Ctx {
             calls: CallTable::new(limits.max_calls),
             relays: RelayTable::default(),
             leaks: LeakTable::default(),
+            names: NameTable::new(limits.max_dns_names),
             ended: Vec::new(),
             dropped: 0,
             stream_bytes_dropped: 0,

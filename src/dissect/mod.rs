@@ -28,6 +28,7 @@ use crate::packet::Packet;
 use crate::time::Nanos;
 
 pub(crate) mod ctx;
+mod dns;
 pub mod media;
 mod probe;
 pub mod secure;
@@ -47,9 +48,6 @@ use zoom::*;
 /// Dissects one packet of `flow`, sent in direction `dir`.
 #[inline]
 pub fn dissect(ctx: &mut Ctx, flow: &mut Flow, dir: Direction, p: &Packet<'_>, now: Nanos) {
-    if p.payload.is_empty() && p.transport == Transport::Udp {
-        return;
-    }
     let (src, dst) = p.endpoints();
     let pkt = Pkt {
         src,
@@ -60,6 +58,12 @@ pub fn dissect(ctx: &mut Ctx, flow: &mut Flow, dir: Direction, p: &Packet<'_>, n
         flow_id: flow.id,
         relayed: false,
     };
+    if flow.total_packets() == 1 {
+        name_flow(ctx, flow, &pkt);
+    }
+    if p.payload.is_empty() && p.transport == Transport::Udp {
+        return;
+    }
     match p.transport {
         Transport::Udp => udp(ctx, &mut flow.state, &pkt, p.payload),
         Transport::Tcp => {
@@ -72,6 +76,29 @@ pub fn dissect(ctx: &mut Ctx, flow: &mut Flow, dir: Direction, p: &Packet<'_>, n
             }
         }
     }
+}
+
+/// A new flow to (or from) an address the capture resolved carries the
+/// name it was resolved from: the destination of its first packet first.
+/// DNS flows keep the name they asked about.
+fn name_flow(ctx: &Ctx, flow: &mut Flow, pkt: &Pkt) {
+    if flow.total_packets() != 1 || is_dns_port(pkt) {
+        return;
+    }
+    let name = ctx
+        .names
+        .get(pkt.dst.ip)
+        .or_else(|| ctx.names.get(pkt.src.ip));
+    flow.state.dns_name = name.cloned();
+}
+
+/// A DNS response datagram (UDP port 53, QR set): every analysis thread
+/// reads these (`crate::shard`), so that each learns the same names.
+#[inline]
+pub fn is_dns_response_datagram(src_port: u16, dst_port: u16, payload: &[u8]) -> bool {
+    (src_port == 53 || dst_port == 53)
+        && looks_like_dns(payload, Transport::Udp)
+        && payload.get(2).is_some_and(|b| b & 0x80 != 0)
 }
 
 fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
@@ -117,12 +144,37 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
         return;
     }
     if is_dns_port(pkt) && looks_like_dns(payload, Transport::Udp) {
-        st.protocols.insert(Proto::Dns);
+        if pkt.src.port == 53 || pkt.dst.port == 53 {
+            dns::dns_message(ctx, st, payload);
+        } else {
+            // mDNS (RFC 6762): local names, not followed.
+            st.protocols.insert(Proto::Dns);
+        }
         return;
     }
     if st.app.is_none() && st.protocols.is_empty() && is_imo_datagram(payload) {
         st.set_app("imo", AppEvidence::ImoDatagram);
         return;
+    }
+    if st.app.is_none() && st.protocols.is_empty() && is_agora_sd_rtn(payload) {
+        st.set_app("agora", AppEvidence::AgoraSdRtn);
+        return;
+    }
+    if st.app.is_none() && st.protocols.is_empty() {
+        match st.mumble_ping {
+            Some((dir, ident)) if dir != pkt.dir && is_mumble_ping_answer(payload, &ident) => {
+                st.set_app("mumble", AppEvidence::MumblePing);
+                st.mumble_ping = None;
+                return;
+            }
+            None => {
+                if let Some(ident) = mumble_ping_request(payload) {
+                    st.mumble_ping = Some((pkt.dir, ident));
+                    return;
+                }
+            }
+            Some(_) => {}
+        }
     }
     match PacketClass::of(payload) {
         PacketClass::Stun => {
@@ -196,6 +248,46 @@ mod tests {
         let mut big = vec![0u8; 1099];
         big[..4].copy_from_slice(&[0x88, 0x49, 0x1a, 0x00]);
         assert!(is_imo_datagram(&big));
+    }
+
+    /// The ping of Mumble's protocol: a 12-byte request (zero type, ident),
+    /// a 24-byte answer (version 1.4.0, the ident, 3 of 100 users, 558000
+    /// bits/s), built from the documented layout.
+    #[test]
+    fn parses_mumble_pings() {
+        let ident = [1, 2, 3, 4, 5, 6, 7, 8];
+        let mut req = vec![0, 0, 0, 0];
+        req.extend_from_slice(&ident);
+        assert_eq!(mumble_ping_request(&req), Some(ident));
+        let mut answer = vec![0, 1, 4, 0];
+        answer.extend_from_slice(&ident);
+        answer.extend_from_slice(&[0, 0, 0, 3, 0, 0, 0, 100, 0, 8, 0x83, 0xb0]);
+        assert!(is_mumble_ping_answer(&answer, &ident));
+        assert!(!is_mumble_ping_answer(&answer, &[0; 8]));
+        assert!(!is_mumble_ping_answer(&answer[..23], &ident));
+        assert_eq!(mumble_ping_request(&answer), None);
+        assert_eq!(mumble_ping_request(&req[..11]), None);
+        req[0] = 1;
+        assert_eq!(mumble_ping_request(&req), None);
+    }
+
+    /// ndpi__agora-sd-rtn.pcap frame 1 (192.168.2.100 to 23.248.186.179:8130).
+    #[test]
+    fn parses_agora_sd_rtn_hello() {
+        let mut hello = vec![
+            0x00, 0x5a, 0x38, 0x4c, 0x00, 0x00, 0x21, 0, 0, 0, 0, 0, 0x04, b'S', b'N', b'I', 0x00,
+            0x1c, 0x00,
+        ];
+        hello.extend_from_slice(b"23-248-186-179.edge.agora.io");
+        hello.extend_from_slice(&[
+            0x50, 0x44, 0x4d, 0x44, 0, 0, 0x43, 0x50, 0x54, 0x4f, 0x81, 0,
+        ]);
+        assert!(is_agora_sd_rtn(&hello));
+        assert!(!is_agora_sd_rtn(&hello[..40]));
+        let mut other = hello.clone();
+        other[6] = 0x20;
+        assert!(!is_agora_sd_rtn(&other));
+        assert!(!is_agora_sd_rtn(&[0; 19]));
     }
 
     #[test]

@@ -62,6 +62,36 @@ pub(crate) fn looks_like_dns(payload: &[u8], transport: Transport) -> bool {
     opcode <= 6 && qd <= 4
 }
 
+/// Mumble's UDP ping (the ping Mumble clients send a server, as nDPI
+/// recognises it: `src/lib/protocols/mumble.c`, 2024, read 2026-12-04): the
+/// client sends 12 bytes, a zero 4-byte request type and an 8-byte ident;
+/// the server answers 24 bytes with the same ident at bytes 4-11 (Mumble's
+/// answer also carries its version, users, maximum users and bandwidth).
+/// The ident of a request, if `p` is one.
+pub(crate) fn mumble_ping_request(p: &[u8]) -> Option<[u8; 8]> {
+    match p {
+        [0, 0, 0, 0, ident @ ..] if ident.len() == 8 => ident.try_into().ok(),
+        _ => None,
+    }
+}
+
+/// True when `p` is a Mumble server's answer to the ping with `ident`.
+pub(crate) fn is_mumble_ping_answer(p: &[u8], ident: &[u8; 8]) -> bool {
+    p.len() == 24 && p.get(4..12) == Some(&ident[..])
+}
+
+/// Agora's SD-RTN hello (nDPI `src/lib/protocols/sd_rtn.c`, read
+/// 2026-12-04): at least 20 bytes, byte 6 is 0x21, bytes 12-15 are
+/// "\x04SNI", then a 2-byte length, a zero byte and that many bytes of the
+/// edge server's name (e.g. "23-248-186-179.edge.agora.io").
+pub(crate) fn is_agora_sd_rtn(p: &[u8]) -> bool {
+    if p.len() < 20 || p[6] != 0x21 || &p[12..16] != b"\x04SNI" || p[18] != 0 {
+        return false;
+    }
+    let len = usize::from(u16::from_be_bytes([p[16], p[17]]));
+    len + 19 <= p.len()
+}
+
 /// The UDP datagrams by which nDPI recognises imo.im calls
 /// (`src/lib/protocols/imo.c`, unchanged since 2019): 10 bytes starting
 /// 0x09 0x02, 11 bytes starting 0x00 0x09 0x03, or 1099 bytes starting

@@ -11,6 +11,7 @@ use vcscope_dissectors::Probe;
 
 use crate::apps::AppEvidence;
 use crate::dissect::ctx::{Ctx, Pkt};
+use crate::dissect::dns::dns_message;
 use crate::dissect::media;
 use crate::dissect::probe::*;
 use crate::dissect::secure;
@@ -323,6 +324,17 @@ fn stream_segment(
                     }
                 }
             }
+            TcpMode::Dns => match wire::dns::tcp_message(rest) {
+                Ok(Some((m, n))) => {
+                    dns_message(ctx, st, m);
+                    consumed += n.max(1);
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    give_up = true;
+                    break;
+                }
+            },
             _ => break,
         }
     }
@@ -372,7 +384,7 @@ pub(crate) fn choose_tcp_mode(st: &mut FlowState, pkt: &Pkt, payload: &[u8]) -> 
     }
     if is_dns_port(pkt) && looks_like_dns(payload, Transport::Tcp) {
         st.protocols.insert(Proto::Dns);
-        return TcpMode::Done;
+        return TcpMode::Dns;
     }
     TcpMode::Undecided
 }

@@ -158,6 +158,7 @@ pub fn redact(r: &mut Report) {
             .chain(&mut f.tls_certificate_names)
             .chain(&mut f.encryption_evidence)
             .chain(f.sni.iter_mut())
+            .chain(f.dns_name.iter_mut())
         {
             x.text(s);
         }

@@ -144,6 +144,10 @@ pub struct FlowOut {
     #[cfg_attr(test, schemars(extend("enum" = ["none", "srtp", "dtls-srtp", "tls", "dtls", "quic", "zrtp", "unknown"])))]
     pub encryption: &'static str,
     pub sni: Option<String>,
+    /// The name a DNS answer earlier in the capture gave the remote address
+    /// (a DNS flow: the name it asked about). Absent when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_name: Option<String>,
     pub app: Option<String>,
     pub call_id: Option<String>,
     pub rtp_streams: Vec<RtpStreamOut>,
@@ -380,6 +384,10 @@ pub struct LimitsOut {
     pub max_calls: usize,
     /// Dialogs not tracked because the call table was full.
     pub calls_dropped: u64,
+    /// Addresses whose DNS name is remembered.
+    pub max_dns_names: usize,
+    /// Addresses whose DNS name was forgotten because the table was full.
+    pub dns_names_dropped: u64,
 }
 
 /// The last NDJSON record (`"type": "summary"`): the report without its
