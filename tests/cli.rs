@@ -743,3 +743,77 @@ fn geoip_names_countries_and_networks_of_far_endpoints_and_relays() {
     let t = String::from_utf8(o.stdout).unwrap();
     assert!(t.contains("AS30722, IT"), "{t}");
 }
+
+/// The table of `f` at `COLUMNS=width` (standard output is a pipe).
+fn table_at(f: &str, width: usize) -> String {
+    let o = Command::new(bin())
+        .args(["read", f, "--format", "table"])
+        .env("COLUMNS", width.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn the_table_fits_the_width_and_keeps_addresses_whole() {
+    for name in [
+        "ndpi__teams.pcap",
+        "sngrep__aaa.pcap",
+        "ndpi__stun.pcap",
+        "ndpi__stun_wa_call.pcapng",
+        "heplify__sip_ipv6_udp.pcap",
+    ] {
+        let f = fixture(name);
+        let f = f.to_str().unwrap();
+        let v = read_report(&["read", f, "--format", "json"]);
+        for width in [80, 120, 200] {
+            let t = table_at(f, width);
+            let widest = t.lines().map(|l| l.chars().count()).max().unwrap();
+            assert!(
+                widest <= width,
+                "{name} at {width}: a line of {widest}\n{t}"
+            );
+            // Every relay's address and port, whole.
+            for r in v["relays"].as_array().unwrap().iter().take(40) {
+                let ip = r["ip"].as_str().unwrap();
+                let ep = if ip.contains(':') {
+                    format!("[{ip}]:{}", r["port"])
+                } else {
+                    format!("{ip}:{}", r["port"])
+                };
+                assert!(t.contains(&ep), "{name} at {width}: {ep} not whole\n{t}");
+            }
+            // The totals come first, then the calls, worst first.
+            if !v["calls"].as_array().unwrap().is_empty() {
+                let totals = t.find("Calls: ").expect("totals");
+                let calls = t.find("Calls (worst first)").expect("calls");
+                assert!(totals < calls, "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_terminal_of_width_zero_gets_the_default_width() {
+    let f = fixture("ndpi__sip.pcap");
+    let cmd = format!(
+        "stty cols 0 rows 0; {} read {}",
+        bin().display(),
+        f.display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("COLUMNS")
+        .output()
+        .expect("script (util-linux) gives the command a terminal");
+    let t = String::from_utf8_lossy(&o.stdout);
+    let widest = t
+        .lines()
+        .map(|l| l.trim_end().chars().count())
+        .max()
+        .unwrap_or(0);
+    assert!((60..=100).contains(&widest), "widest line {widest}:\n{t}");
+    // Not one character per column.
+    assert!(!t.contains("│ c ┆ a"), "{t}");
+}

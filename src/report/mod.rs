@@ -18,6 +18,7 @@
 //! This layer only reads a finished [`Report`] (and the address scopes of
 //! `crate::scope`); it never sees packets or flows in progress.
 
+mod grid;
 mod json;
 #[cfg(test)]
 mod schema;

@@ -4,8 +4,7 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
-
+use super::grid::{self, short_mid, wrap, Grid};
 use super::types::{CallOut, EndpointOut, FlowOut, PlaceOut, Report};
 
 /// Rows of the flows and firewall tables at most.
@@ -16,15 +15,23 @@ const MAX_TABLE_CALLS: usize = 40;
 const MAX_TABLE_ROWS: usize = 40;
 
 impl Report {
+    /// The table at the width of the terminal (else `COLUMNS`, else 100).
     pub fn write_table(&self, out: &mut dyn Write) -> io::Result<()> {
-        heading(out, self)?;
-        calls(out, self)?;
-        relays(out, self)?;
-        firewall(out, self)?;
-        leaks(out, self)?;
-        flows(out, self)?;
-        warnings(out, self)?;
-        limits(out, self)
+        self.write_table_at(out, grid::width())
+    }
+
+    /// The table at `width` columns: totals, calls worst first, relays,
+    /// the firewall view, leaks, notable flows, warnings and limits.
+    pub fn write_table_at(&self, out: &mut dyn Write, width: usize) -> io::Result<()> {
+        heading(out, self, width)?;
+        totals(out, self, width)?;
+        calls(out, self, width)?;
+        relays(out, self, width)?;
+        firewall(out, self, width)?;
+        leaks(out, self, width)?;
+        flows(out, self, width)?;
+        warnings(out, self, width)?;
+        limits(out, self, width)
     }
 
     /// `-q`: one line per call, its id and its verdict sentence; a line
@@ -46,7 +53,7 @@ impl Report {
 }
 
 /// The first line: version, source, size, duration, flows and calls.
-fn heading(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+fn heading(out: &mut dyn Write, r: &Report, width: usize) -> io::Result<()> {
     let s = &r.source;
     let span = match (s.first_ts, s.last_ts) {
         (Some(a), Some(b)) => format!("{:.1} s", (b - a).max(0.0)),
@@ -57,57 +64,152 @@ fn heading(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     } else {
         s.files.join(", ")
     };
-    writeln!(
-        out,
+    let line = format!(
         "vcscope {} — {what}: {} packets, {} bytes, {span}; {} flows, {} calls",
         r.vcscope_version,
         s.packets,
         s.bytes,
         r.flows.len(),
         r.calls.len()
-    )
+    );
+    say(out, width, 2, &line)
 }
 
-/// The calls, those not encrypted or whose keys were exposed first.
-fn calls(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+/// The calls, worst first: keys exposed, not encrypted, unknown, encrypted;
+/// those past [`MAX_TABLE_CALLS`] summarised by verdict.
+fn calls(out: &mut dyn Write, r: &Report, width: usize) -> io::Result<()> {
     if r.calls.is_empty() {
         return writeln!(out, "\nCalls: none found.");
     }
-    let mut t = table(&[
-        "call",
-        "app",
-        "signalling",
-        "media",
-        "encrypted",
-        "goes to",
-        "verdict",
-    ]);
-    // Calls that are not encrypted, or whose keys were exposed, first.
+    let mut g = Grid::new(
+        "Calls (worst first)",
+        &[
+            "call",
+            "app",
+            "signalling",
+            "media",
+            "encrypted",
+            "goes to",
+            "verdict",
+        ],
+    );
     let mut order: Vec<&CallOut> = r.calls.iter().collect();
-    order.sort_by_key(|c| match c.encrypted {
+    order.sort_by_key(|c| badness(c.encrypted));
+    for c in order.iter().take(MAX_TABLE_CALLS) {
+        g.row(vec![
+            short_mid(&c.call_id, 32),
+            c.app.clone().unwrap_or_else(|| "-".into()),
+            signalling_cell(c),
+            media_cell(c),
+            c.encrypted.to_string(),
+            goes_to_cell(c),
+            c.verdict.clone(),
+        ]);
+    }
+    g.write(out, width)?;
+    let rest = &order[MAX_TABLE_CALLS.min(order.len())..];
+    if !rest.is_empty() {
+        let line = format!(
+            "{} more calls not shown ({}); --format json or html lists every call.",
+            rest.len(),
+            by_verdict(rest.iter().copied())
+        );
+        say(out, width, 2, &line)?;
+    }
+    Ok(())
+}
+
+/// Worst first: keys exposed, not encrypted, unknown, encrypted.
+fn badness(encrypted: &str) -> u8 {
+    match encrypted {
         "keys-exposed" => 0,
         "no" => 1,
         "unknown" => 2,
         _ => 3,
-    });
-    for c in order.iter().take(MAX_TABLE_CALLS) {
-        t.add_row(vec![
-            Cell::new(short(&c.call_id, 24)),
-            Cell::new(c.app.as_deref().unwrap_or("-")),
-            Cell::new(signalling_cell(c)),
-            Cell::new(media_cell(c)),
-            Cell::new(c.encrypted),
-            Cell::new(goes_to_cell(c)),
-            Cell::new(&c.verdict),
-        ]);
     }
-    writeln!(out, "\nCalls\n{t}")?;
-    if r.calls.len() > MAX_TABLE_CALLS {
-        writeln!(
-            out,
-            "{} more calls not shown; --format json or html lists every call.",
-            r.calls.len() - MAX_TABLE_CALLS
-        )?;
+}
+
+/// "1 keys exposed, 3 not encrypted, 2 unknown, 6 encrypted" (zeros left out).
+fn by_verdict<'a>(calls: impl Iterator<Item = &'a CallOut>) -> String {
+    let mut n = [0usize; 4];
+    for c in calls {
+        n[usize::from(badness(c.encrypted))] += 1;
+    }
+    let names = ["keys exposed", "not encrypted", "unknown", "encrypted"];
+    let parts: Vec<String> = n
+        .iter()
+        .zip(names)
+        .filter(|(k, _)| **k > 0)
+        .map(|(k, name)| format!("{k} {name}"))
+        .collect();
+    parts.join(", ")
+}
+
+/// The answer first: calls by verdict, apps, relays by operator, leaks.
+fn totals(out: &mut dyn Write, r: &Report, width: usize) -> io::Result<()> {
+    let mut lines = Vec::new();
+    if !r.calls.is_empty() {
+        lines.push(format!(
+            "Calls:  {} — {}",
+            r.calls.len(),
+            by_verdict(r.calls.iter())
+        ));
+        let mut apps: Vec<(String, usize)> = Vec::new();
+        for c in &r.calls {
+            let a = c
+                .app
+                .clone()
+                .unwrap_or_else(|| match c.signalling.protocol {
+                    "sip" => "sip".into(),
+                    _ => "unnamed".into(),
+                });
+            match apps.iter_mut().find(|(x, _)| *x == a) {
+                Some((_, k)) => *k += 1,
+                None => apps.push((a, 1)),
+            }
+        }
+        apps.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let apps: Vec<String> = apps.iter().map(|(a, k)| format!("{a} {k}")).collect();
+        lines.push(format!("Apps:   {}", apps.join(", ")));
+    }
+    if !r.relays.is_empty() {
+        let mut ops: Vec<(String, usize)> = Vec::new();
+        for rl in &r.relays {
+            let o = rl
+                .operator
+                .clone()
+                .unwrap_or_else(|| "unknown operator".into());
+            match ops.iter_mut().find(|(x, _)| *x == o) {
+                Some((_, k)) => *k += 1,
+                None => ops.push((o, 1)),
+            }
+        }
+        ops.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let used = r.relays.iter().filter(|rl| rl.used == Some(true)).count();
+        let ops: Vec<String> = ops.iter().map(|(o, k)| format!("{o} {k}")).collect();
+        lines.push(format!(
+            "Relays: {} — {}; {used} carried media",
+            r.relays.len(),
+            ops.join(", ")
+        ));
+    }
+    if !r.leaks.is_empty() {
+        let mut addrs: Vec<&str> = r.leaks.iter().map(|l| l.address.as_str()).collect();
+        addrs.sort_unstable();
+        addrs.dedup();
+        lines.push(format!(
+            "Leaks:  {} — {} internal address{} exposed",
+            r.leaks.len(),
+            addrs.len(),
+            if addrs.len() == 1 { "" } else { "es" }
+        ));
+    }
+    if lines.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    for l in lines {
+        say(out, width, 8, &l)?;
     }
     Ok(())
 }
@@ -160,8 +262,13 @@ fn goes_to_cell(c: &CallOut) -> String {
         if e.role == "peer" && is_internal_str(&e.ip) && c.inferred {
             continue;
         }
-        let op = where_is(e.operator.as_deref(), &e.place);
-        let line = format!("{} {}{op}", e.role, e.ip);
+        // The address first, whole; what it is after it, in parentheses.
+        let what = where_is(Some(e.role), &e.place);
+        let what = match e.operator.as_deref() {
+            Some(op) => what.replacen(e.role, &format!("{}, {op}", e.role), 1),
+            None => what,
+        };
+        let line = format!("{}{what}", e.ip);
         if !goes.contains(&line) {
             goes.push(line);
         }
@@ -203,136 +310,152 @@ pub(crate) fn relay_use(rl: &crate::report::RelayOut) -> String {
     }
 }
 
-fn relays(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+fn relays(out: &mut dyn Write, r: &Report, width: usize) -> io::Result<()> {
     if r.relays.is_empty() {
         return Ok(());
     }
-    let mut t = table(&[
-        "relay",
-        "kind",
-        "transport",
-        "operator",
-        "clients",
-        "relayed",
-        "channeldata",
-        "media relayed",
-    ]);
+    let mut g = Grid::new(
+        "Relays and servers",
+        &[
+            "relay",
+            "kind",
+            "transport",
+            "operator",
+            "clients",
+            "relayed",
+            "channeldata",
+            "media relayed",
+        ],
+    )
+    .right(&[6, 7]);
     for rl in r.relays.iter().take(MAX_TABLE_ROWS) {
-        t.add_row(vec![
-            Cell::new(format!("{}:{}", rl.ip, rl.port)),
-            Cell::new(rl.kind),
-            Cell::new(rl.transport),
-            Cell::new(match where_is(rl.operator.as_deref(), &rl.place) {
+        g.row(vec![
+            ep_str(&rl.ip, rl.port),
+            rl.kind.to_string(),
+            rl.transport.to_string(),
+            match where_is(rl.operator.as_deref(), &rl.place) {
                 s if s.is_empty() => "-".to_string(),
                 s => s.trim_start_matches(" (").trim_end_matches(')').to_string(),
-            }),
-            Cell::new(rl.clients.join("\n")),
-            Cell::new(rl.relayed_addresses.join("\n")),
-            Cell::new(rl.channel_data_packets).set_alignment(CellAlignment::Right),
-            Cell::new(relay_use(rl)).set_alignment(CellAlignment::Right),
+            },
+            rl.clients.join("\n"),
+            rl.relayed_addresses.join("\n"),
+            rl.channel_data_packets.to_string(),
+            relay_use(rl),
         ]);
     }
-    writeln!(out, "\nRelays and servers\n{t}")?;
-    more(out, r.relays.len(), "relays and servers")
+    g.write(out, width)?;
+    more(out, width, r.relays.len(), "relays and servers")
 }
 
 /// What the calls' apps needed through a firewall, per app, transport and port.
-fn firewall(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+fn firewall(out: &mut dyn Write, r: &Report, width: usize) -> io::Result<()> {
     if r.firewall.is_empty() {
         return Ok(());
     }
-    let mut t = table(&[
-        "app",
-        "transport",
-        "port",
-        "destinations",
-        "operator",
-        "flows",
-    ]);
+    let mut g = Grid::new(
+        "Firewall view: what the calls' apps needed",
+        &[
+            "app",
+            "transport",
+            "port",
+            "destinations",
+            "operator",
+            "flows",
+        ],
+    )
+    .right(&[2, 5]);
     for fw in r.firewall.iter().take(MAX_TABLE_FLOWS) {
         let mut dest: Vec<&str> = fw.destinations.iter().map(String::as_str).take(6).collect();
         if fw.destinations.len() > 6 {
             dest.push("…");
         }
-        t.add_row(vec![
-            Cell::new(&fw.app),
-            Cell::new(fw.transport),
-            Cell::new(fw.port),
-            Cell::new(dest.join("\n")),
-            Cell::new(fw.operators.join(", ")),
-            Cell::new(fw.flows).set_alignment(CellAlignment::Right),
+        g.row(vec![
+            fw.app.clone(),
+            fw.transport.to_string(),
+            fw.port.to_string(),
+            dest.join("\n"),
+            fw.operators.join(", "),
+            fw.flows.to_string(),
         ]);
     }
-    writeln!(out, "\nFirewall view: what the calls' apps needed\n{t}")
+    g.write(out, width)
 }
 
 /// Internal addresses seen inside packets sent to public addresses.
-fn leaks(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+fn leaks(out: &mut dyn Write, r: &Report, width: usize) -> io::Result<()> {
     if r.leaks.is_empty() {
         return Ok(());
     }
-    let mut t = table(&[
-        "internal address",
-        "scope",
-        "where",
-        "flow",
-        "exposed to",
-        "count",
-    ]);
+    let mut g = Grid::new(
+        "Internal-address leaks",
+        &[
+            "internal address",
+            "scope",
+            "where",
+            "flow",
+            "exposed to",
+            "count",
+        ],
+    )
+    .right(&[3, 5]);
     for l in r.leaks.iter().take(MAX_TABLE_ROWS) {
-        t.add_row(vec![
-            Cell::new(&l.address),
-            Cell::new(l.scope),
-            Cell::new(l.where_),
-            Cell::new(l.flow_id),
-            Cell::new(&l.exposed_to),
-            Cell::new(l.count).set_alignment(CellAlignment::Right),
+        g.row(vec![
+            l.address.clone(),
+            l.scope.to_string(),
+            l.where_.to_string(),
+            l.flow_id.to_string(),
+            l.exposed_to.clone(),
+            l.count.to_string(),
         ]);
     }
-    writeln!(out, "\nInternal-address leaks\n{t}")?;
-    more(out, r.leaks.len(), "leaks")
+    g.write(out, width)?;
+    more(out, width, r.leaks.len(), "leaks")
 }
 
 /// The [`notable_flows`], busiest first, and how many are not shown.
-fn flows(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+fn flows(out: &mut dyn Write, r: &Report, width: usize) -> io::Result<()> {
     let notable = notable_flows(&r.flows);
     if notable.is_empty() {
         return Ok(());
     }
-    let mut t = table(&[
-        "flow",
-        "proto",
-        "src",
-        "dst",
-        "pkts",
-        "bytes",
-        "protocols",
-        "encryption",
-        "app / sni",
-    ]);
+    let mut g = Grid::new(
+        "Flows (busiest first)",
+        &[
+            "flow",
+            "proto",
+            "src",
+            "dst",
+            "pkts",
+            "bytes",
+            "protocols",
+            "encryption",
+            "app / sni",
+        ],
+    )
+    .right(&[0, 4, 5]);
     for f in notable.iter().take(MAX_TABLE_FLOWS) {
-        t.add_row(flow_row(f));
+        g.row(flow_row(f));
     }
     let more = notable.len().saturating_sub(MAX_TABLE_FLOWS);
     let hidden = r.flows.len() - notable.len();
-    writeln!(out, "\nFlows (busiest first)\n{t}")?;
+    g.write(out, width)?;
     if more > 0 || hidden > 0 {
         let why = if hidden > 0 {
             format!(" ({hidden} of them with no videoconferencing protocol)")
         } else {
             String::new()
         };
-        writeln!(
-            out,
+        let line = format!(
             "{} more flows not shown{why}; --format json lists every flow.",
             more + hidden
-        )?;
+        );
+        say(out, width, 2, &line)?;
     }
     Ok(())
 }
 
 /// The cells of one flow's row.
-fn flow_row(f: &FlowOut) -> Vec<Cell> {
+fn flow_row(f: &FlowOut) -> Vec<String> {
     let name = match (&f.app, &f.sni) {
         (Some(a), Some(s)) => format!("{a} {s}"),
         (Some(a), None) => a.clone(),
@@ -340,28 +463,29 @@ fn flow_row(f: &FlowOut) -> Vec<Cell> {
         (None, None) => "-".into(),
     };
     vec![
-        Cell::new(f.id),
-        Cell::new(f.transport),
-        Cell::new(ep(&f.src)),
-        Cell::new(ep(&f.dst)),
-        Cell::new(f.packets).set_alignment(CellAlignment::Right),
-        Cell::new(f.bytes).set_alignment(CellAlignment::Right),
-        Cell::new(if f.protocols.is_empty() {
+        f.id.to_string(),
+        f.transport.to_string(),
+        ep(&f.src),
+        ep(&f.dst),
+        f.packets.to_string(),
+        f.bytes.to_string(),
+        if f.protocols.is_empty() {
             "-".into()
         } else {
             f.protocols.join(",")
-        }),
-        Cell::new(f.encryption),
-        Cell::new(name),
+        },
+        f.encryption.to_string(),
+        name,
     ]
 }
 
 /// Every warning kind with its count and first example.
-fn warnings(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+fn warnings(out: &mut dyn Write, r: &Report, width: usize) -> io::Result<()> {
     if !r.warnings.is_empty() {
         writeln!(out, "\nWarnings")?;
         for w in &r.warnings {
-            writeln!(out, "  {:>7}  {}  (e.g. {})", w.count, w.kind, w.example)?;
+            let line = format!("  {:>7}  {}  (e.g. {})", w.count, w.kind, w.example);
+            say(out, width, 11, &line)?;
         }
     }
     Ok(())
@@ -369,7 +493,7 @@ fn warnings(out: &mut dyn Write, r: &Report) -> io::Result<()> {
 
 /// One line when a limit cost something: evicted flows, dropped fragments,
 /// stream bytes or packets.
-fn limits(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+fn limits(out: &mut dyn Write, r: &Report, width: usize) -> io::Result<()> {
     let s = &r.source;
     let l = &r.limits;
     if l.flows_evicted > 0
@@ -377,23 +501,39 @@ fn limits(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         || l.stream_bytes_dropped > 0
         || s.dropped > 0
     {
-        writeln!(
-            out,
-            "\nLimits reached: {} flows evicted (max {}), {} fragment datagrams dropped, {} stream bytes not reassembled, {} packets dropped by the capture.",
+        let line = format!(
+            "Limits reached: {} flows evicted (max {}), {} fragment datagrams dropped, {} stream bytes not reassembled, {} packets dropped by the capture.",
             l.flows_evicted, l.max_flows, l.fragment_datagrams_dropped, l.stream_bytes_dropped, s.dropped
-        )?;
+        );
+        writeln!(out)?;
+        say(out, width, 2, &line)?;
     }
     Ok(())
 }
 
 /// "N more ... not shown" under a table cut at [`MAX_TABLE_ROWS`].
-fn more(out: &mut dyn Write, total: usize, what: &str) -> io::Result<()> {
+fn more(out: &mut dyn Write, width: usize, total: usize, what: &str) -> io::Result<()> {
     if total > MAX_TABLE_ROWS {
-        writeln!(
-            out,
+        let line = format!(
             "{} more {what} not shown; --format json or html lists them all.",
             total - MAX_TABLE_ROWS
-        )?;
+        );
+        say(out, width, 2, &line)?;
+    }
+    Ok(())
+}
+
+/// `text` wrapped at `width`, the lines after the first indented by `indent`.
+fn say(out: &mut dyn Write, width: usize, indent: usize, text: &str) -> io::Result<()> {
+    let lead = text.len() - text.trim_start().len();
+    let pad = &text[..lead];
+    let body = width.saturating_sub(indent.max(lead)).max(20);
+    for (i, piece) in wrap(text, body).into_iter().enumerate() {
+        if i == 0 {
+            writeln!(out, "{pad}{piece}")?;
+        } else {
+            writeln!(out, "{:indent$}{piece}", "")?;
+        }
     }
     Ok(())
 }
@@ -426,30 +566,14 @@ fn is_internal_str(ip: &str) -> bool {
 }
 
 fn ep(e: &EndpointOut) -> String {
-    if e.ip.contains(':') {
-        format!("[{}]:{}", e.ip, e.port)
-    } else {
-        format!("{}:{}", e.ip, e.port)
-    }
+    ep_str(&e.ip, e.port)
 }
 
-fn short(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
+/// `ip:port`, with the IPv6 address in brackets.
+fn ep_str(ip: &str, port: u16) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]:{port}")
     } else {
-        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
-        t.push('…');
-        t
+        format!("{ip}:{port}")
     }
-}
-
-fn table(header: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.iter().map(Cell::new));
-    if t.width().is_none() {
-        t.set_width(160);
-    }
-    t
 }
