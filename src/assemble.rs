@@ -960,6 +960,8 @@ pub(crate) fn build_report(
             reassembled: reasm.reassembled,
             filter: None,
             packet_limit: None,
+            partition: None,
+            packets_other_partitions: None,
         },
         calls,
         flows,

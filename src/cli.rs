@@ -205,6 +205,12 @@ pub struct CommonArgs {
     #[arg(long, value_name = "SECS", default_value_t = 900)]
     pub idle_timeout: u64,
 
+    /// Analyse only this sensor's share K of N of the traffic (0 <= K < N):
+    /// the packets whose internal endpoint hashes to K, so N sensors on one
+    /// link together report what one would. See README, "Several sensors".
+    #[arg(long, value_name = "K/N", value_parser = crate::engine::Partition::parse)]
+    pub partition: Option<crate::engine::Partition>,
+
     /// Analysis threads (1-64); the report is the same as with one (see README, Performance).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,

@@ -35,6 +35,57 @@ pub struct Config {
     pub flows: FlowLimits,
     pub reasm: ReasmLimits,
     pub limits: dissect::Limits,
+    /// `--partition K/N`: analyse only this sensor's share of the traffic.
+    pub partition: Option<Partition>,
+}
+
+/// One of `count` sensors' shares of the traffic (`--partition K/N`): the
+/// packets whose internal endpoint hashes to `index`. A client's
+/// signalling, STUN and media all have the client as their internal
+/// endpoint, so they stay on one sensor, and the union of the N sensors'
+/// records is one sensor's report. The internal endpoint is the side with
+/// an internal address (RFC 1918, CGNAT, ULA, link-local, loopback) when
+/// exactly one side has one, else the lower address of the two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Partition {
+    /// `K/N` with `K < N` and `1 <= N <= 1024`.
+    pub fn parse(s: &str) -> Result<Partition, String> {
+        let bad = || {
+            format!("--partition {s}: give K/N, this sensor's share K of N (0 <= K < N <= 1024)")
+        };
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = k.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || count > 1024 || index >= count {
+            return Err(bad());
+        }
+        Ok(Partition { index, count })
+    }
+
+    /// Whether a packet between `a` and `b` is this sensor's.
+    pub fn keeps(&self, a: std::net::IpAddr, b: std::net::IpAddr) -> bool {
+        let inner = |ip| crate::scope::scope_of(ip).is_internal();
+        let key = match (inner(a), inner(b)) {
+            (true, false) => a,
+            (false, true) => b,
+            _ => a.min(b),
+        };
+        // FNV-1a over the address bytes: stable across runs and machines.
+        let mut h: u32 = 0x811c_9dc5;
+        let bytes = match key {
+            std::net::IpAddr::V4(v) => v.octets().to_vec(),
+            std::net::IpAddr::V6(v) => v.octets().to_vec(),
+        };
+        for b in bytes {
+            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        }
+        h % self.count == self.index
+    }
 }
 
 /// Totals over every frame seen.
@@ -49,6 +100,8 @@ pub struct SourceStats {
     pub decapsulated: u64,
     /// Frames whose timestamp went backwards (counted; flows use the latest time).
     pub ts_backwards: u64,
+    /// Packets left to the other sensors of `--partition`.
+    pub other_partitions: u64,
 }
 
 /// One analysis over one or more captures.
@@ -64,6 +117,7 @@ pub struct Analyzer {
     streaming: bool,
     /// The reading thread of a sharded analysis hands packets on through this.
     pub(crate) dispatch: Option<Box<dyn Router>>,
+    partition: Option<Partition>,
 }
 
 impl Analyzer {
@@ -77,6 +131,7 @@ impl Analyzer {
             now: Nanos::ZERO,
             streaming: false,
             dispatch: None,
+            partition: cfg.partition,
         }
     }
 
@@ -169,6 +224,12 @@ impl Analyzer {
     fn deliver(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos, frame: u64) {
         if p.tunnel_depth > 0 {
             self.stats.decapsulated += 1;
+        }
+        if let Some(part) = &self.partition {
+            if !part.keeps(p.src, p.dst) {
+                self.stats.other_partitions += 1;
+                return;
+            }
         }
         let foreign = match self.dispatch.as_deref_mut() {
             Some(d) => d.packet(p, wire_len, now, frame),

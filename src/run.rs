@@ -76,6 +76,7 @@ pub fn run(cli: Cli) -> i32 {
             let mut report = an.report(files, None, a.common.threads);
             report.source.filter = filter;
             report.source.packet_limit = a.common.count;
+            note_partition(&mut report, &a.common, an.stats().other_partitions);
             let exports = match exports_of(&a, &report) {
                 Ok(x) => x,
                 Err(e) => return fail(e),
@@ -189,9 +190,11 @@ pub fn run(cli: Cli) -> i32 {
                 Ok((an, ())) => an,
                 Err(e) => return fail(filter_hint(e, &a.filter_words)),
             };
+            let other_partitions = an.stats().other_partitions;
             let mut report = an.finish_threads(Vec::new(), Some(a.interface.clone()), threads);
             report.source.filter = filter;
             report.source.packet_limit = a.common.count;
+            note_partition(&mut report, &a.common, other_partitions);
             if streaming {
                 // Flows that ended before the capture did were streamed already.
                 report.flows.retain(|f| f.ended == "capture-end");
@@ -302,6 +305,14 @@ fn exports_of(
         .collect())
 }
 
+/// `--partition`: which share this report is, and the packets it left.
+fn note_partition(report: &mut Report, c: &CommonArgs, other: u64) {
+    if let Some(p) = c.partition {
+        report.source.partition = Some(format!("{}/{}", p.index, p.count));
+        report.source.packets_other_partitions = Some(other);
+    }
+}
+
 /// The BPF filter: `--filter`, or the words after the files (tcpdump's
 /// habit), not both.
 fn filter_of(c: &CommonArgs, words: &[String]) -> Result<Option<String>, String> {
@@ -341,6 +352,7 @@ fn check_threads(c: &CommonArgs) -> Result<(), String> {
 
 fn config(c: &CommonArgs) -> Config {
     Config {
+        partition: c.partition,
         flows: FlowLimits {
             max_live: usize::try_from(c.max_flows).unwrap_or(usize::MAX),
             idle_timeout: Nanos::from_secs(c.idle_timeout.max(1)),

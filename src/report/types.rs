@@ -81,6 +81,12 @@ pub struct Source {
     /// The packet limit (`-c N`), when one was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packet_limit: Option<u64>,
+    /// This sensor's share of the traffic (`--partition K/N`), when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// Packets left to the other sensors of the partition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packets_other_partitions: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
