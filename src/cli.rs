@@ -146,6 +146,18 @@ pub struct LiveArgs {
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
 
+    /// A status line on standard error every 5 seconds (packets, drops, live
+    /// flows, calls, memory; with --threads, flows and calls of the reading
+    /// thread's share); on by default when standard error is a terminal,
+    /// off with -q.
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Kernel capture ring in MiB: it absorbs bursts while the analysis
+    /// catches up (drops are reported in the report's source.dropped).
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(i32).range(1..=2047))]
+    pub buffer_size: i32,
+
     /// Bytes captured per packet. SIP and SDP need whole packets: keep the default.
     #[arg(long, value_name = "N", default_value_t = 65535, value_parser = clap::value_parser!(i32).range(64..=262144))]
     pub snaplen: i32,

@@ -340,6 +340,16 @@ impl Analyzer {
         r
     }
 
+    /// What a live sensor's status line shows: flows live now, calls
+    /// tracked, packets the capture dropped.
+    pub fn vitals(&self) -> (usize, usize, u64) {
+        (
+            self.flows.live_count(),
+            self.ctx.calls.calls().len(),
+            self.ctx.dropped,
+        )
+    }
+
     pub fn stats(&self) -> &SourceStats {
         &self.stats
     }

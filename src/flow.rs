@@ -256,7 +256,6 @@ impl FlowTable {
         &self.flows
     }
 
-    #[cfg(test)]
     pub fn live_count(&self) -> usize {
         self.live.len()
     }

@@ -163,6 +163,7 @@ pub fn run(cli: Cli) -> i32 {
                     max_packets: a.common.count,
                 },
                 user: a.user.clone(),
+                buffer_size: a.buffer_size.saturating_mul(1 << 20),
             };
             let format = resolve_format(&a.common);
             // NDJSON to standard output streams flow records as flows end
@@ -170,9 +171,18 @@ pub fn run(cli: Cli) -> i32 {
             let threads = a.common.threads;
             let streaming = format == Format::Ndjson && a.common.output.is_none() && threads == 1;
             let stdout = io::stdout();
+            let status = !a.common.quiet && (a.stats || io::stderr().is_terminal());
+            if !a.common.quiet {
+                eprintln!("vcscope: {}", live_banner(&o, format, &a.common.output));
+            }
+            let mut last_status = std::time::Instant::now();
             let res = crate::shard::run(&config(&a.common), threads, |an| {
                 an.set_streaming(streaming);
                 capture::live(&o, stop, an, |an| {
+                    if status && last_status.elapsed() >= Duration::from_secs(5) {
+                        last_status = std::time::Instant::now();
+                        status_line(an);
+                    }
                     if !streaming {
                         return;
                     }
@@ -303,6 +313,45 @@ fn exports_of(
             }
         })
         .collect())
+}
+
+/// The line a live sensor starts with: where it listens and where its
+/// records go.
+fn live_banner(o: &LiveOptions, format: Format, output: &Option<PathBuf>) -> String {
+    let filter = o
+        .capture
+        .filter
+        .as_deref()
+        .map_or(String::new(), |f| format!(", filter '{f}'"));
+    let to = match output {
+        Some(p) if p.as_os_str() != "-" => format!("{} at the end", p.display()),
+        _ if format == Format::Ndjson => "standard output, flows as they end".to_string(),
+        _ => "standard output at the end".to_string(),
+    };
+    let fmt = format!("{format:?}").to_lowercase();
+    format!(
+        "capturing on {} (snaplen {}, ring {} MiB{filter}); {fmt} report to {to}",
+        o.interface,
+        o.snaplen,
+        o.buffer_size >> 20
+    )
+}
+
+/// One status line on standard error: packets, drops, live flows, calls,
+/// resident memory.
+fn status_line(an: &crate::engine::Analyzer) {
+    let (live, calls, dropped) = an.vitals();
+    let s = an.stats();
+    let rss = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|t| t.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(String::new(), |pages| {
+            format!(", {} MiB resident", pages * 4096 >> 20)
+        });
+    eprintln!(
+        "vcscope: {} packets, {dropped} dropped, {live} live flows, {calls} calls{rss}",
+        s.packets
+    );
 }
 
 /// `--partition`: which share this report is, and the packets it left.

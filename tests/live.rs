@@ -767,3 +767,55 @@ fn user_option_drops_root_after_opening_the_capture() {
     assert_eq!(status.code(), Some(0), "{}", live.stderr());
     assert_same_traffic(&read_json(&out), &read, &lab.cap);
 }
+
+#[test]
+fn a_live_sensor_says_where_it_listens_and_that_it_is_alive() {
+    preflight();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let o = Command::new(bin())
+        .args([
+            "live",
+            "-i",
+            "lo",
+            "--duration",
+            "6",
+            "--stats",
+            "--buffer-size",
+            "8",
+        ])
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("run vcscope live");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("capturing on lo") && first.contains("ring 8 MiB"),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.contains(" packets, ") && l.contains(" dropped, ")),
+        "no status line: {err}"
+    );
+    // -q: nothing on standard error.
+    let o = Command::new(bin())
+        .args([
+            "live",
+            "-i",
+            "lo",
+            "--duration",
+            "1",
+            "-q",
+            "--format",
+            "json",
+        ])
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("run vcscope live");
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+}

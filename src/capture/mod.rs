@@ -466,6 +466,9 @@ pub struct LiveOptions {
     pub capture: CaptureOptions,
     /// Drop root to this user once the capture is open.
     pub user: Option<String>,
+    /// Bytes of the kernel's capture ring: what absorbs a burst while the
+    /// analysis catches up.
+    pub buffer_size: i32,
 }
 
 /// Gives up root for `name`'s user and group ids (and only that group), so
@@ -501,7 +504,7 @@ fn open_live(o: &LiveOptions) -> Result<(Capture<pcap::Active>, LinkType), Captu
                 .snaplen(o.snaplen)
                 .timeout(200)
                 .immediate_mode(true)
-                .buffer_size(16 << 20)
+                .buffer_size(o.buffer_size)
                 .precision(Precision::Nano)
                 .open()
         })
