@@ -346,7 +346,7 @@ fn status_line(an: &crate::engine::Analyzer) {
         .ok()
         .and_then(|t| t.split_whitespace().nth(1)?.parse::<u64>().ok())
         .map_or(String::new(), |pages| {
-            format!(", {} MiB resident", pages * 4096 >> 20)
+            format!(", {} MiB resident", (pages * 4096) >> 20)
         });
     eprintln!(
         "vcscope: {} packets, {dropped} dropped, {live} live flows, {calls} calls{rss}",
