@@ -556,7 +556,14 @@ impl Graph {
             return;
         }
         let texts: Vec<(String, String)> = self.nodes.iter().map(Self::node_texts).collect();
-        let lay = self.layout(self.node_width(&texts));
+        let mut lay = self.layout(self.node_width(&texts));
+        let labels = self.place_labels(&lay);
+        // A label moved below the last row makes the picture taller.
+        let bottom = labels
+            .iter()
+            .map(|l| l.rect.y + l.rect.h)
+            .fold(0.0, f64::max);
+        lay.height = lay.height.max(bottom + PAD);
         let (width, height) = (lay.width, lay.height);
         w!(
             h,
@@ -579,6 +586,9 @@ impl Graph {
             );
         }
         self.draw_edges(h, &lay);
+        for l in &labels {
+            l.draw(h);
+        }
         self.draw_nodes(h, &lay, &texts);
         h.push_str("</svg>\n");
         if self.hidden_nodes > 0 {
@@ -590,16 +600,15 @@ impl Graph {
         }
     }
 
-    /// The edges, each with its flows in a tooltip, then all their labels
-    /// (so that no edge is drawn over a label).
+    /// The edges, each with its flows in a tooltip (their labels are
+    /// drawn after all of them, so that no edge is drawn over a label).
     fn draw_edges(&self, h: &mut String, lay: &Layout) {
-        let mut labels = String::new();
         for (k, ((a, b), e)) in self.edges.iter().enumerate() {
             let (Some(&(ax, ay)), Some(&(bx, by))) = (lay.pos.get(*a), lay.pos.get(*b)) else {
                 continue;
             };
             let (ca, cb) = (lay.ci(self.col(*a)), lay.ci(self.col(*b)));
-            let (path, lx, ly) = edge_path(
+            let (path, _, _) = edge_path(
                 lay,
                 k,
                 (ax, ay + NODE_H / 2.0),
@@ -630,9 +639,93 @@ impl Graph {
                     format!("\nflows {}", flows.join(" "))
                 }
             );
-            edge_label(&mut labels, class, &title, (lx, ly), ca == cb);
         }
-        h.push_str(&labels);
+    }
+
+    /// The lines of edge `e`'s label: its first [`MAX_EDGE_LABELS`] flows'
+    /// descriptions, then how many more.
+    fn label_lines(e: &Edge) -> Vec<String> {
+        let title: Vec<String> = e
+            .labels
+            .iter()
+            .map(|(l, k)| {
+                if *k > 1 {
+                    format!("{l} ×{k}")
+                } else {
+                    l.clone()
+                }
+            })
+            .collect();
+        let shown = title.len().min(MAX_EDGE_LABELS);
+        let mut lines: Vec<String> = title.iter().take(shown).map(|t| short(t, 30)).collect();
+        if title.len() > shown {
+            lines.push(format!("+{} more", title.len() - shown));
+        }
+        lines
+    }
+
+    /// Where every edge's label goes: beside its path (above it, or below
+    /// when that is taken), never over a node or another label. Text width
+    /// is estimated at [`CHAR_W`] a character, the width of the labels' font.
+    fn place_labels(&self, lay: &Layout) -> Vec<Label> {
+        let node_boxes: Vec<Rect> = lay
+            .pos
+            .iter()
+            .map(|&(x, y)| Rect {
+                x,
+                y,
+                w: lay.node_w,
+                h: NODE_H,
+            })
+            .collect();
+        let mut placed: Vec<Label> = Vec::new();
+        for (k, ((a, b), e)) in self.edges.iter().enumerate() {
+            let (Some(&(ax, ay)), Some(&(bx, by))) = (lay.pos.get(*a), lay.pos.get(*b)) else {
+                continue;
+            };
+            let (ca, cb) = (lay.ci(self.col(*a)), lay.ci(self.col(*b)));
+            let (_, lx, ly) = edge_path(
+                lay,
+                k,
+                (ax, ay + NODE_H / 2.0),
+                (bx, by + NODE_H / 2.0),
+                (ca, cb),
+            );
+            let lines = Self::label_lines(e);
+            let arc = ca == cb;
+            let w = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64 * CHAR_W;
+            let h = lines.len() as f64 * LINE_H;
+            let x = if arc { lx } else { lx - w / 2.0 };
+            // Above the path first, then below it, then further away.
+            let above = if arc { ly - h / 2.0 } else { ly - 3.0 - h };
+            let below = ly + 3.0;
+            let free = |r: &Rect, placed: &[Label]| {
+                r.y >= PAD + 12.0
+                    && !node_boxes.iter().any(|n| n.overlaps(r))
+                    && !placed.iter().any(|p| p.rect.overlaps(r))
+            };
+            let mut rect = Rect { x, y: above, w, h };
+            for step in 0..24 {
+                let y = match step {
+                    0 => above,
+                    1 => below,
+                    s if s % 2 == 0 => above - f64::from(s / 2) * LINE_H,
+                    s => below + f64::from(s / 2) * LINE_H,
+                };
+                let r = Rect { x, y, w, h };
+                if free(&r, &placed) {
+                    rect = r;
+                    break;
+                }
+            }
+            placed.push(Label {
+                class: severity_class(e.severity),
+                lines,
+                arc,
+                rect,
+            });
+        }
+        placed
     }
 
     /// A box per node: role and operator, address, and ports or name.
@@ -764,35 +857,159 @@ fn edge_path(
     (path, lx, ly)
 }
 
-/// An edge's label at `(lx, ly)`: its first [`MAX_EDGE_LABELS`] lines,
-/// centred (or left-aligned beside an arc), and how many more.
-fn edge_label(labels: &mut String, class: &str, title: &[String], (lx, ly): (f64, f64), arc: bool) {
-    let shown = title.len().min(MAX_EDGE_LABELS);
-    let more = title.len() - shown;
-    let lines = shown + usize::from(more > 0);
-    let first = ly - (lines as f64 - 1.0) * 6.0 + 3.5;
-    w!(
-        labels,
-        "<text class=\"edge-label {class}\" x=\"{lx:.1}\" y=\"{first:.1}\"{}>",
-        if arc {
-            " style=\"text-anchor:start\""
+/// Width of a character of the edge labels (10.5 px sans-serif), as
+/// placement estimates it.
+pub(crate) const CHAR_W: f64 = 6.4;
+/// Height of a label line.
+const LINE_H: f64 = 12.0;
+
+/// A box on the picture: left, top, width, height.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rect {
+    pub(crate) x: f64,
+    pub(crate) y: f64,
+    pub(crate) w: f64,
+    pub(crate) h: f64,
+}
+
+impl Rect {
+    pub(crate) fn overlaps(&self, o: &Rect) -> bool {
+        self.x < o.x + o.w && o.x < self.x + self.w && self.y < o.y + o.h && o.y < self.y + self.h
+    }
+}
+
+/// An edge's label, placed.
+pub(crate) struct Label {
+    class: &'static str,
+    lines: Vec<String>,
+    /// Beside an arc on the right: left-aligned.
+    arc: bool,
+    pub(crate) rect: Rect,
+}
+
+impl Label {
+    fn draw(&self, h: &mut String) {
+        let (x, anchor) = if self.arc {
+            (self.rect.x, " style=\"text-anchor:start\"")
         } else {
-            ""
+            (self.rect.x + self.rect.w / 2.0, "")
+        };
+        // Baseline of the first line, a little above the line's bottom.
+        let y = self.rect.y + LINE_H - 3.0;
+        w!(
+            h,
+            "<text class=\"edge-label {}\" x=\"{x:.1}\" y=\"{y:.1}\"{anchor}>",
+            self.class
+        );
+        for (i, t) in self.lines.iter().enumerate() {
+            w!(
+                h,
+                "<tspan x=\"{x:.1}\" dy=\"{}\">{}</tspan>",
+                if i == 0 { 0 } else { 12 },
+                Esc(t)
+            );
         }
-    );
-    for (i, t) in title.iter().take(shown).enumerate() {
-        w!(
-            labels,
-            "<tspan x=\"{lx:.1}\" dy=\"{}\">{}</tspan>",
-            if i == 0 { 0 } else { 12 },
-            Esc(&short(t, 30))
+        h.push_str("</text>\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{self, CaptureOptions};
+    use crate::engine::{Analyzer, Config};
+
+    #[test]
+    fn parses_overlapping_boxes() {
+        let a = Rect {
+            x: 0.0,
+            y: 0.0,
+            w: 10.0,
+            h: 10.0,
+        };
+        assert!(a.overlaps(&Rect {
+            x: 5.0,
+            y: 5.0,
+            w: 10.0,
+            h: 10.0
+        }));
+        assert!(!a.overlaps(&Rect {
+            x: 10.0,
+            y: 0.0,
+            w: 10.0,
+            h: 10.0
+        }));
+        assert!(!a.overlaps(&Rect {
+            x: 0.0,
+            y: 11.0,
+            w: 10.0,
+            h: 10.0
+        }));
+    }
+
+    /// On every fixture's calls, no edge label covers a node or another
+    /// label (with the text width placement assumes).
+    #[test]
+    fn labels_cover_no_node_and_no_other_label() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pcap");
+        let mut graphs = 0;
+        let mut labels = 0;
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if !matches!(
+                p.extension().and_then(|x| x.to_str()),
+                Some("pcap" | "pcapng")
+            ) {
+                continue;
+            }
+            let files = vec![p.display().to_string()];
+            let mut an = Analyzer::new(Config::default());
+            capture::read_files(&files, &CaptureOptions::default(), &mut an).unwrap();
+            let r = an.finish(files, None);
+            let ix = Index::new(&r);
+            for c in &r.calls {
+                let g = Graph::build(c, &ix);
+                if g.nodes.is_empty() {
+                    continue;
+                }
+                let texts: Vec<(String, String)> = g.nodes.iter().map(Graph::node_texts).collect();
+                let lay = g.layout(g.node_width(&texts));
+                let placed = g.place_labels(&lay);
+                graphs += 1;
+                labels += placed.len();
+                for (i, l) in placed.iter().enumerate() {
+                    for (&(x, y), n) in lay.pos.iter().zip(&g.nodes) {
+                        let node = Rect {
+                            x,
+                            y,
+                            w: lay.node_w,
+                            h: NODE_H,
+                        };
+                        assert!(
+                            !l.rect.overlaps(&node),
+                            "{}: {} label {:?} over node {}",
+                            p.display(),
+                            c.call_id,
+                            l.lines,
+                            n.ip
+                        );
+                    }
+                    for m in &placed[..i] {
+                        assert!(
+                            !l.rect.overlaps(&m.rect),
+                            "{}: {} labels {:?} and {:?} overlap",
+                            p.display(),
+                            c.call_id,
+                            l.lines,
+                            m.lines
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            graphs > 30 && labels > 60,
+            "{graphs} graphs, {labels} labels"
         );
     }
-    if more > 0 {
-        w!(
-            labels,
-            "<tspan x=\"{lx:.1}\" dy=\"12\">+{more} more</tspan>"
-        );
-    }
-    labels.push_str("</text>\n");
 }
