@@ -133,7 +133,11 @@ fn media(c: &CallOut) -> String {
         if m.kind != "unknown" {
             w!(s, "{} ", Esc(m.kind));
         }
-        let enc_class = if is_encrypting(m.encryption) {
+        // Encrypted media whose keys were exposed is not protected: it
+        // takes the colour of the call's verdict, not of its cipher.
+        let enc_class = if m.keys_exposed || c.encrypted == "keys-exposed" {
+            "bad"
+        } else if is_encrypting(m.encryption) {
             "ok"
         } else if m.encryption == "none" {
             "bad"

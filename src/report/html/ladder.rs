@@ -26,6 +26,10 @@ const LANE_W: f64 = 200.0;
 const ROW_H: f64 = 30.0;
 const TIME_W: f64 = 86.0;
 const LADDER_TOP: f64 = 50.0;
+/// Room right of the last lane for labels longer than a lane gap.
+const LABEL_GUTTER: f64 = 160.0;
+/// Width of a label character (11 px sans-serif), as placement estimates it.
+const CHAR_W: f64 = 6.2;
 
 /// The ladder of call `call_no` (from 0), its lanes in the columns' order
 /// of its graph `g`.
@@ -51,7 +55,8 @@ pub(crate) fn ladder_svg(h: &mut String, c: &CallOut, ix: &Index, g: &Graph, cal
     }
 
     let lanes = Lanes::new(&rows, g);
-    let width = TIME_W + lanes.count() as f64 * LANE_W;
+    // Room on the right for labels longer than the space between two lanes.
+    let width = TIME_W + lanes.count() as f64 * LANE_W + LABEL_GUTTER;
     let height = LADDER_TOP + rows.len() as f64 * ROW_H + 16.0;
     w!(
         h,
@@ -65,7 +70,7 @@ pub(crate) fn ladder_svg(h: &mut String, c: &CallOut, ix: &Index, g: &Graph, cal
         let y = LADDER_TOP + k as f64 * ROW_H + 14.0;
         let a = lane_x(lanes.of(&r.src));
         let b = lane_x(lanes.of(&r.dst));
-        draw_row(h, r, (a, b), y, t0);
+        draw_row(h, r, (a, b), y, t0, width);
     }
     h.push_str("</svg>\n");
     let dropped = c.ladder.len().saturating_sub(MAX_LADDER_ROWS);
@@ -207,7 +212,7 @@ fn lane_x(i: usize) -> f64 {
 /// a bar for a flow (arrow heads both ways when both sides sent) or an
 /// arrow for a message (a loop when both ends are in one lane), and its
 /// label.
-fn draw_row(h: &mut String, r: &Row, (a, b): (f64, f64), y: f64, t0: f64) {
+fn draw_row(h: &mut String, r: &Row, (a, b): (f64, f64), y: f64, t0: f64, width: f64) {
     w!(
         h,
         "<text class=\"ts\" x=\"4\" y=\"{:.1}\"><title>{}</title>+{:.3} s</text>\n",
@@ -253,16 +258,17 @@ fn draw_row(h: &mut String, r: &Row, (a, b): (f64, f64), y: f64, t0: f64) {
             }
         }
     }
-    let lx = if (a - b).abs() < 1.0 { a + 36.0 } else { mid };
-    let anchor = if (a - b).abs() < 1.0 {
-        "start"
+    // A label that fits between the two lanes is centred over its arrow;
+    // a longer one starts at the arrow's left end and runs on to the right
+    // (into the gutter), whole when it can be.
+    let chars = r.label.chars().count();
+    let (lx, anchor, max_chars) = if (a - b).abs() < 1.0 {
+        (a + 36.0, "start", ((width - a - 40.0) / CHAR_W) as usize)
+    } else if chars as f64 * CHAR_W <= (a - b).abs() {
+        (mid, "middle", chars)
     } else {
-        "middle"
-    };
-    let max_chars = if (a - b).abs() < 1.0 {
-        26
-    } else {
-        ((a - b).abs() / 6.2) as usize
+        let left = a.min(b) + 4.0;
+        (left, "start", ((width - left - 4.0) / CHAR_W) as usize)
     };
     w!(
         h,
