@@ -51,8 +51,42 @@ struct Edge {
 pub(crate) struct Graph {
     nodes: Vec<Node>,
     by_key: HashMap<String, usize>,
+    /// Unused TURN relays of one operator drawn as one node: address → the
+    /// group's text.
+    alias: HashMap<String, String>,
     edges: BTreeMap<(usize, usize), Edge>,
     hidden_nodes: usize,
+}
+
+/// At least this many unused TURN relays of one operator on a call are
+/// drawn as one node.
+const GROUP_RELAYS: usize = 3;
+
+/// The call's TURN relays that carried nothing, by operator, when an
+/// operator has [`GROUP_RELAYS`] or more: each address → its group's text
+/// ("157.240.231.62 and 5 more").
+fn unused_relay_groups(c: &CallOut, ix: &Index) -> HashMap<String, String> {
+    let mut by_op: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for e in c.endpoints.iter().filter(|e| e.role == "relay") {
+        let Some(rl) = ix.relays_by_ip.get(e.ip.as_str()) else {
+            continue;
+        };
+        if rl.kind == "turn" && rl.used == Some(false) {
+            let op = rl.operator.as_deref().unwrap_or("");
+            let v = by_op.entry(op).or_default();
+            if !v.contains(&e.ip.as_str()) {
+                v.push(&e.ip);
+            }
+        }
+    }
+    let mut alias = HashMap::new();
+    for ips in by_op.values().filter(|v| v.len() >= GROUP_RELAYS) {
+        let text = format!("{} and {} more", ips[0], ips.len() - 1);
+        for ip in ips {
+            alias.insert((*ip).to_string(), text.clone());
+        }
+    }
+    alias
 }
 
 /// Which role wins when one address has several.
@@ -114,6 +148,7 @@ impl Graph {
         let mut g = Graph {
             nodes: Vec::new(),
             by_key: HashMap::new(),
+            alias: unused_relay_groups(c, ix),
             edges: BTreeMap::new(),
             hidden_nodes: 0,
         };
@@ -131,10 +166,19 @@ impl Graph {
 
     /// The node at an address, when drawn.
     pub(crate) fn node_at(&self, ip: &str) -> Option<&Node> {
-        self.by_key.get(ip).and_then(|&i| self.nodes.get(i))
+        let key = self.alias.get(ip).map_or(ip, String::as_str);
+        self.by_key.get(key).and_then(|&i| self.nodes.get(i))
+    }
+
+    /// The node drawn for address `ip` (its group's, when grouped).
+    fn idx(&self, ip: &str) -> Option<usize> {
+        let key = self.alias.get(ip).map_or(ip, String::as_str);
+        self.by_key.get(key).copied()
     }
 
     fn node(&mut self, ip: &str, role: &'static str) -> Option<usize> {
+        let grouped = self.alias.get(ip).cloned();
+        let ip = grouped.as_deref().unwrap_or(ip);
         if let Some(&i) = self.by_key.get(ip) {
             if let Some(n) = self.nodes.get_mut(i) {
                 if role_priority(role) > role_priority(n.role) {
@@ -227,7 +271,7 @@ impl Graph {
     fn add_announced(&mut self, c: &CallOut) {
         for m in c.media.iter().filter(|m| !m.seen) {
             if let Some(a) = &m.announced {
-                let fresh = !self.by_key.contains_key(&a.ip);
+                let fresh = self.idx(&a.ip).is_none();
                 if let Some(i) = self.node(&a.ip, "host") {
                     if let Some(n) = self.nodes.get_mut(i) {
                         n.ports.insert(a.port);
@@ -261,7 +305,7 @@ impl Graph {
             // No local party: the side that spoke first stands on the left.
             let first = flows
                 .iter()
-                .filter_map(|f| self.by_key.get(&f.src.ip).copied())
+                .filter_map(|f| self.idx(&f.src.ip))
                 .find(|&i| self.col(i) == 3);
             if let Some(n) = first.and_then(|i| self.nodes.get_mut(i)) {
                 n.col = 0;
@@ -291,7 +335,7 @@ impl Graph {
             if mapped_ip == client.ip {
                 continue;
             }
-            let Some(&ci) = self.by_key.get(&client.ip) else {
+            let Some(ci) = self.idx(&client.ip) else {
                 continue;
             };
             if nat_of.contains_key(&ci) {
@@ -334,8 +378,7 @@ impl Graph {
     /// a client's flow to a public server passes through its NAT.
     fn add_flow_edges(&mut self, flows: &[&FlowOut], nat_of: &HashMap<usize, usize>) {
         for f in flows {
-            let (Some(&s), Some(&d)) = (self.by_key.get(&f.src.ip), self.by_key.get(&f.dst.ip))
-            else {
+            let (Some(s), Some(d)) = (self.idx(&f.src.ip), self.idx(&f.dst.ip)) else {
                 continue;
             };
             let (a, b, server_port) = if self.col(s) <= self.col(d) {
@@ -370,7 +413,7 @@ impl Graph {
             }
         }
         for rl in relays {
-            let Some(&ri) = self.by_key.get(&rl.ip) else {
+            let Some(ri) = self.idx(&rl.ip) else {
                 continue;
             };
             for p in rl
@@ -381,7 +424,7 @@ impl Graph {
                 .take(MAX_TURN_PEERS)
             {
                 let ip = p.ip().to_string();
-                let fresh = !self.by_key.contains_key(&ip);
+                let fresh = self.idx(&ip).is_none();
                 if let Some(pi) = self.node(&ip, "peer") {
                     if fresh {
                         if let Some(n) = self.nodes.get_mut(pi) {
@@ -405,7 +448,7 @@ impl Graph {
     fn add_announced_edges(&mut self, c: &CallOut) {
         for m in c.media.iter().filter(|m| !m.seen) {
             let Some(a) = &m.announced else { continue };
-            let Some(&ti) = self.by_key.get(&a.ip) else {
+            let Some(ti) = self.idx(&a.ip) else {
                 continue;
             };
             let by = m
@@ -420,7 +463,7 @@ impl Graph {
                 .endpoints
                 .iter()
                 .find(|e| e.role == sender_role)
-                .and_then(|e| self.by_key.get(&e.ip).copied())
+                .and_then(|e| self.idx(&e.ip))
             else {
                 continue;
             };
