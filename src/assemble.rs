@@ -669,6 +669,7 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
         bye_reason: call.bye_reason.clone(),
         findings: call.findings.clone(),
         encryption_ends: "unknown",
+        encryption_basis: "measured",
         inferred: false,
         ladder: call
             .events
@@ -884,6 +885,7 @@ pub(crate) fn build_report(
                 let j = inferred_call(&facts);
                 call.encrypted = j.encrypted;
                 call.encryption_ends = j.encryption_ends;
+                call.encryption_basis = j.encryption_basis;
                 call.verdict = j.verdict;
                 call
             }),

@@ -145,6 +145,28 @@ impl AppEvidence {
     }
 }
 
+impl AppEvidence {
+    /// The evidence shows that the flow's remote side is a server of the
+    /// app (its voice server answered its discovery, its name or published
+    /// range), not another user's device, even when no published range
+    /// names its operator (Discord's voice servers run in public clouds).
+    pub const fn names_server(self) -> bool {
+        matches!(
+            self,
+            AppEvidence::ZoomMediaEncapsulation
+                | AppEvidence::MumblePing
+                | AppEvidence::AgoraSdRtn
+                | AppEvidence::DiscordIpDiscovery
+                | AppEvidence::WhatsappChatPrologue
+                | AppEvidence::Sni
+                | AppEvidence::TlsCertificateName
+                | AppEvidence::DnsName
+                | AppEvidence::OperatorIpRange
+                | AppEvidence::PortOnOperatorIpRange
+        )
+    }
+}
+
 impl std::fmt::Display for AppEvidence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
