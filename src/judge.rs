@@ -3,8 +3,9 @@
 //! an RTP stream's ([`stream_encryption`]), a call's `encrypted` field from
 //! all of its media weighted by packets ([`call_encrypted`]), a SIP call's
 //! sentence ([`verdict_sentence`]) and an inferred call's `encrypted`,
-//! `encryption_ends` and sentence ([`inferred_call`]): the one place these
-//! are decided. The app's documented policy comes in as a value
+//! `encryption_ends` and sentence ([`inferred_call`]; when its media cannot
+//! be classified, the app's documented policy with `encryption_basis:
+//! policy`): the one place these are decided. The app's documented policy comes in as a value
 //! (`apps::policy`), never as a table read here. The unit tests at the
 //! bottom build evidence by hand; no capture is needed.
 

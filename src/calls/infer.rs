@@ -1,7 +1,8 @@
 //! Calls without SIP: most videoconferencing today (WebRTC apps, Zoom,
 //! Teams, Meet, WhatsApp...) has no visible signalling, so a call is
 //! inferred from its media. Media flows (RTP/SRTP streams, DTLS-SRTP, TURN
-//! ChannelData, ZRTP) of one local client that overlap in time and belong to
+//! ChannelData, ZRTP, an app's own framing, and an app's opaque UDP with a
+//! call's shape) of one local client that overlap in time and belong to
 //! the same app form one call; STUN-only flows and TLS/QUIC flows of that
 //! client around the same time give its STUN servers and signalling
 //! servers. Pure function over the flow and relay records: it gathers each
