@@ -968,6 +968,20 @@ pub(crate) fn build_report(
         }
         for &id in &c.flow_ids {
             if let Some(f) = flows.get_mut((id as usize).wrapping_sub(1)) {
+                let media = c.media.iter().any(|m| m.flow_id == Some(id));
+                let framed = f.app_evidence.is_some_and(AppEvidence::is_media_framing);
+                if media && !framed && crate::calls::infer::app_media_shaped(f) {
+                    let secs = (f.last_ts - f.first_ts).max(f64::MIN_POSITIVE);
+                    f.findings.push(format!(
+                        "media of {} by its shape: {:.0} and {:.0} packets a second each way for {:.1} s, {} and {} bytes a packet on average, nothing on it that vcscope reads",
+                        c.call_id,
+                        f.packets_fwd as f64 / secs,
+                        f.packets_rev as f64 / secs,
+                        secs,
+                        f.bytes_fwd / f.packets_fwd.max(1),
+                        f.bytes_rev / f.packets_rev.max(1),
+                    ));
+                }
                 f.call_id.get_or_insert_with(|| c.call_id.clone());
                 if f.app.is_none() {
                     if let Some(a) = &c.app {

@@ -151,4 +151,12 @@ fn an_apps_opaque_call_shaped_udp_is_a_call_encrypted_by_policy() {
         "{v}"
     );
     assert_eq!(c["flow_ids"], serde_json::json!([1]));
+    let findings = r["flows"][0]["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|x| x
+            .as_str()
+            .unwrap()
+            .starts_with("media of inferred-1 by its shape: 50 and 50 packets a second")),
+        "{findings:#?}"
+    );
 }

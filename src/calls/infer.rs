@@ -83,7 +83,7 @@ const MEDIA_SHAPED_MAX_MEAN: u64 = 1000;
 /// [`MEDIA_SHAPED_MAX_MEAN`] bytes). A bulk transfer (one-way, large
 /// packets) is none of this. Its encryption is measured as `unknown`; the
 /// judgement takes the app's documented policy for it.
-fn app_media_shaped(f: &FlowOut) -> bool {
+pub fn app_media_shaped(f: &FlowOut) -> bool {
     if f.transport != "udp"
         || f.protocols.iter().any(|p| *p != "stun")
         || f.app.is_none()
