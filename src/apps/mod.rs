@@ -586,6 +586,10 @@ static SNI_RULES: &[SniRule] = &[
     rule("signal.link", "signal", "Signal", Other),
     rule("signal.me", "signal", "Signal", Other),
     rule("signal.tube", "signal", "Signal", Other),
+    // Signal's group-call SFU: sfuURL "https://sfu.voip.signal.org" in
+    // Signal's clients (signalapp/Signal-iOS SignalServiceKit TSConstants,
+    // read 2026-12-04); its media stays end-to-end encrypted through it.
+    rule("voip.signal.org", "signal", "Signal", Media),
 
     // Discord. nDPI host match: discordapp.com, discordapp.net, discord.com,
     // discord.gg, discord.media (the voice servers, "<region><n>.discord.media").
@@ -1396,6 +1400,15 @@ mod tests {
         assert_eq!(sni("kakao.com").map(|m| m.0), Some("kakaotalk"));
         assert_eq!(sni("notkakao.com"), None);
         assert_eq!(sni("kakao.com.example"), None);
+        // Signal's group-call SFU is its media server.
+        assert_eq!(
+            sni("sfu.voip.signal.org"),
+            Some(("signal", "Signal", Media))
+        );
+        assert_eq!(
+            sni("chat.signal.org"),
+            Some(("signal", "Signal", Signalling))
+        );
         // Jitsi's videobridge port only on an address named as Jitsi's.
         assert_eq!(
             app_of_port_on_named_address("udp", 10000, "jitsi"),
