@@ -380,6 +380,64 @@ fn share_app_by_socket(flows: &mut [FlowOut], all: &[Flow]) {
     }
 }
 
+/// The remote side of a reported flow: the public one when exactly one side
+/// is internal, else the destination of the first packet.
+fn remote_out(f: &FlowOut) -> &EndpointOut {
+    let internal = |e: &EndpointOut| {
+        e.ip.parse()
+            .is_ok_and(|a| crate::scope::scope_of(a).is_internal())
+    };
+    if internal(&f.dst) && !internal(&f.src) {
+        &f.src
+    } else {
+        &f.dst
+    }
+}
+
+/// Apps anyone can host (Jitsi) are in no published range: their media port
+/// names a flow only on an address another flow of the capture reached by
+/// one of the app's names (its SNI, its certificate's names, or the DNS
+/// answer its address came from). An address two apps' names reached names
+/// neither.
+fn name_by_app_named_address(flows: &mut [FlowOut]) {
+    let mut named: rustc_hash::FxHashMap<String, Option<String>> = Default::default();
+    for f in flows.iter() {
+        let by_name = matches!(
+            f.app_evidence,
+            Some(AppEvidence::Sni | AppEvidence::TlsCertificateName | AppEvidence::DnsName)
+        );
+        let (true, Some(app)) = (by_name, &f.app) else {
+            continue;
+        };
+        let slot = named
+            .entry(remote_out(f).ip.clone())
+            .or_insert_with(|| Some(app.clone()));
+        if slot.as_deref() != Some(app.as_str()) {
+            *slot = None;
+        }
+    }
+    if named.is_empty() {
+        return;
+    }
+    for f in flows
+        .iter_mut()
+        .filter(|f| f.app.is_none() && !f.protocols.contains(&"dns"))
+    {
+        let remote = remote_out(f);
+        let Some(Some(app)) = named.get(&remote.ip) else {
+            continue;
+        };
+        let Some(found) = crate::apps::app_of_port_on_named_address(f.transport, remote.port, app)
+        else {
+            continue;
+        };
+        let why = AppEvidence::PortOnAppNamedAddress;
+        f.findings.push(format!("app identified by {why}"));
+        f.app = Some(found.to_string());
+        f.app_evidence = Some(why);
+    }
+}
+
 /// Per app, transport and server port: the destinations the app's flows used.
 fn firewall(flows: &[FlowOut]) -> Vec<crate::report::FirewallOut> {
     use std::collections::{BTreeMap, BTreeSet};
@@ -669,6 +727,7 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
         bye_reason: call.bye_reason.clone(),
         findings: call.findings.clone(),
         encryption_ends: "unknown",
+        encryption_basis: "measured",
         inferred: false,
         ladder: call
             .events
@@ -866,6 +925,7 @@ pub(crate) fn build_report(
     let across = Across::of(a);
 
     let mut flows = flows_out(a, &across, threads);
+    name_by_app_named_address(&mut flows);
     share_app_by_socket(&mut flows, a.flows.all());
     let mut calls: Vec<CallOut> = a
         .ctx
@@ -884,6 +944,7 @@ pub(crate) fn build_report(
                 let j = inferred_call(&facts);
                 call.encrypted = j.encrypted;
                 call.encryption_ends = j.encryption_ends;
+                call.encryption_basis = j.encryption_basis;
                 call.verdict = j.verdict;
                 call
             }),
@@ -907,6 +968,20 @@ pub(crate) fn build_report(
         }
         for &id in &c.flow_ids {
             if let Some(f) = flows.get_mut((id as usize).wrapping_sub(1)) {
+                let media = c.media.iter().any(|m| m.flow_id == Some(id));
+                let framed = f.app_evidence.is_some_and(AppEvidence::is_media_framing);
+                if media && !framed && crate::calls::infer::app_media_shaped(f) {
+                    let secs = (f.last_ts - f.first_ts).max(f64::MIN_POSITIVE);
+                    f.findings.push(format!(
+                        "media of {} by its shape: {:.0} and {:.0} packets a second each way for {:.1} s, {} and {} bytes a packet on average, nothing on it that vcscope reads",
+                        c.call_id,
+                        f.packets_fwd as f64 / secs,
+                        f.packets_rev as f64 / secs,
+                        secs,
+                        f.bytes_fwd / f.packets_fwd.max(1),
+                        f.bytes_rev / f.packets_rev.max(1),
+                    ));
+                }
                 f.call_id.get_or_insert_with(|| c.call_id.clone());
                 if f.app.is_none() {
                     if let Some(a) = &c.app {
@@ -995,5 +1070,61 @@ pub(crate) fn build_report(
             max_dns_names: a.ctx.names.max(),
             dns_names_dropped: a.ctx.names.dropped,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(id: u32, transport: &'static str, dst: (&str, u16)) -> FlowOut {
+        FlowOut {
+            id,
+            transport,
+            src: EndpointOut {
+                ip: "192.168.1.5".into(),
+                port: 40000 + id as u16,
+            },
+            dst: EndpointOut {
+                ip: dst.0.into(),
+                port: dst.1,
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn names_jitsi_media_only_on_an_address_named_as_jitsis() {
+        let mut web = flow(1, "tcp", ("192.0.2.10", 443));
+        web.app = Some("jitsi".into());
+        web.app_evidence = Some(AppEvidence::Sni);
+        let jvb = flow(2, "udp", ("192.0.2.10", 10000));
+        let elsewhere = flow(3, "udp", ("192.0.2.11", 10000));
+        let other_port = flow(4, "udp", ("192.0.2.10", 10001));
+        let mut flows = vec![web, jvb, elsewhere, other_port];
+        name_by_app_named_address(&mut flows);
+        let apps: Vec<Option<&str>> = flows.iter().map(|f| f.app.as_deref()).collect();
+        assert_eq!(apps, [Some("jitsi"), Some("jitsi"), None, None]);
+        assert_eq!(
+            flows[1].app_evidence,
+            Some(AppEvidence::PortOnAppNamedAddress)
+        );
+        // An address named by its published range is not named by a name.
+        let mut by_range = flow(1, "tcp", ("192.0.2.10", 443));
+        by_range.app = Some("jitsi".into());
+        by_range.app_evidence = Some(AppEvidence::OperatorIpRange);
+        let mut flows = vec![by_range, flow(2, "udp", ("192.0.2.10", 10000))];
+        name_by_app_named_address(&mut flows);
+        assert_eq!(flows[1].app, None);
+        // Two apps' names on one address: neither.
+        let mut a = flow(1, "tcp", ("192.0.2.10", 443));
+        a.app = Some("jitsi".into());
+        a.app_evidence = Some(AppEvidence::Sni);
+        let mut b = flow(2, "tcp", ("192.0.2.10", 443));
+        b.app = Some("zoom".into());
+        b.app_evidence = Some(AppEvidence::Sni);
+        let mut flows = vec![a, b, flow(3, "udp", ("192.0.2.10", 10000))];
+        name_by_app_named_address(&mut flows);
+        assert_eq!(flows[2].app, None);
     }
 }

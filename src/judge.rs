@@ -3,8 +3,9 @@
 //! an RTP stream's ([`stream_encryption`]), a call's `encrypted` field from
 //! all of its media weighted by packets ([`call_encrypted`]), a SIP call's
 //! sentence ([`verdict_sentence`]) and an inferred call's `encrypted`,
-//! `encryption_ends` and sentence ([`inferred_call`]): the one place these
-//! are decided. The app's documented policy comes in as a value
+//! `encryption_ends` and sentence ([`inferred_call`]; when its media cannot
+//! be classified, the app's documented policy with `encryption_basis:
+//! policy`): the one place these are decided. The app's documented policy comes in as a value
 //! (`apps::policy`), never as a table read here. The unit tests at the
 //! bottom build evidence by hand; no capture is needed.
 
@@ -357,6 +358,9 @@ fn remainder(m: &CallMedia) -> String {
 pub struct InferredJudgement {
     pub encrypted: &'static str,
     pub encryption_ends: &'static str,
+    /// `measured` (from the media in the capture) or `policy` (the app's
+    /// documented policy, the payload could not be checked).
+    pub encryption_basis: &'static str,
     pub verdict: String,
 }
 
@@ -392,11 +396,16 @@ pub fn inferred_call(f: &InferredFacts) -> InferredJudgement {
         })
         .collect();
     let cm = call_encrypted(false, &shares);
-    let encrypted = cm.encrypted;
+    // Media the capture cannot classify (an app's own framing, RTP whose
+    // payload gives no verdict) of an app whose provider documents that its
+    // media is encrypted: encrypted by that policy, said as such. Media seen
+    // in clear is never overridden.
+    let by_policy = cm.encrypted == "unknown" && f.policy.is_some() && f.provider.is_some();
+    let encrypted = if by_policy { "yes" } else { cm.encrypted };
     let ends: Vec<&'static str> = f
         .media
         .iter()
-        .filter(|m| m.encryption != "unknown")
+        .filter(|m| by_policy || m.encryption != "unknown")
         .map(|m| media_end(m.hop, f.policy))
         .collect();
     let encryption_ends = if encrypted != "yes" {
@@ -411,12 +420,86 @@ pub fn inferred_call(f: &InferredFacts) -> InferredJudgement {
     } else {
         "unknown"
     };
-    let verdict = inferred_sentence(f, &cm, encryption_ends);
+    let (verdict, encryption_basis) = match (by_policy, f.provider) {
+        (true, Some(name)) => (policy_sentence(f, name, encryption_ends), "policy"),
+        _ => (inferred_sentence(f, &cm, encryption_ends), "measured"),
+    };
     InferredJudgement {
         encrypted,
         encryption_ends,
+        encryption_basis,
         verdict,
     }
+}
+
+/// The TURN relays media went through and those allocated, unused, by
+/// operator (empty when not known).
+fn relay_operators(f: &InferredFacts) -> (Vec<String>, Vec<String>) {
+    let ops = |used: bool| {
+        f.relays
+            .iter()
+            .filter(|r| r.used == used)
+            .map(|r| r.operator.clone().unwrap_or_default())
+            .collect()
+    };
+    (ops(true), ops(false))
+}
+
+/// " of Meta" when every operator named is the same one, else nothing.
+fn of_operator(ops: &[String]) -> String {
+    match ops.first() {
+        Some(o) if !o.is_empty() && ops.iter().all(|x| x == o) => format!(" of {o}"),
+        _ => String::new(),
+    }
+}
+
+/// " A TURN relay of X was allocated, unused." or nothing.
+fn unused_note(unused: &[String]) -> String {
+    match unused.len() {
+        0 => String::new(),
+        1 => format!(
+            " A TURN relay{} was allocated, unused.",
+            of_operator(unused)
+        ),
+        n => format!(
+            " {n} TURN relays{} were allocated, unused.",
+            of_operator(unused)
+        ),
+    }
+}
+
+/// The sentence of a call encrypted by its app's documented policy: its
+/// payload could not be checked, and the sentence says so.
+fn policy_sentence(f: &InferredFacts, name: &str, ends: &str) -> String {
+    let who = f
+        .app
+        .as_deref()
+        .map_or_else(|| "This call".to_string(), |a| format!("This {a} call"));
+    let (used, unused) = relay_operators(f);
+    let op = f.operator.as_deref().unwrap_or(name);
+    let unchecked = "the payload itself cannot be checked from the capture";
+    let main = match (ends, f.policy) {
+        ("peer", Some(MediaEnds::Peer)) if !used.is_empty() => format!(
+            "{who} is encrypted per {name}'s documented end-to-end policy, so end to end between the peers; a relay{} forwards it without the keys; {unchecked}.",
+            of_operator(&used)
+        ),
+        ("peer", Some(MediaEnds::Peer)) => format!(
+            "{who} is encrypted per {name}'s documented end-to-end policy, so end to end; the media went direct to the other peer's address, through no relay of this client; {unchecked}."
+        ),
+        ("peer", _) => format!(
+            "{who} is encrypted per {name}'s documented policy, and its media went direct to the other peer's address, where it is decrypted (end to end); {unchecked}."
+        ),
+        ("provider-server", _) => format!(
+            "{who} is encrypted per {name}'s documented policy to {op}'s servers, which decrypt it: not end to end; {unchecked}."
+        ),
+        ("provider-server-unless-e2ee", _) => format!(
+            "{who} is encrypted per {name}'s documented policy to {op}'s servers; the provider's servers can decrypt it unless the meeting enabled end-to-end encryption, which is not visible on the wire; {unchecked}."
+        ),
+        _ => format!(
+            "{who} is encrypted per {name}'s documented policy; where it is decrypted is not known; {unchecked}."
+        ),
+    };
+    format!("{main}{}", unused_note(&unused))
 }
 
 fn inferred_sentence(f: &InferredFacts, cm: &CallMedia, ends: &str) -> String {
@@ -439,18 +522,7 @@ fn inferred_sentence(f: &InferredFacts, cm: &CallMedia, ends: &str) -> String {
         Some(o) if ops.iter().all(|x| x == o) => format!(" of {o}"),
         _ => String::new(),
     };
-    let used: Vec<String> = f
-        .relays
-        .iter()
-        .filter(|r| r.used)
-        .map(|r| r.operator.clone().unwrap_or_default())
-        .collect();
-    let unused: Vec<String> = f
-        .relays
-        .iter()
-        .filter(|r| !r.used)
-        .map(|r| r.operator.clone().unwrap_or_default())
-        .collect();
+    let (used, unused) = relay_operators(f);
     let unused_note = match unused.len() {
         0 => String::new(),
         1 => format!(" A TURN relay{} was allocated, unused.", of(&unused)),
@@ -764,6 +836,7 @@ mod tests {
                 .collect(),
             operator: Some("Microsoft".into()),
             signalling: Some(("https", "tls")),
+            provider: policy.and_then(|_| crate::apps::policy::app_name(app)),
         }
     }
 
@@ -831,6 +904,67 @@ mod tests {
         );
         f.signalling = None;
         assert!(inferred_call(&f).verdict.contains("no signalling seen"));
+    }
+
+    #[test]
+    fn inferred_call_unclassified_media_follows_the_documented_policy() {
+        let mut f = facts("whatsapp", Some(MediaEnds::Peer), Hop::Relay, Some(true));
+        f.media[0].encryption = "unknown";
+        let j = inferred_call(&f);
+        assert_eq!(
+            (j.encrypted, j.encryption_ends, j.encryption_basis),
+            ("yes", "peer", "policy")
+        );
+        assert!(
+            j.verdict
+                .contains("encrypted per WhatsApp's documented end-to-end policy"),
+            "{}",
+            j.verdict
+        );
+        assert!(
+            j.verdict.contains("payload itself cannot be checked"),
+            "{}",
+            j.verdict
+        );
+        assert!(
+            j.verdict.contains("forwards it without the keys"),
+            "{}",
+            j.verdict
+        );
+        // Zoom's servers: its policy, and the meeting option not visible.
+        let mut f = facts(
+            "zoom",
+            Some(MediaEnds::ProviderUnlessE2ee),
+            Hop::OperatorServer,
+            None,
+        );
+        f.media[0].encryption = "unknown";
+        let j = inferred_call(&f);
+        assert_eq!(
+            (j.encrypted, j.encryption_ends, j.encryption_basis),
+            ("yes", "provider-server-unless-e2ee", "policy")
+        );
+        assert!(j
+            .verdict
+            .contains("unless the meeting enabled end-to-end encryption"));
+        // Direct to the peer: decrypted there whatever the servers could do.
+        f.media[0].hop = Hop::PublicUnknown;
+        let j = inferred_call(&f);
+        assert_eq!(j.encryption_ends, "peer");
+        assert!(j.verdict.contains("end to end"), "{}", j.verdict);
+        // Plain media is never made encrypted by a policy.
+        let mut f = facts("whatsapp", Some(MediaEnds::Peer), Hop::Relay, Some(true));
+        f.media[0].encryption = "none";
+        let j = inferred_call(&f);
+        assert_eq!((j.encrypted, j.encryption_basis), ("no", "measured"));
+        // Measured encryption stays measured.
+        let f = facts("whatsapp", Some(MediaEnds::Peer), Hop::Relay, Some(true));
+        assert_eq!(inferred_call(&f).encryption_basis, "measured");
+        // No documented policy: unknown stays unknown.
+        let mut f = facts("line", None, Hop::OperatorServer, None);
+        f.media[0].encryption = "unknown";
+        let j = inferred_call(&f);
+        assert_eq!((j.encrypted, j.encryption_basis), ("unknown", "measured"));
     }
 
     fn media(kind: &'static str, encryption: &'static str, seen: bool) -> MediaOut {

@@ -49,8 +49,10 @@
 //!   media is decrypted by its provider's documented policy.
 //! * `judge`: pure judgement, unit-tested on hand-built evidence: a flow's
 //!   and a stream's encryption with the evidence named, a call's
-//!   `encrypted` field (its media weighted by packets), where its
-//!   encryption ends and its sentence, for SIP and inferred calls alike.
+//!   `encrypted` field (its media weighted by packets, or for an inferred
+//!   call whose media cannot be classified the app's documented policy,
+//!   said as such), where its encryption ends and its sentence, for SIP
+//!   and inferred calls alike.
 //! * `assemble`: reads the finished analysis whole and fills the report
 //!   (`Analyzer::finish`), taking every verdict from `judge`.
 //! * [`report`]: the serde types whose field names are the contract, and

@@ -139,6 +139,20 @@ fn contradictions(call: &Value, report: &Value) -> Vec<String> {
             "\"could not be classified\" but encrypted is known",
         );
     }
+    // "per X's documented policy ... cannot be checked" iff the basis is the
+    // app's policy, which only ever makes a call encrypted.
+    let says_policy = v.contains("documented") && v.contains("cannot be checked");
+    let basis = s(&call["encryption_basis"]);
+    check(
+        says_policy == (basis == "policy"),
+        "\"per the documented policy\" iff encryption_basis is policy",
+    );
+    if basis == "policy" {
+        check(
+            encrypted == "yes" && call["inferred"].as_bool() == Some(true),
+            "encryption_basis policy on a call not inferred or not encrypted",
+        );
+    }
     if encrypted == "yes" {
         check(
             v.contains("encrypted") || v.contains("encryption declared"),

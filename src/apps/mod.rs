@@ -5,8 +5,8 @@
 //!
 //! * [`operator_of_ip`] looks an address up in the operators' published IP
 //!   ranges (Zoom, Microsoft Teams and 365, Google and Google Meet, Meta and
-//!   WhatsApp, Cisco Webex, Telegram, Apple, Discord, LINE, Tencent,
-//!   Cloudflare). The data is `src/apps/ip_ranges.txt`, compiled in with
+//!   WhatsApp, Cisco Webex, Telegram, Apple, Discord, LINE, Rakuten Viber,
+//!   Tencent, Cloudflare). The data is `src/apps/ip_ranges.txt`, compiled in with
 //!   `include_str!` and parsed once, on first use, into two sorted tables of
 //!   non-overlapping ranges (IPv4 and IPv6); a lookup is one binary search.
 //!   Where published prefixes nest (Meet inside Google, WhatsApp's servers
@@ -20,7 +20,9 @@
 //!   belongs to which service.
 //! * [`app_of_port`] names the app of a well-known VC media port, but only
 //!   together with the operator that runs the address: a port alone proves
-//!   nothing (UDP 3478 is every STUN server).
+//!   nothing (UDP 3478 is every STUN server). [`app_of_port_on_named_address`]
+//!   does the same for apps anyone can host (Jitsi's videobridge), on an
+//!   address the capture already tied to that app by name.
 //!
 //! Where the data comes from and how to refresh it is written at the top of
 //! `src/apps/ip_ranges.txt`; each list there names the provider's own source
@@ -111,6 +113,9 @@ pub enum AppEvidence {
     OperatorIpRange,
     /// The service's well-known port on an address of that operator.
     PortOnOperatorIpRange,
+    /// The app's media port on an address another flow reached by one of
+    /// the app's names (SNI, certificate or DNS).
+    PortOnAppNamedAddress,
 }
 
 impl AppEvidence {
@@ -130,6 +135,7 @@ impl AppEvidence {
             AppEvidence::DnsQuery => "dns-query",
             AppEvidence::OperatorIpRange => "operator ip range",
             AppEvidence::PortOnOperatorIpRange => "port on operator ip range",
+            AppEvidence::PortOnAppNamedAddress => "port on app-named address",
         }
     }
 
@@ -145,6 +151,29 @@ impl AppEvidence {
     }
 }
 
+impl AppEvidence {
+    /// The evidence shows that the flow's remote side is a server of the
+    /// app (its voice server answered its discovery, its name or published
+    /// range), not another user's device, even when no published range
+    /// names its operator (Discord's voice servers run in public clouds).
+    pub const fn names_server(self) -> bool {
+        matches!(
+            self,
+            AppEvidence::ZoomMediaEncapsulation
+                | AppEvidence::MumblePing
+                | AppEvidence::AgoraSdRtn
+                | AppEvidence::DiscordIpDiscovery
+                | AppEvidence::WhatsappChatPrologue
+                | AppEvidence::Sni
+                | AppEvidence::TlsCertificateName
+                | AppEvidence::DnsName
+                | AppEvidence::OperatorIpRange
+                | AppEvidence::PortOnOperatorIpRange
+                | AppEvidence::PortOnAppNamedAddress
+        )
+    }
+}
+
 impl std::fmt::Display for AppEvidence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -153,7 +182,7 @@ impl std::fmt::Display for AppEvidence {
 
 /// Every [`AppEvidence`], for the report's schema.
 #[cfg(test)]
-const APP_EVIDENCE: [AppEvidence; 14] = [
+const APP_EVIDENCE: [AppEvidence; 15] = [
     AppEvidence::StunVendorAttributes,
     AppEvidence::ZoomMediaEncapsulation,
     AppEvidence::ZoomP2pMediaEncapsulation,
@@ -168,6 +197,7 @@ const APP_EVIDENCE: [AppEvidence; 14] = [
     AppEvidence::DnsQuery,
     AppEvidence::OperatorIpRange,
     AppEvidence::PortOnOperatorIpRange,
+    AppEvidence::PortOnAppNamedAddress,
 ];
 
 /// The place of each [`AppEvidence`] in [`APP_EVIDENCE`]: a new variant
@@ -190,6 +220,7 @@ const fn evidence_index(e: AppEvidence) -> usize {
         AppEvidence::DnsQuery => 11,
         AppEvidence::OperatorIpRange => 12,
         AppEvidence::PortOnOperatorIpRange => 13,
+        AppEvidence::PortOnAppNamedAddress => 14,
     }
 }
 
@@ -555,6 +586,10 @@ static SNI_RULES: &[SniRule] = &[
     rule("signal.link", "signal", "Signal", Other),
     rule("signal.me", "signal", "Signal", Other),
     rule("signal.tube", "signal", "Signal", Other),
+    // Signal's group-call SFU: sfuURL "https://sfu.voip.signal.org" in
+    // Signal's clients (signalapp/Signal-iOS SignalServiceKit TSConstants,
+    // read 2026-12-04); its media stays end-to-end encrypted through it.
+    rule("voip.signal.org", "signal", "Signal", Media),
 
     // Discord. nDPI host match: discordapp.com, discordapp.net, discord.com,
     // discord.gg, discord.media (the voice servers, "<region><n>.discord.media").
@@ -605,6 +640,13 @@ static SNI_RULES: &[SniRule] = &[
     // server name; those names are "<address>.edge.agora.io", under Agora's
     // own domain agora.io.
     rule("agora.io", "agora", "Agora", Media),
+
+    // KakaoTalk. kakao.com is Kakao Corp's own domain, under which KakaoTalk's
+    // services and its voice-call page are served (nDPI src/lib/protocols/
+    // kakaotalk_voice.c cites http://www.kakao.com/services/talk/voices; read
+    // 2026-12-04). Kakao's other services share the domain, so a name under it
+    // is KakaoTalk's with role Other unless a rule below says more.
+    rule("kakao.com", "kakaotalk", "Kakao", Other),
 
     // WeChat. nDPI host match: wechat.com, wechat.org, wechatapp.com, we.chat,
     // "wx.", "weixin.", mmsns.qpic.cn.
@@ -747,6 +789,10 @@ enum Needs {
     Operator(&'static str),
     /// A range whose list is dedicated to this service.
     Service(&'static str),
+    /// An address the capture tied to this app by name (a server name,
+    /// certificate name or DNS answer of one of its domains): for apps that
+    /// anyone can host, whose servers are in no published range.
+    Named(&'static str),
 }
 
 struct PortRule {
@@ -800,11 +846,18 @@ static PORT_RULES: &[PortRule] = &[
     // ndpi__discord.pcap: 66.22.196.173:50004).
     port(true, 50000, 65535, Needs::Operator("Discord"), "discord"),
     // Apple "TCP and UDP ports used by Apple software products"
-    // (support.apple.com/HT202078): FaceTime UDP 3478-3497, 16384-16387,
-    // 16393-16402.
+    // (support.apple.com/HT202078) and "Use Apple products on enterprise
+    // networks" (support.apple.com/101555), checked 2026-12-04 from what is
+    // known of them (not re-read): FaceTime UDP 3478-3497, 16384-16387,
+    // 16393-16402, to Apple's own 17.0.0.0/8 only.
     port(true, 3478, 3497, Needs::Operator("Apple"), "facetime"),
     port(true, 16384, 16387, Needs::Operator("Apple"), "facetime"),
     port(true, 16393, 16402, Needs::Operator("Apple"), "facetime"),
+    // Jitsi Meet: the videobridge takes media on UDP 10000 (Jitsi handbook,
+    // "Self-Hosting Guide - Debian/Ubuntu server", firewall: 443/tcp and
+    // 10000/udp; jitsi.github.io/handbook, read 2026-12-04). Anyone hosts
+    // Jitsi, so the port counts only on an address already named as Jitsi's.
+    port(true, 10000, 10000, Needs::Named("jitsi"), "jitsi"),
 ];
 
 /// The app of a well-known VC port on an address of a known operator:
@@ -832,7 +885,34 @@ pub fn app_of_port(
                 && match r.needs {
                     Needs::Operator(name) => op.name == name,
                     Needs::Service(s) => op.service == Some(s),
+                    Needs::Named(_) => false,
                 }
+        })
+        .map(|r| r.app)
+}
+
+/// The app of a media port on an address the capture tied to `named_app`
+/// by name (another flow's server name, certificate name or DNS answer of
+/// one of the app's domains), for apps that anyone can host: Jitsi's
+/// videobridge on UDP 10000. `None` for any other app, port or transport.
+pub fn app_of_port_on_named_address(
+    transport: &str,
+    port: u16,
+    named_app: &str,
+) -> Option<&'static str> {
+    let udp = if transport.eq_ignore_ascii_case("udp") {
+        true
+    } else if transport.eq_ignore_ascii_case("tcp") {
+        false
+    } else {
+        return None;
+    };
+    PORT_RULES
+        .iter()
+        .find(|r| {
+            r.udp == udp
+                && (r.lo..=r.hi).contains(&port)
+                && matches!(r.needs, Needs::Named(a) if a == named_app)
         })
         .map(|r| r.app)
 }
@@ -864,7 +944,7 @@ mod tests {
     fn parses_every_line_of_the_data_file() {
         let s = range_stats();
         assert_eq!(s.rejected_lines, 0, "{s:?}");
-        assert_eq!(s.lists, 15);
+        assert_eq!(s.lists, 16);
         assert!(s.prefixes > 1000, "{s:?}");
         assert!(s.v4_spans > 500 && s.v6_spans > 50, "{s:?}");
     }
@@ -1299,6 +1379,54 @@ mod tests {
             assert_eq!(x.suffix, x.suffix.to_ascii_lowercase());
             assert!(!x.suffix.starts_with('.') && !x.suffix.ends_with('.'));
         }
+    }
+
+    #[test]
+    fn parses_viber_addresses_kakao_names_and_jitsi_ports() {
+        // nDPI's Viber blocks (AWS-VIBER-MEDIA), inside Amazon space no
+        // other list claims.
+        for ip in [
+            "52.0.252.1",
+            "18.195.5.200",
+            "54.165.255.230",
+            "52.3.167.70",
+        ] {
+            assert_eq!(who(ip), Some(("Rakuten Viber", Some("viber"))), "{ip}");
+        }
+        assert_eq!(who("52.3.167.71"), None);
+        assert_eq!(who("52.0.251.255"), None);
+        // KakaoTalk by Kakao's domain, on label boundaries.
+        assert_eq!(sni("talk.kakao.com"), Some(("kakaotalk", "Kakao", Other)));
+        assert_eq!(sni("kakao.com").map(|m| m.0), Some("kakaotalk"));
+        assert_eq!(sni("notkakao.com"), None);
+        assert_eq!(sni("kakao.com.example"), None);
+        // Signal's group-call SFU is its media server.
+        assert_eq!(
+            sni("sfu.voip.signal.org"),
+            Some(("signal", "Signal", Media))
+        );
+        assert_eq!(
+            sni("chat.signal.org"),
+            Some(("signal", "Signal", Signalling))
+        );
+        // Jitsi's videobridge port only on an address named as Jitsi's.
+        assert_eq!(
+            app_of_port_on_named_address("udp", 10000, "jitsi"),
+            Some("jitsi")
+        );
+        assert_eq!(
+            app_of_port_on_named_address("UDP", 10000, "jitsi"),
+            Some("jitsi")
+        );
+        assert_eq!(app_of_port_on_named_address("tcp", 10000, "jitsi"), None);
+        assert_eq!(app_of_port_on_named_address("udp", 10001, "jitsi"), None);
+        assert_eq!(app_of_port_on_named_address("udp", 10000, "zoom"), None);
+        // No operator's range makes UDP 10000 Jitsi's.
+        let jvb = |ip: &str| app_of_port("udp", 10000, op(ip).as_ref());
+        assert_eq!(jvb("52.114.77.136"), None);
+        assert_eq!(jvb("8.8.8.8"), None);
+        // Named rules never answer for an operator range either.
+        assert_eq!(app_of_port_on_named_address("udp", 3478, "teams"), None);
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub enum MediaEnds {
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
     pub app: &'static str,
+    /// The app's name as its provider writes it, for sentences.
+    pub name: &'static str,
     pub ends: MediaEnds,
     /// Earlier policies, oldest first: `(until, ends)` is the policy in
     /// force for calls before `until` (UTC seconds since 1970) and after
@@ -53,10 +55,16 @@ const DISCORD_DAVE: f64 = 1_726_531_200.0;
 /// 2026-03-01 00:00 UTC: DAVE required to connect to Discord voice.
 const DISCORD_DAVE_REQUIRED: f64 = 1_772_323_200.0;
 
-/// The table. Apps not listed: no documented policy is assumed.
+/// The table. Apps not listed: no documented policy is assumed. Every app
+/// listed encrypts its media on the wire, to its servers or end to end
+/// (WebRTC's DTLS-SRTP is mandatory, RFC 8827; the others say so in the
+/// sources below): a call of one of them whose payload the capture cannot
+/// check is encrypted by this policy, and the report says that is the basis
+/// (`encryption_basis: "policy"`).
 pub const POLICIES: &[Policy] = &[
     Policy {
         app: "zoom",
+        name: "Zoom",
         ends: MediaEnds::ProviderUnlessE2ee,
         until: &[],
         source: "Zoom support: Using end-to-end encryption for meetings (E2EE is a per-meeting option; by default Zoom's servers hold the keys)",
@@ -64,6 +72,7 @@ pub const POLICIES: &[Policy] = &[
     },
     Policy {
         app: "teams",
+        name: "Microsoft Teams",
         ends: MediaEnds::ProviderUnlessE2ee,
         until: &[],
         source: "Microsoft Learn: Use end-to-end encryption for Teams meetings / calls (an opt-in policy; by default media is encrypted to Microsoft's servers)",
@@ -71,6 +80,7 @@ pub const POLICIES: &[Policy] = &[
     },
     Policy {
         app: "skype",
+        name: "Skype",
         ends: MediaEnds::ProviderUnlessE2ee,
         until: &[],
         source: "Skype support: Private Conversations (opt-in end-to-end encryption)",
@@ -78,6 +88,7 @@ pub const POLICIES: &[Policy] = &[
     },
     Policy {
         app: "webex",
+        name: "Webex",
         ends: MediaEnds::ProviderUnlessE2ee,
         until: &[],
         source: "Webex help: End-to-end encryption for meetings (a per-meeting-type option)",
@@ -85,6 +96,7 @@ pub const POLICIES: &[Policy] = &[
     },
     Policy {
         app: "meet",
+        name: "Google Meet",
         ends: MediaEnds::ProviderUnlessE2ee,
         until: &[],
         source: "Google Workspace admin help: About client-side encryption in Meet (optional; otherwise media is decrypted in Google's servers)",
@@ -92,6 +104,7 @@ pub const POLICIES: &[Policy] = &[
     },
     Policy {
         app: "jitsi",
+        name: "Jitsi",
         ends: MediaEnds::ProviderUnlessE2ee,
         until: &[],
         source: "Jitsi security page (the videobridge decrypts unless end-to-end encryption is turned on in the meeting)",
@@ -99,6 +112,7 @@ pub const POLICIES: &[Policy] = &[
     },
     Policy {
         app: "discord",
+        name: "Discord",
         ends: MediaEnds::Peer,
         until: &[
             (DISCORD_DAVE, MediaEnds::ProviderServer),
@@ -109,6 +123,7 @@ pub const POLICIES: &[Policy] = &[
     },
     Policy {
         app: "gotomeeting",
+        name: "GoTo Meeting",
         ends: MediaEnds::ProviderServer,
         until: &[],
         source: "GoTo Meeting security white paper (media encrypted to GoTo's servers)",
@@ -116,6 +131,7 @@ pub const POLICIES: &[Policy] = &[
     },
     Policy {
         app: "bluejeans",
+        name: "BlueJeans",
         ends: MediaEnds::ProviderServer,
         until: &[],
         source: "BlueJeans security overview (media encrypted to BlueJeans' servers)",
@@ -123,6 +139,7 @@ pub const POLICIES: &[Policy] = &[
     },
     Policy {
         app: "whatsapp",
+        name: "WhatsApp",
         ends: MediaEnds::Peer,
         until: &[],
         source: "WhatsApp Encryption Overview, technical white paper (calls are end-to-end encrypted)",
@@ -130,6 +147,7 @@ pub const POLICIES: &[Policy] = &[
     },
     Policy {
         app: "signal",
+        name: "Signal",
         ends: MediaEnds::Peer,
         until: &[],
         source: "Signal support: calls are end-to-end encrypted",
@@ -137,6 +155,7 @@ pub const POLICIES: &[Policy] = &[
     },
     Policy {
         app: "facetime",
+        name: "FaceTime",
         ends: MediaEnds::Peer,
         until: &[],
         source: "Apple Platform Security guide: FaceTime security",
@@ -144,6 +163,7 @@ pub const POLICIES: &[Policy] = &[
     },
     Policy {
         app: "messenger",
+        name: "Messenger",
         ends: MediaEnds::Peer,
         until: &[],
         source: "Meta newsroom, Launching default end-to-end encryption on Messenger (2023-12)",
@@ -151,6 +171,7 @@ pub const POLICIES: &[Policy] = &[
     },
     Policy {
         app: "telegram",
+        name: "Telegram",
         ends: MediaEnds::Peer,
         until: &[],
         source: "Telegram FAQ / MTProto end-to-end encrypted voice calls",
@@ -158,6 +179,7 @@ pub const POLICIES: &[Policy] = &[
     },
     Policy {
         app: "viber",
+        name: "Viber",
         ends: MediaEnds::Peer,
         until: &[],
         source: "Viber encryption overview (calls are end-to-end encrypted)",
@@ -168,6 +190,12 @@ pub const POLICIES: &[Policy] = &[
 /// Where `app`'s media is decrypted at time `ts`, if its provider documents it.
 pub fn media_ends(app: &str, ts: f64) -> Option<MediaEnds> {
     POLICIES.iter().find(|p| p.app == app).map(|p| p.at(ts))
+}
+
+/// The provider's name of `app` when its policy is documented here
+/// ("WhatsApp" for "whatsapp"), for sentences.
+pub fn app_name(app: &str) -> Option<&'static str> {
+    POLICIES.iter().find(|p| p.app == app).map(|p| p.name)
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Calls without SIP: most videoconferencing today (WebRTC apps, Zoom,
 //! Teams, Meet, WhatsApp...) has no visible signalling, so a call is
 //! inferred from its media. Media flows (RTP/SRTP streams, DTLS-SRTP, TURN
-//! ChannelData, ZRTP) of one local client that overlap in time and belong to
+//! ChannelData, ZRTP, an app's own framing, and an app's opaque UDP with a
+//! call's shape) of one local client that overlap in time and belong to
 //! the same app form one call; STUN-only flows and TLS/QUIC flows of that
 //! client around the same time give its STUN servers and signalling
 //! servers. Pure function over the flow and relay records: it gathers each
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
-use crate::apps::policy::{media_ends, MediaEnds};
+use crate::apps::policy::{app_name, media_ends, MediaEnds};
 use crate::apps::AppEvidence;
 use crate::report::{CallEndpointOut, CallOut, FlowOut, MediaOut, RelayOut, SignallingOut};
 use crate::scope::scope_of;
@@ -36,6 +37,7 @@ fn is_media(f: &FlowOut) -> bool {
         || (p("turn-channeldata") && f.packets >= 10)
         || (f.encryption == "srtp" && f.packets >= 10)
         || proprietary_media(f)
+        || app_media_shaped(f)
 }
 
 /// Media of a calling app that shows no RTP, SRTP or DTLS, recognised by
@@ -54,6 +56,56 @@ fn proprietary_media(f: &FlowOut) -> bool {
 
 /// Packets each way that make a proprietary UDP flow media.
 const PROPRIETARY_PACKETS: u64 = 10;
+
+/// Packets per second each way, averaged over the flow, that a call's
+/// media keeps up. Voice is sent every 10 to 60 ms while a party talks
+/// (RFC 3551 section 4.2: 20 ms by default; RFC 7587: Opus frames of up
+/// to 60 ms in a packet), 16 to 100 packets a second, and video adds
+/// more; 10 leaves room for a quieter side (comfort noise, DTX) while
+/// keepalives, presence and retries stay far below it.
+const MEDIA_SHAPED_PPS: f64 = 10.0;
+/// Seconds a media-shaped flow must last: shorter than any call, longer
+/// than a burst of ICE checks or retries.
+const MEDIA_SHAPED_MIN_S: f64 = 3.0;
+/// Largest mean packet (bytes on the wire) each way. Voice packets are 60
+/// to 300 bytes; WebRTC packetises video at about 1200 bytes of IP and mixes
+/// it with audio and RTCP, while a bulk transfer (a download, streamed video
+/// over QUIC) fills its packets to the path MTU (1280 to 1500 bytes) one way.
+const MEDIA_SHAPED_MAX_MEAN: u64 = 1000;
+
+/// Media of a calling app whose packets show nothing vcscope reads (an
+/// app's encrypted framing: Telegram's, Viber's, Signal's relays), told by
+/// its shape and by who it belongs to: a UDP flow named by that app (vendor
+/// STUN, its server's name by SNI or DNS, its published ranges, or another
+/// flow of the same local socket), with nothing on it but STUN, lasting at
+/// least [`MEDIA_SHAPED_MIN_S`], at least [`MEDIA_SHAPED_PPS`] packets a
+/// second each way besides STUN, and small packets each way (mean at most
+/// [`MEDIA_SHAPED_MAX_MEAN`] bytes). A bulk transfer (one-way, large
+/// packets) is none of this. Its encryption is measured as `unknown`; the
+/// judgement takes the app's documented policy for it.
+pub fn app_media_shaped(f: &FlowOut) -> bool {
+    if f.transport != "udp"
+        || f.protocols.iter().any(|p| *p != "stun")
+        || f.app.is_none()
+        || f.app_evidence == Some(AppEvidence::DnsQuery)
+    {
+        return false;
+    }
+    let secs = f.last_ts - f.first_ts;
+    // A NaN duration (never from packet times) fails this too.
+    if secs.is_nan() || secs < MEDIA_SHAPED_MIN_S {
+        return false;
+    }
+    // STUN messages are not told apart by direction: take them all off
+    // each way, which only makes the test stricter.
+    let stun = f.stun.as_ref().map_or(0, |s| s.messages);
+    let rate = |packets: u64| packets.saturating_sub(stun) as f64 / secs;
+    let small = |bytes: u64, packets: u64| packets > 0 && bytes / packets <= MEDIA_SHAPED_MAX_MEAN;
+    rate(f.packets_fwd) >= MEDIA_SHAPED_PPS
+        && rate(f.packets_rev) >= MEDIA_SHAPED_PPS
+        && small(f.bytes_fwd, f.packets_fwd)
+        && small(f.bytes_rev, f.packets_rev)
+}
 
 /// The local side of a flow: the one inside the network (internal scope)
 /// when exactly one side is, else the side that sent first.
@@ -121,6 +173,9 @@ pub struct InferredFacts {
     /// Protocol and transport of the signalling, as the call's
     /// `signalling` field says; `None` when none was seen.
     pub signalling: Option<(&'static str, &'static str)>,
+    /// The provider's name of the app when its policy is documented
+    /// (`crate::apps::policy`), for the sentence.
+    pub provider: Option<&'static str>,
 }
 
 /// Infers calls from media flows that no SIP call claimed.
@@ -276,7 +331,9 @@ fn one_call(
                 call_relays.push(x);
             }
             ("relay", Hop::Relay)
-        } else if remote_public && f.operator.is_some() {
+        } else if remote_public
+            && (f.operator.is_some() || f.app_evidence.is_some_and(AppEvidence::names_server))
+        {
             let role = if policy == Some(MediaEnds::Peer) {
                 // The app's servers cannot read its media: they relay it.
                 server_relays.push(RelayUse {
@@ -417,6 +474,7 @@ fn one_call(
         operator,
         signalling: (signalling_out.protocol != "unknown")
             .then_some((signalling_out.protocol, signalling_out.transport)),
+        provider: app.as_deref().and_then(app_name),
     };
     let call = CallOut {
         countries: Vec::new(),
@@ -448,6 +506,7 @@ fn one_call(
         bye_reason: None,
         findings: Vec::new(),
         encryption_ends: "unknown",
+        encryption_basis: "measured",
         inferred: true,
         ladder: Vec::new(),
     };
@@ -590,6 +649,7 @@ mod tests {
                 let j = crate::judge::inferred_call(&f);
                 c.encrypted = j.encrypted;
                 c.encryption_ends = j.encryption_ends;
+                c.encryption_basis = j.encryption_basis;
                 c.verdict = j.verdict;
                 c
             })
@@ -880,6 +940,115 @@ mod tests {
         assert!(infer_calls(&[dns, stun_only], &[]).is_empty());
     }
 
+    /// An app's encrypted UDP media with nothing readable on it: `pps` each
+    /// way for `secs`, packets of `size` bytes.
+    fn shaped(
+        id: u32,
+        src: EndpointOut,
+        dst: EndpointOut,
+        secs: f64,
+        pps: u64,
+        size: u64,
+    ) -> FlowOut {
+        let mut f = flow(id, src, dst, (100.0, 100.0 + secs), vec![]);
+        let n = pps * secs as u64;
+        f.packets_fwd = n;
+        f.packets_rev = n;
+        f.packets = 2 * n;
+        f.bytes_fwd = n * size;
+        f.bytes_rev = n * size;
+        f.bytes = 2 * n * size;
+        f
+    }
+
+    #[test]
+    fn parses_an_apps_media_shaped_udp_as_a_call_encrypted_by_policy() {
+        // Telegram P2P: the app comes from the local socket's STUN to its
+        // reflectors; 50 packets a second each way of 160 bytes for 60 s.
+        let mut p2p = shaped(
+            1,
+            ep("192.168.12.169", 42405),
+            ep("93.36.13.115", 35393),
+            60.0,
+            50,
+            160,
+        );
+        p2p.app = Some("telegram".into());
+        let calls = infer_calls(&[p2p.clone()], &[]);
+        assert_eq!(calls.len(), 1);
+        let c = &calls[0];
+        assert_eq!(
+            (c.encrypted, c.encryption_ends, c.encryption_basis),
+            ("yes", "peer", "policy")
+        );
+        assert_eq!(c.media[0].encryption, "unknown");
+        assert!(
+            c.verdict
+                .contains("encrypted per Telegram's documented end-to-end policy"),
+            "{}",
+            c.verdict
+        );
+        assert!(
+            c.verdict.contains("payload itself cannot be checked"),
+            "{}",
+            c.verdict
+        );
+        // With STUN on the 5-tuple (ICE checks) it is still media.
+        let mut with_stun = p2p.clone();
+        with_stun.protocols = vec!["stun"];
+        assert_eq!(infer_calls(&[with_stun], &[]).len(), 1);
+        // An app without a documented policy: encryption stays unknown.
+        let mut line = p2p.clone();
+        line.app = Some("line".into());
+        let c = &infer_calls(&[line], &[])[0];
+        assert_eq!((c.encrypted, c.encryption_basis), ("unknown", "measured"));
+    }
+
+    #[test]
+    fn rejects_bulk_short_slow_and_unnamed_udp_as_calls() {
+        let base = |id| {
+            let mut f = shaped(
+                id,
+                ep("192.168.1.5", 40000 + id as u16),
+                ep("91.108.9.35", 443),
+                60.0,
+                50,
+                160,
+            );
+            f.app = Some("telegram".into());
+            f.app_evidence = Some(AppEvidence::OperatorIpRange);
+            f
+        };
+        // A download: full-size packets one way, acknowledgements back.
+        let mut bulk = base(1);
+        bulk.bytes_fwd = bulk.packets_fwd * 80;
+        bulk.bytes_rev = bulk.packets_rev * 1350;
+        // Two seconds: ICE checks or a retry burst, not a call.
+        let mut short = base(2);
+        short.last_ts = short.first_ts + 2.0;
+        // Five packets a second each way: keepalives and presence.
+        let mut slow = base(3);
+        slow.packets_fwd = 300;
+        slow.packets_rev = 300;
+        // One way only.
+        let mut one_way = base(4);
+        one_way.packets_rev = 0;
+        one_way.bytes_rev = 0;
+        // No app: shape alone says nothing (games, VPNs...).
+        let mut unnamed = base(5);
+        unnamed.app = None;
+        unnamed.app_evidence = None;
+        // Something vcscope reads (QUIC) is judged by it, not by shape.
+        let mut quic = base(6);
+        quic.protocols = vec!["quic"];
+        // A DNS flow named by its question.
+        let mut dns = base(7);
+        dns.app_evidence = Some(AppEvidence::DnsQuery);
+        assert!(infer_calls(&[bulk, short, slow, one_way, unnamed, quic, dns], &[]).is_empty());
+        // The same shape, well formed, is a call.
+        assert_eq!(infer_calls(&[base(8)], &[]).len(), 1);
+    }
+
     #[test]
     fn parses_app_framed_media_without_rtp_as_a_call() {
         // imo's datagrams both ways: media of an imo call, encryption unknown.
@@ -892,8 +1061,10 @@ mod tests {
         );
         imo.app = Some("imo".into());
         imo.app_evidence = Some(AppEvidence::ImoDatagram);
-        // The same kind of flow named only by its server's address: not media.
+        // The same kind of flow named only by its server's address, too
+        // short to have a call's shape (under three seconds): not media.
         let mut by_address = imo.clone();
+        by_address.last_ts = 2.5;
         by_address.id = 2;
         by_address.src = ep("192.168.12.170", 40000);
         by_address.app_evidence = Some(AppEvidence::OperatorIpRange);

@@ -305,6 +305,14 @@ pub struct CallOut {
     /// enabled an optional end-to-end mode, which the wire does not show),
     /// or "unknown".
     pub encryption_ends: &'static str,
+    /// What `encrypted` rests on: "measured" (what the capture shows: the
+    /// media's payload, its keying, the SDP) or "policy" (an inferred
+    /// call's media the capture cannot classify, of an app whose provider
+    /// documents that its media is encrypted: `encrypted` and
+    /// `encryption_ends` then follow that documented policy, and the
+    /// sentence says the payload itself cannot be checked).
+    #[cfg_attr(test, schemars(extend("enum" = ["measured", "policy"])))]
+    pub encryption_basis: &'static str,
     /// True for calls inferred from media (no signalling seen).
     pub inferred: bool,
     /// Signalling messages in order, for a ladder diagram (bounded).
