@@ -101,7 +101,11 @@ fn calls(out: &mut dyn Write, r: &Report, width: usize) -> io::Result<()> {
             c.app.clone().unwrap_or_else(|| "-".into()),
             signalling_cell(c),
             media_cell(c),
-            c.encrypted.to_string(),
+            if c.encryption_basis == "policy" {
+                format!("{} (by policy)", c.encrypted)
+            } else {
+                c.encrypted.to_string()
+            },
             goes_to_cell(c),
             c.verdict.clone(),
         ]);

@@ -50,6 +50,13 @@ fn call_card(h: &mut String, ix: &Index, n: usize, c: &CallOut) {
     fact(h, "Signalling", &signalling(c));
     fact(h, "Media", &media(c));
     fact(h, "Encryption ends", &encryption_ends(c));
+    if c.encryption_basis == "policy" {
+        fact(
+            h,
+            "Basis",
+            "<span class=\"unk\">the app's documented policy: the payload itself cannot be checked</span>",
+        );
+    }
     fact(h, "Relays and servers", &servers(c, ix));
     fact(h, "Leaks", &leaks(c, ix));
     fact(h, "When", &when(c));
