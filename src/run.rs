@@ -172,13 +172,16 @@ pub fn run(cli: Cli) -> i32 {
             let streaming = format == Format::Ndjson && a.common.output.is_none() && threads == 1;
             let stdout = io::stdout();
             let status = !a.common.quiet && (a.stats || io::stderr().is_terminal());
-            if !a.common.quiet {
-                eprintln!("vcscope: {}", live_banner(&o, format, &a.common.output));
-            }
+            // Said once the interface is open (at the first tick), so that a
+            // capture that cannot start says only why.
+            let mut banner = (!a.common.quiet).then(|| live_banner(&o, format, &a.common.output));
             let mut last_status = std::time::Instant::now();
             let res = crate::shard::run(&config(&a.common), threads, |an| {
                 an.set_streaming(streaming);
                 capture::live(&o, stop, an, |an| {
+                    if let Some(b) = banner.take() {
+                        eprintln!("vcscope: {b}");
+                    }
                     if status && last_status.elapsed() >= Duration::from_secs(5) {
                         last_status = std::time::Instant::now();
                         status_line(an);

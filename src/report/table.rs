@@ -153,8 +153,18 @@ fn by_verdict<'a>(calls: impl Iterator<Item = &'a CallOut>) -> String {
 fn totals(out: &mut dyn Write, r: &Report, width: usize) -> io::Result<()> {
     let mut lines = Vec::new();
     if !r.calls.is_empty() {
+        let policy = r
+            .calls
+            .iter()
+            .filter(|c| c.encryption_basis == "policy")
+            .count();
+        let basis = if policy > 0 {
+            format!(" ({policy} by the app's documented policy, not measured)")
+        } else {
+            String::new()
+        };
         lines.push(format!(
-            "Calls:  {} — {}",
+            "Calls:  {} — {}{basis}",
             r.calls.len(),
             by_verdict(r.calls.iter())
         ));
