@@ -60,6 +60,21 @@ impl Analyzer {
     }
 }
 
+/// Each leak names the call of its flow, so "which call leaked what" needs
+/// no join.
+fn with_calls(
+    mut leaks: Vec<crate::report::LeakOut>,
+    flows: &[FlowOut],
+) -> Vec<crate::report::LeakOut> {
+    for l in &mut leaks {
+        l.call_id = flows
+            .get((l.flow_id as usize).wrapping_sub(1))
+            .filter(|f| f.id == l.flow_id)
+            .and_then(|f| f.call_id.clone());
+    }
+    leaks
+}
+
 pub(crate) fn endpoint_out(e: &Endpoint) -> EndpointOut {
     EndpointOut {
         ip: crate::scope::ip_text(e.ip),
@@ -1019,6 +1034,7 @@ pub(crate) fn build_report(
         "the call table is full".into()
     });
     let firewall = firewall(&flows);
+    let leaks = with_calls(a.ctx.leaks.to_report(), &flows);
     Report {
         vcscope_version: env!("CARGO_PKG_VERSION"),
         source: Source {
@@ -1041,7 +1057,7 @@ pub(crate) fn build_report(
         calls,
         flows,
         relays,
-        leaks: a.ctx.leaks.to_report(),
+        leaks,
         warnings: warnings.to_report(),
         firewall,
         sip: crate::report::SipCountsOut {

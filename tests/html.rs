@@ -250,6 +250,7 @@ fn big_reports_are_capped_and_say_so() {
             .first()
             .cloned()
             .unwrap_or(vcscope::report::LeakOut {
+                call_id: None,
                 address: "10.0.0.1".into(),
                 scope: "private",
                 where_: "sip-via",

@@ -127,6 +127,7 @@ impl LeakTable {
                 scope: r.scope.as_str(),
                 where_: k.where_,
                 flow_id: k.flow_id,
+                call_id: None,
                 exposed_to: k.exposed_to.to_string(),
                 first_ts: r.first_ts.as_secs_f64(),
                 count: r.count,

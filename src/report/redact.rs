@@ -217,6 +217,9 @@ pub fn redact(r: &mut Report) {
         }
     }
     for l in &mut r.leaks {
+        if let Some(c) = &mut l.call_id {
+            x.call_id(c);
+        }
         x.addr_string(&mut l.address);
         x.addr_string(&mut l.exposed_to);
     }

@@ -370,6 +370,8 @@ pub struct LeakOut {
     #[serde(rename = "where")]
     pub where_: &'static str,
     pub flow_id: u32,
+    /// The call the leaking flow belongs to, when it belongs to one.
+    pub call_id: Option<String>,
     pub exposed_to: String,
     pub first_ts: f64,
     pub count: u64,
