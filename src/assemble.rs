@@ -107,6 +107,9 @@ fn stream_out(
         .and_then(|m| m.codec(s.payload_type))
         .map(|(n, _)| n.to_string())
         .or_else(|| crate::dissect::media::clock_of(&a.ctx, None, s.payload_type).1);
+    let codec_is_audio = cm.is_some_and(|m| m.kind == "audio")
+        || vcscope_dissectors::rtp::static_payload_type(s.payload_type)
+            .is_some_and(|c| c.kind == vcscope_dissectors::rtp::MediaKind::Audio);
     let mut evidence = Vec::new();
     let v = &s.votes;
     evidence.push(format!(
@@ -161,7 +164,46 @@ fn stream_out(
         series: s.series.points(),
         series_width_s: s.series.width_s(),
         rtcp_reported: rtcp,
+        extensions: extensions_out(s, cm, codec_is_audio),
+        header_extensions_encrypted: s.ext.cryptex,
     }
+}
+
+/// The header extension identifiers a stream carried in clear, named by
+/// the call's `a=extmap` (RFC 8285 section 8) when its SDP is known, else
+/// by shape: RFC 6464's audio level is one byte (`V` bit, 7-bit level) in
+/// a one-byte element, and senders commonly give it id 1; on an audio
+/// stream any such element is taken for it.
+fn extensions_out(
+    s: &Stream,
+    cm: Option<&CallMedia>,
+    audio: bool,
+) -> Vec<crate::report::RtpExtensionOut> {
+    s.ext
+        .id_list()
+        .map(|id| {
+            let sdp = cm.and_then(|m| m.extmap_uri(id));
+            let (uri, from) = match sdp {
+                Some(u) => (Some(u.to_string()), Some("sdp")),
+                None if cm
+                    .is_none_or(|m| m.sides.iter().flatten().all(|a| a.extmap.is_empty()))
+                    && s.ext.one_byte_of_len1(id)
+                    && (id == 1 || audio) =>
+                {
+                    (
+                        Some(crate::judge::AUDIO_LEVEL_URI.to_string()),
+                        Some("shape"),
+                    )
+                }
+                None => (None, None),
+            };
+            crate::report::RtpExtensionOut {
+                id,
+                uri,
+                uri_from: from,
+            }
+        })
+        .collect()
 }
 
 fn round3(x: f64) -> f64 {
@@ -270,6 +312,12 @@ fn flow_out_of(a: &Analyzer, f: &Flow, across: Option<&Across>) -> FlowOut {
             }
         }
     }
+    findings.extend(crate::judge::header_findings(
+        &rtp_streams,
+        cm.is_some_and(CallMedia::cryptex),
+        cm.is_some_and(CallMedia::sframe),
+        st.media.as_deref().map_or(0, |m| m.sdes_clear),
+    ));
     let (app, operator, app_evidence) = identify(f, st);
     if let Some(why) = app_evidence {
         findings.push(format!("app identified by {why}"));
@@ -914,6 +962,26 @@ pub(crate) fn build_report(
                         f.findings
                             .push(format!("app from the call it belongs to ({})", c.call_id));
                     }
+                }
+            }
+        }
+    }
+    // What the media headers tell is the call's too.
+    for c in &mut calls {
+        for &id in &c.flow_ids {
+            let Some(f) = flows
+                .get((id as usize).wrapping_sub(1))
+                .filter(|f| f.id == id)
+            else {
+                continue;
+            };
+            for x in f
+                .findings
+                .iter()
+                .filter(|x| crate::judge::is_header_finding(x))
+            {
+                if !c.findings.contains(x) {
+                    c.findings.push(x.clone());
                 }
             }
         }

@@ -269,6 +269,99 @@ pub struct Stream {
     pub relayed: bool,
     /// Packets, loss and jitter over time (bounded).
     pub series: crate::series::Series,
+    /// Header extensions the stream carried in clear.
+    pub ext: HeaderExtSeen,
+}
+
+/// What a stream's RTP header extensions showed on the wire (RFC 3550
+/// section 5.3.1, RFC 8285, RFC 9335): identifiers only, never their data.
+/// Fixed size: one bit per identifier.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeaderExtSeen {
+    /// Identifiers seen in RFC 8285 elements, one bit each (0..=255).
+    pub ids: [u64; 4],
+    /// Identifiers seen in two-byte (0x100X) blocks.
+    pub two_byte: [u64; 4],
+    /// One-byte-form identifiers seen with exactly 1 byte of data (the
+    /// shape of RFC 6464's audio level), and with any other length.
+    pub len1: u16,
+    pub len_other: u16,
+    /// Blocks under an RFC 9335 cryptex profile (0xC0DE/0xC2DE): encrypted.
+    pub cryptex: bool,
+    /// Blocks of any other profile (opaque).
+    pub other_profile: bool,
+    /// RFC 8285 blocks read, and those whose elements did not fit (a
+    /// sender that encrypts the block's contents but keeps its 0xBEDE
+    /// header, as Discord does, shows random identifiers and lengths).
+    pub blocks: u16,
+    pub malformed: u16,
+}
+
+impl HeaderExtSeen {
+    /// Records one packet's extension block.
+    pub fn observe(&mut self, ext: &vcscope_dissectors::rtp::RtpExtension<'_>) {
+        use vcscope_dissectors::rtp::ExtensionForm;
+        if ext.is_cryptex() {
+            self.cryptex = true;
+            return;
+        }
+        let form = ext.form();
+        if form == ExtensionForm::Other {
+            self.other_profile = true;
+            return;
+        }
+        self.blocks = self.blocks.saturating_add(1);
+        let mut it = ext.elements();
+        for e in &mut it {
+            let (w, b) = (usize::from(e.id >> 6), 1u64 << (e.id & 63));
+            if let Some(x) = self.ids.get_mut(w) {
+                *x |= b;
+            }
+            if form == ExtensionForm::TwoByte {
+                if let Some(x) = self.two_byte.get_mut(w) {
+                    *x |= b;
+                }
+            } else if e.id < 16 {
+                if e.data.len() == 1 {
+                    self.len1 |= 1 << e.id;
+                } else {
+                    self.len_other |= 1 << e.id;
+                }
+            }
+        }
+        if it.error().is_some() {
+            self.malformed = self.malformed.saturating_add(1);
+        }
+    }
+
+    /// The blocks read as RFC 8285 elements: few malformed ones (RFC 8285
+    /// section 4.1 senders never send any).
+    pub fn readable(&self) -> bool {
+        self.malformed == 0 || u32::from(self.malformed) * 20 <= u32::from(self.blocks)
+    }
+
+    /// Identifiers seen, in order; none when the blocks are not readable.
+    pub fn id_list(&self) -> impl Iterator<Item = u8> + '_ {
+        let ok = self.readable();
+        (1..=255u8).filter(move |&i| ok && self.has(i))
+    }
+
+    pub fn has(&self, id: u8) -> bool {
+        self.ids[usize::from(id >> 6)] & (1 << (id & 63)) != 0
+    }
+
+    pub fn is_two_byte(&self, id: u8) -> bool {
+        self.two_byte[usize::from(id >> 6)] & (1 << (id & 63)) != 0
+    }
+
+    /// A one-byte element that always held 1 byte: the RFC 6464 audio
+    /// level's shape (`V` bit and 7-bit level).
+    pub fn one_byte_of_len1(&self, id: u8) -> bool {
+        id < 16
+            && !self.is_two_byte(id)
+            && self.len1 & (1 << id) != 0
+            && self.len_other & (1 << id) == 0
+    }
 }
 
 /// Loss and jitter a receiver reported in RTCP about one SSRC.
@@ -308,6 +401,9 @@ pub struct MediaState {
     pub dtls: Option<Box<DtlsFacts>>,
     pub dtls_asm: Option<Box<HandshakeAssembler>>,
     pub streams_dropped: u64,
+    /// SDES item types other than CNAME (RFC 3550 section 6.5: NAME 2 ..
+    /// PRIV 8) read in clear RTCP, one bit per type; never their values.
+    pub sdes_clear: u16,
 }
 
 impl MediaState {

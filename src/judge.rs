@@ -14,7 +14,7 @@ use crate::apps::policy::MediaEnds;
 use crate::calls::dialog::{CallState, KeyExchange};
 use crate::calls::infer::{Hop, InferredFacts};
 use crate::evidence::{FlowState, Proto, Stream};
-use crate::report::MediaOut;
+use crate::report::{MediaOut, RtpStreamOut};
 
 /// Flow encryption as the report names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -502,6 +502,98 @@ pub fn stream_encryption(s: &Stream, context_secure: Option<bool>) -> MediaEncry
     }
 }
 
+/// RFC 6464's client-to-mixer audio level extension.
+pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
+/// SDES item names by type (RFC 3550 section 6.5), NAME (2) to PRIV (8).
+const SDES_NAMES: [&str; 7] = ["NAME", "EMAIL", "PHONE", "LOC", "TOOL", "NOTE", "PRIV"];
+
+/// True for the findings [`header_findings`] makes (a call repeats its
+/// flows' ones).
+pub fn is_header_finding(f: &str) -> bool {
+    [
+        "voice activity exposed",
+        "cryptex ",
+        "end-to-end media encryption negotiated",
+        "personal data in cleartext RTCP",
+        "cleartext RTCP describes the sender",
+    ]
+    .iter()
+    .any(|p| f.starts_with(p))
+}
+
+/// What the headers still tell under encryption (SRTP encrypts only the
+/// payload: RFC 3711 section 3.1 leaves the RTP header and its extensions,
+/// and RFC 3711 section 3.4 the first 8 octets of SRTCP, readable; plain
+/// RTCP is readable whole):
+///
+/// * voice activity exposed: RFC 6464's audio level (its `V` bit and
+///   level, RFC 6464 section 3) travelling in clear on an SRTP stream,
+///   unless the block is encrypted by cryptex (RFC 9335);
+/// * cryptex in use: header extensions encrypted (RFC 9335), on the wire
+///   or offered in SDP (`a=cryptex`);
+/// * `a=sframe` in SDP: end-to-end media encryption (SFrame, RFC 9605);
+/// * SDES items other than CNAME in clear RTCP (`sdes_clear`, one bit per
+///   item type): named, never their values.
+pub fn header_findings(
+    streams: &[RtpStreamOut],
+    cryptex_sdp: bool,
+    sframe_sdp: bool,
+    sdes_clear: u16,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in streams.iter().filter(|s| s.encrypted) {
+        if let Some(e) = s
+            .extensions
+            .iter()
+            .find(|e| e.uri.as_deref() == Some(AUDIO_LEVEL_URI))
+        {
+            let how = if e.uri_from == Some("sdp") {
+                "named by a=extmap"
+            } else {
+                "told by its shape"
+            };
+            out.push(format!(
+                "voice activity exposed: the audio level (RFC 6464, id {}, {how}) travels unencrypted under SRTP on SSRC {:#010x}; its V bit and level show who speaks when (cryptex, RFC 9335, would encrypt it)",
+                e.id, s.ssrc
+            ));
+        }
+    }
+    if streams.iter().any(|s| s.header_extensions_encrypted) {
+        out.push("cryptex in use (RFC 9335): RTP header extensions are encrypted".into());
+    } else if cryptex_sdp {
+        out.push(
+            "cryptex offered in SDP (a=cryptex, RFC 9335): RTP header extensions to be encrypted"
+                .into(),
+        );
+    }
+    if sframe_sdp {
+        out.push(
+            "end-to-end media encryption negotiated: a=sframe in SDP (SFrame, RFC 9605)".into(),
+        );
+    }
+    let items: Vec<&str> = SDES_NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| sdes_clear & (1 << (i + 2)) != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if !items.is_empty() {
+        // NAME, EMAIL, PHONE and LOC describe a person; TOOL, NOTE and PRIV
+        // the software or its state.
+        let what = if sdes_clear & 0b11_1100 != 0 {
+            "personal data in cleartext RTCP"
+        } else {
+            "cleartext RTCP describes the sender beyond its CNAME"
+        };
+        out.push(format!(
+            "{what}: SDES {} sent in clear (values not reported)",
+            items.join(", ")
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use vcscope_dissectors::rtp::RtpStreamStats;
@@ -540,6 +632,7 @@ mod tests {
             accepted: true,
             relayed: false,
             series: Default::default(),
+            ext: Default::default(),
         }
     }
 
@@ -887,5 +980,88 @@ mod tests {
         let m = [media("audio", "unknown", true)];
         let s = verdict_sentence(&UDP_CALL, &judged("unknown"), false, true, &m);
         assert!(s.starts_with("Unknown"), "{s}");
+    }
+
+    fn out(
+        encrypted: bool,
+        ext: Vec<crate::report::RtpExtensionOut>,
+        cryptex: bool,
+    ) -> RtpStreamOut {
+        RtpStreamOut {
+            ssrc: 0x7869_1914,
+            payload_type: 111,
+            codec: None,
+            packets: 10,
+            lost: 0,
+            jitter_ms: 0.0,
+            encrypted,
+            encryption: if encrypted { "encrypted" } else { "plain" },
+            direction: "forward",
+            bytes: 0,
+            first_ts: 0.0,
+            last_ts: 0.0,
+            expected: 10,
+            reordered: 0,
+            duplicates: 0,
+            max_delta_ms: 0.0,
+            max_jitter_ms: 0.0,
+            clock_rate: None,
+            relayed: false,
+            encryption_evidence: Vec::new(),
+            series: Vec::new(),
+            series_width_s: 1.0,
+            rtcp_reported: None,
+            extensions: ext,
+            header_extensions_encrypted: cryptex,
+        }
+    }
+
+    fn level(from: &'static str) -> Vec<crate::report::RtpExtensionOut> {
+        vec![crate::report::RtpExtensionOut {
+            id: 1,
+            uri: Some(AUDIO_LEVEL_URI.into()),
+            uri_from: Some(from),
+        }]
+    }
+
+    #[test]
+    fn audio_level_in_clear_under_srtp_exposes_voice_activity() {
+        let f = header_findings(&[out(true, level("shape"), false)], false, false, 0);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].starts_with("voice activity exposed"), "{}", f[0]);
+        assert!(f[0].contains("id 1, told by its shape") && f[0].contains("0x78691914"));
+        assert!(is_header_finding(&f[0]));
+        // Plain RTP: the payload itself is readable; not this finding.
+        assert!(header_findings(&[out(false, level("sdp"), false)], false, false, 0).is_empty());
+        // Other extensions tell nothing of voice.
+        let other = vec![crate::report::RtpExtensionOut {
+            id: 3,
+            uri: None,
+            uri_from: None,
+        }];
+        assert!(header_findings(&[out(true, other, false)], false, false, 0).is_empty());
+    }
+
+    #[test]
+    fn cryptex_sframe_and_sdes_items_are_named() {
+        let f = header_findings(&[out(true, Vec::new(), true)], true, true, 0);
+        assert_eq!(f.len(), 2);
+        assert!(f[0].starts_with("cryptex in use (RFC 9335)"));
+        assert!(f[1].contains("a=sframe"));
+        let f = header_findings(&[], true, false, 0);
+        assert!(f[0].starts_with("cryptex offered in SDP"));
+        // NAME (2), TOOL (6) and NOTE (7); CNAME (1) is not a finding.
+        let f = header_findings(&[], false, false, (1 << 1) | (1 << 2) | (1 << 6) | (1 << 7));
+        assert_eq!(
+            f,
+            ["personal data in cleartext RTCP: SDES NAME, TOOL, NOTE sent in clear (values not reported)"]
+        );
+        assert!(header_findings(&[], false, false, 1 << 1).is_empty());
+        let f = header_findings(&[], false, false, 1 << 6);
+        assert_eq!(
+            f,
+            ["cleartext RTCP describes the sender beyond its CNAME: SDES TOOL sent in clear (values not reported)"]
+        );
+        assert!(is_header_finding(&f[0]));
     }
 }

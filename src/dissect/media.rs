@@ -22,6 +22,9 @@ const VOTE_PACKETS: u64 = 24;
 /// Packets per stream followed for repeated payloads while the verdict is
 /// still unknown (plain media repeats its silence frames; SRTP cannot).
 const REPEAT_PACKETS: u64 = 512;
+/// Packets per stream whose header extension identifiers are recorded
+/// (senders negotiate them once; later packets repeat the same set).
+const EXT_PACKETS: u64 = 512;
 /// Candidate streams (not accepted yet) kept per flow; the oldest is replaced.
 const MAX_CANDIDATES: usize = 4;
 /// In-order packets (sequence step 1..=[`MAX_SEQ_STEP`]) that make a stream RTP.
@@ -117,6 +120,7 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
                 accepted: false,
                 relayed: pkt.relayed,
                 series: Default::default(),
+                ext: Default::default(),
             };
             let candidates = m.streams.iter().filter(|s| !s.accepted).count();
             if candidates >= MAX_CANDIDATES && !forced && !m.is_settled() {
@@ -172,6 +176,11 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
     }
     s.stats.update_packet(&p, arrival, s.clock);
     s.last_ts = pkt.ts;
+    if s.stats.packets() <= EXT_PACKETS {
+        if let Some(e) = p.extension() {
+            s.ext.observe(&e);
+        }
+    }
     let since = pkt.ts.saturating_sub(s.first_ts).as_secs_f64();
     s.series.record(
         since,
@@ -310,6 +319,12 @@ fn rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
             RtcpPacketType::SourceDescription => {
                 if let Some(sdes) = p.sdes() {
                     for chunk in sdes.chunks() {
+                        for item in chunk.items() {
+                            let t = u8::from(item.kind);
+                            if (2..=8).contains(&t) {
+                                m.sdes_clear |= 1 << t;
+                            }
+                        }
                         if let (Some(c), true) = (chunk.cname(), n_cnames < cnames.len()) {
                             cnames[n_cnames] = Some(c);
                             n_cnames += 1;

@@ -117,6 +117,27 @@ pub struct RtpStreamOut {
     /// Loss and jitter that the far end reported in RTCP, when seen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rtcp_reported: Option<RtcpReportedOut>,
+    /// RTP header extensions (RFC 8285) the stream carried in clear: SRTP
+    /// encrypts only the payload, so these are readable on the wire.
+    pub extensions: Vec<RtpExtensionOut>,
+    /// Header extensions sent under an RFC 9335 cryptex profile
+    /// (0xC0DE/0xC2DE): encrypted, not readable.
+    pub header_extensions_encrypted: bool,
+}
+
+/// One RTP header extension seen in clear (never its data).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct RtpExtensionOut {
+    /// The local identifier (RFC 8285: 1..=14 one-byte, 1..=255 two-byte).
+    pub id: u8,
+    /// What it is: the URI the call's SDP `a=extmap` gave the identifier,
+    /// else one told by its shape, else null.
+    pub uri: Option<String>,
+    /// Where `uri` came from: "sdp" (`a=extmap`) or "shape" (a guess from
+    /// the element's form and length).
+    #[cfg_attr(test, schemars(extend("enum" = ["sdp", "shape", null])))]
+    pub uri_from: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
