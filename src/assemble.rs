@@ -136,7 +136,6 @@ fn stream_out(
     RtpStreamOut {
         ssrc: s.ssrc,
         payload_type: s.payload_type,
-        codec,
         packets: s.stats.packets(),
         lost: s.stats.lost(),
         jitter_ms: round3(s.stats.jitter_ms().unwrap_or(0.0)),
@@ -166,7 +165,76 @@ fn stream_out(
         rtcp_reported: rtcp,
         extensions: extensions_out(s, cm, codec_is_audio),
         header_extensions_encrypted: s.ext.cryptex,
+        quality: quality_out(
+            s,
+            codec_is_audio || codec.as_deref().is_some_and(is_audio_codec),
+            codec.as_deref(),
+            st.media.as_deref().and_then(|m| m.rtt_ms),
+        ),
+        codec,
     }
+}
+
+/// Packets an audio stream needs before its quality is estimated.
+const QUALITY_MIN_PACKETS: u64 = 50;
+
+/// Audio encodings by their rtpmap names.
+fn is_audio_codec(name: &str) -> bool {
+    const AUDIO: [&str; 12] = [
+        "PCMU", "PCMA", "G722", "G729", "G723", "opus", "iLBC", "AMR", "AMR-WB", "speex", "GSM",
+        "G726-32",
+    ];
+    AUDIO.iter().any(|a| a.eq_ignore_ascii_case(name))
+}
+
+/// The ITU-T G.107 E-model estimate of an audio stream (formulas in
+/// [`crate::judge::e_model`]): effective loss from RFC 3550 loss plus the
+/// packets a fixed 50 ms jitter buffer would have dropped as late, the
+/// burst ratio of their runs, and the one-way delay from an RTCP round
+/// trip (half of it, plus the buffer) or the buffer alone.
+fn quality_out(
+    s: &Stream,
+    audio: bool,
+    codec: Option<&str>,
+    rtt_ms: Option<f64>,
+) -> Option<crate::report::QualityOut> {
+    use crate::evidence::JITTER_BUFFER_MS;
+    if !audio || s.stats.packets() < QUALITY_MIN_PACKETS || s.clock.is_none() {
+        return None;
+    }
+    let expected = s.stats.expected().max(1) as f64;
+    let lost = s.stats.lost().max(0) as f64;
+    let ppl = ((lost + s.playout.late as f64) / expected).clamp(0.0, 1.0);
+    let burst = crate::judge::burst_ratio(s.playout.mean_run(), ppl);
+    let (ie, bpl, published) = crate::judge::codec_impairment(codec);
+    let (ta, from) = match rtt_ms {
+        Some(r) => (r / 2.0 + JITTER_BUFFER_MS, "rtcp-rtt"),
+        None => (JITTER_BUFFER_MS, "jitter-buffer-only"),
+    };
+    let q = crate::judge::e_model(&crate::judge::EModelIn {
+        ie,
+        bpl,
+        ppl,
+        burst_r: burst,
+        ta_ms: ta,
+    });
+    Some(crate::report::QualityOut {
+        r_factor: round3(q.r),
+        mos: round3(q.mos),
+        estimate: !published || s.clock_estimated,
+        loss_effective: round3(ppl * 1000.0) / 1000.0,
+        late: s.playout.late,
+        burst_ratio: round3(burst),
+        rtt_ms: rtt_ms.map(round3),
+        jitter_buffer_ms: JITTER_BUFFER_MS,
+        one_way_delay_ms: round3(ta),
+        delay_from: from,
+        ie,
+        bpl,
+        delay_impairment: round3(q.id),
+        ie_effective: round3(q.ie_eff),
+        limited_by: crate::judge::limited_by(ie, q.ie_eff - ie, q.id),
+    })
 }
 
 /// The header extension identifiers a stream carried in clear, named by
@@ -986,6 +1054,7 @@ pub(crate) fn build_report(
             }
         }
     }
+    let call_quality = call_quality(&mut calls, &flows);
     let s = &a.stats;
     let limits = a.flows.limits();
     let streams_dropped: u64 = a
@@ -1061,5 +1130,63 @@ pub(crate) fn build_report(
             max_dns_names: a.ctx.names.max(),
             dns_names_dropped: a.ctx.names.dropped,
         },
+        call_quality,
     }
+}
+
+/// Each call's worst-rated audio stream (lowest MOS) over its flows, and
+/// a finding on the call that says it.
+fn call_quality(calls: &mut [CallOut], flows: &[FlowOut]) -> Vec<crate::report::CallQualityOut> {
+    let mut out = Vec::new();
+    for c in calls {
+        let mut worst: Option<(&FlowOut, &RtpStreamOut, &crate::report::QualityOut)> = None;
+        let mut rated = 0u32;
+        for &id in &c.flow_ids {
+            let Some(f) = flows
+                .get((id as usize).wrapping_sub(1))
+                .filter(|f| f.id == id)
+            else {
+                continue;
+            };
+            for st in &f.rtp_streams {
+                if let Some(q) = &st.quality {
+                    rated += 1;
+                    if worst.is_none_or(|(_, _, w)| q.mos < w.mos) {
+                        worst = Some((f, st, q));
+                    }
+                }
+            }
+        }
+        let Some((f, st, q)) = worst else {
+            continue;
+        };
+        let (from, to) = match st.direction {
+            "forward" => (&f.src, &f.dst),
+            _ => (&f.dst, &f.src),
+        };
+        let ep = |e: &EndpointOut| match e.ip.contains(':') {
+            true => format!("[{}]:{}", e.ip, e.port),
+            false => format!("{}:{}", e.ip, e.port),
+        };
+        let direction = format!("{} -> {}", ep(from), ep(to));
+        c.findings.push(format!(
+            "audio quality: worst direction ({direction}) MOS {:.2}, R {:.1}{}, limited by {}",
+            q.mos,
+            q.r_factor,
+            if q.estimate { " (estimate)" } else { "" },
+            q.limited_by
+        ));
+        out.push(crate::report::CallQualityOut {
+            call_id: c.call_id.clone(),
+            mos: q.mos,
+            r_factor: q.r_factor,
+            flow_id: f.id,
+            ssrc: st.ssrc,
+            direction,
+            estimate: q.estimate,
+            limited_by: q.limited_by,
+            streams_rated: rated,
+        });
+    }
+    out
 }

@@ -271,6 +271,111 @@ pub struct Stream {
     pub series: crate::series::Series,
     /// Header extensions the stream carried in clear.
     pub ext: HeaderExtSeen,
+    /// What a fixed jitter buffer would have done with the stream.
+    pub playout: Playout,
+}
+
+/// The fixed jitter buffer of the E-model estimate (`judge::e_model`):
+/// a packet is late when it arrives after its playout time
+/// `t_anchor + (ts - ts_anchor) / clock + JITTER_BUFFER_MS`, the anchor
+/// being the stream's first packet, moved to the first packet of a new
+/// timeline: a talkspurt's first packet (marker bit, where RFC 3551
+/// section 4.1 lets the receiver adjust its playout delay) or a new
+/// timestamp base (the timestamp stepped more than [`TIMELINE_BREAK_S`],
+/// and that far from the arrival gap, since the previous packet). Runs of packets lost
+/// or late are counted for the burst ratio (ITU-T G.107 section 7.4,
+/// `BurstR`). Fixed size.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Playout {
+    /// Packets that arrived after their playout time.
+    pub late: u64,
+    /// Highest sequence number so far (in-order packets move it).
+    pub hi_seq: Option<u16>,
+    /// The loss run in progress (lost or late packets in a row).
+    pub run: u32,
+    /// Finished loss runs and their total length.
+    pub runs: u32,
+    pub run_packets: u64,
+    /// Playout anchor and previous packet: (seconds since the stream's
+    /// first packet, RTP timestamp).
+    anchor: Option<(f64, u32)>,
+    prev: Option<(f64, u32)>,
+}
+
+/// The fixed jitter buffer assumed for the quality estimate (ms).
+pub const JITTER_BUFFER_MS: f64 = 50.0;
+/// A timestamp step this far (s) from the arrival gap starts a new timeline.
+pub const TIMELINE_BREAK_S: f64 = 1.0;
+
+impl Playout {
+    /// One packet: `since_first` seconds after the stream's first packet,
+    /// with RTP timestamp `ts` and marker bit `marker`, at `clock` Hz (late
+    /// is not told without a clock).
+    pub fn packet(
+        &mut self,
+        seq: u16,
+        since_first: f64,
+        ts: u32,
+        marker: bool,
+        clock: Option<u32>,
+    ) {
+        let late = match (clock.filter(|&c| c > 0), self.anchor, self.prev) {
+            (Some(c), Some((t0, ts0)), Some((tp, tsp))) => {
+                let c = f64::from(c);
+                let step = f64::from(ts.wrapping_sub(tsp) as i32) / c;
+                // A network stall moves arrival, not the timestamp: only a
+                // timestamp jump is a new timeline.
+                let jump = step.abs() > TIMELINE_BREAK_S
+                    && (step - (since_first - tp)).abs() > TIMELINE_BREAK_S;
+                if marker || jump {
+                    self.anchor = Some((since_first, ts));
+                    false
+                } else {
+                    since_first - t0
+                        > f64::from(ts.wrapping_sub(ts0) as i32) / c + JITTER_BUFFER_MS / 1000.0
+                }
+            }
+            _ => false,
+        };
+        if self.anchor.is_none() {
+            self.anchor = Some((since_first, ts));
+        }
+        self.prev = Some((since_first, ts));
+        if late {
+            self.late += 1;
+        }
+        let step = match self.hi_seq {
+            None => 1,
+            Some(h) => seq.wrapping_sub(h) as i16,
+        };
+        if step <= 0 {
+            // Duplicate or reordered: its place in the loss runs is past.
+            return;
+        }
+        self.hi_seq = Some(seq);
+        self.run = self.run.saturating_add(u32::from(step.unsigned_abs()) - 1);
+        if late {
+            self.run = self.run.saturating_add(1);
+        } else {
+            self.close_run();
+        }
+    }
+
+    fn close_run(&mut self) {
+        if self.run > 0 {
+            self.runs = self.runs.saturating_add(1);
+            self.run_packets = self.run_packets.saturating_add(u64::from(self.run));
+            self.run = 0;
+        }
+    }
+
+    /// Mean length of the loss runs seen (the run in progress included),
+    /// or `None` without loss.
+    pub fn mean_run(&self) -> Option<f64> {
+        let mut p = *self;
+        p.close_run();
+        (p.runs > 0).then(|| p.run_packets as f64 / f64::from(p.runs))
+    }
 }
 
 /// What a stream's RTP header extensions showed on the wire (RFC 3550
@@ -401,6 +506,14 @@ pub struct MediaState {
     pub dtls: Option<Box<DtlsFacts>>,
     pub dtls_asm: Option<Box<HandshakeAssembler>>,
     pub streams_dropped: u64,
+    /// Capture time and middle 32 bits of the NTP timestamp of the last
+    /// sender reports seen (RFC 3550 section 6.4.1 LSR), a small ring.
+    pub sr_sent: [(u32, Nanos); 4],
+    pub sr_next: u8,
+    /// Round trip of the last receiver report block that echoed one of
+    /// them (RFC 3550 section 6.4.1: A - LSR - DLSR, A being the report's
+    /// capture time), in ms.
+    pub rtt_ms: Option<f64>,
     /// SDES item types other than CNAME (RFC 3550 section 6.5: NAME 2 ..
     /// PRIV 8) read in clear RTCP, one bit per type; never their values.
     pub sdes_clear: u16,
@@ -458,5 +571,66 @@ impl TlsFacts {
     /// Drops the handshake assemblers (the flow ended).
     pub fn release(&mut self) {
         self.asm = [None, None];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 20 ms packets at 8 kHz: `(seq, arrival s, ts, marker)`.
+    fn play(pkts: &[(u16, f64, u32, bool)]) -> Playout {
+        let mut p = Playout::default();
+        for &(seq, t, ts, m) in pkts {
+            p.packet(seq, t, ts, m, Some(8000));
+        }
+        p
+    }
+
+    #[test]
+    fn fixed_buffer_counts_late_packets_and_loss_runs() {
+        // seq 3 arrives 70 ms after its time (late: > 50 ms), 4 and 5 are
+        // lost, 6 is on time: one run of 3 (late 3 + lost 4, 5).
+        let p = play(&[
+            (1, 0.00, 0, false),
+            (2, 0.02, 160, false),
+            (3, 0.11, 320, false),
+            (6, 0.10, 800, false),
+            (7, 0.12, 960, false),
+        ]);
+        assert_eq!(p.late, 1);
+        assert_eq!(p.mean_run(), Some(3.0));
+        // Exactly 50 ms after its time is still on time.
+        let p = play(&[(1, 0.0, 0, false), (2, 0.07, 160, false)]);
+        assert_eq!(p.late, 0);
+        assert_eq!(p.mean_run(), None);
+    }
+
+    #[test]
+    fn a_new_timeline_moves_the_anchor() {
+        // The timestamp restarts at 0 (a new base): not late.
+        let p = play(&[
+            (1, 0.0, 347_040, false),
+            (2, 0.02, 347_200, false),
+            (3, 0.3, 0, false),
+            (4, 0.32, 160, false),
+        ]);
+        assert_eq!(p.late, 0);
+        // A talkspurt after 2 s of silence, timestamp not advanced: the
+        // marker bit re-anchors.
+        let p = play(&[
+            (1, 0.0, 0, false),
+            (2, 2.0, 160, true),
+            (3, 2.02, 320, false),
+        ]);
+        assert_eq!(p.late, 0);
+        // The same without the marker: a network stall, both late.
+        let p = play(&[
+            (1, 0.0, 0, false),
+            (2, 2.0, 160, false),
+            (3, 2.02, 320, false),
+        ]);
+        assert_eq!(p.late, 2);
+        assert_eq!(p.mean_run(), Some(2.0));
     }
 }
