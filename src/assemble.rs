@@ -171,8 +171,46 @@ fn stream_out(
             codec.as_deref(),
             st.media.as_deref().and_then(|m| m.rtt_ms),
         ),
+        video: video_out(
+            s,
+            codec_is_audio || codec.as_deref().is_some_and(is_audio_codec),
+            cm.is_some_and(|m| m.kind == "video")
+                || vcscope_dissectors::rtp::static_payload_type(s.payload_type)
+                    .is_some_and(|c| c.kind == vcscope_dissectors::rtp::MediaKind::Video)
+                || codec.as_deref().is_some_and(is_video_codec),
+        ),
         codec,
     }
+}
+
+/// Video encodings by their rtpmap names.
+fn is_video_codec(name: &str) -> bool {
+    const VIDEO: [&str; 7] = ["VP8", "VP9", "H264", "H265", "AV1", "H263", "H263-1998"];
+    VIDEO.iter().any(|v| v.eq_ignore_ascii_case(name))
+}
+
+/// Frames a stream needs before its frame rate is reported.
+const VIDEO_MIN_FRAMES: u32 = 10;
+
+/// Frame rate and freezes of a video stream: known video (SDP, static
+/// payload type, codec name), or frames that span several packets in at
+/// least a quarter of them (audio sends one packet per timestamp); never
+/// known audio.
+fn video_out(s: &Stream, audio: bool, video: bool) -> Option<crate::report::VideoOut> {
+    let f = s.frames.finished();
+    if f.frames < VIDEO_MIN_FRAMES || audio {
+        return None;
+    }
+    if !video && f.multi_packet.saturating_mul(4) < f.frames {
+        return None;
+    }
+    Some(crate::report::VideoOut {
+        frames: f.frames,
+        fps: f.fps().map(round3),
+        freezes: f.freezes,
+        longest_gap_ms: round3(f.longest_gap * 1000.0),
+        packets_per_frame: round3(f.packets as f64 / f64::from(f.frames)),
+    })
 }
 
 /// Packets an audio stream needs before its quality is estimated.

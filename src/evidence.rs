@@ -273,6 +273,116 @@ pub struct Stream {
     pub ext: HeaderExtSeen,
     /// What a fixed jitter buffer would have done with the stream.
     pub playout: Playout,
+    /// Video frames (packets sharing a timestamp) and their gaps.
+    pub frames: Frames,
+}
+
+/// Inter-frame gaps remembered for the freeze test.
+pub const FRAME_GAPS: usize = 30;
+/// Gaps needed before a freeze is judged.
+const FRAME_GAPS_MIN: usize = 5;
+
+/// Video frames of a stream: the packets with one RTP timestamp (RFC 3550
+/// section 5.1: all packets of a video frame carry its sampling instant),
+/// closed by the marker bit (RFC 3551 section 4.1 and the video payload
+/// formats: set on the frame's last packet) or, when that packet is lost,
+/// by the next timestamp. A frame's time is the arrival of its last
+/// packet. A freeze is a gap between frames longer than both 3 times and
+/// 150 ms more than the mean of the last [`FRAME_GAPS`] gaps. Fixed size.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Frames {
+    pub frames: u32,
+    /// Frames of more than one packet.
+    pub multi_packet: u32,
+    pub packets: u64,
+    pub freezes: u32,
+    /// Longest gap between frames (s).
+    pub longest_gap: f64,
+    /// Completion time of the first and the last frame (s since the stream began).
+    pub first: Option<f64>,
+    pub last: f64,
+    cur_ts: Option<u32>,
+    cur_last: f64,
+    cur_packets: u32,
+    cur_closed: bool,
+    gaps: [f32; FRAME_GAPS],
+    n_gaps: u8,
+    next_gap: u8,
+}
+
+impl Frames {
+    /// One packet with RTP timestamp `ts` and marker bit `marker`,
+    /// arriving `t` seconds after the stream's first packet.
+    pub fn packet(&mut self, ts: u32, marker: bool, t: f64) {
+        match self.cur_ts {
+            Some(c) if c == ts => {
+                if self.cur_closed {
+                    return; // a duplicate or late piece of a closed frame
+                }
+                self.cur_last = t;
+                self.cur_packets = self.cur_packets.saturating_add(1);
+            }
+            // An older timestamp: a reordered piece of a past frame.
+            Some(c) if ts.wrapping_sub(c) as i32 <= 0 => return,
+            _ => {
+                self.close();
+                self.cur_ts = Some(ts);
+                self.cur_last = t;
+                self.cur_packets = 1;
+                self.cur_closed = false;
+            }
+        }
+        self.packets = self.packets.saturating_add(1);
+        if marker {
+            self.close();
+        }
+    }
+
+    fn close(&mut self) {
+        if self.cur_closed || self.cur_ts.is_none() {
+            return;
+        }
+        self.cur_closed = true;
+        self.frames = self.frames.saturating_add(1);
+        if self.cur_packets > 1 {
+            self.multi_packet = self.multi_packet.saturating_add(1);
+        }
+        let t = self.cur_last;
+        if self.first.is_none() {
+            self.first = Some(t);
+            self.last = t;
+            return;
+        }
+        let gap = (t - self.last).max(0.0);
+        self.last = t;
+        let n = usize::from(self.n_gaps);
+        if n >= FRAME_GAPS_MIN {
+            let mean = self.gaps[..n].iter().map(|&g| f64::from(g)).sum::<f64>() / n as f64;
+            if gap > (3.0 * mean).max(mean + 0.150) {
+                self.freezes = self.freezes.saturating_add(1);
+            }
+        }
+        self.longest_gap = self.longest_gap.max(gap);
+        let i = usize::from(self.next_gap) % FRAME_GAPS;
+        if let Some(g) = self.gaps.get_mut(i) {
+            *g = gap as f32;
+        }
+        self.next_gap = ((i + 1) % FRAME_GAPS) as u8;
+        self.n_gaps = (n + 1).min(FRAME_GAPS) as u8;
+    }
+
+    /// Frames per second between the first and the last frame, counting
+    /// the frame still open.
+    pub fn finished(&self) -> Frames {
+        let mut f = *self;
+        f.close();
+        f
+    }
+
+    pub fn fps(&self) -> Option<f64> {
+        let span = self.last - self.first?;
+        (self.frames >= 2 && span > 0.0).then(|| f64::from(self.frames - 1) / span)
+    }
 }
 
 /// The fixed jitter buffer of the E-model estimate (`judge::e_model`):
@@ -632,5 +742,37 @@ mod tests {
         ]);
         assert_eq!(p.late, 2);
         assert_eq!(p.mean_run(), Some(2.0));
+    }
+
+    #[test]
+    fn frames_are_timestamps_closed_by_the_marker() {
+        let mut f = Frames::default();
+        // 10 frames of 3 packets, 100 ms apart (10 fps), then a 1 s gap.
+        for k in 0..10u32 {
+            let t = f64::from(k) * 0.1;
+            f.packet(k * 9000, false, t);
+            f.packet(k * 9000, false, t + 0.001);
+            f.packet(k * 9000, true, t + 0.002);
+        }
+        f.packet(10 * 9000, true, 0.9 + 1.0);
+        let f = f.finished();
+        assert_eq!((f.frames, f.multi_packet, f.packets), (11, 10, 31));
+        // Mean gap 0.1 s: 1 s > max(0.3, 0.25) is a freeze.
+        assert_eq!(f.freezes, 1);
+        // Frames complete with their marker packet: 0.902 s to 1.9 s.
+        assert!((f.longest_gap - 0.998).abs() < 1e-9);
+        assert!((f.fps().unwrap() - 10.0 / (1.9 - 0.002)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_lost_marker_closes_at_the_next_timestamp_and_old_pieces_are_ignored() {
+        let mut f = Frames::default();
+        f.packet(100, false, 0.0);
+        f.packet(200, false, 0.1); // closes frame 100 (its marker lost)
+        f.packet(100, false, 0.11); // a late piece of it: ignored
+        f.packet(200, true, 0.12);
+        let f = f.finished();
+        assert_eq!(f.frames, 2);
+        assert_eq!(f.packets, 3);
     }
 }

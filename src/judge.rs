@@ -744,6 +744,7 @@ mod tests {
             series: Default::default(),
             ext: Default::default(),
             playout: Default::default(),
+            frames: Default::default(),
         }
     }
 
@@ -1125,6 +1126,7 @@ mod tests {
             extensions: ext,
             header_extensions_encrypted: cryptex,
             quality: None,
+            video: None,
         }
     }
 

@@ -122,6 +122,7 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
                 series: Default::default(),
                 ext: Default::default(),
                 playout: Default::default(),
+                frames: Default::default(),
             };
             let candidates = m.streams.iter().filter(|s| !s.accepted).count();
             if candidates >= MAX_CANDIDATES && !forced && !m.is_settled() {
@@ -182,6 +183,11 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
         p.timestamp(),
         p.marker(),
         s.clock,
+    );
+    s.frames.packet(
+        p.timestamp(),
+        p.marker(),
+        pkt.ts.saturating_sub(s.first_ts).as_secs_f64(),
     );
     s.last_ts = pkt.ts;
     if s.stats.packets() <= EXT_PACKETS {

@@ -186,6 +186,22 @@ pub struct RtpStreamOut {
     /// Audio quality estimate (ITU-T G.107 E-model) of audio streams with
     /// at least 50 packets; null otherwise.
     pub quality: Option<QualityOut>,
+    /// Video frame rate and freezes, on video streams; null otherwise.
+    pub video: Option<VideoOut>,
+}
+
+/// Video frames of a stream: packets sharing an RTP timestamp, closed by
+/// the marker bit (see README "Video frame rate").
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct VideoOut {
+    pub frames: u32,
+    /// (frames - 1) over the time from the first frame to the last.
+    pub fps: Option<f64>,
+    /// Gaps between frames over max(3 x, 150 ms more than) the mean of the last 30.
+    pub freezes: u32,
+    pub longest_gap_ms: f64,
+    pub packets_per_frame: f64,
 }
 
 /// One RTP header extension seen in clear (never its data).
