@@ -1228,3 +1228,99 @@ fn call_quality(calls: &mut [CallOut], flows: &[FlowOut]) -> Vec<crate::report::
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calls::dialog::Announce;
+    use vcscope_dissectors::rtp::{RtpPacket, RtpStreamStats};
+    use vcscope_dissectors::srtp::PayloadVotes;
+
+    fn stream_with(ext: &[u8]) -> Stream {
+        let mut s = Stream {
+            ssrc: 1,
+            dir: Direction::Forward,
+            payload_type: 111,
+            stats: RtpStreamStats::new(),
+            votes: PayloadVotes::new(),
+            first_ts: crate::time::Nanos::ZERO,
+            last_ts: crate::time::Nanos::ZERO,
+            clock: Some(48_000),
+            clock_estimated: false,
+            first_rtp_ts: 0,
+            last_seq: 0,
+            run: 2,
+            accepted: true,
+            relayed: false,
+            series: Default::default(),
+            ext: Default::default(),
+            playout: Default::default(),
+            frames: Default::default(),
+        };
+        let mut pkt = vec![0x90, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1];
+        pkt.extend_from_slice(ext);
+        pkt.extend_from_slice(&[0xab; 4]);
+        let p = RtpPacket::new_checked(&pkt).unwrap();
+        s.ext.observe(&p.extension().unwrap());
+        s
+    }
+
+    fn media(extmap: Vec<(u16, String)>) -> CallMedia {
+        CallMedia {
+            kind: "audio",
+            sides: [
+                Some(Announce {
+                    addr: None,
+                    port: 5004,
+                    profile: "UDP/TLS/RTP/SAVPF".into(),
+                    secure_profile: true,
+                    key_exchange: KeyExchange::Dtls,
+                    keys_exposed: false,
+                    weak_suite: None,
+                    rtpmap: vec![(111, "opus".into(), 48_000)],
+                    extmap,
+                    cryptex: false,
+                    sframe: false,
+                }),
+                None,
+            ],
+            flows: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+
+    // 0xBEDE block of 2 words: id 1 (1 byte 0x85), id 3 (3 bytes), padding.
+    const EXT: [u8; 12] = [0xbe, 0xde, 0, 2, 0x10, 0x85, 0x32, 1, 2, 3, 0, 0];
+
+    #[test]
+    fn extensions_are_named_by_extmap_else_by_shape() {
+        let s = stream_with(&EXT);
+        let cm = media(vec![
+            (1, crate::judge::AUDIO_LEVEL_URI.into()),
+            (
+                3,
+                "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time".into(),
+            ),
+        ]);
+        let e = extensions_out(&s, Some(&cm), true);
+        assert_eq!(e.len(), 2);
+        assert_eq!(
+            (e[0].id, e[0].uri.as_deref(), e[0].uri_from),
+            (1, Some(crate::judge::AUDIO_LEVEL_URI), Some("sdp"))
+        );
+        assert_eq!(e[1].id, 3);
+        assert!(e[1].uri.as_deref().unwrap().ends_with("abs-send-time"));
+        // The SDP maps id 1 to something else: no guess.
+        let other = media(vec![(1, "urn:ietf:params:rtp-hdrext:sdes:mid".into())]);
+        let e = extensions_out(&s, Some(&other), true);
+        assert_eq!(
+            e[0].uri.as_deref(),
+            Some("urn:ietf:params:rtp-hdrext:sdes:mid")
+        );
+        assert_eq!((e[1].uri.as_deref(), e[1].uri_from), (None, None));
+        // No SDP: id 1 of one byte is the audio level by shape; id 3 unnamed.
+        let e = extensions_out(&s, None, false);
+        assert_eq!(e[0].uri_from, Some("shape"));
+        assert_eq!((e[1].uri.as_deref(), e[1].uri_from), (None, None));
+    }
+}
