@@ -122,6 +122,9 @@ fn stream_out(
         .and_then(|m| m.codec(s.payload_type))
         .map(|(n, _)| n.to_string())
         .or_else(|| crate::dissect::media::clock_of(&a.ctx, None, s.payload_type).1);
+    let codec_is_audio = cm.is_some_and(|m| m.kind == "audio")
+        || vcscope_dissectors::rtp::static_payload_type(s.payload_type)
+            .is_some_and(|c| c.kind == vcscope_dissectors::rtp::MediaKind::Audio);
     let mut evidence = Vec::new();
     let v = &s.votes;
     evidence.push(format!(
@@ -148,7 +151,6 @@ fn stream_out(
     RtpStreamOut {
         ssrc: s.ssrc,
         payload_type: s.payload_type,
-        codec,
         packets: s.stats.packets(),
         lost: s.stats.lost(),
         jitter_ms: round3(s.stats.jitter_ms().unwrap_or(0.0)),
@@ -176,7 +178,153 @@ fn stream_out(
         series: s.series.points(),
         series_width_s: s.series.width_s(),
         rtcp_reported: rtcp,
+        extensions: extensions_out(s, cm, codec_is_audio),
+        header_extensions_encrypted: s.ext.cryptex,
+        quality: quality_out(
+            s,
+            codec_is_audio || codec.as_deref().is_some_and(is_audio_codec),
+            codec.as_deref(),
+            st.media.as_deref().and_then(|m| m.rtt_ms),
+        ),
+        video: video_out(
+            s,
+            codec_is_audio || codec.as_deref().is_some_and(is_audio_codec),
+            cm.is_some_and(|m| m.kind == "video")
+                || vcscope_dissectors::rtp::static_payload_type(s.payload_type)
+                    .is_some_and(|c| c.kind == vcscope_dissectors::rtp::MediaKind::Video)
+                || codec.as_deref().is_some_and(is_video_codec),
+        ),
+        codec,
     }
+}
+
+/// Video encodings by their rtpmap names.
+fn is_video_codec(name: &str) -> bool {
+    const VIDEO: [&str; 7] = ["VP8", "VP9", "H264", "H265", "AV1", "H263", "H263-1998"];
+    VIDEO.iter().any(|v| v.eq_ignore_ascii_case(name))
+}
+
+/// Frames a stream needs before its frame rate is reported.
+const VIDEO_MIN_FRAMES: u32 = 10;
+
+/// Frame rate and freezes of a video stream: known video (SDP, static
+/// payload type, codec name), or frames that span several packets in at
+/// least a quarter of them (audio sends one packet per timestamp); never
+/// known audio.
+fn video_out(s: &Stream, audio: bool, video: bool) -> Option<crate::report::VideoOut> {
+    let f = s.frames.finished();
+    if f.frames < VIDEO_MIN_FRAMES || audio {
+        return None;
+    }
+    if !video && f.multi_packet.saturating_mul(4) < f.frames {
+        return None;
+    }
+    Some(crate::report::VideoOut {
+        frames: f.frames,
+        fps: f.fps().map(round3),
+        freezes: f.freezes,
+        longest_gap_ms: round3(f.longest_gap * 1000.0),
+        packets_per_frame: round3(f.packets as f64 / f64::from(f.frames)),
+    })
+}
+
+/// Packets an audio stream needs before its quality is estimated.
+const QUALITY_MIN_PACKETS: u64 = 50;
+
+/// Audio encodings by their rtpmap names.
+fn is_audio_codec(name: &str) -> bool {
+    const AUDIO: [&str; 12] = [
+        "PCMU", "PCMA", "G722", "G729", "G723", "opus", "iLBC", "AMR", "AMR-WB", "speex", "GSM",
+        "G726-32",
+    ];
+    AUDIO.iter().any(|a| a.eq_ignore_ascii_case(name))
+}
+
+/// The ITU-T G.107 E-model estimate of an audio stream (formulas in
+/// [`crate::judge::e_model`]): effective loss from RFC 3550 loss plus the
+/// packets a fixed 50 ms jitter buffer would have dropped as late, the
+/// burst ratio of their runs, and the one-way delay from an RTCP round
+/// trip (half of it, plus the buffer) or the buffer alone.
+fn quality_out(
+    s: &Stream,
+    audio: bool,
+    codec: Option<&str>,
+    rtt_ms: Option<f64>,
+) -> Option<crate::report::QualityOut> {
+    use crate::evidence::JITTER_BUFFER_MS;
+    if !audio || s.stats.packets() < QUALITY_MIN_PACKETS || s.clock.is_none() {
+        return None;
+    }
+    let expected = s.stats.expected().max(1) as f64;
+    let lost = s.stats.lost().max(0) as f64;
+    let ppl = ((lost + s.playout.late as f64) / expected).clamp(0.0, 1.0);
+    let burst = crate::judge::burst_ratio(s.playout.mean_run(), ppl);
+    let (ie, bpl, published) = crate::judge::codec_impairment(codec);
+    let (ta, from) = match rtt_ms {
+        Some(r) => (r / 2.0 + JITTER_BUFFER_MS, "rtcp-rtt"),
+        None => (JITTER_BUFFER_MS, "jitter-buffer-only"),
+    };
+    let q = crate::judge::e_model(&crate::judge::EModelIn {
+        ie,
+        bpl,
+        ppl,
+        burst_r: burst,
+        ta_ms: ta,
+    });
+    Some(crate::report::QualityOut {
+        r_factor: round3(q.r),
+        mos: round3(q.mos),
+        estimate: !published || s.clock_estimated,
+        loss_effective: round3(ppl * 1000.0) / 1000.0,
+        late: s.playout.late,
+        burst_ratio: round3(burst),
+        rtt_ms: rtt_ms.map(round3),
+        jitter_buffer_ms: JITTER_BUFFER_MS,
+        one_way_delay_ms: round3(ta),
+        delay_from: from,
+        ie,
+        bpl,
+        delay_impairment: round3(q.id),
+        ie_effective: round3(q.ie_eff),
+        limited_by: crate::judge::limited_by(ie, q.ie_eff - ie, q.id),
+    })
+}
+
+/// The header extension identifiers a stream carried in clear, named by
+/// the call's `a=extmap` (RFC 8285 section 8) when its SDP is known, else
+/// by shape: RFC 6464's audio level is one byte (`V` bit, 7-bit level) in
+/// a one-byte element, and senders commonly give it id 1; on an audio
+/// stream any such element is taken for it.
+fn extensions_out(
+    s: &Stream,
+    cm: Option<&CallMedia>,
+    audio: bool,
+) -> Vec<crate::report::RtpExtensionOut> {
+    s.ext
+        .id_list()
+        .map(|id| {
+            let sdp = cm.and_then(|m| m.extmap_uri(id));
+            let (uri, from) = match sdp {
+                Some(u) => (Some(u.to_string()), Some("sdp")),
+                None if cm
+                    .is_none_or(|m| m.sides.iter().flatten().all(|a| a.extmap.is_empty()))
+                    && s.ext.one_byte_of_len1(id)
+                    && (id == 1 || audio) =>
+                {
+                    (
+                        Some(crate::judge::AUDIO_LEVEL_URI.to_string()),
+                        Some("shape"),
+                    )
+                }
+                None => (None, None),
+            };
+            crate::report::RtpExtensionOut {
+                id,
+                uri,
+                uri_from: from,
+            }
+        })
+        .collect()
 }
 
 fn round3(x: f64) -> f64 {
@@ -285,6 +433,12 @@ fn flow_out_of(a: &Analyzer, f: &Flow, across: Option<&Across>) -> FlowOut {
             }
         }
     }
+    findings.extend(crate::judge::header_findings(
+        &rtp_streams,
+        cm.is_some_and(CallMedia::cryptex),
+        cm.is_some_and(CallMedia::sframe),
+        st.media.as_deref().map_or(0, |m| m.sdes_clear),
+    ));
     let (app, operator, app_evidence) = identify(f, st);
     if let Some(why) = app_evidence {
         findings.push(format!("app identified by {why}"));
@@ -1008,6 +1162,27 @@ pub(crate) fn build_report(
             }
         }
     }
+    // What the media headers tell is the call's too.
+    for c in &mut calls {
+        for &id in &c.flow_ids {
+            let Some(f) = flows
+                .get((id as usize).wrapping_sub(1))
+                .filter(|f| f.id == id)
+            else {
+                continue;
+            };
+            for x in f
+                .findings
+                .iter()
+                .filter(|x| crate::judge::is_header_finding(x))
+            {
+                if !c.findings.contains(x) {
+                    c.findings.push(x.clone());
+                }
+            }
+        }
+    }
+    let call_quality = call_quality(&mut calls, &flows);
     let s = &a.stats;
     let limits = a.flows.limits();
     let streams_dropped: u64 = a
@@ -1086,6 +1261,160 @@ pub(crate) fn build_report(
             max_dns_names: a.ctx.names.max(),
             dns_names_dropped: a.ctx.names.dropped,
         },
+        call_quality,
+    }
+}
+
+/// Each call's worst-rated audio stream (lowest MOS) over its flows, and
+/// a finding on the call that says it.
+fn call_quality(calls: &mut [CallOut], flows: &[FlowOut]) -> Vec<crate::report::CallQualityOut> {
+    let mut out = Vec::new();
+    for c in calls {
+        let mut worst: Option<(&FlowOut, &RtpStreamOut, &crate::report::QualityOut)> = None;
+        let mut rated = 0u32;
+        for &id in &c.flow_ids {
+            let Some(f) = flows
+                .get((id as usize).wrapping_sub(1))
+                .filter(|f| f.id == id)
+            else {
+                continue;
+            };
+            for st in &f.rtp_streams {
+                if let Some(q) = &st.quality {
+                    rated += 1;
+                    if worst.is_none_or(|(_, _, w)| q.mos < w.mos) {
+                        worst = Some((f, st, q));
+                    }
+                }
+            }
+        }
+        let Some((f, st, q)) = worst else {
+            continue;
+        };
+        let (from, to) = match st.direction {
+            "forward" => (&f.src, &f.dst),
+            _ => (&f.dst, &f.src),
+        };
+        let ep = |e: &EndpointOut| match e.ip.contains(':') {
+            true => format!("[{}]:{}", e.ip, e.port),
+            false => format!("{}:{}", e.ip, e.port),
+        };
+        let direction = format!("{} -> {}", ep(from), ep(to));
+        c.findings.push(format!(
+            "audio quality: worst direction ({direction}) MOS {:.2}, R {:.1}{}, limited by {}",
+            q.mos,
+            q.r_factor,
+            if q.estimate { " (estimate)" } else { "" },
+            q.limited_by
+        ));
+        out.push(crate::report::CallQualityOut {
+            call_id: c.call_id.clone(),
+            mos: q.mos,
+            r_factor: q.r_factor,
+            flow_id: f.id,
+            ssrc: st.ssrc,
+            direction,
+            estimate: q.estimate,
+            limited_by: q.limited_by,
+            streams_rated: rated,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calls::dialog::Announce;
+    use vcscope_dissectors::rtp::{RtpPacket, RtpStreamStats};
+    use vcscope_dissectors::srtp::PayloadVotes;
+
+    fn stream_with(ext: &[u8]) -> Stream {
+        let mut s = Stream {
+            ssrc: 1,
+            dir: Direction::Forward,
+            payload_type: 111,
+            stats: RtpStreamStats::new(),
+            votes: PayloadVotes::new(),
+            first_ts: crate::time::Nanos::ZERO,
+            last_ts: crate::time::Nanos::ZERO,
+            clock: Some(48_000),
+            clock_estimated: false,
+            first_rtp_ts: 0,
+            last_seq: 0,
+            run: 2,
+            accepted: true,
+            relayed: false,
+            series: Default::default(),
+            ext: Default::default(),
+            playout: Default::default(),
+            frames: Default::default(),
+        };
+        let mut pkt = vec![0x90, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1];
+        pkt.extend_from_slice(ext);
+        pkt.extend_from_slice(&[0xab; 4]);
+        let p = RtpPacket::new_checked(&pkt).unwrap();
+        s.ext.observe(&p.extension().unwrap());
+        s
+    }
+
+    fn media(extmap: Vec<(u16, String)>) -> CallMedia {
+        CallMedia {
+            kind: "audio",
+            sides: [
+                Some(Announce {
+                    addr: None,
+                    port: 5004,
+                    profile: "UDP/TLS/RTP/SAVPF".into(),
+                    secure_profile: true,
+                    key_exchange: KeyExchange::Dtls,
+                    keys_exposed: false,
+                    weak_suite: None,
+                    rtpmap: vec![(111, "opus".into(), 48_000)],
+                    extmap,
+                    cryptex: false,
+                    sframe: false,
+                }),
+                None,
+            ],
+            flows: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+
+    // 0xBEDE block of 2 words: id 1 (1 byte 0x85), id 3 (3 bytes), padding.
+    const EXT: [u8; 12] = [0xbe, 0xde, 0, 2, 0x10, 0x85, 0x32, 1, 2, 3, 0, 0];
+
+    #[test]
+    fn extensions_are_named_by_extmap_else_by_shape() {
+        let s = stream_with(&EXT);
+        let cm = media(vec![
+            (1, crate::judge::AUDIO_LEVEL_URI.into()),
+            (
+                3,
+                "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time".into(),
+            ),
+        ]);
+        let e = extensions_out(&s, Some(&cm), true);
+        assert_eq!(e.len(), 2);
+        assert_eq!(
+            (e[0].id, e[0].uri.as_deref(), e[0].uri_from),
+            (1, Some(crate::judge::AUDIO_LEVEL_URI), Some("sdp"))
+        );
+        assert_eq!(e[1].id, 3);
+        assert!(e[1].uri.as_deref().unwrap().ends_with("abs-send-time"));
+        // The SDP maps id 1 to something else: no guess.
+        let other = media(vec![(1, "urn:ietf:params:rtp-hdrext:sdes:mid".into())]);
+        let e = extensions_out(&s, Some(&other), true);
+        assert_eq!(
+            e[0].uri.as_deref(),
+            Some("urn:ietf:params:rtp-hdrext:sdes:mid")
+        );
+        assert_eq!((e[1].uri.as_deref(), e[1].uri_from), (None, None));
+        // No SDP: id 1 of one byte is the audio level by shape; id 3 unnamed.
+        let e = extensions_out(&s, None, false);
+        assert_eq!(e[0].uri_from, Some("shape"));
+        assert_eq!((e[1].uri.as_deref(), e[1].uri_from), (None, None));
     }
 }
 

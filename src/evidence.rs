@@ -269,6 +269,314 @@ pub struct Stream {
     pub relayed: bool,
     /// Packets, loss and jitter over time (bounded).
     pub series: crate::series::Series,
+    /// Header extensions the stream carried in clear.
+    pub ext: HeaderExtSeen,
+    /// What a fixed jitter buffer would have done with the stream.
+    pub playout: Playout,
+    /// Video frames (packets sharing a timestamp) and their gaps.
+    pub frames: Frames,
+}
+
+/// Inter-frame gaps remembered for the freeze test.
+pub const FRAME_GAPS: usize = 30;
+/// Gaps needed before a freeze is judged.
+const FRAME_GAPS_MIN: usize = 5;
+
+/// Video frames of a stream: the packets with one RTP timestamp (RFC 3550
+/// section 5.1: all packets of a video frame carry its sampling instant),
+/// closed by the marker bit (RFC 3551 section 4.1 and the video payload
+/// formats: set on the frame's last packet) or, when that packet is lost,
+/// by the next timestamp. A frame's time is the arrival of its last
+/// packet. A freeze is a gap between frames longer than both 3 times and
+/// 150 ms more than the mean of the last [`FRAME_GAPS`] gaps. Fixed size.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Frames {
+    pub frames: u32,
+    /// Frames of more than one packet.
+    pub multi_packet: u32,
+    pub packets: u64,
+    pub freezes: u32,
+    /// Longest gap between frames (s).
+    pub longest_gap: f64,
+    /// Completion time of the first and the last frame (s since the stream began).
+    pub first: Option<f64>,
+    pub last: f64,
+    cur_ts: Option<u32>,
+    cur_last: f64,
+    cur_packets: u32,
+    cur_closed: bool,
+    gaps: [f32; FRAME_GAPS],
+    n_gaps: u8,
+    next_gap: u8,
+}
+
+impl Frames {
+    /// One packet with RTP timestamp `ts` and marker bit `marker`,
+    /// arriving `t` seconds after the stream's first packet.
+    pub fn packet(&mut self, ts: u32, marker: bool, t: f64) {
+        match self.cur_ts {
+            Some(c) if c == ts => {
+                if self.cur_closed {
+                    return; // a duplicate or late piece of a closed frame
+                }
+                self.cur_last = t;
+                self.cur_packets = self.cur_packets.saturating_add(1);
+            }
+            // An older timestamp: a reordered piece of a past frame.
+            Some(c) if ts.wrapping_sub(c) as i32 <= 0 => return,
+            _ => {
+                self.close();
+                self.cur_ts = Some(ts);
+                self.cur_last = t;
+                self.cur_packets = 1;
+                self.cur_closed = false;
+            }
+        }
+        self.packets = self.packets.saturating_add(1);
+        if marker {
+            self.close();
+        }
+    }
+
+    fn close(&mut self) {
+        if self.cur_closed || self.cur_ts.is_none() {
+            return;
+        }
+        self.cur_closed = true;
+        self.frames = self.frames.saturating_add(1);
+        if self.cur_packets > 1 {
+            self.multi_packet = self.multi_packet.saturating_add(1);
+        }
+        let t = self.cur_last;
+        if self.first.is_none() {
+            self.first = Some(t);
+            self.last = t;
+            return;
+        }
+        let gap = (t - self.last).max(0.0);
+        self.last = t;
+        let n = usize::from(self.n_gaps);
+        if n >= FRAME_GAPS_MIN {
+            let mean = self.gaps[..n].iter().map(|&g| f64::from(g)).sum::<f64>() / n as f64;
+            if gap > (3.0 * mean).max(mean + 0.150) {
+                self.freezes = self.freezes.saturating_add(1);
+            }
+        }
+        self.longest_gap = self.longest_gap.max(gap);
+        let i = usize::from(self.next_gap) % FRAME_GAPS;
+        if let Some(g) = self.gaps.get_mut(i) {
+            *g = gap as f32;
+        }
+        self.next_gap = ((i + 1) % FRAME_GAPS) as u8;
+        self.n_gaps = (n + 1).min(FRAME_GAPS) as u8;
+    }
+
+    /// Frames per second between the first and the last frame, counting
+    /// the frame still open.
+    pub fn finished(&self) -> Frames {
+        let mut f = *self;
+        f.close();
+        f
+    }
+
+    pub fn fps(&self) -> Option<f64> {
+        let span = self.last - self.first?;
+        (self.frames >= 2 && span > 0.0).then(|| f64::from(self.frames - 1) / span)
+    }
+}
+
+/// The fixed jitter buffer of the E-model estimate (`judge::e_model`):
+/// a packet is late when it arrives after its playout time
+/// `t_anchor + (ts - ts_anchor) / clock + JITTER_BUFFER_MS`, the anchor
+/// being the stream's first packet, moved to the first packet of a new
+/// timeline: a talkspurt's first packet (marker bit, where RFC 3551
+/// section 4.1 lets the receiver adjust its playout delay) or a new
+/// timestamp base (the timestamp stepped more than [`TIMELINE_BREAK_S`],
+/// and that far from the arrival gap, since the previous packet). Runs of packets lost
+/// or late are counted for the burst ratio (ITU-T G.107 section 7.4,
+/// `BurstR`). Fixed size.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Playout {
+    /// Packets that arrived after their playout time.
+    pub late: u64,
+    /// Highest sequence number so far (in-order packets move it).
+    pub hi_seq: Option<u16>,
+    /// The loss run in progress (lost or late packets in a row).
+    pub run: u32,
+    /// Finished loss runs and their total length.
+    pub runs: u32,
+    pub run_packets: u64,
+    /// Playout anchor and previous packet: (seconds since the stream's
+    /// first packet, RTP timestamp).
+    anchor: Option<(f64, u32)>,
+    prev: Option<(f64, u32)>,
+}
+
+/// The fixed jitter buffer assumed for the quality estimate (ms).
+pub const JITTER_BUFFER_MS: f64 = 50.0;
+/// A timestamp step this far (s) from the arrival gap starts a new timeline.
+pub const TIMELINE_BREAK_S: f64 = 1.0;
+
+impl Playout {
+    /// One packet: `since_first` seconds after the stream's first packet,
+    /// with RTP timestamp `ts` and marker bit `marker`, at `clock` Hz (late
+    /// is not told without a clock).
+    pub fn packet(
+        &mut self,
+        seq: u16,
+        since_first: f64,
+        ts: u32,
+        marker: bool,
+        clock: Option<u32>,
+    ) {
+        let late = match (clock.filter(|&c| c > 0), self.anchor, self.prev) {
+            (Some(c), Some((t0, ts0)), Some((tp, tsp))) => {
+                let c = f64::from(c);
+                let step = f64::from(ts.wrapping_sub(tsp) as i32) / c;
+                // A network stall moves arrival, not the timestamp: only a
+                // timestamp jump is a new timeline.
+                let jump = step.abs() > TIMELINE_BREAK_S
+                    && (step - (since_first - tp)).abs() > TIMELINE_BREAK_S;
+                if marker || jump {
+                    self.anchor = Some((since_first, ts));
+                    false
+                } else {
+                    since_first - t0
+                        > f64::from(ts.wrapping_sub(ts0) as i32) / c + JITTER_BUFFER_MS / 1000.0
+                }
+            }
+            _ => false,
+        };
+        if self.anchor.is_none() {
+            self.anchor = Some((since_first, ts));
+        }
+        self.prev = Some((since_first, ts));
+        if late {
+            self.late += 1;
+        }
+        let step = match self.hi_seq {
+            None => 1,
+            Some(h) => seq.wrapping_sub(h) as i16,
+        };
+        if step <= 0 {
+            // Duplicate or reordered: its place in the loss runs is past.
+            return;
+        }
+        self.hi_seq = Some(seq);
+        self.run = self.run.saturating_add(u32::from(step.unsigned_abs()) - 1);
+        if late {
+            self.run = self.run.saturating_add(1);
+        } else {
+            self.close_run();
+        }
+    }
+
+    fn close_run(&mut self) {
+        if self.run > 0 {
+            self.runs = self.runs.saturating_add(1);
+            self.run_packets = self.run_packets.saturating_add(u64::from(self.run));
+            self.run = 0;
+        }
+    }
+
+    /// Mean length of the loss runs seen (the run in progress included),
+    /// or `None` without loss.
+    pub fn mean_run(&self) -> Option<f64> {
+        let mut p = *self;
+        p.close_run();
+        (p.runs > 0).then(|| p.run_packets as f64 / f64::from(p.runs))
+    }
+}
+
+/// What a stream's RTP header extensions showed on the wire (RFC 3550
+/// section 5.3.1, RFC 8285, RFC 9335): identifiers only, never their data.
+/// Fixed size: one bit per identifier.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeaderExtSeen {
+    /// Identifiers seen in RFC 8285 elements, one bit each (0..=255).
+    pub ids: [u64; 4],
+    /// Identifiers seen in two-byte (0x100X) blocks.
+    pub two_byte: [u64; 4],
+    /// One-byte-form identifiers seen with exactly 1 byte of data (the
+    /// shape of RFC 6464's audio level), and with any other length.
+    pub len1: u16,
+    pub len_other: u16,
+    /// Blocks under an RFC 9335 cryptex profile (0xC0DE/0xC2DE): encrypted.
+    pub cryptex: bool,
+    /// Blocks of any other profile (opaque).
+    pub other_profile: bool,
+    /// RFC 8285 blocks read, and those whose elements did not fit (a
+    /// sender that encrypts the block's contents but keeps its 0xBEDE
+    /// header, as Discord does, shows random identifiers and lengths).
+    pub blocks: u16,
+    pub malformed: u16,
+}
+
+impl HeaderExtSeen {
+    /// Records one packet's extension block.
+    pub fn observe(&mut self, ext: &vcscope_dissectors::rtp::RtpExtension<'_>) {
+        use vcscope_dissectors::rtp::ExtensionForm;
+        if ext.is_cryptex() {
+            self.cryptex = true;
+            return;
+        }
+        let form = ext.form();
+        if form == ExtensionForm::Other {
+            self.other_profile = true;
+            return;
+        }
+        self.blocks = self.blocks.saturating_add(1);
+        let mut it = ext.elements();
+        for e in &mut it {
+            let (w, b) = (usize::from(e.id >> 6), 1u64 << (e.id & 63));
+            if let Some(x) = self.ids.get_mut(w) {
+                *x |= b;
+            }
+            if form == ExtensionForm::TwoByte {
+                if let Some(x) = self.two_byte.get_mut(w) {
+                    *x |= b;
+                }
+            } else if e.id < 16 {
+                if e.data.len() == 1 {
+                    self.len1 |= 1 << e.id;
+                } else {
+                    self.len_other |= 1 << e.id;
+                }
+            }
+        }
+        if it.error().is_some() {
+            self.malformed = self.malformed.saturating_add(1);
+        }
+    }
+
+    /// The blocks read as RFC 8285 elements: few malformed ones (RFC 8285
+    /// section 4.1 senders never send any).
+    pub fn readable(&self) -> bool {
+        self.malformed == 0 || u32::from(self.malformed) * 20 <= u32::from(self.blocks)
+    }
+
+    /// Identifiers seen, in order; none when the blocks are not readable.
+    pub fn id_list(&self) -> impl Iterator<Item = u8> + '_ {
+        let ok = self.readable();
+        (1..=255u8).filter(move |&i| ok && self.has(i))
+    }
+
+    pub fn has(&self, id: u8) -> bool {
+        self.ids[usize::from(id >> 6)] & (1 << (id & 63)) != 0
+    }
+
+    pub fn is_two_byte(&self, id: u8) -> bool {
+        self.two_byte[usize::from(id >> 6)] & (1 << (id & 63)) != 0
+    }
+
+    /// A one-byte element that always held 1 byte: the RFC 6464 audio
+    /// level's shape (`V` bit and 7-bit level).
+    pub fn one_byte_of_len1(&self, id: u8) -> bool {
+        id < 16
+            && !self.is_two_byte(id)
+            && self.len1 & (1 << id) != 0
+            && self.len_other & (1 << id) == 0
+    }
 }
 
 /// Loss and jitter a receiver reported in RTCP about one SSRC.
@@ -308,6 +616,17 @@ pub struct MediaState {
     pub dtls: Option<Box<DtlsFacts>>,
     pub dtls_asm: Option<Box<HandshakeAssembler>>,
     pub streams_dropped: u64,
+    /// Capture time and middle 32 bits of the NTP timestamp of the last
+    /// sender reports seen (RFC 3550 section 6.4.1 LSR), a small ring.
+    pub sr_sent: [(u32, Nanos); 4],
+    pub sr_next: u8,
+    /// Round trip of the last receiver report block that echoed one of
+    /// them (RFC 3550 section 6.4.1: A - LSR - DLSR, A being the report's
+    /// capture time), in ms.
+    pub rtt_ms: Option<f64>,
+    /// SDES item types other than CNAME (RFC 3550 section 6.5: NAME 2 ..
+    /// PRIV 8) read in clear RTCP, one bit per type; never their values.
+    pub sdes_clear: u16,
 }
 
 impl MediaState {
@@ -362,5 +681,98 @@ impl TlsFacts {
     /// Drops the handshake assemblers (the flow ended).
     pub fn release(&mut self) {
         self.asm = [None, None];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 20 ms packets at 8 kHz: `(seq, arrival s, ts, marker)`.
+    fn play(pkts: &[(u16, f64, u32, bool)]) -> Playout {
+        let mut p = Playout::default();
+        for &(seq, t, ts, m) in pkts {
+            p.packet(seq, t, ts, m, Some(8000));
+        }
+        p
+    }
+
+    #[test]
+    fn fixed_buffer_counts_late_packets_and_loss_runs() {
+        // seq 3 arrives 70 ms after its time (late: > 50 ms), 4 and 5 are
+        // lost, 6 is on time: one run of 3 (late 3 + lost 4, 5).
+        let p = play(&[
+            (1, 0.00, 0, false),
+            (2, 0.02, 160, false),
+            (3, 0.11, 320, false),
+            (6, 0.10, 800, false),
+            (7, 0.12, 960, false),
+        ]);
+        assert_eq!(p.late, 1);
+        assert_eq!(p.mean_run(), Some(3.0));
+        // Exactly 50 ms after its time is still on time.
+        let p = play(&[(1, 0.0, 0, false), (2, 0.07, 160, false)]);
+        assert_eq!(p.late, 0);
+        assert_eq!(p.mean_run(), None);
+    }
+
+    #[test]
+    fn a_new_timeline_moves_the_anchor() {
+        // The timestamp restarts at 0 (a new base): not late.
+        let p = play(&[
+            (1, 0.0, 347_040, false),
+            (2, 0.02, 347_200, false),
+            (3, 0.3, 0, false),
+            (4, 0.32, 160, false),
+        ]);
+        assert_eq!(p.late, 0);
+        // A talkspurt after 2 s of silence, timestamp not advanced: the
+        // marker bit re-anchors.
+        let p = play(&[
+            (1, 0.0, 0, false),
+            (2, 2.0, 160, true),
+            (3, 2.02, 320, false),
+        ]);
+        assert_eq!(p.late, 0);
+        // The same without the marker: a network stall, both late.
+        let p = play(&[
+            (1, 0.0, 0, false),
+            (2, 2.0, 160, false),
+            (3, 2.02, 320, false),
+        ]);
+        assert_eq!(p.late, 2);
+        assert_eq!(p.mean_run(), Some(2.0));
+    }
+
+    #[test]
+    fn frames_are_timestamps_closed_by_the_marker() {
+        let mut f = Frames::default();
+        // 10 frames of 3 packets, 100 ms apart (10 fps), then a 1 s gap.
+        for k in 0..10u32 {
+            let t = f64::from(k) * 0.1;
+            f.packet(k * 9000, false, t);
+            f.packet(k * 9000, false, t + 0.001);
+            f.packet(k * 9000, true, t + 0.002);
+        }
+        f.packet(10 * 9000, true, 0.9 + 1.0);
+        let f = f.finished();
+        assert_eq!((f.frames, f.multi_packet, f.packets), (11, 10, 31));
+        // Mean gap 0.1 s: 1 s > max(0.3, 0.25) is a freeze.
+        assert_eq!(f.freezes, 1);
+        // Frames complete with their marker packet: 0.902 s to 1.9 s.
+        assert!((f.longest_gap - 0.998).abs() < 1e-9);
+        assert!((f.fps().unwrap() - 10.0 / (1.9 - 0.002)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_lost_marker_closes_at_the_next_timestamp_and_old_pieces_are_ignored() {
+        let mut f = Frames::default();
+        f.packet(100, false, 0.0);
+        f.packet(200, false, 0.1); // closes frame 100 (its marker lost)
+        f.packet(100, false, 0.11); // a late piece of it: ignored
+        f.packet(200, true, 0.12);
+        let f = f.finished();
+        assert_eq!(f.frames, 2);
+        assert_eq!(f.packets, 3);
     }
 }

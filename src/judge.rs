@@ -15,7 +15,7 @@ use crate::apps::policy::MediaEnds;
 use crate::calls::dialog::{CallState, KeyExchange};
 use crate::calls::infer::{Hop, InferredFacts};
 use crate::evidence::{FlowState, Proto, Stream};
-use crate::report::MediaOut;
+use crate::report::{MediaOut, RtpStreamOut};
 
 /// Flow encryption as the report names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -574,6 +574,208 @@ pub fn stream_encryption(s: &Stream, context_secure: Option<bool>) -> MediaEncry
     }
 }
 
+/// A codec's equipment impairment factor `Ie` and packet-loss robustness
+/// `Bpl` (ITU-T G.113 Appendix I, Tables I.1 and I.3), and whether those
+/// values are published for it. G.711 is taken with packet loss
+/// concealment (G.711 Appendix I). Codecs without values here (Opus,
+/// iLBC, AMR, G.722, unknown) get G.711's, and the result is an estimate.
+pub fn codec_impairment(codec: Option<&str>) -> (f64, f64, bool) {
+    match codec.map(str::to_ascii_uppercase).as_deref() {
+        Some("PCMU" | "PCMA" | "G711" | "G.711") => (0.0, 25.1, true),
+        Some("G729" | "G729A" | "G.729" | "G.729A") => (11.0, 19.0, true),
+        Some("G723" | "G.723" | "G723.1" | "G.723.1") => (15.0, 16.1, true),
+        _ => (0.0, 25.1, false),
+    }
+}
+
+/// What the E-model estimate is made of.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EModelIn {
+    /// `Ie`, `Bpl` of the codec.
+    pub ie: f64,
+    pub bpl: f64,
+    /// Effective loss (lost and late over expected), 0..=1.
+    pub ppl: f64,
+    /// Burst ratio (1 for random loss).
+    pub burst_r: f64,
+    /// Absolute one-way delay `Ta` (ms).
+    pub ta_ms: f64,
+}
+
+/// The E-model's figures for one stream.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EModelOut {
+    pub r: f64,
+    pub mos: f64,
+    /// The delay impairment `Id` (here `Idd`) and the effective equipment
+    /// impairment `Ie,eff`.
+    pub id: f64,
+    pub ie_eff: f64,
+}
+
+/// ITU-T G.107 (06/2015) section 7.3, `Idd`: the impairment of a pure
+/// one-way delay `Ta` (ms) above 100 ms,
+/// `X = lg(Ta/100) / lg 2`, `Idd = 25 ((1 + X^6)^(1/6) - 3 (1 + (X/3)^6)^(1/6) + 2)`.
+/// Talker and listener echo (`Idte`, `Idle`) are taken as cancelled, so
+/// `Id = Idd`.
+pub fn delay_impairment(ta_ms: f64) -> f64 {
+    if ta_ms <= 100.0 {
+        return 0.0;
+    }
+    let x = (ta_ms / 100.0).log2();
+    25.0 * ((1.0 + x.powi(6)).powf(1.0 / 6.0) - 3.0 * (1.0 + (x / 3.0).powi(6)).powf(1.0 / 6.0)
+        + 2.0)
+}
+
+/// ITU-T G.107 (06/2015): with every other parameter at its default,
+/// `R = 93.2 - Id - Ie,eff` (section 7.1), where
+/// `Ie,eff = Ie + (95 - Ie) * Ppl / (Ppl / BurstR + Bpl)` with `Ppl` in
+/// percent (section 7.4), kept at most 95; R is kept within 0..=100.
+pub fn e_model(i: &EModelIn) -> EModelOut {
+    let ppl = (i.ppl * 100.0).clamp(0.0, 100.0);
+    let burst = if i.burst_r > 0.0 { i.burst_r } else { 1.0 };
+    // 95 is the loss term's ceiling (all packets lost, random loss): a
+    // large BurstR at high loss would pass it.
+    let ie_eff =
+        (i.ie + (95.0 - i.ie) * ppl / (ppl / burst + i.bpl)).clamp(i.ie, 95.0_f64.max(i.ie));
+    let id = delay_impairment(i.ta_ms);
+    // R is defined on 0..=100 (G.107 Annex B).
+    let r = (93.2 - id - ie_eff).clamp(0.0, 100.0);
+    EModelOut {
+        r,
+        mos: mos_of(r),
+        id,
+        ie_eff,
+    }
+}
+
+/// ITU-T G.107 Annex B: MOS (conversational quality) from R,
+/// `1 + 0.035 R + 7e-6 R (R - 60) (100 - R)` for 0 < R < 100, 1 below, 4.5 above.
+pub fn mos_of(r: f64) -> f64 {
+    if r <= 0.0 {
+        1.0
+    } else if r >= 100.0 {
+        4.5
+    } else {
+        1.0 + 0.035 * r + 7e-6 * r * (r - 60.0) * (100.0 - r)
+    }
+}
+
+/// The largest of the codec's impairment `Ie`, the loss's share of
+/// `Ie,eff` and the delay impairment `Id`; "none" when all are below 1
+/// R point.
+pub fn limited_by(codec: f64, loss: f64, delay: f64) -> &'static str {
+    let mut best = ("none", 1.0);
+    for (name, v) in [("loss", loss), ("delay", delay), ("codec", codec)] {
+        if v >= best.1 {
+            best = (name, v);
+        }
+    }
+    best.0
+}
+
+/// G.107 section 7.4: `BurstR` = the mean length of the loss runs seen
+/// over the mean length random loss of the same rate gives, `1 / (1 - p)`.
+/// 1 without loss.
+pub fn burst_ratio(mean_run: Option<f64>, p: f64) -> f64 {
+    match mean_run {
+        Some(m) if p < 1.0 => m * (1.0 - p),
+        _ => 1.0,
+    }
+}
+
+/// RFC 6464's client-to-mixer audio level extension.
+pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
+/// SDES item names by type (RFC 3550 section 6.5), NAME (2) to PRIV (8).
+const SDES_NAMES: [&str; 7] = ["NAME", "EMAIL", "PHONE", "LOC", "TOOL", "NOTE", "PRIV"];
+
+/// True for the findings [`header_findings`] makes (a call repeats its
+/// flows' ones).
+pub fn is_header_finding(f: &str) -> bool {
+    [
+        "voice activity exposed",
+        "cryptex ",
+        "end-to-end media encryption negotiated",
+        "personal data in cleartext RTCP",
+        "cleartext RTCP describes the sender",
+    ]
+    .iter()
+    .any(|p| f.starts_with(p))
+}
+
+/// What the headers still tell under encryption (SRTP encrypts only the
+/// payload: RFC 3711 section 3.1 leaves the RTP header and its extensions,
+/// and RFC 3711 section 3.4 the first 8 octets of SRTCP, readable; plain
+/// RTCP is readable whole):
+///
+/// * voice activity exposed: RFC 6464's audio level (its `V` bit and
+///   level, RFC 6464 section 3) travelling in clear on an SRTP stream,
+///   unless the block is encrypted by cryptex (RFC 9335);
+/// * cryptex in use: header extensions encrypted (RFC 9335), on the wire
+///   or offered in SDP (`a=cryptex`);
+/// * `a=sframe` in SDP: end-to-end media encryption (SFrame, RFC 9605);
+/// * SDES items other than CNAME in clear RTCP (`sdes_clear`, one bit per
+///   item type): named, never their values.
+pub fn header_findings(
+    streams: &[RtpStreamOut],
+    cryptex_sdp: bool,
+    sframe_sdp: bool,
+    sdes_clear: u16,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in streams.iter().filter(|s| s.encrypted) {
+        if let Some(e) = s
+            .extensions
+            .iter()
+            .find(|e| e.uri.as_deref() == Some(AUDIO_LEVEL_URI))
+        {
+            let how = if e.uri_from == Some("sdp") {
+                "named by a=extmap"
+            } else {
+                "told by its shape"
+            };
+            out.push(format!(
+                "voice activity exposed: the audio level (RFC 6464, id {}, {how}) travels unencrypted under SRTP on SSRC {:#010x}; its V bit and level show who speaks when (cryptex, RFC 9335, would encrypt it)",
+                e.id, s.ssrc
+            ));
+        }
+    }
+    if streams.iter().any(|s| s.header_extensions_encrypted) {
+        out.push("cryptex in use (RFC 9335): RTP header extensions are encrypted".into());
+    } else if cryptex_sdp {
+        out.push(
+            "cryptex offered in SDP (a=cryptex, RFC 9335): RTP header extensions to be encrypted"
+                .into(),
+        );
+    }
+    if sframe_sdp {
+        out.push(
+            "end-to-end media encryption negotiated: a=sframe in SDP (SFrame, RFC 9605)".into(),
+        );
+    }
+    let items: Vec<&str> = SDES_NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| sdes_clear & (1 << (i + 2)) != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if !items.is_empty() {
+        // NAME, EMAIL, PHONE and LOC describe a person; TOOL, NOTE and PRIV
+        // the software or its state.
+        let what = if sdes_clear & 0b11_1100 != 0 {
+            "personal data in cleartext RTCP"
+        } else {
+            "cleartext RTCP describes the sender beyond its CNAME"
+        };
+        out.push(format!(
+            "{what}: SDES {} sent in clear (values not reported)",
+            items.join(", ")
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use vcscope_dissectors::rtp::RtpStreamStats;
@@ -612,6 +814,9 @@ mod tests {
             accepted: true,
             relayed: false,
             series: Default::default(),
+            ext: Default::default(),
+            playout: Default::default(),
+            frames: Default::default(),
         }
     }
 
@@ -1021,5 +1226,172 @@ mod tests {
         let m = [media("audio", "unknown", true)];
         let s = verdict_sentence(&UDP_CALL, &judged("unknown"), false, true, &m);
         assert!(s.starts_with("Unknown"), "{s}");
+    }
+
+    fn out(
+        encrypted: bool,
+        ext: Vec<crate::report::RtpExtensionOut>,
+        cryptex: bool,
+    ) -> RtpStreamOut {
+        RtpStreamOut {
+            ssrc: 0x7869_1914,
+            payload_type: 111,
+            codec: None,
+            packets: 10,
+            lost: 0,
+            jitter_ms: 0.0,
+            encrypted,
+            encryption: if encrypted { "encrypted" } else { "plain" },
+            direction: "forward",
+            bytes: 0,
+            first_ts: 0.0,
+            last_ts: 0.0,
+            expected: 10,
+            reordered: 0,
+            duplicates: 0,
+            max_delta_ms: 0.0,
+            max_jitter_ms: 0.0,
+            clock_rate: None,
+            relayed: false,
+            encryption_evidence: Vec::new(),
+            series: Vec::new(),
+            series_width_s: 1.0,
+            rtcp_reported: None,
+            extensions: ext,
+            header_extensions_encrypted: cryptex,
+            quality: None,
+            video: None,
+        }
+    }
+
+    fn level(from: &'static str) -> Vec<crate::report::RtpExtensionOut> {
+        vec![crate::report::RtpExtensionOut {
+            id: 1,
+            uri: Some(AUDIO_LEVEL_URI.into()),
+            uri_from: Some(from),
+        }]
+    }
+
+    #[test]
+    fn audio_level_in_clear_under_srtp_exposes_voice_activity() {
+        let f = header_findings(&[out(true, level("shape"), false)], false, false, 0);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].starts_with("voice activity exposed"), "{}", f[0]);
+        assert!(f[0].contains("id 1, told by its shape") && f[0].contains("0x78691914"));
+        assert!(is_header_finding(&f[0]));
+        // Plain RTP: the payload itself is readable; not this finding.
+        assert!(header_findings(&[out(false, level("sdp"), false)], false, false, 0).is_empty());
+        // Other extensions tell nothing of voice.
+        let other = vec![crate::report::RtpExtensionOut {
+            id: 3,
+            uri: None,
+            uri_from: None,
+        }];
+        assert!(header_findings(&[out(true, other, false)], false, false, 0).is_empty());
+    }
+
+    #[test]
+    fn cryptex_sframe_and_sdes_items_are_named() {
+        let f = header_findings(&[out(true, Vec::new(), true)], true, true, 0);
+        assert_eq!(f.len(), 2);
+        assert!(f[0].starts_with("cryptex in use (RFC 9335)"));
+        assert!(f[1].contains("a=sframe"));
+        let f = header_findings(&[], true, false, 0);
+        assert!(f[0].starts_with("cryptex offered in SDP"));
+        // NAME (2), TOOL (6) and NOTE (7); CNAME (1) is not a finding.
+        let f = header_findings(&[], false, false, (1 << 1) | (1 << 2) | (1 << 6) | (1 << 7));
+        assert_eq!(
+            f,
+            ["personal data in cleartext RTCP: SDES NAME, TOOL, NOTE sent in clear (values not reported)"]
+        );
+        assert!(header_findings(&[], false, false, 1 << 1).is_empty());
+        let f = header_findings(&[], false, false, 1 << 6);
+        assert_eq!(
+            f,
+            ["cleartext RTCP describes the sender beyond its CNAME: SDES TOOL sent in clear (values not reported)"]
+        );
+        assert!(is_header_finding(&f[0]));
+    }
+    /// G.107 Annex B, computed here term by term.
+    fn mos_by_hand(r: f64) -> f64 {
+        let cubic = 0.000007 * r * (r - 60.0) * (100.0 - r);
+        1.0 + 0.035 * r + cubic
+    }
+
+    #[test]
+    fn e_model_without_loss_or_delay_is_the_default_rating() {
+        let (ie, bpl, published) = codec_impairment(Some("PCMU"));
+        assert!(published && ie == 0.0 && bpl == 25.1);
+        let q = e_model(&EModelIn {
+            ie,
+            bpl,
+            ppl: 0.0,
+            burst_r: 1.0,
+            ta_ms: 50.0,
+        });
+        assert!((q.r - 93.2).abs() < 1e-9);
+        // 1 + 3.262 + 7e-6 * 93.2 * 33.2 * 6.8 = 4.2620 + 0.1473 = 4.4093
+        assert!((q.mos - 4.4093).abs() < 1e-3, "{}", q.mos);
+        assert!((q.mos - mos_by_hand(93.2)).abs() < 1e-12);
+        assert_eq!(mos_of(-3.0), 1.0);
+        assert_eq!(mos_of(120.0), 4.5);
+    }
+
+    #[test]
+    fn delay_term_matches_g107_at_150_250_400_ms() {
+        // X = log2(Ta/100); Idd = 25((1+X^6)^(1/6) - 3(1+(X/3)^6)^(1/6) + 2),
+        // by hand: 150 ms: X = 0.58496, X^6 = 0.04009, 1.04009^(1/6) =
+        // 1.006572, (X/3)^6 = 5.5e-5 -> 3 * 1.0000092: Idd = 25 * 0.00654 = 0.164.
+        // 250 ms: X = 1.32193, X^6 = 5.3385, 6.3385^(1/6) = 1.36015,
+        // (X/3)^6 = 0.00732 -> 3 * 1.001218: Idd = 25 * 0.35650 = 8.91.
+        // 400 ms: X = 2, 65^(1/6) = 2.00543, (2/3)^6 = 0.08779 ->
+        // 3 * 1.01413: Idd = 25 * 0.96304 = 24.08.
+        assert_eq!(delay_impairment(100.0), 0.0);
+        assert!((delay_impairment(150.0) - 0.164).abs() < 0.01);
+        assert!((delay_impairment(250.0) - 8.91).abs() < 0.02);
+        assert!((delay_impairment(400.0) - 24.08).abs() < 0.02);
+        let q = e_model(&EModelIn {
+            ie: 0.0,
+            bpl: 25.1,
+            ppl: 0.0,
+            burst_r: 1.0,
+            ta_ms: 400.0,
+        });
+        assert!((q.r - (93.2 - 24.08)).abs() < 0.02);
+    }
+
+    #[test]
+    fn loss_term_follows_g107_section_7_4() {
+        // G.729A, 2 % random loss: Ie,eff = 11 + 84 * 2 / (2 + 19) = 19.0.
+        let (ie, bpl, _) = codec_impairment(Some("G729"));
+        let base = EModelIn {
+            ie,
+            bpl,
+            ppl: 0.02,
+            burst_r: 1.0,
+            ta_ms: 0.0,
+        };
+        let q = e_model(&base);
+        assert!((q.ie_eff - 19.0).abs() < 1e-9);
+        assert!((q.r - 74.2).abs() < 1e-9);
+        // Bursty loss weighs more: BurstR 2 -> 11 + 168 / (1 + 19) = 19.4.
+        let b = e_model(&EModelIn {
+            burst_r: 2.0,
+            ..base
+        });
+        assert!((b.ie_eff - 19.4).abs() < 1e-9);
+        // Runs of mean length 3 at 10 % loss: BurstR = 3 * 0.9 = 2.7.
+        assert!((burst_ratio(Some(3.0), 0.1) - 2.7).abs() < 1e-12);
+        // 90 % loss in one long run: the formula passes 95, kept at 95.
+        let worst = e_model(&EModelIn {
+            ppl: 0.9,
+            burst_r: 100.0,
+            ..base
+        });
+        assert_eq!(worst.ie_eff, 95.0);
+        assert_eq!((worst.r, worst.mos), (0.0, 1.0));
+        assert_eq!(burst_ratio(None, 0.0), 1.0);
+        // Opus has no published values: an estimate.
+        assert!(!codec_impairment(Some("opus")).2);
     }
 }

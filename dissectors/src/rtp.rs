@@ -298,6 +298,11 @@ impl Iterator for Csrcs<'_> {
 
 /// The profile value announcing RFC 8285 one-byte elements.
 pub const ONE_BYTE_PROFILE: u16 = 0xBEDE;
+/// RFC 9335 section 5.1: "defined by profile" of an encrypted (cryptex)
+/// block of one-byte elements.
+pub const CRYPTEX_ONE_BYTE_PROFILE: u16 = 0xC0DE;
+/// RFC 9335 section 5.1: the same for two-byte elements.
+pub const CRYPTEX_TWO_BYTE_PROFILE: u16 = 0xC2DE;
 
 /// The RFC 3550 section 5.3.1 header extension of a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,7 +333,16 @@ impl<'a> RtpExtension<'a> {
         }
     }
 
-    /// The RFC 8285 elements; empty for other profiles.
+    /// RFC 9335 (cryptex): the block and the CSRC list are encrypted with
+    /// the payload, so its elements cannot be read on the wire.
+    pub fn is_cryptex(&self) -> bool {
+        matches!(
+            self.profile,
+            CRYPTEX_ONE_BYTE_PROFILE | CRYPTEX_TWO_BYTE_PROFILE
+        )
+    }
+
+    /// The RFC 8285 elements; empty for other profiles (cryptex blocks included).
     pub fn elements(&self) -> ExtensionElements<'a> {
         ExtensionElements {
             form: self.form(),
@@ -1083,6 +1097,52 @@ mod tests {
             ]
         );
         assert_eq!(p.payload(), &[0x55, 0x66]);
+    }
+
+    /// The RTP headers of RFC 9335 Appendix A's test vectors (SSRC
+    /// 0xcafebabe, one 32-bit extension word). A.1 and A.2 encrypt a block
+    /// whose plaintext is one-byte (0xBEDE) or two-byte (0x1000) elements;
+    /// on the wire the profile says 0xC0DE/0xC2DE and the word is
+    /// ciphertext, so its bytes are opaque here.
+    #[test]
+    fn rfc9335_vector_headers() {
+        let plain_one = hex("900f1235decafbadcafebabebede000151000200abababab");
+        let p = RtpPacket::new_checked(&plain_one).unwrap();
+        let ext = p.extension().unwrap();
+        assert!(!ext.is_cryptex());
+        let els: Vec<_> = ext.elements().collect();
+        assert_eq!(
+            els,
+            [ExtensionElement {
+                id: 5,
+                data: &[0x00, 0x02]
+            }]
+        );
+        assert_eq!(p.payload(), &[0xab; 4]);
+        let plain_two = hex("900f1236decafbadcafebabe1000000105020002abababab");
+        let ext = RtpPacket::new_checked(&plain_two)
+            .unwrap()
+            .extension()
+            .unwrap();
+        let els: Vec<_> = ext.elements().collect();
+        assert_eq!(
+            els,
+            [ExtensionElement {
+                id: 5,
+                data: &[0x00, 0x02]
+            }]
+        );
+        for (profile, seq) in [("c0de", "1235"), ("c2de", "1236")] {
+            let wire = hex(&format!(
+                "900f{seq}decafbadcafebabe{profile}00015a5a5a5aabababab"
+            ));
+            let p = RtpPacket::new_checked(&wire).unwrap();
+            let ext = p.extension().unwrap();
+            assert!(ext.is_cryptex());
+            assert_eq!(ext.form(), ExtensionForm::Other);
+            assert_eq!(ext.elements().count(), 0);
+            assert_eq!(p.header_len(), 20);
+        }
     }
 
     #[test]

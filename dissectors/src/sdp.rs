@@ -708,6 +708,22 @@ pub enum Attribute<'a> {
     },
     /// `a=rtcp-mux` (RFC 5761).
     RtcpMux,
+    /// `a=extmap` (RFC 8285 section 8): a header extension's local
+    /// identifier and the URI naming it.
+    Extmap {
+        /// Local identifier (1..=14 one-byte form, 1..=255 two-byte form;
+        /// 4096..=4351 are reserved for negotiation and accepted as written).
+        id: u16,
+        /// The URI (e.g. `urn:ietf:params:rtp-hdrext:ssrc-audio-level`).
+        uri: &'a str,
+    },
+    /// `a=cryptex` (RFC 9335 section 6.1): header extensions and CSRCs
+    /// are encrypted with the payload.
+    Cryptex,
+    /// `a=sframe`: SFrame (RFC 9605) end-to-end media encryption
+    /// negotiated for the media (the attribute name of the IETF AVTCORE
+    /// RTP payload drafts for SFrame).
+    Sframe,
     /// `a=ice-ufrag` (RFC 8839 section 5.4).
     IceUfrag(&'a str),
     /// `a=ice-pwd` (RFC 8839 section 5.4): only its length.
@@ -764,6 +780,9 @@ impl<'a> Attribute<'a> {
             "zrtp-hash" => first_word(v).map(|version| Attribute::ZrtpHash { version }),
             "rtcp" => parse_rtcp(v),
             "rtcp-mux" => Some(Attribute::RtcpMux),
+            "extmap" => parse_extmap(v),
+            "cryptex" => Some(Attribute::Cryptex),
+            "sframe" => Some(Attribute::Sframe),
             "ice-ufrag" => first_word(v).map(Attribute::IceUfrag),
             "ice-pwd" => first_word(v).map(|pwd| Attribute::IcePwd { len: pwd.len() }),
             "ssrc" => parse_ssrc(v),
@@ -816,6 +835,18 @@ fn parse_rtcp(v: &str) -> Option<Attribute<'_>> {
         _ => return None,
     };
     Some(Attribute::Rtcp { port, addr })
+}
+
+// RFC 8285 section 8:
+//   extmap = mapentry SP extensionname [SP extensionattributes]
+//   mapentry = "extmap:" 1*5DIGIT ["/" direction]
+fn parse_extmap(v: &str) -> Option<Attribute<'_>> {
+    let mut it = v.split_ascii_whitespace();
+    let entry = it.next()?;
+    let id = entry.split('/').next()?;
+    let id = u16::try_from(parse_u32(id)?).ok()?;
+    let uri = it.next()?;
+    Some(Attribute::Extmap { id, uri })
 }
 
 // RFC 5576 section 4.1:
@@ -1236,6 +1267,30 @@ c=IN IP4 224.2.1.1/127/3\r\n";
             })
         );
         assert!(sdp.lines().all(|l| !matches!(l, SdpLine::Malformed { .. })));
+    }
+
+    #[test]
+    fn parses_extmap_cryptex_and_sframe() {
+        let a = |t| Attribute::parse(t);
+        assert_eq!(
+            a("extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level vad=on"),
+            Attribute::Extmap {
+                id: 1,
+                uri: "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+            }
+        );
+        // RFC 8285 section 8: an optional direction after the identifier.
+        assert_eq!(
+            a("extmap:14/sendonly urn:3gpp:video-orientation"),
+            Attribute::Extmap {
+                id: 14,
+                uri: "urn:3gpp:video-orientation"
+            }
+        );
+        assert_eq!(a("extmap:x urn:a"), Attribute::Malformed { name: "extmap" });
+        assert_eq!(a("extmap:1"), Attribute::Malformed { name: "extmap" });
+        assert_eq!(a("cryptex"), Attribute::Cryptex);
+        assert_eq!(a("sframe"), Attribute::Sframe);
     }
 
     #[test]

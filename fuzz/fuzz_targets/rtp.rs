@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = csrc.0;
     }
     if let Some(ext) = p.extension() {
-        let _ = (ext.profile(), ext.form(), ext.data().len());
+        let _ = (ext.profile(), ext.form(), ext.is_cryptex(), ext.data().len());
         let mut elements = ext.elements();
         for el in elements.by_ref() {
             let _ = (el.id, el.data.len());

@@ -25,6 +25,8 @@ pub const MAX_FLOWS_PER_MEDIA: usize = 8;
 /// Announced addresses remembered per m-line.
 const MAX_HISTORY: usize = 16;
 const MAX_RTPMAP: usize = 24;
+/// `a=extmap` lines kept per m-line.
+const MAX_EXTMAP: usize = 16;
 /// ICE candidates indexed per m-line.
 const MAX_CANDIDATES: usize = 16;
 const MAX_USER_AGENTS: usize = 4;
@@ -78,6 +80,12 @@ pub struct Announce {
     /// A NULL or weak crypto suite offered, by name.
     pub weak_suite: Option<String>,
     pub rtpmap: Vec<(u8, String, u32)>,
+    /// `a=extmap` (RFC 8285 section 8): header extension id → URI, bounded.
+    pub extmap: Vec<(u16, String)>,
+    /// `a=cryptex` (RFC 9335): header extensions encrypted.
+    pub cryptex: bool,
+    /// `a=sframe`: SFrame (RFC 9605) end-to-end media encryption.
+    pub sframe: bool,
 }
 
 /// One m-line of a call.
@@ -112,6 +120,23 @@ impl CallMedia {
             .flat_map(|a| a.rtpmap.iter())
             .find(|(p, _, _)| *p == pt)
             .map(|(_, n, c)| (n.as_str(), *c))
+    }
+    /// The URI either side's `a=extmap` gave a header extension id.
+    pub fn extmap_uri(&self, id: u8) -> Option<&str> {
+        self.sides
+            .iter()
+            .flatten()
+            .flat_map(|a| a.extmap.iter())
+            .find(|(i, _)| *i == u16::from(id))
+            .map(|(_, u)| u.as_str())
+    }
+    /// Either side offered `a=cryptex` (RFC 9335).
+    pub fn cryptex(&self) -> bool {
+        self.sides.iter().flatten().any(|a| a.cryptex)
+    }
+    /// Either side offered `a=sframe`.
+    pub fn sframe(&self) -> bool {
+        self.sides.iter().flatten().any(|a| a.sframe)
     }
     pub fn profile(&self) -> Option<&str> {
         self.sides
@@ -636,6 +661,21 @@ fn read_sdp(
     let session_fingerprint = sd
         .session_attributes()
         .any(|a| matches!(a, Attribute::Fingerprint { .. }));
+    // RFC 8285 section 8 and RFC 9335 section 6.1: both may be session-level.
+    let session_cryptex = sd
+        .session_attributes()
+        .any(|a| matches!(a, Attribute::Cryptex));
+    let session_sframe = sd
+        .session_attributes()
+        .any(|a| matches!(a, Attribute::Sframe));
+    let session_extmap: Vec<(u16, String)> = sd
+        .session_attributes()
+        .filter_map(|a| match a {
+            Attribute::Extmap { id, uri } => Some((id, owned(uri, 96))),
+            _ => None,
+        })
+        .take(MAX_EXTMAP)
+        .collect();
     for (i, section) in sd.media().enumerate() {
         if i >= MAX_MEDIA {
             break;
@@ -649,6 +689,9 @@ fn read_sdp(
         let mut fingerprint = session_fingerprint;
         let mut zrtp = session_zrtp;
         let mut rtpmap = Vec::new();
+        let mut extmap = session_extmap.clone();
+        let mut cryptex = session_cryptex;
+        let mut sframe = session_sframe;
         let mut rtcp_mux = false;
         let mut rtcp_port = None;
         let mut rtcp_addr = None;
@@ -676,6 +719,11 @@ fn read_sdp(
                 } if rtpmap.len() < MAX_RTPMAP => {
                     rtpmap.push((pt, owned(encoding, 32), clock_rate))
                 }
+                Attribute::Extmap { id, uri } if extmap.len() < MAX_EXTMAP => {
+                    extmap.push((id, owned(uri, 96)))
+                }
+                Attribute::Cryptex => cryptex = true,
+                Attribute::Sframe => sframe = true,
                 Attribute::RtcpMux => rtcp_mux = true,
                 Attribute::Rtcp { port, addr } => {
                     rtcp_port = Some(port);
@@ -722,6 +770,9 @@ fn read_sdp(
             keys_exposed: crypto && inline_key,
             weak_suite: weak,
             rtpmap,
+            extmap,
+            cryptex,
+            sframe,
         };
         if let (Some(ip), p) = (addr, m.port) {
             if p != 0 {

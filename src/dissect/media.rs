@@ -22,6 +22,9 @@ const VOTE_PACKETS: u64 = 24;
 /// Packets per stream followed for repeated payloads while the verdict is
 /// still unknown (plain media repeats its silence frames; SRTP cannot).
 const REPEAT_PACKETS: u64 = 512;
+/// Packets per stream whose header extension identifiers are recorded
+/// (senders negotiate them once; later packets repeat the same set).
+const EXT_PACKETS: u64 = 512;
 /// Candidate streams (not accepted yet) kept per flow; the oldest is replaced.
 const MAX_CANDIDATES: usize = 4;
 /// In-order packets (sequence step 1..=[`MAX_SEQ_STEP`]) that make a stream RTP.
@@ -117,6 +120,9 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
                 accepted: false,
                 relayed: pkt.relayed,
                 series: Default::default(),
+                ext: Default::default(),
+                playout: Default::default(),
+                frames: Default::default(),
             };
             let candidates = m.streams.iter().filter(|s| !s.accepted).count();
             if candidates >= MAX_CANDIDATES && !forced && !m.is_settled() {
@@ -171,7 +177,24 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
         s.clock_estimated = s.clock.is_some();
     }
     s.stats.update_packet(&p, arrival, s.clock);
+    s.playout.packet(
+        seq,
+        pkt.ts.saturating_sub(s.first_ts).as_secs_f64(),
+        p.timestamp(),
+        p.marker(),
+        s.clock,
+    );
+    s.frames.packet(
+        p.timestamp(),
+        p.marker(),
+        pkt.ts.saturating_sub(s.first_ts).as_secs_f64(),
+    );
     s.last_ts = pkt.ts;
+    if s.stats.packets() <= EXT_PACKETS {
+        if let Some(e) = p.extension() {
+            s.ext.observe(&e);
+        }
+    }
     let since = pkt.ts.saturating_sub(s.first_ts).as_secs_f64();
     s.series.record(
         since,
@@ -277,6 +300,17 @@ fn estimate_clock(ts0: u32, ts1: u32, t0: Nanos, t1: Nanos) -> Option<u32> {
         .find(|&c| (rate / f64::from(c) - 1.0).abs() < 0.25)
 }
 
+/// RFC 3550 section 6.4.1: round trip = A - LSR - DLSR, where A is when
+/// the report block arrived; seen from the capture point, A - LSR is the
+/// capture time of the report less that of the sender report it echoes.
+/// DLSR is in units of 1/65536 s. `None` when negative (clocks or a
+/// mismatched LSR).
+pub fn round_trip_ms(sr_seen: Nanos, rr_seen: Nanos, dlsr: u32) -> Option<f64> {
+    let ms = (rr_seen.as_secs_f64() - sr_seen.as_secs_f64()) * 1000.0
+        - f64::from(dlsr) * 1000.0 / 65536.0;
+    (ms >= 0.0).then_some(ms)
+}
+
 fn rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
     let evidence = srtp::looks_like_srtcp(payload);
     let compound = RtcpCompound::new(payload);
@@ -289,11 +323,30 @@ fn rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
         any = true;
         match p.packet_type() {
             RtcpPacketType::SenderReport | RtcpPacketType::ReceiverReport => {
+                if let Some(sr) = p.sender_report() {
+                    // RFC 3550 section 6.4.1: LSR is the middle 32 bits of
+                    // the SR's NTP timestamp.
+                    let i = usize::from(m.sr_next) % m.sr_sent.len();
+                    if let Some(slot) = m.sr_sent.get_mut(i) {
+                        *slot = ((sr.ntp() >> 16) as u32, pkt.ts);
+                    }
+                    m.sr_next = m.sr_next.wrapping_add(1);
+                }
                 let blocks = p
                     .sender_report()
                     .map(|sr| sr.reports())
                     .or_else(|| p.receiver_report().map(|rr| rr.reports()));
                 for b in blocks.into_iter().flatten() {
+                    if b.lsr() != 0 {
+                        let sent = m
+                            .sr_sent
+                            .iter()
+                            .find(|(k, t)| *k == b.lsr() && *t != Nanos::default());
+                        if let Some(r) = sent.and_then(|&(_, t)| round_trip_ms(t, pkt.ts, b.dlsr()))
+                        {
+                            m.rtt_ms = Some(r);
+                        }
+                    }
                     let rep = RtcpReport {
                         ssrc: b.ssrc().0,
                         fraction_lost: b.fraction_lost(),
@@ -310,6 +363,12 @@ fn rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
             RtcpPacketType::SourceDescription => {
                 if let Some(sdes) = p.sdes() {
                     for chunk in sdes.chunks() {
+                        for item in chunk.items() {
+                            let t = u8::from(item.kind);
+                            if (2..=8).contains(&t) {
+                                m.sdes_clear |= 1 << t;
+                            }
+                        }
                         if let (Some(c), true) = (chunk.cname(), n_cnames < cnames.len()) {
                             cnames[n_cnames] = Some(c);
                             n_cnames += 1;
@@ -344,5 +403,23 @@ fn rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
                     .check(ip, "rtcp-sdes-cname", pkt.flow_id, pkt.dst.ip, pkt.ts);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_is_the_report_time_less_the_sr_time_and_dlsr() {
+        // SR seen at 10.000 s, its echo at 10.250 s after a DLSR of
+        // 0.2 s (13107.2 units of 1/65536 s): 50 ms of round trip.
+        let sr = Nanos(10_000_000_000);
+        let rr = Nanos(10_250_000_000);
+        let r = round_trip_ms(sr, rr, 13_107).unwrap();
+        assert!((r - (250.0 - 13_107.0 * 1000.0 / 65_536.0)).abs() < 1e-9);
+        assert!((r - 50.0).abs() < 0.01);
+        // A DLSR longer than the gap is not a round trip.
+        assert_eq!(round_trip_ms(sr, rr, 65_536), None);
     }
 }

@@ -45,6 +45,7 @@ impl Report {
             sip,
             firewall,
             limits,
+            call_quality,
         } = self;
         let deal = Deal::new(parts);
         // Smaller pieces for fewer flows, so that the shares hold: at least
@@ -71,6 +72,7 @@ impl Report {
             write_field(&mut w, b",", "sip", sip)?;
             write_field(&mut w, b",", "firewall", firewall)?;
             write_field(&mut w, b",", "limits", limits)?;
+            write_field(&mut w, b",", "call_quality", call_quality)?;
             w.write_all(b"}\n")?;
             w.flush()
         })
@@ -94,6 +96,9 @@ impl Report {
         }
         for l in &self.leaks {
             write_record(out, "leak", l)?;
+        }
+        for q in &self.call_quality {
+            write_record(out, "call_quality", q)?;
         }
         write_record(
             out,

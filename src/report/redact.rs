@@ -231,6 +231,10 @@ pub fn redact(r: &mut Report) {
     for w in &mut r.warnings {
         x.text(&mut w.example);
     }
+    for q in &mut r.call_quality {
+        x.call_id(&mut q.call_id);
+        x.text(&mut q.direction);
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,66 @@ pub struct Report {
     pub firewall: Vec<FirewallOut>,
     /// Limits in force and what they cost (evictions, drops).
     pub limits: LimitsOut,
+    /// Per call with rated audio, its worst direction (ITU-T G.107 E-model).
+    pub call_quality: Vec<CallQualityOut>,
+}
+
+/// A call's audio quality: its worst-rated audio stream.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct CallQualityOut {
+    pub call_id: String,
+    pub mos: f64,
+    pub r_factor: f64,
+    /// The flow and stream (SSRC) rated worst.
+    pub flow_id: u32,
+    pub ssrc: u32,
+    /// Which way that stream went, "src -> dst".
+    pub direction: String,
+    pub estimate: bool,
+    /// What dragged the rating down most: "loss", "delay", "codec" or "none".
+    #[cfg_attr(test, schemars(extend("enum" = ["loss", "delay", "codec", "none"])))]
+    pub limited_by: &'static str,
+    /// Streams rated in the call.
+    pub streams_rated: u32,
+}
+
+/// ITU-T G.107 E-model estimate of one audio stream, as heard at its
+/// receiver (see README "Call quality").
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct QualityOut {
+    /// R = 93.2 - Id - Ie,eff.
+    pub r_factor: f64,
+    /// G.107 Annex B MOS from R.
+    pub mos: f64,
+    /// True when the codec has no published Ie/Bpl (G.711's are used) or
+    /// the clock rate was estimated.
+    pub estimate: bool,
+    /// (lost + late) / expected, 0..=1.
+    pub loss_effective: f64,
+    /// Packets later than the fixed jitter buffer allows.
+    pub late: u64,
+    /// Mean observed loss-run length over 1/(1 - loss); 1 = random.
+    pub burst_ratio: f64,
+    /// Round trip from RTCP (A - LSR - DLSR), when a report echoed a seen SR.
+    pub rtt_ms: Option<f64>,
+    pub jitter_buffer_ms: f64,
+    /// One-way delay Ta used: rtt/2 + the buffer, or the buffer alone.
+    pub one_way_delay_ms: f64,
+    /// "rtcp-rtt" or "jitter-buffer-only".
+    #[cfg_attr(test, schemars(extend("enum" = ["rtcp-rtt", "jitter-buffer-only"])))]
+    pub delay_from: &'static str,
+    /// The codec's Ie and Bpl (ITU-T G.113 Appendix I).
+    pub ie: f64,
+    pub bpl: f64,
+    /// Id and Ie,eff.
+    pub delay_impairment: f64,
+    pub ie_effective: f64,
+    /// The largest impairment: "loss" (Ie,eff - Ie), "delay" (Id),
+    /// "codec" (Ie) or "none" (all below 1).
+    #[cfg_attr(test, schemars(extend("enum" = ["loss", "delay", "codec", "none"])))]
+    pub limited_by: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,6 +183,46 @@ pub struct RtpStreamOut {
     /// Loss and jitter that the far end reported in RTCP, when seen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rtcp_reported: Option<RtcpReportedOut>,
+    /// RTP header extensions (RFC 8285) the stream carried in clear: SRTP
+    /// encrypts only the payload, so these are readable on the wire.
+    pub extensions: Vec<RtpExtensionOut>,
+    /// Header extensions sent under an RFC 9335 cryptex profile
+    /// (0xC0DE/0xC2DE): encrypted, not readable.
+    pub header_extensions_encrypted: bool,
+    /// Audio quality estimate (ITU-T G.107 E-model) of audio streams with
+    /// at least 50 packets; null otherwise.
+    pub quality: Option<QualityOut>,
+    /// Video frame rate and freezes, on video streams; null otherwise.
+    pub video: Option<VideoOut>,
+}
+
+/// Video frames of a stream: packets sharing an RTP timestamp, closed by
+/// the marker bit (see README "Video frame rate").
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct VideoOut {
+    pub frames: u32,
+    /// (frames - 1) over the time from the first frame to the last.
+    pub fps: Option<f64>,
+    /// Gaps between frames over max(3 x, 150 ms more than) the mean of the last 30.
+    pub freezes: u32,
+    pub longest_gap_ms: f64,
+    pub packets_per_frame: f64,
+}
+
+/// One RTP header extension seen in clear (never its data).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct RtpExtensionOut {
+    /// The local identifier (RFC 8285: 1..=14 one-byte, 1..=255 two-byte).
+    pub id: u8,
+    /// What it is: the URI the call's SDP `a=extmap` gave the identifier,
+    /// else one told by its shape, else null.
+    pub uri: Option<String>,
+    /// Where `uri` came from: "sdp" (`a=extmap`) or "shape" (a guess from
+    /// the element's form and length).
+    #[cfg_attr(test, schemars(extend("enum" = ["sdp", "shape", null])))]
+    pub uri_from: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
