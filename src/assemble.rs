@@ -1419,7 +1419,7 @@ mod tests {
 }
 
 #[cfg(test)]
-mod tests {
+mod flow_tests {
     use super::*;
 
     fn flow(id: u32, transport: &'static str, dst: (&str, u16)) -> FlowOut {
