@@ -55,9 +55,10 @@
 //!   and inferred calls alike.
 //! * `assemble`: reads the finished analysis whole and fills the report
 //!   (`Analyzer::finish`), taking every verdict from `judge`.
-//! * [`report`]: the serde types whose field names are the contract, and
-//!   their renderings (JSON, NDJSON, terminal table, HTML), redaction and
-//!   reverse DNS. It uses nothing of the analysis.
+//! * [`report`]: the serde types whose field names are the contract (and
+//!   the JSON Schema generated from them), their renderings (JSON, NDJSON,
+//!   a terminal table fitted to the screen, HTML), redaction, reverse DNS
+//!   and GeoIP places. It uses nothing of the analysis.
 //! * [`engine`]: the analyzer: decode, reassemble, look up the flow,
 //!   dissect. [`shard`] runs `--threads N` by implementing the
 //!   [`engine::Router`] the engine defines: the reading thread analyses a
