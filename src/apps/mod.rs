@@ -870,6 +870,16 @@ pub fn app_of_port(
     operator: Option<&Operator>,
 ) -> Option<&'static str> {
     let op = operator?;
+    port_rule(transport, port, |needs| match needs {
+        Needs::Operator(name) => op.name == *name,
+        Needs::Service(s) => op.service == Some(*s),
+        Needs::Named(_) => false,
+    })
+}
+
+/// The app of the first port rule for `transport` and `port` whose need
+/// `fits`; `None` for a transport other than UDP or TCP.
+fn port_rule(transport: &str, port: u16, fits: impl Fn(&Needs) -> bool) -> Option<&'static str> {
     let udp = if transport.eq_ignore_ascii_case("udp") {
         true
     } else if transport.eq_ignore_ascii_case("tcp") {
@@ -879,15 +889,7 @@ pub fn app_of_port(
     };
     PORT_RULES
         .iter()
-        .find(|r| {
-            r.udp == udp
-                && (r.lo..=r.hi).contains(&port)
-                && match r.needs {
-                    Needs::Operator(name) => op.name == name,
-                    Needs::Service(s) => op.service == Some(s),
-                    Needs::Named(_) => false,
-                }
-        })
+        .find(|r| r.udp == udp && (r.lo..=r.hi).contains(&port) && fits(&r.needs))
         .map(|r| r.app)
 }
 
@@ -900,21 +902,11 @@ pub fn app_of_port_on_named_address(
     port: u16,
     named_app: &str,
 ) -> Option<&'static str> {
-    let udp = if transport.eq_ignore_ascii_case("udp") {
-        true
-    } else if transport.eq_ignore_ascii_case("tcp") {
-        false
-    } else {
-        return None;
-    };
-    PORT_RULES
-        .iter()
-        .find(|r| {
-            r.udp == udp
-                && (r.lo..=r.hi).contains(&port)
-                && matches!(r.needs, Needs::Named(a) if a == named_app)
-        })
-        .map(|r| r.app)
+    port_rule(
+        transport,
+        port,
+        |needs| matches!(needs, Needs::Named(a) if *a == named_app),
+    )
 }
 
 #[cfg(test)]

@@ -646,18 +646,10 @@ impl Graph {
     /// The edges, each with its flows in a tooltip (their labels are
     /// drawn after all of them, so that no edge is drawn over a label).
     fn draw_edges(&self, h: &mut String, lay: &Layout) {
-        for (k, ((a, b), e)) in self.edges.iter().enumerate() {
-            let (Some(&(ax, ay)), Some(&(bx, by))) = (lay.pos.get(*a), lay.pos.get(*b)) else {
+        for (k, e) in self.edges.values().enumerate() {
+            let Some((path, _, _, _)) = self.edge_geometry(lay, k) else {
                 continue;
             };
-            let (ca, cb) = (lay.ci(self.col(*a)), lay.ci(self.col(*b)));
-            let (path, _, _) = edge_path(
-                lay,
-                k,
-                (ax, ay + NODE_H / 2.0),
-                (bx, by + NODE_H / 2.0),
-                (ca, cb),
-            );
             let class = severity_class(e.severity);
             let dash = if e.dashed { " dashed" } else { "" };
             let title: Vec<String> = e
@@ -683,6 +675,22 @@ impl Graph {
                 }
             );
         }
+    }
+
+    /// Edge `k`'s path, where its label goes, and whether it is an arc (both
+    /// ends in one column); `None` when an end is not drawn.
+    fn edge_geometry(&self, lay: &Layout, k: usize) -> Option<(String, f64, f64, bool)> {
+        let (a, b) = self.edges.keys().nth(k)?;
+        let (&(ax, ay), &(bx, by)) = (lay.pos.get(*a)?, lay.pos.get(*b)?);
+        let (ca, cb) = (lay.ci(self.col(*a)), lay.ci(self.col(*b)));
+        let (path, lx, ly) = edge_path(
+            lay,
+            k,
+            (ax, ay + NODE_H / 2.0),
+            (bx, by + NODE_H / 2.0),
+            (ca, cb),
+        );
+        Some((path, lx, ly, ca == cb))
     }
 
     /// The lines of edge `e`'s label: its first [`MAX_EDGE_LABELS`] flows'
@@ -722,20 +730,11 @@ impl Graph {
             })
             .collect();
         let mut placed: Vec<Label> = Vec::new();
-        for (k, ((a, b), e)) in self.edges.iter().enumerate() {
-            let (Some(&(ax, ay)), Some(&(bx, by))) = (lay.pos.get(*a), lay.pos.get(*b)) else {
+        for (k, e) in self.edges.values().enumerate() {
+            let Some((_, lx, ly, arc)) = self.edge_geometry(lay, k) else {
                 continue;
             };
-            let (ca, cb) = (lay.ci(self.col(*a)), lay.ci(self.col(*b)));
-            let (_, lx, ly) = edge_path(
-                lay,
-                k,
-                (ax, ay + NODE_H / 2.0),
-                (bx, by + NODE_H / 2.0),
-                (ca, cb),
-            );
             let lines = Self::label_lines(e);
-            let arc = ca == cb;
             let w = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64 * CHAR_W;
             let h = lines.len() as f64 * LINE_H;
             let x = if arc { lx } else { lx - w / 2.0 };
