@@ -30,6 +30,83 @@ impl Analyzer {
         flow_out(self, idx as usize, None)
     }
 
+    /// Streaming: writes the record of each flow that ended since the last
+    /// call through `emit` (every flow with `--all-flows`, else those
+    /// [`is_vc`] would list), then lets it go unless a call may need it at
+    /// the end (a flow of a call kind, at most `MAX_HELD_ENDED` of them).
+    /// The others are counted for `other_flows`.
+    pub fn stream_ended(&mut self, emit: &mut dyn FnMut(&FlowOut)) {
+        for idx in self.take_ended() {
+            let idx = idx as usize;
+            let Some(f) = self.flows.get(idx) else {
+                continue;
+            };
+            let out = flow_out_of(self, f, None);
+            let (transport, port) = (f.transport, remote_of(f).port);
+            let vc = is_vc(&out);
+            if vc || self.all_flows {
+                emit(&out);
+                self.streamed += 1;
+            }
+            if let Some(app) = &out.app {
+                let n = self.app_bytes.len();
+                match self.app_bytes.get_mut(app.as_str()) {
+                    Some(c) => {
+                        c.0 += 1;
+                        c.1 += out.bytes;
+                    }
+                    None if n < crate::engine::MAX_APPS => {
+                        self.app_bytes.insert(app.clone(), (1, out.bytes));
+                    }
+                    None => {}
+                }
+            }
+            if !vc {
+                if !self.all_flows {
+                    self.other.add(transport, port, out.packets, out.bytes);
+                }
+                self.flows.forget(idx);
+            } else if self.flows.held_ended() > crate::engine::MAX_HELD_ENDED {
+                self.not_held += 1;
+                self.flows.forget(idx);
+            }
+        }
+        self.flows.compact();
+    }
+
+    /// The `interval` record at packet time `ts`; `before` is the packets
+    /// and bytes of the record before.
+    pub fn interval_report(
+        &self,
+        ts: crate::time::Nanos,
+        before: (u64, u64),
+    ) -> crate::report::IntervalOut {
+        let mut apps: Vec<crate::report::AppBytesOut> = self
+            .app_bytes
+            .iter()
+            .map(|(app, &(flows, bytes))| crate::report::AppBytesOut {
+                app: app.clone(),
+                flows,
+                bytes,
+            })
+            .collect();
+        apps.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.app.cmp(&b.app)));
+        apps.truncate(10);
+        let s = &self.stats;
+        crate::report::IntervalOut {
+            ts: ts.as_secs_f64(),
+            packets: s.packets,
+            bytes: s.bytes,
+            dropped: self.ctx.dropped,
+            interval_packets: s.packets.saturating_sub(before.0),
+            interval_bytes: s.bytes.saturating_sub(before.1),
+            live_flows: self.flows.live_flows(),
+            flows_reported: self.streamed,
+            sip_calls: self.ctx.calls.calls().len(),
+            top_apps: apps,
+        }
+    }
+
     /// Ends the analysis and builds the report.
     pub fn finish(self, files: Vec<String>, interface: Option<String>) -> Report {
         self.finish_threads(files, interface, 1)
@@ -513,11 +590,7 @@ fn tls_version_name(v: u16) -> String {
 
 /// One call's report, from its signalling facts and its media flows' verdicts.
 fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
-    let by_id = |id: u32| {
-        flows
-            .get((id as usize).wrapping_sub(1))
-            .filter(|f| f.id == id)
-    };
+    let by_id = |id: u32| by_id(flows, id).and_then(|i| flows.get(i));
     let sig_encrypted = matches!(call.sig_transport, "tls" | "wss");
     let mut media = Vec::new();
     let mut any_exposed = false;
@@ -781,10 +854,7 @@ fn turn_over_tls(a: &Analyzer, flows: &mut [FlowOut], relays: &mut Vec<RelayOut>
             Transport::Udp if st.protocols.contains(Proto::Dtls) => "dtls",
             _ => continue,
         };
-        let Some(out) = flows
-            .get_mut((f.id as usize).wrapping_sub(1))
-            .filter(|o| o.id == f.id)
-        else {
+        let Some(out) = by_id(flows, f.id).and_then(|i| flows.get_mut(i)) else {
             continue;
         };
         let (client, server) = match t.client_dir {
@@ -863,6 +933,10 @@ pub(crate) fn build_report(
     reasm: ReasmStats,
     threads: usize,
 ) -> Report {
+    // Flows let go while streaming leave the table now.
+    a.flows.drain_ended().for_each(drop);
+    a.ctx.ended.clear();
+    a.flows.purge();
     let across = Across::of(a);
 
     let mut flows = flows_out(a, &across, threads);
@@ -894,7 +968,7 @@ pub(crate) fn build_report(
         // did not already.
         if c.signalling.protocol == "sip" {
             for &id in &c.signalling_flows {
-                if let Some(f) = flows.get_mut((id as usize).wrapping_sub(1)) {
+                if let Some(f) = by_id(&flows, id).and_then(|i| flows.get_mut(i)) {
                     if !f.findings.iter().any(|x| x.starts_with("SIP over TLS")) {
                         f.findings.push(format!(
                             "SIP over {}: encrypted signalling of {} (seen by the call's addresses and timing)",
@@ -906,7 +980,7 @@ pub(crate) fn build_report(
             }
         }
         for &id in &c.flow_ids {
-            if let Some(f) = flows.get_mut((id as usize).wrapping_sub(1)) {
+            if let Some(f) = by_id(&flows, id).and_then(|i| flows.get_mut(i)) {
                 f.call_id.get_or_insert_with(|| c.call_id.clone());
                 if f.app.is_none() {
                     if let Some(a) = &c.app {
@@ -940,10 +1014,38 @@ pub(crate) fn build_report(
     warnings.add_n("relays-not-kept", a.ctx.relays.overflow, || {
         "the relay table is full".into()
     });
+    warnings.add_n("flows-not-held", a.not_held, || {
+        format!(
+            "more than {} ended flows of calls held while streaming: later ones are missing from their calls",
+            crate::engine::MAX_HELD_ENDED
+        )
+    });
     warnings.add_n("calls-not-tracked", a.ctx.calls.dropped, || {
         "the call table is full".into()
     });
     let firewall = firewall(&flows);
+    let other_flows = if a.all_flows {
+        None
+    } else {
+        let mut tally = std::mem::take(&mut a.other);
+        let mut on: rustc_hash::FxHashSet<u32> =
+            a.ctx.leaks.to_report().iter().map(|l| l.flow_id).collect();
+        on.extend(relays.iter().flat_map(|r| r.flow_ids.iter().copied()));
+        let keep = |f: &FlowOut| is_vc(f) || on.contains(&f.id);
+        flows.retain(|f| {
+            let k = keep(f);
+            if !k {
+                let t = if f.transport == "tcp" {
+                    Transport::Tcp
+                } else {
+                    Transport::Udp
+                };
+                tally.add(t, server_port(f), f.packets, f.bytes);
+            }
+            k
+        });
+        Some(other_out(&tally))
+    };
     Report {
         vcscope_version: env!("CARGO_PKG_VERSION"),
         source: Source {
@@ -963,6 +1065,7 @@ pub(crate) fn build_report(
         },
         calls,
         flows,
+        other_flows,
         relays,
         leaks: a.ctx.leaks.to_report(),
         warnings: warnings.to_report(),
@@ -993,5 +1096,79 @@ pub(crate) fn build_report(
             max_dns_names: a.ctx.names.max(),
             dns_names_dropped: a.ctx.names.dropped,
         },
+        flows_streamed: 0,
+    }
+}
+
+/// The position of flow `id` in `flows` (sorted by id, with gaps where
+/// flows were let go).
+fn by_id(flows: &[FlowOut], id: u32) -> Option<usize> {
+    match flows.get((id as usize).wrapping_sub(1)) {
+        Some(f) if f.id == id => Some((id as usize) - 1),
+        _ => flows.binary_search_by_key(&id, |f| f.id).ok(),
+    }
+}
+
+/// A flow the default report lists: it carries a videoconferencing
+/// protocol, or belongs to an app or a call (its socket's app included).
+pub(crate) fn is_vc(f: &FlowOut) -> bool {
+    const VC: [&str; 11] = [
+        "sip",
+        "sdp",
+        "rtp",
+        "rtcp",
+        "srtp",
+        "srtcp",
+        "stun",
+        "turn",
+        "turn-channeldata",
+        "dtls",
+        "zrtp",
+    ];
+    f.app.is_some() || f.call_id.is_some() || f.protocols.iter().any(|p| VC.contains(p))
+}
+
+/// The server side's port: the public side's, else the first packet's
+/// destination's (as the firewall section).
+fn server_port(f: &FlowOut) -> u16 {
+    let internal = |e: &EndpointOut| {
+        e.ip.parse()
+            .is_ok_and(|a| crate::scope::scope_of(a).is_internal())
+    };
+    if internal(&f.dst) && !internal(&f.src) {
+        f.src.port
+    } else {
+        f.dst.port
+    }
+}
+
+/// The `other_flows` section: the 20 busiest pairs by flows.
+fn other_out(t: &crate::flow::OtherTally) -> crate::report::OtherFlowsOut {
+    let mut v: Vec<crate::report::OtherPortOut> = t
+        .by_port
+        .iter()
+        .map(|(&(tr, port), c)| crate::report::OtherPortOut {
+            transport: tr.as_str(),
+            port,
+            flows: c[0],
+            packets: c[1],
+            bytes: c[2],
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        b.flows
+            .cmp(&a.flows)
+            .then(a.transport.cmp(b.transport))
+            .then(a.port.cmp(&b.port))
+    });
+    const TOP: usize = 20;
+    let rest: u64 = v.iter().skip(TOP).map(|p| p.flows).sum();
+    v.truncate(TOP);
+    crate::report::OtherFlowsOut {
+        flows: t.flows,
+        packets: t.packets,
+        bytes: t.bytes,
+        by_port: v,
+        flows_not_listed: rest + t.unlisted,
     }
 }

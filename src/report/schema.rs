@@ -6,14 +6,15 @@
 
 use serde_json::{json, Value};
 
-use super::types::{CallOut, FlowOut, LeakOut, RelayOut, Report, SummaryOut};
+use super::types::{CallOut, FlowOut, IntervalOut, LeakOut, RelayOut, Report, SummaryOut};
 
 /// Each NDJSON record: its `type` and the type whose fields follow it.
-const RECORDS: [(&str, &str); 5] = [
+const RECORDS: [(&str, &str); 6] = [
     ("flow", "FlowOut"),
     ("call", "CallOut"),
     ("relay", "RelayOut"),
     ("leak", "LeakOut"),
+    ("interval", "IntervalOut"),
     ("summary", "SummaryOut"),
 ];
 
@@ -26,6 +27,7 @@ fn schema() -> Value {
     let _ = g.subschema_for::<CallOut>();
     let _ = g.subschema_for::<RelayOut>();
     let _ = g.subschema_for::<LeakOut>();
+    let _ = g.subschema_for::<IntervalOut>();
     let _ = g.subschema_for::<SummaryOut>();
     let mut root: Value = g.root_schema_for::<Report>().into();
     let obj = root.as_object_mut().expect("an object schema");
