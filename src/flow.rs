@@ -5,8 +5,10 @@
 //! been idle for longer than the timeout (packet time, never the wall clock)
 //! ends; when the table is full, the flows idle the longest are ended early
 //! and counted as evicted. An ended flow keeps its summary for the report but
-//! drops its dissection state; a later packet on the same 5-tuple starts a
-//! new flow.
+//! drops its dissection state, unless the caller lets it go once its record
+//! is written ([`FlowTable::forget`], streaming output): then it leaves
+//! memory at the next compaction. A later packet on the same 5-tuple starts
+//! a new flow.
 
 use rustc_hash::FxHashMap;
 
