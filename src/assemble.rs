@@ -32,7 +32,7 @@ impl Analyzer {
 
     /// Streaming: writes the record of each flow that ended since the last
     /// call through `emit` (every flow with `--all-flows`, else those
-    /// [`is_vc`] would list), then lets it go unless a call may need it at
+    /// `is_vc` would list), then lets it go unless a call may need it at
     /// the end (a flow of a call kind, at most `MAX_HELD_ENDED` of them).
     /// The others are counted for `other_flows`.
     pub fn stream_ended(&mut self, emit: &mut dyn FnMut(&FlowOut)) {

@@ -60,6 +60,9 @@ pub fn run(cli: Cli) -> i32 {
             // NDJSON to standard output on one thread streams flow records
             // as flows end, and lets them go.
             let streaming = streams(&a.common);
+            if let Err(e) = check_interval(&a.common, streaming) {
+                return fail(e);
+            }
             let interval = a.common.interval.map(Nanos::from_secs);
             let res = if streaming {
                 crate::shard::run(&config(&a.common), 1, |an| {
@@ -181,6 +184,9 @@ pub fn run(cli: Cli) -> i32 {
             // (on one thread: workers' flows get their ids only at the end).
             let threads = a.common.threads;
             let streaming = streams(&a.common);
+            if let Err(e) = check_interval(&a.common, streaming) {
+                return fail(e);
+            }
             let interval = Some(Nanos::from_secs(a.common.interval.unwrap_or(60)));
             let res = crate::shard::run(&config(&a.common), threads, |an| {
                 if !streaming {
@@ -217,6 +223,17 @@ fn streams(c: &CommonArgs) -> bool {
         && !c.redact
         && !c.resolve
         && c.geoip.is_none()
+}
+
+/// `--interval` needs streamed NDJSON: refused otherwise rather than ignored.
+fn check_interval(c: &CommonArgs, streaming: bool) -> Result<(), String> {
+    match c.interval {
+        Some(s) if !streaming => Err(format!(
+            "--interval {s}: heartbeat records come with NDJSON streamed to standard output \
+             (--format ndjson, no -o file, one thread, without --redact, --resolve or --geoip)"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The report after streaming: flows that ended before the capture did were
