@@ -33,8 +33,10 @@ impl Analyzer {
     /// Streaming: writes the record of each flow that ended since the last
     /// call through `emit` (every flow with `--all-flows`, else those
     /// `is_vc` would list), then lets it go unless a call may need it at
-    /// the end (a flow of a call kind, at most `MAX_HELD_ENDED` of them).
-    /// The others are counted for `other_flows`.
+    /// the end (a flow of a call kind, or TLS, DTLS or QUIC; at most
+    /// `MAX_HELD_ENDED` of them). The others are counted for
+    /// `other_flows`; a held flow not written yet is decided on at the end
+    /// ([`Analyzer::flow_deferred`]).
     pub fn stream_ended(&mut self, emit: &mut dyn FnMut(&FlowOut)) {
         for idx in self.take_ended() {
             let idx = idx as usize;
@@ -61,17 +63,30 @@ impl Analyzer {
                     None => {}
                 }
             }
-            if !vc {
-                if !self.all_flows {
+            // TLS, DTLS and QUIC may yet be a call's signalling or a TURN
+            // relay (seen at the end, over all flows): held too.
+            let hold = vc || out.protocols.iter().any(|p| ["tls", "quic"].contains(p));
+            let written = vc || self.all_flows;
+            let full = hold && self.flows.held_ended() > crate::engine::MAX_HELD_ENDED;
+            if full {
+                self.not_held += 1;
+            }
+            if !hold || full {
+                if !written {
                     self.other.add(transport, port, out.packets, out.bytes);
                 }
                 self.flows.forget(idx);
-            } else if self.flows.held_ended() > crate::engine::MAX_HELD_ENDED {
-                self.not_held += 1;
-                self.flows.forget(idx);
+            } else if !written {
+                // Listed or counted at the end, when its call is known.
+                self.deferred.insert(out.id);
             }
         }
         self.flows.compact();
+    }
+
+    /// Streaming: flow `id` ended but its record waits for the end.
+    pub fn flow_deferred(&self, id: u32) -> bool {
+        self.deferred.contains(&id)
     }
 
     /// The `interval` record at packet time `ts`; `before` is the packets

@@ -78,6 +78,9 @@ pub struct Analyzer {
     /// Streaming: per app, flows and bytes of the flows ended so far
     /// (at most `MAX_APPS` apps).
     pub(crate) app_bytes: rustc_hash::FxHashMap<String, (u64, u64)>,
+    /// Streaming: ids of ended flows held whose record waits for the end
+    /// (bounded by `MAX_HELD_ENDED`).
+    pub(crate) deferred: rustc_hash::FxHashSet<u32>,
 }
 
 /// Ended flows of a call kind held for the final report while streaming.
@@ -101,6 +104,7 @@ impl Analyzer {
             streamed: 0,
             not_held: 0,
             app_bytes: Default::default(),
+            deferred: Default::default(),
         }
     }
 

@@ -237,9 +237,11 @@ fn check_interval(c: &CommonArgs, streaming: bool) -> Result<(), String> {
 }
 
 /// The report after streaming: flows that ended before the capture did were
-/// written already.
+/// written already, but for those held back until their call was known.
 fn streamed(report: &mut Report, an: &crate::engine::Analyzer) {
-    report.flows.retain(|f| f.ended == "capture-end");
+    report
+        .flows
+        .retain(|f| f.ended == "capture-end" || an.flow_deferred(f.id));
     report.flows_streamed = usize::try_from(an.flows_streamed()).unwrap_or(usize::MAX);
 }
 
