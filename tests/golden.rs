@@ -398,3 +398,36 @@ fn default_report_leaves_out_only_flows_with_nothing_of_a_call() {
     }
     assert!(left_out > 0, "no fixture has a flow to leave out");
 }
+
+/// Streaming (NDJSON on one thread) writes flows as they end and lets most
+/// go; the calls, relays and leaks are still those of a report written at
+/// the end (two threads do not stream). A short idle timeout makes flows
+/// end inside the captures.
+#[test]
+fn streamed_calls_match_a_report_written_at_the_end() {
+    let records = |capture: &Path, threads: &str| -> Vec<String> {
+        let out = Command::new(bin())
+            .args(["read", "--format", "ndjson", "--no-progress"])
+            .args(["--idle-timeout", "2", "--all-flows", "--threads", threads])
+            .arg(capture)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", capture.display());
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| {
+                !l.starts_with("{\"type\":\"flow\"") && !l.starts_with("{\"type\":\"summary\"")
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    for capture in all_fixtures() {
+        assert_eq!(
+            records(&capture, "1"),
+            records(&capture, "2"),
+            "{}",
+            name(&capture)
+        );
+    }
+}
