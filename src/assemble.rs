@@ -30,6 +30,98 @@ impl Analyzer {
         flow_out(self, idx as usize, None)
     }
 
+    /// Streaming: writes the record of each flow that ended since the last
+    /// call through `emit` (every flow with `--all-flows`, else those
+    /// `is_vc` would list), then lets it go unless a call may need it at
+    /// the end (a flow of a call kind, or TLS, DTLS or QUIC; at most
+    /// `MAX_HELD_ENDED` of them). The others are counted for
+    /// `other_flows`; a held flow not written yet is decided on at the end
+    /// ([`Analyzer::flow_deferred`]).
+    pub fn stream_ended(&mut self, emit: &mut dyn FnMut(&FlowOut)) {
+        for idx in self.take_ended() {
+            let idx = idx as usize;
+            let Some(f) = self.flows.get(idx) else {
+                continue;
+            };
+            let out = flow_out_of(self, f, None);
+            let (transport, port) = (f.transport, remote_of(f).port);
+            let vc = is_vc(&out);
+            if vc || self.all_flows {
+                emit(&out);
+                self.streamed += 1;
+            }
+            if let Some(app) = &out.app {
+                let n = self.app_bytes.len();
+                match self.app_bytes.get_mut(app.as_str()) {
+                    Some(c) => {
+                        c.0 += 1;
+                        c.1 += out.bytes;
+                    }
+                    None if n < crate::engine::MAX_APPS => {
+                        self.app_bytes.insert(app.clone(), (1, out.bytes));
+                    }
+                    None => {}
+                }
+            }
+            // TLS, DTLS and QUIC may yet be a call's signalling or a TURN
+            // relay (seen at the end, over all flows): held too.
+            let hold = vc || out.protocols.iter().any(|p| ["tls", "quic"].contains(p));
+            let written = vc || self.all_flows;
+            let full = hold && self.flows.held_ended() > crate::engine::MAX_HELD_ENDED;
+            if full {
+                self.not_held += 1;
+            }
+            if !hold || full {
+                if !written {
+                    self.other.add(transport, port, out.packets, out.bytes);
+                }
+                self.flows.forget(idx);
+            } else if !written {
+                // Listed or counted at the end, when its call is known.
+                self.deferred.insert(out.id);
+            }
+        }
+        self.flows.compact();
+    }
+
+    /// Streaming: flow `id` ended but its record waits for the end.
+    pub fn flow_deferred(&self, id: u32) -> bool {
+        self.deferred.contains(&id)
+    }
+
+    /// The `interval` record at packet time `ts`; `before` is the packets
+    /// and bytes of the record before.
+    pub fn interval_report(
+        &self,
+        ts: crate::time::Nanos,
+        before: (u64, u64),
+    ) -> crate::report::IntervalOut {
+        let mut apps: Vec<crate::report::AppBytesOut> = self
+            .app_bytes
+            .iter()
+            .map(|(app, &(flows, bytes))| crate::report::AppBytesOut {
+                app: app.clone(),
+                flows,
+                bytes,
+            })
+            .collect();
+        apps.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.app.cmp(&b.app)));
+        apps.truncate(10);
+        let s = &self.stats;
+        crate::report::IntervalOut {
+            ts: ts.as_secs_f64(),
+            packets: s.packets,
+            bytes: s.bytes,
+            dropped: self.ctx.dropped,
+            interval_packets: s.packets.saturating_sub(before.0),
+            interval_bytes: s.bytes.saturating_sub(before.1),
+            live_flows: self.flows.live_flows(),
+            flows_reported: self.streamed,
+            sip_calls: self.ctx.calls.calls().len(),
+            top_apps: apps,
+        }
+    }
+
     /// Ends the analysis and builds the report.
     pub fn finish(self, files: Vec<String>, interface: Option<String>) -> Report {
         self.finish_threads(files, interface, 1)
@@ -60,17 +152,22 @@ impl Analyzer {
     }
 }
 
-/// Each leak names the call of its flow, so "which call leaked what" needs
-/// no join.
+/// Each leak names the first call its flow belongs to, so "which call
+/// leaked what" needs no join. Taken from the calls' flow lists, which hold
+/// whether or not the flow itself is still listed (streaming lets ended
+/// flows go).
 fn with_calls(
     mut leaks: Vec<crate::report::LeakOut>,
-    flows: &[FlowOut],
+    calls: &[CallOut],
 ) -> Vec<crate::report::LeakOut> {
+    let mut call_of: rustc_hash::FxHashMap<u32, &str> = rustc_hash::FxHashMap::default();
+    for c in calls {
+        for &id in &c.flow_ids {
+            call_of.entry(id).or_insert(&c.call_id);
+        }
+    }
     for l in &mut leaks {
-        l.call_id = flows
-            .get((l.flow_id as usize).wrapping_sub(1))
-            .filter(|f| f.id == l.flow_id)
-            .and_then(|f| f.call_id.clone());
+        l.call_id = call_of.get(&l.flow_id).map(|c| c.to_string());
     }
     leaks
 }
@@ -740,11 +837,7 @@ fn tls_version_name(v: u16) -> String {
 
 /// One call's report, from its signalling facts and its media flows' verdicts.
 fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
-    let by_id = |id: u32| {
-        flows
-            .get((id as usize).wrapping_sub(1))
-            .filter(|f| f.id == id)
-    };
+    let by_id = |id: u32| by_id(flows, id).and_then(|i| flows.get(i));
     let sig_encrypted = matches!(call.sig_transport, "tls" | "wss");
     let mut media = Vec::new();
     let mut any_exposed = false;
@@ -1009,10 +1102,7 @@ fn turn_over_tls(a: &Analyzer, flows: &mut [FlowOut], relays: &mut Vec<RelayOut>
             Transport::Udp if st.protocols.contains(Proto::Dtls) => "dtls",
             _ => continue,
         };
-        let Some(out) = flows
-            .get_mut((f.id as usize).wrapping_sub(1))
-            .filter(|o| o.id == f.id)
-        else {
+        let Some(out) = by_id(flows, f.id).and_then(|i| flows.get_mut(i)) else {
             continue;
         };
         let (client, server) = match t.client_dir {
@@ -1091,6 +1181,10 @@ pub(crate) fn build_report(
     reasm: ReasmStats,
     threads: usize,
 ) -> Report {
+    // Flows let go while streaming leave the table now.
+    a.flows.drain_ended().for_each(drop);
+    a.ctx.ended.clear();
+    a.flows.purge();
     let across = Across::of(a);
 
     let mut flows = flows_out(a, &across, threads);
@@ -1124,7 +1218,7 @@ pub(crate) fn build_report(
         // did not already.
         if c.signalling.protocol == "sip" {
             for &id in &c.signalling_flows {
-                if let Some(f) = flows.get_mut((id as usize).wrapping_sub(1)) {
+                if let Some(f) = by_id(&flows, id).and_then(|i| flows.get_mut(i)) {
                     if !f.findings.iter().any(|x| x.starts_with("SIP over TLS")) {
                         f.findings.push(format!(
                             "SIP over {}: encrypted signalling of {} (seen by the call's addresses and timing)",
@@ -1136,7 +1230,7 @@ pub(crate) fn build_report(
             }
         }
         for &id in &c.flow_ids {
-            if let Some(f) = flows.get_mut((id as usize).wrapping_sub(1)) {
+            if let Some(f) = by_id(&flows, id).and_then(|i| flows.get_mut(i)) {
                 let media = c.media.iter().any(|m| m.flow_id == Some(id));
                 let framed = f.app_evidence.is_some_and(AppEvidence::is_media_framing);
                 if media && !framed && crate::calls::infer::app_media_shaped(f) {
@@ -1165,10 +1259,7 @@ pub(crate) fn build_report(
     // What the media headers tell is the call's too.
     for c in &mut calls {
         for &id in &c.flow_ids {
-            let Some(f) = flows
-                .get((id as usize).wrapping_sub(1))
-                .filter(|f| f.id == id)
-            else {
+            let Some(f) = by_id(&flows, id).map(|i| &flows[i]) else {
                 continue;
             };
             for x in f
@@ -1205,11 +1296,38 @@ pub(crate) fn build_report(
     warnings.add_n("relays-not-kept", a.ctx.relays.overflow, || {
         "the relay table is full".into()
     });
+    warnings.add_n("flows-not-held", a.not_held, || {
+        format!(
+            "more than {} ended flows of calls held while streaming: later ones are missing from their calls",
+            crate::engine::MAX_HELD_ENDED
+        )
+    });
     warnings.add_n("calls-not-tracked", a.ctx.calls.dropped, || {
         "the call table is full".into()
     });
     let firewall = firewall(&flows);
-    let leaks = with_calls(a.ctx.leaks.to_report(), &flows);
+    let leaks = with_calls(a.ctx.leaks.to_report(), &calls);
+    let other_flows = if a.all_flows {
+        None
+    } else {
+        let mut tally = std::mem::take(&mut a.other);
+        let mut on: rustc_hash::FxHashSet<u32> = leaks.iter().map(|l| l.flow_id).collect();
+        on.extend(relays.iter().flat_map(|r| r.flow_ids.iter().copied()));
+        let keep = |f: &FlowOut| is_vc(f) || on.contains(&f.id);
+        flows.retain(|f| {
+            let k = keep(f);
+            if !k {
+                let t = if f.transport == "tcp" {
+                    Transport::Tcp
+                } else {
+                    Transport::Udp
+                };
+                tally.add(t, server_port(f), f.packets, f.bytes);
+            }
+            k
+        });
+        Some(other_out(&tally))
+    };
     Report {
         vcscope_version: env!("CARGO_PKG_VERSION"),
         source: Source {
@@ -1231,6 +1349,7 @@ pub(crate) fn build_report(
         },
         calls,
         flows,
+        other_flows,
         relays,
         leaks,
         warnings: warnings.to_report(),
@@ -1262,6 +1381,7 @@ pub(crate) fn build_report(
             dns_names_dropped: a.ctx.names.dropped,
         },
         call_quality,
+        flows_streamed: 0,
     }
 }
 
@@ -1273,10 +1393,7 @@ fn call_quality(calls: &mut [CallOut], flows: &[FlowOut]) -> Vec<crate::report::
         let mut worst: Option<(&FlowOut, &RtpStreamOut, &crate::report::QualityOut)> = None;
         let mut rated = 0u32;
         for &id in &c.flow_ids {
-            let Some(f) = flows
-                .get((id as usize).wrapping_sub(1))
-                .filter(|f| f.id == id)
-            else {
+            let Some(f) = by_id(flows, id).map(|i| &flows[i]) else {
                 continue;
             };
             for st in &f.rtp_streams {
@@ -1320,6 +1437,79 @@ fn call_quality(calls: &mut [CallOut], flows: &[FlowOut]) -> Vec<crate::report::
         });
     }
     out
+}
+
+/// The position of flow `id` in `flows` (sorted by id, with gaps where
+/// flows were let go).
+fn by_id(flows: &[FlowOut], id: u32) -> Option<usize> {
+    match flows.get((id as usize).wrapping_sub(1)) {
+        Some(f) if f.id == id => Some((id as usize) - 1),
+        _ => flows.binary_search_by_key(&id, |f| f.id).ok(),
+    }
+}
+
+/// A flow the default report lists: it carries a videoconferencing
+/// protocol, or belongs to an app or a call (its socket's app included).
+pub(crate) fn is_vc(f: &FlowOut) -> bool {
+    const VC: [&str; 11] = [
+        "sip",
+        "sdp",
+        "rtp",
+        "rtcp",
+        "srtp",
+        "srtcp",
+        "stun",
+        "turn",
+        "turn-channeldata",
+        "dtls",
+        "zrtp",
+    ];
+    f.app.is_some() || f.call_id.is_some() || f.protocols.iter().any(|p| VC.contains(p))
+}
+
+/// The server side's port: the public side's, else the first packet's
+/// destination's (as the firewall section).
+fn server_port(f: &FlowOut) -> u16 {
+    let internal = |e: &EndpointOut| {
+        e.ip.parse()
+            .is_ok_and(|a| crate::scope::scope_of(a).is_internal())
+    };
+    if internal(&f.dst) && !internal(&f.src) {
+        f.src.port
+    } else {
+        f.dst.port
+    }
+}
+
+/// The `other_flows` section: the 20 busiest pairs by flows.
+fn other_out(t: &crate::flow::OtherTally) -> crate::report::OtherFlowsOut {
+    let mut v: Vec<crate::report::OtherPortOut> = t
+        .by_port
+        .iter()
+        .map(|(&(tr, port), c)| crate::report::OtherPortOut {
+            transport: tr.as_str(),
+            port,
+            flows: c[0],
+            packets: c[1],
+            bytes: c[2],
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        b.flows
+            .cmp(&a.flows)
+            .then(a.transport.cmp(b.transport))
+            .then(a.port.cmp(&b.port))
+    });
+    const TOP: usize = 20;
+    let rest: u64 = v.iter().skip(TOP).map(|p| p.flows).sum();
+    v.truncate(TOP);
+    crate::report::OtherFlowsOut {
+        flows: t.flows,
+        packets: t.packets,
+        bytes: t.bytes,
+        by_port: v,
+        flows_not_listed: rest + t.unlisted,
+    }
 }
 
 #[cfg(test)]

@@ -226,6 +226,17 @@ pub struct CommonArgs {
     /// Analysis threads (1-64); the report is the same as with one (see README, Performance).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
+
+    /// List every flow in the report. By default only flows with something
+    /// of a call (a videoconferencing protocol, an app, a call, a relay or
+    /// a leak) are listed; the others are counted in `other_flows`.
+    #[arg(long)]
+    pub all_flows: bool,
+
+    /// NDJSON: write an `interval` record every SECS of packet time (a
+    /// heartbeat). Live captures default to 60; files have none unless given.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: Option<u64>,
 }
 
 /// tcpdump's forms without a command: `vcscope -r FILE ...` is `read`,

@@ -8,7 +8,7 @@
 use crate::capture::pcapfile::Block;
 use crate::capture::FrameSink;
 use crate::dissect::{self, Ctx};
-use crate::flow::{FlowLimits, FlowTable};
+use crate::flow::{FlowLimits, FlowTable, OtherTally};
 use crate::packet::reasm::{Outcome, ReasmLimits, ReasmStats, Reassembler};
 use crate::packet::{self, Decoded, LinkType, Packet, Skip};
 use crate::time::Nanos;
@@ -37,6 +37,9 @@ pub struct Config {
     pub limits: dissect::Limits,
     /// `--partition K/N`: analyse only this sensor's share of the traffic.
     pub partition: Option<Partition>,
+    /// Count the flows with nothing of a call in `other_flows` instead of
+    /// listing them (the command line's default; `--all-flows` lists all).
+    pub summarise_others: bool,
 }
 
 /// One of `count` sensors' shares of the traffic (`--partition K/N`): the
@@ -118,7 +121,26 @@ pub struct Analyzer {
     /// The reading thread of a sharded analysis hands packets on through this.
     pub(crate) dispatch: Option<Box<dyn Router>>,
     partition: Option<Partition>,
+    pub(crate) all_flows: bool,
+    /// Streaming: flows ended, written and let go, counted (not listed).
+    pub(crate) other: OtherTally,
+    /// Streaming: flow records written as flows ended.
+    pub(crate) streamed: u64,
+    /// Streaming: ended flows of a call kind let go because
+    /// `MAX_HELD_ENDED` were held already.
+    pub(crate) not_held: u64,
+    /// Streaming: per app, flows and bytes of the flows ended so far
+    /// (at most `MAX_APPS` apps).
+    pub(crate) app_bytes: rustc_hash::FxHashMap<String, (u64, u64)>,
+    /// Streaming: ids of ended flows held whose record waits for the end
+    /// (bounded by `MAX_HELD_ENDED`).
+    pub(crate) deferred: rustc_hash::FxHashSet<u32>,
 }
+
+/// Ended flows of a call kind held for the final report while streaming.
+pub(crate) const MAX_HELD_ENDED: usize = 65_536;
+/// Apps counted for `--interval` records.
+pub(crate) const MAX_APPS: usize = 256;
 
 impl Analyzer {
     pub fn new(cfg: Config) -> Self {
@@ -132,6 +154,12 @@ impl Analyzer {
             streaming: false,
             dispatch: None,
             partition: cfg.partition,
+            all_flows: !cfg.summarise_others,
+            other: OtherTally::default(),
+            streamed: 0,
+            not_held: 0,
+            app_bytes: Default::default(),
+            deferred: Default::default(),
         }
     }
 
@@ -304,6 +332,21 @@ impl Analyzer {
     /// Kernel/libpcap drops, for live captures.
     pub fn set_dropped(&mut self, dropped: u64) {
         self.ctx.dropped = dropped;
+    }
+
+    /// Whether flows ended since the last [`Analyzer::take_ended`].
+    pub fn ended_pending(&self) -> bool {
+        !self.ctx.ended.is_empty() || self.flows.has_ended()
+    }
+
+    /// Flow records written as flows ended ([`Analyzer::set_streaming`]).
+    pub fn flows_streamed(&self) -> u64 {
+        self.streamed
+    }
+
+    /// Packet time: the latest timestamp seen.
+    pub fn now(&self) -> Nanos {
+        self.now
     }
 
     /// Flows that ended since the last call (for streaming output).

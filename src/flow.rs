@@ -5,8 +5,10 @@
 //! been idle for longer than the timeout (packet time, never the wall clock)
 //! ends; when the table is full, the flows idle the longest are ended early
 //! and counted as evicted. An ended flow keeps its summary for the report but
-//! drops its dissection state; a later packet on the same 5-tuple starts a
-//! new flow.
+//! drops its dissection state, unless the caller lets it go once its record
+//! is written ([`FlowTable::forget`], streaming output): then it leaves
+//! memory at the next compaction. A later packet on the same 5-tuple starts
+//! a new flow.
 
 use rustc_hash::FxHashMap;
 
@@ -49,6 +51,9 @@ pub struct Flow {
     pub owned: bool,
     /// What the dissectors learnt; its heavy parts are dropped when the flow ends.
     pub state: FlowState,
+    /// Ended, reported and let go ([`FlowTable::forget`]): removed at the
+    /// next [`FlowTable::compact`].
+    pub gone: bool,
 }
 
 impl Flow {
@@ -85,6 +90,10 @@ pub struct FlowTable {
     flows: Vec<Flow>,
     /// Flows that ended since the caller last drained them (indices).
     ended: Vec<u32>,
+    /// Id of the next new flow.
+    next_id: u32,
+    /// Flows forgotten but not yet removed from `flows`.
+    gone: usize,
     next_sweep: Nanos,
     /// Frame being analysed (set by [`FlowTable::tick`]).
     frame: u64,
@@ -106,6 +115,8 @@ impl FlowTable {
             live: FxHashMap::default(),
             flows: Vec::new(),
             ended: Vec::new(),
+            next_id: 1,
+            gone: 0,
             next_sweep: Nanos::ZERO,
             frame: 0,
             expired: 0,
@@ -151,8 +162,10 @@ impl FlowTable {
         FlowTable {
             limits,
             live: FxHashMap::default(),
+            next_id: u32::try_from(flows.len() + 1).unwrap_or(u32::MAX),
             flows,
             ended: Vec::new(),
+            gone: 0,
             next_sweep: Nanos::ZERO,
             frame: 0,
             expired,
@@ -218,7 +231,8 @@ impl FlowTable {
             self.evict(ts, false);
         }
         let idx = self.flows.len();
-        let id = u32::try_from(idx + 1).unwrap_or(u32::MAX);
+        let id = self.next_id;
+        self.next_id = self.next_id.saturating_add(1);
         self.flows.push(Flow {
             id,
             transport,
@@ -233,6 +247,7 @@ impl FlowTable {
             end_frame: u64::MAX,
             owned,
             state: FlowState::default(),
+            gone: false,
         });
         self.live.insert(key, idx as u32);
         if !owned {
@@ -257,6 +272,63 @@ impl FlowTable {
     }
 
     pub fn live_count(&self) -> usize {
+        self.live.len()
+    }
+
+    /// Lets an ended flow go: its memory is freed at the next
+    /// [`FlowTable::compact`] (streaming, once its record is written).
+    pub fn forget(&mut self, idx: usize) {
+        if let Some(f) = self.flows.get_mut(idx) {
+            if f.ended.is_some() && !f.gone {
+                f.gone = true;
+                f.state = FlowState::default();
+                self.gone += 1;
+            }
+        }
+    }
+
+    /// Ended flows held (not forgotten).
+    pub fn held_ended(&self) -> usize {
+        self.flows.len() - self.gone - self.live.len()
+    }
+
+    /// Removes the forgotten flows once they outnumber the others (so each
+    /// flow is moved a bounded number of times); indices change, ids do
+    /// not. Call it only when no ended index is pending.
+    pub fn compact(&mut self) {
+        if self.gone < 1024 || self.gone < self.flows.len() - self.gone {
+            return;
+        }
+        self.purge();
+    }
+
+    /// Removes the forgotten flows now.
+    pub fn purge(&mut self) {
+        if self.gone == 0 || !self.ended.is_empty() {
+            return;
+        }
+        let flows = &self.flows;
+        for i in self.live.values_mut() {
+            *i = flows.get(*i as usize).map_or(u32::MAX, |f| f.id);
+        }
+        self.flows.retain(|f| !f.gone);
+        self.flows.shrink_to(self.flows.len().max(1024) * 2);
+        let flows = &self.flows;
+        for i in self.live.values_mut() {
+            *i = flows
+                .binary_search_by_key(i, |f| f.id)
+                .map_or(u32::MAX, |p| p as u32);
+        }
+        self.gone = 0;
+    }
+
+    /// Whether flows ended since the last [`FlowTable::drain_ended`].
+    pub fn has_ended(&self) -> bool {
+        !self.ended.is_empty()
+    }
+
+    /// Live flows now.
+    pub fn live_flows(&self) -> usize {
         self.live.len()
     }
 
@@ -340,6 +412,40 @@ impl FlowTable {
         self.evicted += gone.len() as u64;
         for i in gone {
             self.end(i, EndReason::Evicted);
+        }
+    }
+}
+
+/// Flows counted instead of listed, by transport and server port; at most
+/// `MAX_PORTS` pairs, the rest counted together.
+#[derive(Debug, Default, Clone)]
+pub struct OtherTally {
+    pub by_port: FxHashMap<(Transport, u16), [u64; 3]>,
+    pub flows: u64,
+    pub packets: u64,
+    pub bytes: u64,
+    /// Flows on pairs beyond `MAX_PORTS`.
+    pub unlisted: u64,
+}
+
+impl OtherTally {
+    pub const MAX_PORTS: usize = 4096;
+
+    pub fn add(&mut self, transport: Transport, port: u16, packets: u64, bytes: u64) {
+        self.flows += 1;
+        self.packets += packets;
+        self.bytes += bytes;
+        let full = self.by_port.len() >= Self::MAX_PORTS;
+        match self.by_port.get_mut(&(transport, port)) {
+            Some(c) => {
+                c[0] += 1;
+                c[1] += packets;
+                c[2] += bytes;
+            }
+            None if full => self.unlisted += 1,
+            None => {
+                self.by_port.insert((transport, port), [1, packets, bytes]);
+            }
         }
     }
 }
@@ -449,5 +555,38 @@ mod tests {
             .count();
         assert_eq!(owned_ended, 1);
         assert_eq!(t.peak_live, 4);
+    }
+
+    #[test]
+    fn forgotten_flows_leave_memory_and_ids_stay() {
+        let limits = FlowLimits {
+            max_live: 100,
+            idle_timeout: Nanos::from_secs(10),
+        };
+        let mut t = FlowTable::new(limits);
+        let a = ep("192.0.2.1", 1);
+        for i in 0..5000u16 {
+            let now = Nanos::from_secs(u64::from(i));
+            t.lookup(Transport::Udp, a, ep("198.51.100.1", i), now);
+            let ended: Vec<u32> = t.drain_ended().collect();
+            for idx in ended {
+                t.forget(idx as usize);
+            }
+            t.compact();
+            assert!(t.all().len() <= 2 * 1024 + 100, "{}", t.all().len());
+        }
+        // The live flows are still found, under their ids.
+        let (i, _) = t.lookup(
+            Transport::Udp,
+            ep("198.51.100.1", 4999),
+            a,
+            Nanos::from_secs(4999),
+        );
+        assert_eq!(t.get(i).unwrap().id, 5000);
+        t.end_all();
+        t.drain_ended().for_each(drop);
+        t.purge();
+        assert!(t.all().iter().all(|f| !f.gone));
+        assert!(t.all().windows(2).all(|w| w[0].id < w[1].id));
     }
 }

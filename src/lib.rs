@@ -33,7 +33,8 @@
 //!   the bounded TCP stream buffer (`packet::stream`).
 //! * `flow`: the bounded table keyed by canonical 5-tuple plus direction,
 //!   with idle expiry on packet time ([`time`]); each flow carries its
-//!   evidence.
+//!   evidence. When streaming, a flow whose record was written is let go,
+//!   so memory follows the live flows, not the run's length.
 //! * `evidence`: what dissection records on a flow, one typed slot per
 //!   protocol (`FlowState`: STUN, TCP stream mode, media, TLS).
 //! * `dissect`: the one ordered dispatch (`dissect/mod.rs`) over the sans-IO
@@ -65,7 +66,9 @@
 //!   share of the flows and hands the others' packets to the worker that
 //!   owns them, and the threads' tables are joined into the report one
 //!   thread would have made.
-//! * [`cli`] and [`run`]: the command line and what each command does.
+//! * [`cli`] and [`run`]: the command line and what each command does;
+//!   `run` streams NDJSON flow records as flows end
+//!   (`Analyzer::stream_ended`) and `interval` heartbeats.
 //!
 //! All state is bounded (flows, fragments, stream buffers, calls, relays,
 //! leaks) and what the limits cost is reported; every oddity in the input

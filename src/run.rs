@@ -57,12 +57,27 @@ pub fn run(cli: Cli) -> i32 {
                 Ok(g) => g,
                 Err(e) => return fail(e),
             };
-            let (mut an, outcome) =
-                match crate::shard::read_files(&paths, &opts, &config(&a.common), a.common.threads)
-                {
-                    Ok(r) => r,
-                    Err(e) => return fail(filter_hint(e, &words)),
-                };
+            // NDJSON to standard output on one thread streams flow records
+            // as flows end, and lets them go.
+            let streaming = streams(&a.common);
+            if let Err(e) = check_interval(&a.common, streaming) {
+                return fail(e);
+            }
+            let interval = a.common.interval.map(Nanos::from_secs);
+            let res = if streaming {
+                crate::shard::run(&config(&a.common), 1, |an| {
+                    let mut s = Streamer::new(an, interval);
+                    let r = capture::read_files(&paths, &opts, &mut s);
+                    s.flush();
+                    r
+                })
+            } else {
+                crate::shard::read_files(&paths, &opts, &config(&a.common), a.common.threads)
+            };
+            let (mut an, outcome) = match res {
+                Ok(r) => r,
+                Err(e) => return fail(filter_hint(e, &words)),
+            };
             let files = paths
                 .iter()
                 .map(|f| {
@@ -81,11 +96,13 @@ pub fn run(cli: Cli) -> i32 {
                 Ok(x) => x,
                 Err(e) => return fail(e),
             };
+            if streaming {
+                streamed(&mut report, &an);
+            }
             let code = finish(
                 report,
                 geo.as_ref(),
                 &a.common,
-                false,
                 a.common.threads,
                 outcome.fatal.is_none(),
             );
@@ -165,55 +182,159 @@ pub fn run(cli: Cli) -> i32 {
                 user: a.user.clone(),
                 buffer_size: a.buffer_size.saturating_mul(1 << 20),
             };
-            let format = resolve_format(&a.common);
             // NDJSON to standard output streams flow records as flows end
             // (on one thread: workers' flows get their ids only at the end).
             let threads = a.common.threads;
-            let streaming = format == Format::Ndjson && a.common.output.is_none() && threads == 1;
-            let stdout = io::stdout();
+            let streaming = streams(&a.common);
+            if let Err(e) = check_interval(&a.common, streaming) {
+                return fail(e);
+            }
+            let interval = Some(Nanos::from_secs(a.common.interval.unwrap_or(60)));
+            let format = resolve_format(&a.common);
             let status = !a.common.quiet && (a.stats || io::stderr().is_terminal());
             // Said once the interface is open (at the first tick), so that a
             // capture that cannot start says only why.
             let mut banner = (!a.common.quiet).then(|| live_banner(&o, format, &a.common.output));
             let mut last_status = std::time::Instant::now();
+            let mut alive = move |an: &crate::engine::Analyzer| {
+                if let Some(b) = banner.take() {
+                    eprintln!("vcscope: {b}");
+                }
+                if status && last_status.elapsed() >= Duration::from_secs(5) {
+                    last_status = std::time::Instant::now();
+                    status_line(an);
+                }
+            };
             let res = crate::shard::run(&config(&a.common), threads, |an| {
-                an.set_streaming(streaming);
-                capture::live(&o, stop, an, |an| {
-                    if let Some(b) = banner.take() {
-                        eprintln!("vcscope: {b}");
-                    }
-                    if status && last_status.elapsed() >= Duration::from_secs(5) {
-                        last_status = std::time::Instant::now();
-                        status_line(an);
-                    }
-                    if !streaming {
-                        return;
-                    }
-                    let ended = an.take_ended();
-                    let mut out = stdout.lock();
-                    for idx in ended {
-                        if let Some(f) = an.flow_report(idx) {
-                            let _ = crate::report::write_record(&mut out, "flow", &f);
-                        }
-                    }
-                    let _ = out.flush();
-                })
+                if !streaming {
+                    return capture::live(&o, stop, an, |an| alive(an));
+                }
+                let mut s = Streamer::new(an, interval);
+                let r = capture::live(&o, stop, &mut s, |s| {
+                    alive(s.an);
+                    s.flush();
+                });
+                s.flush();
+                r
             });
             let an = match res {
                 Ok((an, ())) => an,
                 Err(e) => return fail(filter_hint(e, &a.filter_words)),
             };
             let other_partitions = an.stats().other_partitions;
-            let mut report = an.finish_threads(Vec::new(), Some(a.interface.clone()), threads);
+            let mut an = an;
+            let mut report = an.report(Vec::new(), Some(a.interface.clone()), threads);
             report.source.filter = filter;
             report.source.packet_limit = a.common.count;
             note_partition(&mut report, &a.common, other_partitions);
             if streaming {
-                // Flows that ended before the capture did were streamed already.
-                report.flows.retain(|f| f.ended == "capture-end");
+                streamed(&mut report, &an);
             }
-            finish(report, geo.as_ref(), &a.common, streaming, threads, true)
+            finish(report, geo.as_ref(), &a.common, threads, true)
         }
+    }
+}
+
+/// Whether flow records are written as flows end: NDJSON to standard
+/// output on one thread, without `--redact`, `--resolve` or `--geoip`
+/// (which work on the whole report at the end).
+fn streams(c: &CommonArgs) -> bool {
+    resolve_format(c) == Format::Ndjson
+        && c.output.as_ref().is_none_or(|p| p.as_os_str() == "-")
+        && c.threads == 1
+        && !c.redact
+        && !c.resolve
+        && c.geoip.is_none()
+}
+
+/// `--interval` needs streamed NDJSON: refused otherwise rather than ignored.
+fn check_interval(c: &CommonArgs, streaming: bool) -> Result<(), String> {
+    match c.interval {
+        Some(s) if !streaming => Err(format!(
+            "--interval {s}: heartbeat records come with NDJSON streamed to standard output \
+             (--format ndjson, no -o file, one thread, without --redact, --resolve or --geoip)"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The report after streaming: flows that ended before the capture did were
+/// written already, but for those held back until their call was known.
+fn streamed(report: &mut Report, an: &crate::engine::Analyzer) {
+    report
+        .flows
+        .retain(|f| f.ended == "capture-end" || an.flow_deferred(f.id));
+    report.flows_streamed = usize::try_from(an.flows_streamed()).unwrap_or(usize::MAX);
+}
+
+/// Streaming NDJSON: the analyzer takes the frames, and flow records are
+/// written as flows end (their memory freed), `interval` records as packet
+/// time passes.
+struct Streamer<'a> {
+    an: &'a mut crate::engine::Analyzer,
+    out: io::BufWriter<io::Stdout>,
+    interval: Option<Nanos>,
+    next_beat: Option<Nanos>,
+    before: (u64, u64),
+}
+
+impl<'a> Streamer<'a> {
+    fn new(an: &'a mut crate::engine::Analyzer, interval: Option<Nanos>) -> Self {
+        an.set_streaming(true);
+        Streamer {
+            an,
+            out: io::BufWriter::with_capacity(1 << 16, io::stdout()),
+            interval,
+            next_beat: None,
+            before: (0, 0),
+        }
+    }
+
+    #[inline]
+    fn after(&mut self) {
+        if self.an.ended_pending() {
+            let out = &mut self.out;
+            // A closed pipe loses the records; the end says so.
+            self.an.stream_ended(&mut |f| {
+                let _ = crate::report::write_record(out, "flow", f);
+            });
+        }
+        let Some(every) = self.interval else { return };
+        let now = self.an.now();
+        let next = *self.next_beat.get_or_insert(now + every);
+        if now >= next {
+            let rec = self.an.interval_report(next, self.before);
+            let _ = crate::report::write_record(&mut self.out, "interval", &rec);
+            self.before = (rec.packets, rec.bytes);
+            // Silence longer than an interval gives one record, not many.
+            let mut n = next + every;
+            if n <= now {
+                n = now + every;
+            }
+            self.next_beat = Some(n);
+            let _ = self.out.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+}
+
+impl capture::FrameSink for Streamer<'_> {
+    #[inline]
+    fn frame(&mut self, link: crate::packet::LinkType, ts: Nanos, data: &[u8], wire_len: u32) {
+        self.an.process(link, ts, data, wire_len);
+        self.after();
+    }
+    fn unreadable(&mut self, wire_len: u32) {
+        self.an.count_unreadable(wire_len);
+    }
+    fn warn(&mut self, kind: &'static str, example: impl FnOnce() -> String) {
+        capture::FrameSink::warn(&mut *self.an, kind, example);
+    }
+    fn set_dropped(&mut self, dropped: u64) {
+        self.an.set_dropped(dropped);
     }
 }
 
@@ -249,7 +370,13 @@ fn exports_of(
     let flows_of = |c: &crate::report::CallOut| {
         c.flow_ids
             .iter()
-            .filter_map(|&id| report.flows.get((id as usize).wrapping_sub(1)))
+            .filter_map(|&id| {
+                report
+                    .flows
+                    .binary_search_by_key(&id, |f| f.id)
+                    .ok()
+                    .and_then(|i| report.flows.get(i))
+            })
             .filter_map(|f| {
                 let t = match f.transport {
                     "tcp" => crate::net::Transport::Tcp,
@@ -409,6 +536,7 @@ fn config(c: &CommonArgs) -> Config {
             max_live: usize::try_from(c.max_flows).unwrap_or(usize::MAX),
             idle_timeout: Nanos::from_secs(c.idle_timeout.max(1)),
         },
+        summarise_others: !c.all_flows,
         ..Config::default()
     }
 }
@@ -508,7 +636,6 @@ fn finish(
     mut report: Report,
     geo: Option<&crate::report::geo::GeoDb>,
     c: &CommonArgs,
-    flows_streamed: bool,
     threads: usize,
     complete: bool,
 ) -> i32 {
@@ -525,7 +652,7 @@ fn finish(
     let write = |out: &mut dyn Write| -> io::Result<()> {
         match format {
             Format::Json => report.write_json_threads(out, threads),
-            Format::Ndjson if flows_streamed => report.write_ndjson_tail(out),
+            // Streamed: the flows left are those the capture's end ended.
             Format::Ndjson => report.write_ndjson(out),
             Format::Table if c.quiet => report.write_verdicts(out),
             Format::Table => report.write_table(out),

@@ -28,6 +28,11 @@ fn name(path: &Path) -> String {
 /// The report as its golden file holds it: one thread, no reverse DNS,
 /// without the version of the binary; pretty, in the report's key order.
 fn report(capture: &Path) -> Result<String, String> {
+    report_with(capture, &["--all-flows"])
+}
+
+/// [`report`] with these options instead of `--all-flows`.
+fn report_with(capture: &Path, extra: &[&str]) -> Result<String, String> {
     let out = Command::new(bin())
         .args([
             "read",
@@ -37,6 +42,7 @@ fn report(capture: &Path) -> Result<String, String> {
             "1",
             "--no-progress",
         ])
+        .args(extra)
         .arg(capture)
         .output()
         .map_err(|e| format!("cannot run vcscope: {e}"))?;
@@ -320,4 +326,108 @@ fn every_capture_reports_its_golden_report() {
         captures.len(),
         notes.join("")
     );
+}
+
+/// The default report (without `--all-flows`) is the golden report with the
+/// flows that have nothing of a call (no videoconferencing protocol, app,
+/// call, relay or leak) left out and counted in `other_flows`.
+#[test]
+fn default_report_leaves_out_only_flows_with_nothing_of_a_call() {
+    const VC: [&str; 11] = [
+        "sip",
+        "sdp",
+        "rtp",
+        "rtcp",
+        "srtp",
+        "srtcp",
+        "stun",
+        "turn",
+        "turn-channeldata",
+        "dtls",
+        "zrtp",
+    ];
+    let dir = root().join("tests").join("golden");
+    let mut left_out = 0;
+    for capture in all_fixtures() {
+        let name = name(&capture);
+        let golden: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap(),
+        )
+        .unwrap();
+        let new: Value = serde_json::from_str(&report_with(&capture, &[]).unwrap()).unwrap();
+        let ids = |list: &str, field: &str| -> Vec<u64> {
+            golden[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|x| match &x[field] {
+                    Value::Array(a) => a.iter().filter_map(Value::as_u64).collect::<Vec<_>>(),
+                    v => v.as_u64().into_iter().collect::<Vec<_>>(),
+                })
+                .collect()
+        };
+        let (relayed, leaked) = (ids("relays", "flow_ids"), ids("leaks", "flow_id"));
+        let kept = |f: &&Value| {
+            let id = f["id"].as_u64().unwrap();
+            !f["app"].is_null()
+                || !f["call_id"].is_null()
+                || f["protocols"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| VC.contains(&p.as_str().unwrap()))
+                || relayed.contains(&id)
+                || leaked.contains(&id)
+        };
+        let all = golden["flows"].as_array().unwrap();
+        let want: Vec<&Value> = all.iter().filter(kept).collect();
+        let got: Vec<&Value> = new["flows"].as_array().unwrap().iter().collect();
+        assert_eq!(got, want, "{name}: the flows listed by default");
+        let others: Vec<&Value> = all.iter().filter(|f| !kept(f)).collect();
+        let o = &new["other_flows"];
+        assert_eq!(o["flows"].as_u64(), Some(others.len() as u64), "{name}");
+        let sum = |k: &str| others.iter().map(|f| f[k].as_u64().unwrap()).sum::<u64>();
+        assert_eq!(o["packets"].as_u64(), Some(sum("packets")), "{name}");
+        assert_eq!(o["bytes"].as_u64(), Some(sum("bytes")), "{name}");
+        left_out += others.len();
+        for (k, v) in golden.as_object().unwrap() {
+            if k != "flows" {
+                assert_eq!(Some(v), new.get(k), "{name}: {k}");
+            }
+        }
+    }
+    assert!(left_out > 0, "no fixture has a flow to leave out");
+}
+
+/// Streaming (NDJSON on one thread) writes flows as they end and lets most
+/// go; the calls, relays and leaks are still those of a report written at
+/// the end (two threads do not stream). A short idle timeout makes flows
+/// end inside the captures.
+#[test]
+fn streamed_calls_match_a_report_written_at_the_end() {
+    let records = |capture: &Path, threads: &str| -> Vec<String> {
+        let out = Command::new(bin())
+            .args(["read", "--format", "ndjson", "--no-progress"])
+            .args(["--idle-timeout", "2", "--all-flows", "--threads", threads])
+            .arg(capture)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", capture.display());
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| {
+                !l.starts_with("{\"type\":\"flow\"") && !l.starts_with("{\"type\":\"summary\"")
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    for capture in all_fixtures() {
+        assert_eq!(
+            records(&capture, "1"),
+            records(&capture, "2"),
+            "{}",
+            name(&capture)
+        );
+    }
 }

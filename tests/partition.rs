@@ -11,7 +11,7 @@ use serde_json::Value;
 
 fn report(f: &str, extra: &[&str]) -> Value {
     let o = Command::new(bin())
-        .args(["read", f, "--format", "json"])
+        .args(["read", f, "--format", "json", "--all-flows"])
         .args(extra)
         .output()
         .expect("run vcscope");

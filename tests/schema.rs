@@ -56,7 +56,16 @@ fn every_fixture_report_and_record_is_valid() {
         if !e.is_empty() {
             bad.push(format!("{f} json: {e:?}"));
         }
-        let nd = run(&["read", f, "--format", "ndjson"]);
+        // Every flow, and heartbeats; the JSON above has `other_flows`.
+        let nd = run(&[
+            "read",
+            f,
+            "--format",
+            "ndjson",
+            "--all-flows",
+            "--interval",
+            "1",
+        ]);
         for line in String::from_utf8(nd).unwrap().lines() {
             records += 1;
             let r: Value = serde_json::from_str(line).unwrap();

@@ -39,6 +39,7 @@ impl Report {
             source,
             calls,
             flows,
+            other_flows,
             relays,
             leaks,
             warnings,
@@ -46,6 +47,7 @@ impl Report {
             firewall,
             limits,
             call_quality,
+            flows_streamed: _,
         } = self;
         let deal = Deal::new(parts);
         // Smaller pieces for fewer flows, so that the shares hold: at least
@@ -66,6 +68,9 @@ impl Report {
             join_lanes(lanes);
             written?;
             w.write_all(b"]")?;
+            if let Some(o) = other_flows {
+                write_field(&mut w, b",", "other_flows", o)?;
+            }
             write_field(&mut w, b",", "relays", relays)?;
             write_field(&mut w, b",", "leaks", leaks)?;
             write_field(&mut w, b",", "warnings", warnings)?;
@@ -106,10 +111,11 @@ impl Report {
             &SummaryOut {
                 vcscope_version: self.vcscope_version,
                 source: &self.source,
-                flows: self.flows.len(),
+                flows: self.flows.len() + self.flows_streamed,
                 calls: self.calls.len(),
                 relays: self.relays.len(),
                 leaks: self.leaks.len(),
+                other_flows: self.other_flows.as_ref(),
                 warnings: &self.warnings,
                 limits: &self.limits,
             },

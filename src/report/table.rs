@@ -64,8 +64,14 @@ fn heading(out: &mut dyn Write, r: &Report, width: usize) -> io::Result<()> {
     } else {
         s.files.join(", ")
     };
+    let others = r.other_flows.as_ref().map_or(String::new(), |o| {
+        format!(
+            " (and {} with nothing of a call, counted, not listed)",
+            o.flows
+        )
+    });
     let line = format!(
-        "vcscope {} — {what}: {} packets, {} bytes, {span}; {} flows, {} calls",
+        "vcscope {} — {what}: {} packets, {} bytes, {span}; {} flows{others}, {} calls",
         r.vcscope_version,
         s.packets,
         s.bytes,

@@ -22,6 +22,10 @@ pub struct Report {
     pub source: Source,
     pub calls: Vec<CallOut>,
     pub flows: Vec<FlowOut>,
+    /// Flows left out of `flows` (the default; `--all-flows` lists them
+    /// all): counted by transport and server port. Absent with `--all-flows`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_flows: Option<OtherFlowsOut>,
     pub relays: Vec<RelayOut>,
     pub leaks: Vec<LeakOut>,
     pub warnings: Vec<WarningOut>,
@@ -34,6 +38,10 @@ pub struct Report {
     pub limits: LimitsOut,
     /// Per call with rated audio, its worst direction (ITU-T G.107 E-model).
     pub call_quality: Vec<CallQualityOut>,
+    /// Flow records already written as the flows ended (streaming NDJSON);
+    /// not in the JSON.
+    #[serde(skip)]
+    pub flows_streamed: usize,
 }
 
 /// A call's audio quality: its worst-rated audio stream.
@@ -92,6 +100,64 @@ pub struct QualityOut {
     /// "codec" (Ie) or "none" (all below 1).
     #[cfg_attr(test, schemars(extend("enum" = ["loss", "delay", "codec", "none"])))]
     pub limited_by: &'static str,
+}
+
+/// Flows that carried no videoconferencing protocol and belonged to no
+/// call, app or relay: counted, not listed.
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct OtherFlowsOut {
+    pub flows: u64,
+    pub packets: u64,
+    pub bytes: u64,
+    /// The busiest (transport, server port) pairs by flows, at most 20.
+    pub by_port: Vec<OtherPortOut>,
+    /// Flows on the pairs not listed in `by_port`.
+    pub flows_not_listed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct OtherPortOut {
+    #[cfg_attr(test, schemars(extend("enum" = ["udp", "tcp"])))]
+    pub transport: &'static str,
+    /// Server-side port: the public side's, else the first packet's destination's.
+    pub port: u16,
+    pub flows: u64,
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// A heartbeat of `--interval` (NDJSON `"type": "interval"`): the analysis
+/// so far, at a point of packet time.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct IntervalOut {
+    /// Packet time of the heartbeat (seconds since the epoch).
+    pub ts: f64,
+    /// Since the start: frames, bytes and kernel/interface drops.
+    pub packets: u64,
+    pub bytes: u64,
+    pub dropped: u64,
+    /// In this interval alone.
+    pub interval_packets: u64,
+    pub interval_bytes: u64,
+    pub live_flows: usize,
+    /// Flow records written so far.
+    pub flows_reported: u64,
+    /// SIP calls tracked so far (their verdicts come with the call records
+    /// at the end).
+    pub sip_calls: usize,
+    /// Apps of the flows ended so far, by bytes, at most 10.
+    pub top_apps: Vec<AppBytesOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct AppBytesOut {
+    pub app: String,
+    pub flows: u64,
+    pub bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -517,6 +583,9 @@ pub struct SummaryOut<'a> {
     pub calls: usize,
     pub relays: usize,
     pub leaks: usize,
+    /// Flows counted in the report's `other_flows`, not listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_flows: Option<&'a OtherFlowsOut>,
     pub warnings: &'a [WarningOut],
     pub limits: &'a LimitsOut,
 }
