@@ -817,3 +817,19 @@ fn a_terminal_of_width_zero_gets_the_default_width() {
     // Not one character per column.
     assert!(!t.contains("│ c ┆ a"), "{t}");
 }
+
+#[test]
+fn the_table_and_the_page_show_a_calls_audio_quality() {
+    let f = fixture("sipp__g711a.pcap");
+    let f = f.to_str().unwrap();
+    let v = read_report(&["read", f, "--format", "json"]);
+    let q = &v["call_quality"][0];
+    let mos = format!("MOS {:.2}", q["mos"].as_f64().unwrap());
+    assert!(table_at(f, 120).contains(&mos), "{mos}");
+    let o = run(&["read", f, "--format", "html"]);
+    let page = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        page.contains("Audio quality") && page.contains(&mos),
+        "{mos}"
+    );
+}

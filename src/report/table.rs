@@ -106,7 +106,10 @@ fn calls(out: &mut dyn Write, r: &Report, width: usize) -> io::Result<()> {
             short_mid(&c.call_id, 32),
             c.app.clone().unwrap_or_else(|| "-".into()),
             signalling_cell(c),
-            media_cell(c),
+            match r.call_quality.iter().find(|q| q.call_id == c.call_id) {
+                Some(q) => format!("{}\n{}", media_cell(c), quality_line(q)),
+                None => media_cell(c),
+            },
             if c.encryption_basis == "policy" {
                 format!("{} (by policy)", c.encrypted)
             } else {
@@ -246,6 +249,21 @@ fn signalling_cell(c: &CallOut) -> String {
             if c.signalling.encrypted { " (enc)" } else { "" }
         )
     }
+}
+
+/// "MOS 4.41 (estimate), limited by loss": the worst-rated direction of a
+/// call's audio (ITU-T G.107 E-model).
+fn quality_line(q: &crate::report::CallQualityOut) -> String {
+    format!(
+        "MOS {:.2}{}{}",
+        q.mos,
+        if q.estimate { " (estimate)" } else { "" },
+        if q.limited_by == "none" {
+            String::new()
+        } else {
+            format!(", limited by {}", q.limited_by)
+        }
+    )
 }
 
 /// One line per distinct media: kind, encryption, key exchange, and whether

@@ -21,14 +21,21 @@ pub(crate) fn calls_section(h: &mut String, r: &Report, ix: &Index) {
         );
     }
     for (n, c) in r.calls.iter().enumerate().take(MAX_CALLS) {
-        call_card(h, ix, n, c);
+        let quality = r.call_quality.iter().find(|q| q.call_id == c.call_id);
+        call_card(h, ix, n, c, quality);
     }
     hidden_note(h, r.calls.len().min(MAX_CALLS), r.calls.len(), "calls");
     h.push_str("</section>\n");
 }
 
 /// Card `n` (from 0): its head and facts, then the drawings.
-fn call_card(h: &mut String, ix: &Index, n: usize, c: &CallOut) {
+fn call_card(
+    h: &mut String,
+    ix: &Index,
+    n: usize,
+    c: &CallOut,
+    quality: Option<&crate::report::CallQualityOut>,
+) {
     let (class, badge) = call_status(c);
     w!(
         h,
@@ -49,6 +56,27 @@ fn call_card(h: &mut String, ix: &Index, n: usize, c: &CallOut) {
     );
     fact(h, "Signalling", &signalling(c));
     fact(h, "Media", &media(c));
+    if let Some(q) = quality {
+        let class = if q.mos >= 4.0 {
+            "ok"
+        } else if q.mos < 3.1 {
+            "bad"
+        } else {
+            "unk"
+        };
+        let text = format!(
+            "<span class=\"{class}\">MOS {:.2}</span>{}, worst direction {}{}",
+            q.mos,
+            if q.estimate { " (estimate)" } else { "" },
+            Esc(&q.direction),
+            if q.limited_by == "none" {
+                String::new()
+            } else {
+                format!(", limited by {}", q.limited_by)
+            }
+        );
+        fact(h, "Audio quality", &text);
+    }
     fact(h, "Encryption ends", &encryption_ends(c));
     if c.encryption_basis == "policy" {
         fact(
