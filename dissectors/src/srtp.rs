@@ -864,13 +864,24 @@ pub struct PayloadVotes {
     repeats: u32,
 }
 
-/// FNV-1a (64-bit) of the length and the bytes: a fingerprint of one
-/// payload to compare with the next, no allocation.
+/// A 64-bit fingerprint of the length and the bytes of one payload, to
+/// compare with the next: FNV-style multiply-xor over 8-byte words (then
+/// the tail), with a rotation for mixing. No allocation; eight times fewer
+/// steps than a byte-wise hash, which matters on every RTP packet of a
+/// stream still undecided.
 fn payload_hash(payload: &[u8]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0100_0000_01b3;
     let mut h = OFFSET ^ payload.len() as u64;
-    for &b in payload {
+    let mut words = payload.chunks_exact(8);
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        h = (h ^ u64::from_le_bytes(b))
+            .wrapping_mul(PRIME)
+            .rotate_left(23);
+    }
+    for &b in words.remainder() {
         h = (h ^ u64::from(b)).wrapping_mul(PRIME);
     }
     h
