@@ -79,14 +79,20 @@ impl Partition {
             _ => a.min(b),
         };
         // FNV-1a over the address bytes: stable across runs and machines.
-        let mut h: u32 = 0x811c_9dc5;
-        let bytes = match key {
-            std::net::IpAddr::V4(v) => v.octets().to_vec(),
-            std::net::IpAddr::V6(v) => v.octets().to_vec(),
+        let (v4, v6);
+        let bytes: &[u8] = match key {
+            std::net::IpAddr::V4(v) => {
+                v4 = v.octets();
+                &v4
+            }
+            std::net::IpAddr::V6(v) => {
+                v6 = v.octets();
+                &v6
+            }
         };
-        for b in bytes {
-            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-        }
+        let h = bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
         h % self.count == self.index
     }
 }

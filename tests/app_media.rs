@@ -11,35 +11,18 @@ use std::path::Path;
 
 use common::*;
 
-fn frame(src: ([u8; 4], u16), dst: ([u8; 4], u16), payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
-    let total = (28 + payload.len()) as u16;
-    let mut ip = [0u8; 20];
-    ip[0] = 0x45;
-    ip[2..4].copy_from_slice(&total.to_be_bytes());
-    ip[8] = 64;
-    ip[9] = 17;
-    ip[12..16].copy_from_slice(&src.0);
-    ip[16..20].copy_from_slice(&dst.0);
-    let mut sum: u32 = ip
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum();
-    while sum > 0xFFFF {
-        sum = (sum & 0xFFFF) + (sum >> 16);
-    }
-    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(&src.1.to_be_bytes());
-    f.extend_from_slice(&dst.1.to_be_bytes());
-    f.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    f.extend_from_slice(&[0, 0]);
-    f.extend_from_slice(payload);
-    f
-}
-
 /// Bytes that look like ciphertext, with a first byte RFC 7983 leaves to
 /// no protocol (8: not STUN, ZRTP, DTLS, TURN, QUIC or RTP).
+/// `(microseconds, frame)` in any order, written as a pcap in time order.
+fn write_pcap(path: &Path, mut frames: Vec<(u64, Vec<u8>)>) {
+    frames.sort_by_key(|(t, _)| *t);
+    std::fs::write(path, pcap_at(&frames)).unwrap();
+}
+
+fn frame(src: ([u8; 4], u16), dst: ([u8; 4], u16), payload: &[u8]) -> Vec<u8> {
+    udp_frame(src.0, dst.0, src.1, dst.1, payload)
+}
+
 fn opaque(len: usize, seed: &mut u64) -> Vec<u8> {
     let mut v = Vec::with_capacity(len);
     for _ in 0..len {
@@ -52,27 +35,6 @@ fn opaque(len: usize, seed: &mut u64) -> Vec<u8> {
         *b = 8;
     }
     v
-}
-
-/// `(microseconds, frame)` in any order, written as a pcap in time order.
-fn write_pcap(path: &Path, mut frames: Vec<(u64, Vec<u8>)>) {
-    frames.sort_by_key(|(t, _)| *t);
-    let mut v = Vec::new();
-    v.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    v.extend_from_slice(&2u16.to_le_bytes());
-    v.extend_from_slice(&4u16.to_le_bytes());
-    v.extend_from_slice(&[0; 8]);
-    v.extend_from_slice(&262_144u32.to_le_bytes());
-    v.extend_from_slice(&1u32.to_le_bytes());
-    for (t, f) in frames {
-        let sec = 1_700_000_000 + (t / 1_000_000) as u32;
-        v.extend_from_slice(&sec.to_le_bytes());
-        v.extend_from_slice(&((t % 1_000_000) as u32).to_le_bytes());
-        v.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        v.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        v.extend_from_slice(&f);
-    }
-    std::fs::write(path, v).unwrap();
 }
 
 /// `pps` packets a second each way for `secs`, `up` and `down` bytes of

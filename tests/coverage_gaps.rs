@@ -4,6 +4,9 @@
 //! their Content-Length, large SIP messages over TCP, and plain media that
 //! repeats its payload.
 
+mod common;
+
+use common::{pcap_at, udp_frame};
 use etherparse::{IpNumber, PacketBuilder};
 use vcscope::engine::{Analyzer, Config};
 use vcscope::packet::LinkType;
@@ -12,17 +15,6 @@ use vcscope::time::Nanos;
 
 const A: [u8; 4] = [192, 0, 2, 10];
 const B: [u8; 4] = [198, 51, 100, 7];
-
-/// An Ethernet/IPv4/UDP frame.
-fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    PacketBuilder::ethernet2([1; 6], [2; 6])
-        .ipv4(src, dst, 64)
-        .udp(sport, dport)
-        .write(&mut out, payload)
-        .unwrap();
-    out
-}
 
 /// Runs the frames (10 ms apart) through one analyzer.
 fn run(frames: &[Vec<u8>]) -> Report {
@@ -101,9 +93,9 @@ fn rejects_ssdp_as_sip() {
     ];
     let mut frames: Vec<Vec<u8>> = ssdp
         .iter()
-        .map(|m| udp(A, [239, 255, 255, 250], 50000, 1900, m))
+        .map(|m| udp_frame(A, [239, 255, 255, 250], 50000, 1900, m))
         .collect();
-    frames.push(udp(
+    frames.push(udp_frame(
         B,
         A,
         1900,
@@ -129,8 +121,8 @@ fn rejects_lone_in_dialog_requests_as_calls() {
         .replace("1 ACK", "2 BYE")
         .replace("lone-ack", "lone-bye");
     let r = run(&[
-        udp(A, B, 5060, 5060, ack.as_bytes()),
-        udp(A, B, 5060, 5060, bye.as_bytes()),
+        udp_frame(A, B, 5060, 5060, ack.as_bytes()),
+        udp_frame(A, B, 5060, 5060, bye.as_bytes()),
     ]);
     assert!(r.calls.is_empty(), "{:?}", r.calls);
     assert_eq!(r.sip.requests.get("ACK"), Some(&1));
@@ -151,8 +143,8 @@ fn rejects_lone_in_dialog_requests_as_calls() {
     // With its INVITE, the same BYE ends the call.
     let bye = bye.replace("lone-bye", "ipip-1");
     let r = run(&[
-        udp(A, B, 5060, 5060, invite("ipip-1", SDP).as_bytes()),
-        udp(A, B, 5060, 5060, bye.as_bytes()),
+        udp_frame(A, B, 5060, 5060, invite("ipip-1", SDP).as_bytes()),
+        udp_frame(A, B, 5060, 5060, bye.as_bytes()),
     ]);
     assert_eq!(r.calls.len(), 1);
     assert_eq!(warning_count(&r, "sip-dialog-not-seen"), 0);
@@ -163,7 +155,7 @@ fn parses_sip_body_longer_than_content_length() {
     // 11 bytes of junk after the declared body: discarded, counted.
     let mut m = invite("long-1", SDP);
     m.push_str("trailing!\r\n");
-    let r = run(&[udp(A, B, 5060, 5060, m.as_bytes())]);
+    let r = run(&[udp_frame(A, B, 5060, 5060, m.as_bytes())]);
     assert_eq!(r.calls.len(), 1);
     assert_eq!(r.calls[0].media.len(), 1, "the SDP is whole");
     assert_eq!(warning_count(&r, "sip-extra-bytes"), 1);
@@ -183,7 +175,7 @@ fn parses_sip_body_shorter_than_content_length_to_its_last_line() {
         &format!("Content-Length: {}", sdp.len()),
         &format!("Content-Length: {}", sdp.len() + 40),
     );
-    let r = run(&[udp(A, B, 5060, 5060, m.as_bytes())]);
+    let r = run(&[udp_frame(A, B, 5060, 5060, m.as_bytes())]);
     assert_eq!(r.calls.len(), 1);
     assert_eq!(r.sip.requests.get("INVITE"), Some(&1));
     assert_eq!(r.calls[0].media.len(), 1, "complete lines are read");
@@ -288,7 +280,7 @@ fn rtp_frames(payloads: &[Vec<u8>]) -> Vec<Vec<u8>> {
             rtp.extend_from_slice(&(u32::from(i) * 160).to_be_bytes());
             rtp.extend_from_slice(&0x1234_5678u32.to_be_bytes());
             rtp.extend_from_slice(p);
-            udp(A, B, 40_000, 50_000, &rtp)
+            udp_frame(A, B, 40_000, 50_000, &rtp)
         })
         .collect()
 }
@@ -399,22 +391,12 @@ fn parses_sip_connection_closed_within_a_body_as_truncated() {
 
 /// The frames as a classic pcap file (Ethernet, microsecond stamps, 10 ms apart).
 fn pcap_bytes(frames: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&262_144u32.to_le_bytes());
-    out.extend_from_slice(&1u32.to_le_bytes());
-    for (i, f) in frames.iter().enumerate() {
-        let us = i as u64 * 10_000;
-        out.extend_from_slice(&(1_700_000_000 + (us / 1_000_000) as u32).to_le_bytes());
-        out.extend_from_slice(&((us % 1_000_000) as u32).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(f);
-    }
-    out
+    let timed: Vec<(u64, Vec<u8>)> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i as u64 * 10_000, f.clone()))
+        .collect();
+    pcap_at(&timed)
 }
 
 #[test]
@@ -422,7 +404,7 @@ fn parses_every_case_the_same_with_threads() {
     // The SSDP, orphan, body-length, large-body and repeated-media cases in
     // one capture: 1, 2 and 3 threads give the same report.
     let mut frames = Vec::new();
-    frames.push(udp(
+    frames.push(udp_frame(
         A,
         [239, 255, 255, 250],
         50000,
@@ -432,10 +414,10 @@ fn parses_every_case_the_same_with_threads() {
     let ack =
         "ACK sip:bob@198.51.100.7 SIP/2.0\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=2\r\n\
                Call-ID: lone-ack\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n";
-    frames.push(udp(A, B, 5062, 5060, ack.as_bytes()));
+    frames.push(udp_frame(A, B, 5062, 5060, ack.as_bytes()));
     let mut long = invite("long-1", SDP);
     long.push_str("trailing!\r\n");
-    frames.push(udp(A, B, 5064, 5060, long.as_bytes()));
+    frames.push(udp_frame(A, B, 5064, 5060, long.as_bytes()));
     let big = "x".repeat(70_000);
     let mut stream = message_with_body("MESSAGE", "big-1", "text/plain", &big).into_bytes();
     stream.extend_from_slice(invite("after-big", SDP).as_bytes());

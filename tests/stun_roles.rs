@@ -13,33 +13,6 @@ use common::*;
 
 const CLIENT: [u8; 4] = [192, 168, 1, 5];
 
-fn frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
-    let total = (28 + payload.len()) as u16;
-    let mut ip = [0u8; 20];
-    ip[0] = 0x45;
-    ip[2..4].copy_from_slice(&total.to_be_bytes());
-    ip[8] = 64;
-    ip[9] = 17;
-    ip[12..16].copy_from_slice(&src);
-    ip[16..20].copy_from_slice(&dst);
-    let mut sum: u32 = ip
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum();
-    while sum > 0xFFFF {
-        sum = (sum & 0xFFFF) + (sum >> 16);
-    }
-    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(&sport.to_be_bytes());
-    f.extend_from_slice(&dport.to_be_bytes());
-    f.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    f.extend_from_slice(&[0, 0]);
-    f.extend_from_slice(payload);
-    f
-}
-
 /// An RFC 5389 message: type, transaction id byte, attributes (type, value).
 fn stun(typ: u16, txid: u8, attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
     let mut body = Vec::new();
@@ -73,22 +46,14 @@ fn xor_mapped(ip: [u8; 4], port: u16) -> (u16, Vec<u8>) {
     (0x0020, v)
 }
 
+/// The frames one second apart, as a pcap file.
 fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
-    let mut v = Vec::new();
-    v.extend_from_slice(&0xa1b2_3c4du32.to_le_bytes());
-    v.extend_from_slice(&2u16.to_le_bytes());
-    v.extend_from_slice(&4u16.to_le_bytes());
-    v.extend_from_slice(&[0; 8]);
-    v.extend_from_slice(&262_144u32.to_le_bytes());
-    v.extend_from_slice(&1u32.to_le_bytes());
-    for (i, f) in frames.iter().enumerate() {
-        v.extend_from_slice(&(1_700_000_000u32 + i as u32).to_le_bytes());
-        v.extend_from_slice(&0u32.to_le_bytes());
-        v.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        v.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        v.extend_from_slice(f);
-    }
-    std::fs::write(path, v).unwrap();
+    let timed: Vec<(u64, Vec<u8>)> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i as u64 * 1_000_000, f.clone()))
+        .collect();
+    std::fs::write(path, pcap_at(&timed)).unwrap();
 }
 
 #[test]
@@ -100,14 +65,14 @@ fn servers_are_who_answers_never_who_sent_first() {
     let mut frames = vec![
         // A Binding with a USERNAME (not an ICE check) to a STUN port,
         // answered with only a mapped address.
-        frame(
+        udp_frame(
             CLIENT,
             stun_server,
             40_000,
             3478,
             &stun(0x0001, 1, &[(0x0006, b"abcd".to_vec())]),
         ),
-        frame(
+        udp_frame(
             stun_server,
             CLIENT,
             3478,
@@ -117,7 +82,7 @@ fn servers_are_who_answers_never_who_sent_first() {
     ];
     // Classic Binding requests answered by Shared Secret messages (0x0002).
     for i in 0..3 {
-        frames.push(frame(
+        frames.push(udp_frame(
             CLIENT,
             classic_server,
             40_002,
@@ -126,7 +91,7 @@ fn servers_are_who_answers_never_who_sent_first() {
         ));
     }
     for i in 0..3 {
-        frames.push(frame(
+        frames.push(udp_frame(
             classic_server,
             CLIENT,
             3478,
@@ -136,7 +101,7 @@ fn servers_are_who_answers_never_who_sent_first() {
     }
     // Requests nobody answers, to an address on no STUN port.
     for i in 0..3 {
-        frames.push(frame(
+        frames.push(udp_frame(
             CLIENT,
             silent_peer,
             40_004,
@@ -145,14 +110,14 @@ fn servers_are_who_answers_never_who_sent_first() {
         ));
     }
     // An answered Binding on an unusual port.
-    frames.push(frame(
+    frames.push(udp_frame(
         CLIENT,
         odd_port_server,
         40_006,
         40_500,
         &stun(0x0001, 30, &[]),
     ));
-    frames.push(frame(
+    frames.push(udp_frame(
         odd_port_server,
         CLIENT,
         40_500,

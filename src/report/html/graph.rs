@@ -646,8 +646,8 @@ impl Graph {
     /// The edges, each with its flows in a tooltip (their labels are
     /// drawn after all of them, so that no edge is drawn over a label).
     fn draw_edges(&self, h: &mut String, lay: &Layout) {
-        for (k, e) in self.edges.values().enumerate() {
-            let Some((path, _, _, _)) = self.edge_geometry(lay, k) else {
+        for (k, (&ends, e)) in self.edges.iter().enumerate() {
+            let Some((path, _, _, _)) = self.edge_geometry(lay, k, ends) else {
                 continue;
             };
             let class = severity_class(e.severity);
@@ -677,12 +677,17 @@ impl Graph {
         }
     }
 
-    /// Edge `k`'s path, where its label goes, and whether it is an arc (both
-    /// ends in one column); `None` when an end is not drawn.
-    fn edge_geometry(&self, lay: &Layout, k: usize) -> Option<(String, f64, f64, bool)> {
-        let (a, b) = self.edges.keys().nth(k)?;
-        let (&(ax, ay), &(bx, by)) = (lay.pos.get(*a)?, lay.pos.get(*b)?);
-        let (ca, cb) = (lay.ci(self.col(*a)), lay.ci(self.col(*b)));
+    /// The path of edge `k` between nodes `(a, b)`, where its label goes, and
+    /// whether it is an arc (both ends in one column); `None` when an end is
+    /// not drawn.
+    fn edge_geometry(
+        &self,
+        lay: &Layout,
+        k: usize,
+        (a, b): (usize, usize),
+    ) -> Option<(String, f64, f64, bool)> {
+        let (&(ax, ay), &(bx, by)) = (lay.pos.get(a)?, lay.pos.get(b)?);
+        let (ca, cb) = (lay.ci(self.col(a)), lay.ci(self.col(b)));
         let (path, lx, ly) = edge_path(
             lay,
             k,
@@ -730,8 +735,8 @@ impl Graph {
             })
             .collect();
         let mut placed: Vec<Label> = Vec::new();
-        for (k, e) in self.edges.values().enumerate() {
-            let Some((_, lx, ly, arc)) = self.edge_geometry(lay, k) else {
+        for (k, (&ends, e)) in self.edges.iter().enumerate() {
+            let Some((_, lx, ly, arc)) = self.edge_geometry(lay, k, ends) else {
                 continue;
             };
             let lines = Self::label_lines(e);
