@@ -38,50 +38,80 @@ impl Analyzer {
     /// `other_flows`; a held flow not written yet is decided on at the end
     /// ([`Analyzer::flow_deferred`]).
     pub fn stream_ended(&mut self, emit: &mut dyn FnMut(&FlowOut)) {
-        for idx in self.take_ended() {
-            let idx = idx as usize;
-            let Some(f) = self.flows.get(idx) else {
-                continue;
-            };
-            let out = flow_out_of(self, f, None);
-            let (transport, port) = (f.transport, remote_of(f).port);
-            let vc = is_vc(&out);
-            if vc || self.all_flows {
-                emit(&out);
-                self.streamed += 1;
-            }
-            if let Some(app) = &out.app {
-                let n = self.app_bytes.len();
-                match self.app_bytes.get_mut(app.as_str()) {
-                    Some(c) => {
-                        c.0 += 1;
-                        c.1 += out.bytes;
-                    }
-                    None if n < crate::engine::MAX_APPS => {
-                        self.app_bytes.insert(app.clone(), (1, out.bytes));
-                    }
-                    None => {}
+        // The flows that ended together (often many at once, when packet
+        // time jumps; up to `ENDED_BATCH` at a time, so that a jump does not
+        // hold every record at once) lend each other their socket's app, as
+        // the final report does over all flows; flows ended earlier lend
+        // theirs too.
+        const ENDED_BATCH: usize = 4096;
+        let idxs = self.take_ended();
+        for batch in idxs.chunks(ENDED_BATCH) {
+            let mut ended: Vec<(usize, FlowOut)> = batch
+                .iter()
+                .filter_map(|&idx| {
+                    let f = self.flows.get(idx as usize)?;
+                    Some((idx as usize, flow_out_of(self, f, None)))
+                })
+                .collect();
+            for (idx, out) in &ended {
+                if let Some(f) = self.flows.get(*idx) {
+                    self.sockets.learn(f, out, crate::engine::MAX_SOCKETS);
                 }
             }
-            // TLS, DTLS and QUIC may yet be a call's signalling or a TURN
-            // relay (seen at the end, over all flows): held too.
-            let hold = vc || out.protocols.iter().any(|p| ["tls", "quic"].contains(p));
-            let written = vc || self.all_flows;
-            let full = hold && self.flows.held_ended() > crate::engine::MAX_HELD_ENDED;
-            if full {
-                self.not_held += 1;
-            }
-            if !hold || full {
-                if !written {
-                    self.other.add(transport, port, out.packets, out.bytes);
+            for (idx, out) in &mut ended {
+                if let Some(f) = self.flows.get(*idx) {
+                    self.sockets.lend(f, out);
                 }
-                self.flows.forget(idx);
-            } else if !written {
-                // Listed or counted at the end, when its call is known.
-                self.deferred.insert(out.id);
+            }
+            for (idx, out) in ended {
+                self.stream_one(idx, out, emit);
             }
         }
         self.flows.compact();
+    }
+
+    /// Streaming: writes (or counts) the record `out` of ended flow `idx`
+    /// and lets the flow go unless a call may need it.
+    fn stream_one(&mut self, idx: usize, out: FlowOut, emit: &mut dyn FnMut(&FlowOut)) {
+        let Some(f) = self.flows.get(idx) else {
+            return;
+        };
+        let (transport, port) = (f.transport, remote_of(f).port);
+        let vc = is_vc(&out);
+        if vc || self.all_flows {
+            emit(&out);
+            self.streamed += 1;
+        }
+        if let Some(app) = &out.app {
+            let n = self.app_bytes.len();
+            match self.app_bytes.get_mut(app.as_str()) {
+                Some(c) => {
+                    c.0 += 1;
+                    c.1 += out.bytes;
+                }
+                None if n < crate::engine::MAX_APPS => {
+                    self.app_bytes.insert(app.clone(), (1, out.bytes));
+                }
+                None => {}
+            }
+        }
+        // TLS, DTLS and QUIC may yet be a call's signalling or a TURN
+        // relay (seen at the end, over all flows): held too.
+        let hold = vc || out.protocols.iter().any(|p| ["tls", "quic"].contains(p));
+        let written = vc || self.all_flows;
+        let full = hold && self.flows.held_ended() > crate::engine::MAX_HELD_ENDED;
+        if full {
+            self.not_held += 1;
+        }
+        if !hold || full {
+            if !written {
+                self.other.add(transport, port, out.packets, out.bytes);
+            }
+            self.flows.forget(idx);
+        } else if !written {
+            // Listed or counted at the end, when its call is known.
+            self.deferred.insert(out.id);
+        }
     }
 
     /// Streaming: flow `id` ended but its record waits for the end.
@@ -598,50 +628,70 @@ fn flow_out_of(a: &Analyzer, f: &Flow, across: Option<&Across>) -> FlowOut {
 fn share_app_by_socket(flows: &mut [FlowOut], all: &[Flow]) {
     // `flows[i]` is the report of `all[i]`: its endpoints are read there,
     // as addresses, not parsed back from text.
-    let internal = |e: &Endpoint| crate::scope::scope_of(e.ip).is_internal();
-    type Socket = (Endpoint, Transport);
-    let mut by_socket: rustc_hash::FxHashMap<Socket, Option<&str>> = Default::default();
-    // A DNS flow's app is the name it asked about: a resolver's socket
-    // serves every app, so DNS flows neither lend nor take an app here.
-    let dns = |f: &FlowOut| f.protocols.contains(&"dns");
+    let mut sockets = SocketApps::default();
     for (f, src) in flows.iter().zip(all) {
-        let Some(app) = &f.app else { continue };
-        if dns(f) {
-            continue;
+        sockets.learn(src, f, usize::MAX);
+    }
+    if sockets.0.is_empty() {
+        return;
+    }
+    for (f, src) in flows.iter_mut().zip(all) {
+        sockets.lend(src, f);
+    }
+}
+
+/// The app of each internal socket (`None`: two apps used it).
+#[derive(Default)]
+pub(crate) struct SocketApps(rustc_hash::FxHashMap<(Endpoint, Transport), Option<Box<str>>>);
+
+impl SocketApps {
+    /// A DNS flow's app is the name it asked about: a resolver's socket
+    /// serves every app, so DNS flows neither lend nor take an app here.
+    fn dns(f: &FlowOut) -> bool {
+        f.protocols.contains(&"dns")
+    }
+
+    fn internal(e: &Endpoint) -> bool {
+        crate::scope::scope_of(e.ip).is_internal()
+    }
+
+    /// Learns the app of `out` (the record of `f`) for its internal
+    /// sockets, keeping at most `max` sockets.
+    pub(crate) fn learn(&mut self, f: &Flow, out: &FlowOut, max: usize) {
+        let Some(app) = &out.app else { return };
+        if Self::dns(out) {
+            return;
         }
-        for e in [src.src, src.dst].into_iter().filter(internal) {
-            let slot = by_socket
-                .entry((e, src.transport))
-                .or_insert(Some(app.as_str()));
-            if *slot != Some(app.as_str()) {
+        for e in [f.src, f.dst].into_iter().filter(Self::internal) {
+            let key = (e, f.transport);
+            let full = self.0.len() >= max;
+            match self.0.get_mut(&key) {
                 // Two apps on one socket: ambiguous, say nothing.
-                *slot = None;
+                Some(slot) if slot.as_deref() != Some(app.as_str()) => *slot = None,
+                Some(_) => {}
+                None if !full => {
+                    self.0.insert(key, Some(app.as_str().into()));
+                }
+                None => {}
             }
         }
     }
-    if by_socket.is_empty() {
-        return;
-    }
-    let found: Vec<(usize, String)> = flows
-        .iter()
-        .zip(all)
-        .enumerate()
-        .filter(|(_, (f, _))| f.app.is_none() && !dns(f))
-        .filter_map(|(i, (_, src))| {
-            [src.src, src.dst]
-                .into_iter()
-                .filter_map(|e| by_socket.get(&(e, src.transport)).map(|app| (e, app)))
-                .filter(|(e, _)| internal(e))
-                .find_map(|(_, app)| *app)
-                .map(|app| (i, app.to_string()))
-        })
-        .collect();
-    for (i, app) in found {
-        if let Some(f) = flows.get_mut(i) {
-            f.findings.push(format!(
+
+    /// Gives `out` (the record of `f`), when it has no app, the app of its
+    /// internal socket.
+    pub(crate) fn lend(&self, f: &Flow, out: &mut FlowOut) {
+        if out.app.is_some() || Self::dns(out) {
+            return;
+        }
+        let app = [f.src, f.dst]
+            .into_iter()
+            .filter(Self::internal)
+            .find_map(|e| self.0.get(&(e, f.transport)).and_then(|a| a.as_deref()));
+        if let Some(app) = app {
+            out.findings.push(format!(
                 "app from another flow of the same local socket ({app})"
             ));
-            f.app = Some(app);
+            out.app = Some(app.to_string());
         }
     }
 }

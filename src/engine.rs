@@ -141,10 +141,15 @@ pub struct Analyzer {
     /// Streaming: ids of ended flows held whose record waits for the end
     /// (bounded by `MAX_HELD_ENDED`).
     pub(crate) deferred: rustc_hash::FxHashSet<u32>,
+    /// Streaming: the app of each internal socket, learnt from the flows
+    /// ended so far (at most `MAX_SOCKETS`).
+    pub(crate) sockets: crate::assemble::SocketApps,
 }
 
 /// Ended flows of a call kind held for the final report while streaming.
 pub(crate) const MAX_HELD_ENDED: usize = 65_536;
+/// Internal sockets whose app streamed flows remember.
+pub(crate) const MAX_SOCKETS: usize = 65_536;
 /// Apps counted for `--interval` records.
 pub(crate) const MAX_APPS: usize = 256;
 
@@ -166,6 +171,7 @@ impl Analyzer {
             not_held: 0,
             app_bytes: Default::default(),
             deferred: Default::default(),
+            sockets: Default::default(),
         }
     }
 

@@ -108,7 +108,7 @@ fn two_sensors_report_what_one_does() {
             left += v["source"]["packets_other_partitions"].as_u64().unwrap();
             both.add(&v);
         }
-        let lan = internal_to_internal(&report(f, &[]));
+        let lan = common::internal_to_internal(&report(f, &[]));
         if lan {
             // The app a flow between two internal hosts takes from other
             // flows of its socket may be on the other sensor (see README).
@@ -140,30 +140,6 @@ fn two_sensors_report_what_one_does() {
 }
 
 /// Whether some flow of the report runs between two internal addresses.
-fn internal_to_internal(v: &Value) -> bool {
-    let internal = |e: &Value| {
-        let ip: std::net::IpAddr = e["ip"].as_str().unwrap().parse().unwrap();
-        match ip {
-            std::net::IpAddr::V4(a) => {
-                a.is_private()
-                    || a.is_loopback()
-                    || a.is_link_local()
-                    || (a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64)
-            }
-            std::net::IpAddr::V6(a) => {
-                a.is_loopback()
-                    || (a.segments()[0] & 0xfe00) == 0xfc00
-                    || (a.segments()[0] & 0xffc0) == 0xfe80
-            }
-        }
-    };
-    v["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|f| internal(&f["src"]) && internal(&f["dst"]))
-}
-
 #[test]
 fn rejects_a_share_that_is_not_k_of_n() {
     let f = fixture("sipp__g711a.pcap");

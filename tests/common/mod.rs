@@ -85,3 +85,30 @@ pub fn pcap_at(frames: &[(u64, Vec<u8>)]) -> Vec<u8> {
     }
     out
 }
+
+/// Whether a report has a flow between two internal hosts (private, CGNAT,
+/// ULA, link-local or loopback on both ends): `--partition` may put such a
+/// call's signalling and media on two sensors (see README, Several sensors).
+pub fn internal_to_internal(v: &serde_json::Value) -> bool {
+    let internal = |e: &serde_json::Value| {
+        let ip: std::net::IpAddr = e["ip"].as_str().unwrap().parse().unwrap();
+        match ip {
+            std::net::IpAddr::V4(a) => {
+                a.is_private()
+                    || a.is_loopback()
+                    || a.is_link_local()
+                    || (a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64)
+            }
+            std::net::IpAddr::V6(a) => {
+                a.is_loopback()
+                    || (a.segments()[0] & 0xfe00) == 0xfc00
+                    || (a.segments()[0] & 0xffc0) == 0xfe80
+            }
+        }
+    };
+    v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| internal(&f["src"]) && internal(&f["dst"]))
+}
