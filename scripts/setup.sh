@@ -5,12 +5,13 @@
 #   scripts/setup.sh          to build and run: libpcap headers
 #   scripts/setup.sh --test   also what the tests use: tcpreplay and iproute2
 #                             (live capture in a network namespace), util-linux
-#                             (setpriv), chromium (the HTML report in a browser)
+#                             (setpriv), chromium and fonts-dejavu-core (the HTML
+#                             report in a browser, its screenshots)
 set -euo pipefail
 
 pkgs=(libpcap-dev pkg-config)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(tcpreplay iproute2 util-linux chromium)
+  pkgs+=(tcpreplay iproute2 util-linux chromium fonts-dejavu-core)
 fi
 if ! command -v dpkg >/dev/null 2>&1; then
   echo "setup: not a Debian-based system; install ${pkgs[*]} (or their equivalents) yourself" >&2
