@@ -57,37 +57,6 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_vcscope"))
 }
 
-/// An Ethernet/IPv4/UDP frame from `src:sport` to `dst:dport`.
-pub fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
-        .ipv4(src, dst, 64)
-        .udp(sport, dport)
-        .write(&mut out, payload)
-        .expect("a frame");
-    out
-}
-
-/// A classic pcap file (Ethernet, microsecond stamps from 1 700 000 000 s)
-/// of `(microseconds, frame)` records, in the order given.
-pub fn pcap_at(frames: &[(u64, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&262_144u32.to_le_bytes());
-    out.extend_from_slice(&1u32.to_le_bytes());
-    for (us, f) in frames {
-        out.extend_from_slice(&(1_700_000_000 + (us / 1_000_000) as u32).to_le_bytes());
-        out.extend_from_slice(&((us % 1_000_000) as u32).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(f);
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------
 // Headless Chromium
 
@@ -151,4 +120,35 @@ pub fn run_chromium(browser: &Path, page: &Path, extra: &[String]) -> String {
         page.display()
     );
     std::fs::read_to_string(&out_path).unwrap()
+}
+
+/// An Ethernet/IPv4/UDP frame from `src:sport` to `dst:dport`.
+pub fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+        .ipv4(src, dst, 64)
+        .udp(sport, dport)
+        .write(&mut out, payload)
+        .expect("a frame");
+    out
+}
+
+/// A classic pcap file (Ethernet, microsecond stamps from 1 700 000 000 s)
+/// of `(microseconds, frame)` records, in the order given.
+pub fn pcap_at(frames: &[(u64, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&262_144u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for (us, f) in frames {
+        out.extend_from_slice(&(1_700_000_000 + (us / 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&((us % 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    out
 }
