@@ -5,13 +5,18 @@
 #   scripts/setup.sh          to build and run: libpcap headers
 #   scripts/setup.sh --test   also what the tests use: tcpreplay and iproute2
 #                             (live capture in a network namespace), util-linux
-#                             (setpriv), chromium and fonts-dejavu-core (the HTML
-#                             report in a browser, its screenshots)
+#                             (setpriv), chromium (the HTML report in a browser)
 set -euo pipefail
 
 pkgs=(libpcap-dev pkg-config)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(tcpreplay iproute2 util-linux chromium fonts-dejavu-core)
+  pkgs+=(tcpreplay iproute2 util-linux chromium)
+fi
+
+if [ "${1:-}" = "--test" ]; then
+  # The screenshots of the HTML report (tests/screens.rs) are compared with
+  # references drawn with Debian's default fonts.
+  pkgs+=(fonts-dejavu-core)
 fi
 if ! command -v dpkg >/dev/null 2>&1; then
   echo "setup: not a Debian-based system; install ${pkgs[*]} (or their equivalents) yourself" >&2
