@@ -12,11 +12,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use common::{analyze_one, bin, fixture};
+use common::{analyze_one, bin, chromium, fixture, run_chromium};
 use vcscope::report::html;
 use vcscope::report::Report;
 
@@ -184,6 +183,61 @@ fn cards_are_coloured_by_the_encryption_verdict() {
     assert!(p.contains("class=\"edge e-safe"));
 }
 
+/// The `<g class="node ...">` groups of the graph of call `call_id`.
+fn graph_nodes<'p>(page: &'p str, call_id: &str) -> Vec<&'p str> {
+    let card = page
+        .split("<article class=\"call-card")
+        .find(|c| c.contains(&html::Esc(call_id).to_string()))
+        .expect("the call's card");
+    let graph = &card[card.find("<svg class=\"graph\"").expect("a graph")..];
+    let graph = &graph[..graph.find("</svg>").unwrap()];
+    graph
+        .split("<g class=\"node")
+        .skip(1)
+        .map(|g| &g[..g.find("</g>").unwrap()])
+        .collect()
+}
+
+#[test]
+fn a_party_behind_nat_shows_its_internal_address() {
+    // A SIP call captured outside the caller's NAT: its packets come from
+    // 180.173.83.248, while its Contact and SDP give 192.168.8.53.
+    let report = analyze_one("heplify__erspan_sip_ipv4_udp.pcapng");
+    let call = "bf3880-0-16e4-5af571fa-38bc4ba4-5af571fa@101.231.48.19";
+    let c = report.calls.iter().find(|c| c.call_id == call).unwrap();
+    assert!(c
+        .endpoints
+        .iter()
+        .any(|e| e.role == "caller" && e.ip == "180.173.83.248"));
+    let p = page(&report);
+    let nodes = graph_nodes(&p, call);
+    let caller: Vec<&&str> = nodes
+        .iter()
+        .filter(|g| g.contains("180.173.83.248"))
+        .collect();
+    assert_eq!(caller.len(), 1, "{nodes:#?}");
+    assert!(
+        caller[0].contains(">caller</text>")
+            && caller[0].contains(">192.168.8.53</text>")
+            && caller[0].contains(">behind NAT 180.173.83.248:53221</text>"),
+        "{}",
+        caller[0]
+    );
+    // The server at the other end only echoes the caller's Via: not behind
+    // a NAT.
+    let callee: Vec<&&str> = nodes
+        .iter()
+        .filter(|g| g.contains(">101.231.48.19</text>"))
+        .collect();
+    assert_eq!(callee.len(), 1, "{nodes:#?}");
+    assert!(!callee[0].contains("behind NAT"), "{}", callee[0]);
+    // The card says it too.
+    assert!(p.contains("caller 180.173.83.248:53221, behind NAT: internal 192.168.8.53"));
+    // A caller seen at its own private address is not behind a NAT.
+    let sip = page(&analyze_one("sngrep__aaa.pcap"));
+    assert!(!sip.contains("behind NAT"));
+}
+
 #[test]
 fn hostile_strings_render_inert() {
     let mut report = analyze_one("sngrep__aaa.pcap");
@@ -339,66 +393,6 @@ fn cli_writes_html_by_flag_and_by_extension() {
 
 // ---------------------------------------------------------------------------
 // Real browser
-
-fn chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("VCSCOPE_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|d| ["chromium", "chromium-browser"].map(|n| d.join(n)))
-        .find(|p| p.is_file())
-}
-
-/// Runs headless Chromium on `page` with `extra` arguments, in a fresh
-/// profile; returns its standard output. A hung browser is killed.
-fn run_chromium(browser: &Path, page: &Path, extra: &[String]) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let out_path = profile.path().join("stdout.txt");
-    let stdout = std::fs::File::create(&out_path).unwrap();
-    let mut child = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-extensions",
-            "--hide-scrollbars",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            profile.path().join("p").display()
-        ))
-        .args(extra)
-        .arg(format!("file://{}", page.display()))
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}", browser.display()));
-    // A bound against a hung browser, not a performance assertion.
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish on {}", page.display());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(
-        status.success(),
-        "chromium failed on {}: {status}",
-        page.display()
-    );
-    std::fs::read_to_string(&out_path).unwrap()
-}
 
 fn dump_dom(browser: &Path, page: &Path) -> String {
     run_chromium(browser, page, &["--dump-dom".to_string()])

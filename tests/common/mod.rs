@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use vcscope::capture::{self, CaptureOptions};
 use vcscope::engine::{Analyzer, Config};
@@ -53,6 +55,71 @@ pub fn read_json(path: &Path) -> serde_json::Value {
 /// The `vcscope` binary built for the tests.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_vcscope"))
+}
+
+// ---------------------------------------------------------------------------
+// Headless Chromium
+
+/// Debian's `chromium` (or `chromium-browser`) on the PATH, or the binary
+/// `VCSCOPE_CHROMIUM` names.
+pub fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("VCSCOPE_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|d| ["chromium", "chromium-browser"].map(|n| d.join(n)))
+        .find(|p| p.is_file())
+}
+
+/// Runs headless Chromium on `page` with `extra` arguments, in a fresh
+/// profile; returns its standard output. A hung browser is killed.
+pub fn run_chromium(browser: &Path, page: &Path, extra: &[String]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out_path = profile.path().join("stdout.txt");
+    let stdout = std::fs::File::create(&out_path).unwrap();
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-extensions",
+            "--hide-scrollbars",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            profile.path().join("p").display()
+        ))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", browser.display()));
+    // A bound against a hung browser, not a performance assertion.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish on {}", page.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        status.success(),
+        "chromium failed on {}: {status}",
+        page.display()
+    );
+    std::fs::read_to_string(&out_path).unwrap()
 }
 
 /// An Ethernet/IPv4/UDP frame from `src:sport` to `dst:dport`.

@@ -48,7 +48,7 @@ fn call_card(
         Esc(&short(&c.call_id, 64)),
         Esc(&c.verdict)
     );
-    fact(h, "Parties", &parties(c));
+    fact(h, "Parties", &parties(c, ix));
     fact(
         h,
         "App",
@@ -105,27 +105,39 @@ fn fact(h: &mut String, name: &str, html: &str) {
     w!(h, "<dt>{name}</dt><dd>{html}</dd>\n");
 }
 
-/// From and To when the signalling names them, else the parties' addresses.
-fn parties(c: &CallOut) -> String {
-    if c.from.is_some() || c.to.is_some() {
-        return format!(
+/// From and To when the signalling names them, else the parties'
+/// addresses; then, for each party behind a NAT, its internal addresses.
+fn parties(c: &CallOut, ix: &Index) -> String {
+    let nat = ix.behind_nat(c);
+    let mut v: Vec<String> = Vec::new();
+    let named = c.from.is_some() || c.to.is_some();
+    if named {
+        v.push(format!(
             "{} → {}",
             Esc(c.from.as_deref().unwrap_or("unknown")),
             Esc(c.to.as_deref().unwrap_or("unknown"))
-        );
+        ));
     }
-    let mut v: Vec<String> = Vec::new();
     for e in c
         .endpoints
         .iter()
         .filter(|e| matches!(e.role, "peer" | "caller" | "callee"))
     {
-        let who = if is_internal(&e.ip) {
+        let behind = nat.get(e.ip.as_str());
+        if named && behind.is_none() {
+            continue;
+        }
+        let who = if named {
+            e.role
+        } else if is_internal(&e.ip) {
             "local client"
         } else {
             "remote peer"
         };
-        let s = format!("{who} {}", Esc(&ep(&e.ip, e.port)));
+        let mut s = format!("{who} {}", Esc(&ep(&e.ip, e.port)));
+        if let Some(internal) = behind {
+            w!(s, ", behind NAT: internal {}", Esc(&internal.join(", ")));
+        }
         if !v.contains(&s) {
             v.push(s);
         }

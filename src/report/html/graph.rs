@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use super::common::{Esc, MAX_EDGE_LABELS, MAX_GRAPH_NODES, MAX_TURN_PEERS};
 use super::format::{
-    flow_severity, is_encrypting, is_internal, plural, protection, severity_class, short,
+    ep, flow_severity, is_encrypting, is_internal, plural, protection, severity_class, short,
 };
 use super::index::Index;
 use crate::report::{CallOut, FlowOut, RelayOut};
@@ -36,6 +36,9 @@ pub(crate) struct Node {
     dashed: bool,
     /// A TURN relay nothing went through (allocated, unused).
     unused: bool,
+    /// A party seen at this public address sent these internal addresses
+    /// as its own: it is behind a NAT.
+    internal: Vec<String>,
 }
 
 /// The flows between two nodes, drawn as one edge.
@@ -153,6 +156,11 @@ impl Graph {
             hidden_nodes: 0,
         };
         g.add_endpoints(c);
+        for (ip, internal) in ix.behind_nat(c) {
+            if let Some(n) = g.idx(ip).and_then(|i| g.nodes.get_mut(i)) {
+                n.internal = internal.iter().map(|a| a.to_string()).collect();
+            }
+        }
         let flows: Vec<&FlowOut> = c.flow_ids.iter().filter_map(|id| ix.flow(*id)).collect();
         g.add_flow_sides(&flows, ix);
         g.add_announced(c);
@@ -200,6 +208,7 @@ impl Graph {
             col: 3,
             dashed: false,
             unused: false,
+            internal: Vec::new(),
         });
         let i = self.nodes.len() - 1;
         self.by_key.insert(ip.to_string(), i);
@@ -354,6 +363,7 @@ impl Graph {
                         col: 1,
                         dashed: false,
                         unused: false,
+                        internal: Vec::new(),
                     });
                     let i = self.nodes.len() - 1;
                     self.by_key.insert(key, i);
@@ -484,8 +494,9 @@ impl Graph {
         }
     }
 
-    /// Texts of a node: heading, address, and ports (or reverse name).
-    fn node_texts(n: &Node) -> (String, String) {
+    /// Texts of a node: heading, address, and ports (or reverse name); for
+    /// a party behind a NAT its internal address, then the NAT's.
+    fn node_texts(n: &Node) -> NodeTexts {
         let internal = is_internal(&n.ip);
         let mut head = role_text(if n.dashed { "sdp" } else { n.role }, internal).to_string();
         if let Some(o) = &n.operator {
@@ -496,6 +507,21 @@ impl Graph {
             head.push_str(" · allocated, unused");
         }
         let ports: Vec<String> = n.ports.iter().take(4).map(|p| p.to_string()).collect();
+        if let Some(first) = n.internal.first() {
+            let ip = match n.internal.len() {
+                1 => first.clone(),
+                k => format!("{first} +{}", k - 1),
+            };
+            let nat = match n.ports.iter().next() {
+                Some(p) if n.ports.len() == 1 => ep(&n.ip, *p),
+                _ => n.ip.clone(),
+            };
+            return NodeTexts {
+                head,
+                ip,
+                third: format!("behind NAT {nat}"),
+            };
+        }
         let third = if n.role == "nat" {
             format!("seen outside as :{}", ports.join(", :"))
         } else {
@@ -510,18 +536,21 @@ impl Graph {
                 ),
             }
         };
-        (head, third)
+        NodeTexts {
+            head,
+            ip: n.ip.clone(),
+            third,
+        }
     }
 
     /// Box width from the longest text, within bounds.
-    fn node_width(&self, texts: &[(String, String)]) -> f64 {
-        self.nodes
+    fn node_width(texts: &[NodeTexts]) -> f64 {
+        texts
             .iter()
-            .zip(texts)
-            .map(|(n, (head, third))| {
-                let head = head.chars().count().min(36) as f64 * 7.0;
-                let ip = n.ip.chars().count() as f64 * 6.7;
-                let third = third.chars().count().min(40) as f64 * 6.0;
+            .map(|t| {
+                let head = t.head.chars().count().min(36) as f64 * 7.0;
+                let ip = t.ip.chars().count() as f64 * 6.7;
+                let third = t.third.chars().count().min(40) as f64 * 6.0;
                 head.max(ip).max(third) + 20.0
             })
             .fold(NODE_MIN_W, f64::max)
@@ -598,8 +627,8 @@ impl Graph {
             h.push_str("<p class=\"empty\">No addresses recorded for this call.</p>\n");
             return;
         }
-        let texts: Vec<(String, String)> = self.nodes.iter().map(Self::node_texts).collect();
-        let mut lay = self.layout(self.node_width(&texts));
+        let texts: Vec<NodeTexts> = self.nodes.iter().map(Self::node_texts).collect();
+        let mut lay = self.layout(Self::node_width(&texts));
         let labels = self.place_labels(&lay);
         // A label moved below the last row makes the picture taller.
         let bottom = labels
@@ -776,14 +805,20 @@ impl Graph {
     }
 
     /// A box per node: role and operator, address, and ports or name.
-    fn draw_nodes(&self, h: &mut String, lay: &Layout, texts: &[(String, String)]) {
+    fn draw_nodes(&self, h: &mut String, lay: &Layout, texts: &[NodeTexts]) {
         let node_w = lay.node_w;
-        for ((n, (x, y)), (head, third)) in self.nodes.iter().zip(&lay.pos).zip(texts) {
+        for ((n, (x, y)), t) in self.nodes.iter().zip(&lay.pos).zip(texts) {
             let class = match n.col {
                 0 => "n-local",
                 1 => "n-nat",
                 2 => "n-server",
                 _ => "n-far",
+            };
+            // The tooltip names every internal address.
+            let title_ip = if n.internal.len() > 1 {
+                n.internal.join(", ")
+            } else {
+                t.ip.clone()
             };
             w!(
                 h,
@@ -793,21 +828,28 @@ impl Graph {
                  <text class=\"n-ip\" x=\"{:.1}\" y=\"{:.1}\">{}</text>\
                  <text class=\"n-more\" x=\"{:.1}\" y=\"{:.1}\">{}</text></g>\n",
                 if n.dashed { " dashed" } else { "" },
-                Esc(head),
-                Esc(&n.ip),
-                Esc(third),
+                Esc(&t.head),
+                Esc(&title_ip),
+                Esc(&t.third),
                 x + 9.0,
                 y + 17.0,
-                Esc(&short(head, 36)),
+                Esc(&short(&t.head, 36)),
                 x + 9.0,
                 y + 33.0,
-                Esc(&n.ip),
+                Esc(&t.ip),
                 x + 9.0,
                 y + 47.0,
-                Esc(&short(third, 40)),
+                Esc(&short(&t.third, 40)),
             );
         }
     }
+}
+
+/// The three lines of a node's box.
+struct NodeTexts {
+    head: String,
+    ip: String,
+    third: String,
 }
 
 /// What takes height in a column: a node, or an edge passing through.
@@ -1019,8 +1061,8 @@ mod tests {
                 if g.nodes.is_empty() {
                     continue;
                 }
-                let texts: Vec<(String, String)> = g.nodes.iter().map(Graph::node_texts).collect();
-                let lay = g.layout(g.node_width(&texts));
+                let texts: Vec<NodeTexts> = g.nodes.iter().map(Graph::node_texts).collect();
+                let lay = g.layout(Graph::node_width(&texts));
                 let placed = g.place_labels(&lay);
                 graphs += 1;
                 labels += placed.len();

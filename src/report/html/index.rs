@@ -1,10 +1,26 @@
 //! Lookups over the report, built once per page so that no section is
 //! quadratic in the number of flows, leaks or relays.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::common::{Esc, MAX_CALLS, MAX_FLOW_ROWS};
-use crate::report::{FlowOut, LeakOut, RelayOut, Report};
+use super::format::is_internal;
+use crate::report::{CallOut, FlowOut, LeakOut, RelayOut, Report};
+
+/// Where a leaked address is the sender's own: its SIP Contact, the origin,
+/// connection, ICE candidates, RTCP port and SSRC CNAME of its SDP, its RTCP
+/// SDES CNAME. Not Via (responses echo the request's) nor other SIP headers
+/// (From, To and the like name other parties), nor TURN peer or STUN mapped
+/// addresses (someone else's).
+const SENDERS_OWN: &[&str] = &[
+    "sip-contact",
+    "sdp-origin",
+    "sdp-connection",
+    "sdp-candidate",
+    "sdp-rtcp",
+    "sdp-ssrc-cname",
+    "rtcp-sdes-cname",
+];
 
 /// Lookups built once per page, so that no section is quadratic.
 pub(crate) struct Index<'a> {
@@ -55,6 +71,41 @@ impl<'a> Index<'a> {
 
     pub(crate) fn flow(&self, id: u32) -> Option<&'a FlowOut> {
         self.flows.get(&id).copied()
+    }
+
+    /// The call's parties behind a NAT: each caller, callee or peer seen at
+    /// a public address that sent its own private, CGNAT or ULA address
+    /// (see [`SENDERS_OWN`]) in the call's flows, with those addresses.
+    pub(crate) fn behind_nat(&self, c: &'a CallOut) -> BTreeMap<&'a str, Vec<&'a str>> {
+        let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for e in c
+            .endpoints
+            .iter()
+            .filter(|e| matches!(e.role, "caller" | "callee" | "peer") && !is_internal(&e.ip))
+        {
+            for f in c.flow_ids.iter().filter_map(|id| self.flow(*id)) {
+                let to = if f.src.ip == e.ip {
+                    &f.dst.ip
+                } else if f.dst.ip == e.ip {
+                    &f.src.ip
+                } else {
+                    continue;
+                };
+                for l in self.leaks.get(&f.id).into_iter().flatten() {
+                    if l.exposed_to == *to
+                        && l.address != e.ip
+                        && SENDERS_OWN.contains(&l.where_)
+                        && matches!(l.scope, "private" | "cgnat" | "ula")
+                    {
+                        let v = out.entry(e.ip.as_str()).or_default();
+                        if !v.contains(&l.address.as_str()) {
+                            v.push(&l.address);
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// A link to the flow's row when it is in the table, else plain text.
