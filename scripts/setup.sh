@@ -14,14 +14,11 @@ set -euo pipefail
 pkgs=(libpcap-dev pkg-config)
 optional=()
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(tcpreplay iproute2 util-linux chromium)
+  # fonts-dejavu-core: the screenshots of the HTML report
+  # (tests/screens.rs) are compared with references drawn with Debian's
+  # default fonts.
+  pkgs+=(tcpreplay iproute2 util-linux chromium fonts-dejavu-core)
   optional+=(clickhouse-server clickhouse-client)
-fi
-
-if [ "${1:-}" = "--test" ]; then
-  # The screenshots of the HTML report (tests/screens.rs) are compared with
-  # references drawn with Debian's default fonts.
-  pkgs+=(fonts-dejavu-core)
 fi
 if ! command -v dpkg >/dev/null 2>&1; then
   echo "setup: not a Debian-based system; install ${pkgs[*]} (or their equivalents) yourself" >&2
