@@ -13,9 +13,7 @@
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter};
 
-use super::types::{
-    EndpointOut, FlowOut, PlaceOut, RtpExtensionOut, RtpStreamOut, StunOut,
-};
+use super::types::{EndpointOut, FlowOut, PlaceOut, RtpExtensionOut, RtpStreamOut, StunOut};
 use crate::series::Point;
 
 /// Appends the JSON of `f`, exactly as `serde_json::to_writer` would.
