@@ -4,6 +4,7 @@
 #
 #   scripts/bench.sh [--packets N]... [--callgrind] [--callgrind-packets N]
 #                    [--threads T] [--runs R] [--data DIR] [--shared DIR]
+#                    [--flood FLOWS]...
 #
 # For each N (default: 200000 and 1000000) it generates the shared
 # videoconferencing workload (seed 1) into DIR (default: bench-data/, which
@@ -31,6 +32,12 @@
 # prints the speedup; with --callgrind, the instructions of each thread
 # (valgrind serialises threads, so this is the work, not the wall time).
 #
+# With --flood FLOWS (repeatable; none by default) it also generates the
+# flow-heavy load (../shared/bench/gen_flood_pcap.py --flows FLOWS
+# --per-second 100: one-packet UDP flows) and compares
+# `vcscope read FILE --format ndjson -o OUT` with the ceiling the same way;
+# with --callgrind, instructions per packet on a 100000-flow flood file.
+#
 # Environment: CARGO_TARGET_DIR (default: target/), PYTHON (default python3).
 set -euo pipefail
 exec </dev/null
@@ -43,10 +50,11 @@ RUNS=3
 CALLGRIND=0
 CG_PACKETS=100000
 THREADS=1
+FLOODS=()
 PYTHON=${PYTHON:-python3}
 
 usage() {
-    sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 
@@ -57,6 +65,7 @@ while [ $# -gt 0 ]; do
         --callgrind) CALLGRIND=1; shift ;;
         --callgrind-packets) CG_PACKETS=$2; shift 2 ;;
         --threads) THREADS=$2; shift 2 ;;
+        --flood) FLOODS+=("$2"); shift 2 ;;
         --data) DATA=$2; shift 2 ;;
         --shared) SHARED=$2; shift 2 ;;
         -h|--help) usage 0 ;;
@@ -103,6 +112,15 @@ gen() { # gen N -> path of the workload with N packets
     if [ ! -s "$f" ]; then
         echo "== generate $1 packets -> $f" >&2
         "$PYTHON" "$GEN" --packets "$1" --seed 1 --out "$f" >/dev/null
+    fi
+    echo "$f"
+}
+
+gen_flood() { # gen_flood FLOWS -> path of the flood load with FLOWS flows
+    local f=$DATA/flood_$1.pcap
+    if [ ! -s "$f" ]; then
+        echo "== generate a flood of $1 flows -> $f" >&2
+        "$PYTHON" "$SHARED/bench/gen_flood_pcap.py" --flows "$1" --per-second 100 >"$f"
     fi
     echo "$f"
 }
@@ -208,4 +226,33 @@ EOF
                 'BEGIN { printf "  %-10s %14d instructions  %8.0f per packet\n", w, ir, ir/n }'
         done
     fi
+fi
+
+for N in "${FLOODS[@]}"; do
+    F=$(gen_flood "$N")
+    cat "$F" >/dev/null # page cache
+    BYTES=$(stat -c %s "$F")
+    echo "== flood of $N one-packet flows ($F, $BYTES bytes), best of $RUNS, $(nproc) cores, $(date -u +%F)"
+    read -r t_vc rss_vc < <(measure "$VCSCOPE" read "$F" --format ndjson -o "$DATA/flood_$N.report.ndjson")
+    read -r t_ceil rss_ceil < <(measure "$CEILING" parse "$F")
+    row "vcscope read --format ndjson" "$N" "$BYTES" "$t_vc" "$rss_vc"
+    row "ceiling parse" "$N" "$BYTES" "$t_ceil" "$rss_ceil"
+    awk -v a="$t_vc" -v b="$t_ceil" 'BEGIN { if (b <= 0) b = 0.005; printf "  ratio vcscope/ceiling: %.2f (target <= 3.0)\n", a/b }'
+done
+
+if [ "$CALLGRIND" = 1 ] && [ ${#FLOODS[@]} -gt 0 ]; then
+    F=$(gen_flood 100000)
+    echo "== callgrind, flood of 100000 flows ($F)"
+    for what in vcscope ceiling; do
+        cg=$DATA/callgrind.flood.$what.out
+        if [ "$what" = vcscope ]; then
+            cmd=("$VCSCOPE" read "$F" --format ndjson -o "$DATA/flood_100000.report.ndjson")
+        else
+            cmd=("$CEILING" parse "$F")
+        fi
+        valgrind --tool=callgrind --callgrind-out-file="$cg" "${cmd[@]}" >/dev/null 2>"$cg.log"
+        ir=$(awk '/Collected :/ {print $NF}' "$cg.log")
+        awk -v w="$what" -v ir="$ir" -v n=100000 \
+            'BEGIN { printf "  %-10s %14d instructions  %8.0f per packet\n", w, ir, ir/n }'
+    done
 fi

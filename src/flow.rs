@@ -10,6 +10,9 @@
 //! memory at the next compaction. A later packet on the same 5-tuple starts
 //! a new flow.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use rustc_hash::FxHashMap;
 
 use crate::evidence::FlowState;
@@ -87,6 +90,11 @@ impl Default for FlowLimits {
 pub struct FlowTable {
     limits: FlowLimits,
     live: FxHashMap<FlowKey, u32>,
+    /// Every live flow's index, keyed by a time its `last_ts` had (never
+    /// more than it has now, as it only grows): the sweep pops the flows
+    /// that may be idle instead of visiting every live one. Entries of
+    /// flows ended otherwise are dropped when they come up.
+    idle: BinaryHeap<Reverse<(Nanos, u32)>>,
     flows: Vec<Flow>,
     /// Flows that ended since the caller last drained them (indices).
     ended: Vec<u32>,
@@ -113,6 +121,7 @@ impl FlowTable {
         FlowTable {
             limits,
             live: FxHashMap::default(),
+            idle: BinaryHeap::new(),
             flows: Vec::new(),
             ended: Vec::new(),
             next_id: 1,
@@ -162,6 +171,7 @@ impl FlowTable {
         FlowTable {
             limits,
             live: FxHashMap::default(),
+            idle: BinaryHeap::new(),
             next_id: u32::try_from(flows.len() + 1).unwrap_or(u32::MAX),
             flows,
             ended: Vec::new(),
@@ -179,6 +189,7 @@ impl FlowTable {
     /// Takes the flows out (the table is left empty).
     pub fn take_flows(&mut self) -> Vec<Flow> {
         self.live.clear();
+        self.idle.clear();
         self.copies = 0;
         std::mem::take(&mut self.flows)
     }
@@ -250,6 +261,7 @@ impl FlowTable {
             gone: false,
         });
         self.live.insert(key, idx as u32);
+        self.idle.push(Reverse((ts, idx as u32)));
         if !owned {
             self.copies += 1;
         }
@@ -319,6 +331,12 @@ impl FlowTable {
                 .binary_search_by_key(i, |f| f.id)
                 .map_or(u32::MAX, |p| p as u32);
         }
+        // Indices moved: the live flows' entries again, at their times now.
+        self.idle = self
+            .live
+            .values()
+            .filter_map(|&i| flows.get(i as usize).map(|f| Reverse((f.last_ts, i))))
+            .collect();
         self.gone = 0;
     }
 
@@ -339,6 +357,7 @@ impl FlowTable {
 
     /// Ends every live flow (end of capture).
     pub fn end_all(&mut self) {
+        self.idle.clear();
         let keys: Vec<(FlowKey, u32)> = self.live.drain().collect();
         let mut idx: Vec<u32> = keys.into_iter().map(|(_, i)| i).collect();
         idx.sort_unstable();
@@ -364,15 +383,31 @@ impl FlowTable {
     fn expire_idle(&mut self, now: Nanos) {
         self.next_sweep = now + SWEEP_EVERY;
         let limit = now.saturating_sub(self.limits.idle_timeout);
-        let flows = &self.flows;
+        // A flow idle since before `limit` has an entry older than `limit`
+        // (its key is at most its `last_ts`): those entries are the only
+        // ones to look at. One still active goes back in at its last time.
         let mut gone: Vec<u32> = Vec::new();
-        self.live.retain(|_, &mut i| {
-            let keep = flows.get(i as usize).is_some_and(|f| f.last_ts >= limit);
-            if !keep {
+        while let Some(&Reverse((t, i))) = self.idle.peek() {
+            if t >= limit {
+                break;
+            }
+            self.idle.pop();
+            let Some(f) = self.flows.get(i as usize) else {
+                continue;
+            };
+            if f.ended.is_some() {
+                continue;
+            }
+            if f.last_ts >= limit {
+                self.idle.push(Reverse((f.last_ts, i)));
+                continue;
+            }
+            let (key, _) = FlowKey::of(f.transport, f.src, f.dst);
+            if self.live.get(&key) == Some(&i) {
+                self.live.remove(&key);
                 gone.push(i);
             }
-            keep
-        });
+        }
         gone.sort_unstable();
         self.expired += gone.len() as u64;
         for i in gone {

@@ -296,7 +296,7 @@ impl<'a> Streamer<'a> {
             let out = &mut self.out;
             // A closed pipe loses the records; the end says so.
             self.an.stream_ended(&mut |f| {
-                let _ = crate::report::write_record(out, "flow", f);
+                let _ = crate::report::write_flow_record(out, f);
             });
         }
         let Some(every) = self.interval else { return };

@@ -7,17 +7,12 @@ use std::thread::{Scope, ScopedJoinHandle};
 
 use serde::Serialize;
 
+use super::flow_json;
 use super::types::{FlowOut, Report, SummaryOut};
 
 impl Report {
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
-        // The serializer writes into a plain buffer (millions of small writes,
-        // none through the dynamic writer), handed on every few MiB so a
-        // large report is never held twice in memory.
-        let mut w = Chunked::new(out);
-        serde_json::to_writer(&mut w, self)?;
-        w.buf.push(b'\n');
-        w.flush()
+        self.write_json_threads(out, 1)
     }
 
     /// The bytes of [`Report::write_json`], with the flows serialized on
@@ -25,12 +20,12 @@ impl Report {
     /// of the report and the first, smaller range as it goes (it also does
     /// all the writing); every other thread serializes its range in pieces
     /// that this one writes as they come, so that little is left to write
-    /// when the last piece is done.
+    /// when the last piece is done. On one thread it writes everything.
+    ///
+    /// The bytes are those serde_json writes for the whole [`Report`]
+    /// (the flows by [`flow_json`], which writes them the same way).
     pub fn write_json_threads(&self, out: &mut dyn Write, threads: usize) -> io::Result<()> {
         let parts = threads.clamp(1, self.flows.len().max(1));
-        if parts == 1 {
-            return self.write_json(out);
-        }
         // Field by field, in the order and with the names of the derive;
         // the pattern names every field, so a new one does not compile
         // until it is written here too.
@@ -85,8 +80,9 @@ impl Report {
 
     /// NDJSON: every record tagged with its `type`, the summary last.
     pub fn write_ndjson(&self, out: &mut dyn Write) -> io::Result<()> {
+        let mut buf = Vec::new();
         for f in &self.flows {
-            write_record(out, "flow", f)?;
+            write_flow_record_into(out, &mut buf, f)?;
         }
         self.write_ndjson_tail(out)
     }
@@ -125,15 +121,39 @@ impl Report {
 
 /// One NDJSON line: `{"type": kind, ...record}`.
 pub fn write_record<T: Serialize>(out: &mut dyn Write, kind: &str, rec: &T) -> io::Result<()> {
-    let mut v = serde_json::to_value(rec)?;
-    if let serde_json::Value::Object(map) = &mut v {
-        let mut tagged = serde_json::Map::with_capacity(map.len() + 1);
-        tagged.insert("type".into(), serde_json::Value::String(kind.into()));
-        tagged.append(map);
-        v = serde_json::Value::Object(tagged);
+    let mut buf = b"{\"type\":".to_vec();
+    serde_json::to_writer(&mut buf, kind)?;
+    let at = buf.len();
+    serde_json::to_writer(&mut buf, rec)?;
+    // The record's own fields follow the tag, in their order.
+    match buf.get(at..at + 2) {
+        Some(b"{}") => {
+            buf.truncate(at);
+            buf.push(b'}');
+        }
+        Some([b'{', _]) => buf[at] = b',',
+        // Not an object: written as it is, untagged.
+        _ => {
+            buf.drain(..at);
+        }
     }
-    serde_json::to_writer(&mut *out, &v)?;
-    out.write_all(b"\n")
+    buf.push(b'\n');
+    out.write_all(&buf)
+}
+
+/// The NDJSON line of a flow (`write_record(out, "flow", f)`), written by
+/// [`flow_json`].
+pub fn write_flow_record(out: &mut dyn Write, f: &FlowOut) -> io::Result<()> {
+    write_flow_record_into(out, &mut Vec::new(), f)
+}
+
+/// [`write_flow_record`] through `buf`, a buffer kept from one record to
+/// the next.
+fn write_flow_record_into(out: &mut dyn Write, buf: &mut Vec<u8>, f: &FlowOut) -> io::Result<()> {
+    buf.clear();
+    flow_json::write_flow_fields(buf, b"{\"type\":\"flow\",", f);
+    buf.extend_from_slice(b"}\n");
+    out.write_all(buf)
 }
 
 /// `sep"name":value`, as serde_json writes a struct field.
@@ -151,14 +171,13 @@ fn write_field<T: Serialize + ?Sized>(
 }
 
 /// Flows as the elements of a JSON array, without its brackets.
-fn write_flows(w: &mut impl Write, flows: &[FlowOut]) -> io::Result<()> {
+fn write_flows(w: &mut Vec<u8>, flows: &[FlowOut]) {
     for (i, f) in flows.iter().enumerate() {
         if i > 0 {
-            w.write_all(b",")?;
+            w.push(b',');
         }
-        serde_json::to_writer(&mut *w, f)?;
+        flow_json::write_flow(w, f);
     }
-    Ok(())
 }
 
 /// Flows in one piece of [`Report::write_json_threads`], at most: about
@@ -201,7 +220,7 @@ impl Deal {
 /// A helper thread of [`Report::write_json_threads`]: the JSON of its
 /// pieces in order, the way back for written buffers, and the thread.
 type Lane<'scope> = (
-    mpsc::Receiver<io::Result<Vec<u8>>>,
+    mpsc::Receiver<Vec<u8>>,
     mpsc::Sender<Vec<u8>>,
     ScopedJoinHandle<'scope, ()>,
 );
@@ -214,7 +233,7 @@ fn spawn_lane<'scope>(
     deal: Deal,
     k: usize,
 ) -> Lane<'scope> {
-    let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(2 * HELPER_PIECES);
+    let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(2 * HELPER_PIECES);
     // Written pieces come back to be filled again.
     let (back, spare) = mpsc::channel::<Vec<u8>>();
     let worker = s.spawn(move || {
@@ -228,9 +247,8 @@ fn spawn_lane<'scope>(
             let mut json = spare
                 .try_recv()
                 .unwrap_or_else(|_| Vec::with_capacity(piece.len() * 640));
-            let done = write_flows(&mut json, piece).map(|()| json);
-            let failed = done.is_err();
-            if tx.send(done).is_err() || failed {
+            write_flows(&mut json, piece);
+            if tx.send(json).is_err() {
                 return;
             }
         }
@@ -252,12 +270,11 @@ fn write_pieces(
             w.write_all(b",")?;
         }
         match lanes.get(deal.whose(j).wrapping_sub(1)) {
-            None => write_flows(w, piece)?,
+            None => w.write_flows(piece)?,
             Some((rx, back, _)) => {
-                let Ok(json) = rx.recv() else {
+                let Ok(mut json) = rx.recv() else {
                     return Err(io::Error::other("a JSON thread stopped"));
                 };
-                let mut json = json?;
                 w.write_large(&json)?;
                 json.clear();
                 let _ = back.send(json);
@@ -320,6 +337,22 @@ impl<'a> Chunked<'a> {
             out,
             buf: Vec::with_capacity(CHUNK),
         }
+    }
+
+    /// Flows as the elements of a JSON array, without its brackets,
+    /// written into the buffer.
+    fn write_flows(&mut self, flows: &[FlowOut]) -> io::Result<()> {
+        for (i, f) in flows.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            flow_json::write_flow(&mut self.buf, f);
+            if self.buf.len() >= CHUNK {
+                self.out.write_all(&self.buf)?;
+                self.buf.clear();
+            }
+        }
+        Ok(())
     }
 
     /// Like `write_all`, but a piece of a chunk or more goes to the writer

@@ -18,6 +18,7 @@
 //! This layer only reads a finished [`Report`] (and the address scopes of
 //! `crate::scope`); it never sees packets or flows in progress.
 
+mod flow_json;
 mod grid;
 mod json;
 #[cfg(test)]
@@ -30,5 +31,5 @@ pub mod html;
 pub mod redact;
 pub mod resolve;
 
-pub use json::write_record;
+pub use json::{write_flow_record, write_record};
 pub use types::*;
