@@ -1396,6 +1396,7 @@ pub(crate) fn build_report(
             packet_limit: None,
             partition: None,
             packets_other_partitions: None,
+            sensor: None,
         },
         calls,
         flows,

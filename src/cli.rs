@@ -223,6 +223,12 @@ pub struct CommonArgs {
     #[arg(long, value_name = "K/N", value_parser = crate::engine::Partition::parse)]
     pub partition: Option<crate::engine::Partition>,
 
+    /// Name this sensor: every NDJSON record carries `"sensor": NAME` and the
+    /// report `source.sensor`, so several sensors' records can share one
+    /// store (see README, "Into ClickHouse").
+    #[arg(long, value_name = "NAME", value_parser = parse_sensor)]
+    pub sensor: Option<String>,
+
     /// Analysis threads (1-64); the report is the same as with one (see README, Performance).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
@@ -259,4 +265,12 @@ pub fn tcpdump_style(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> 
         v.insert(1, "live".into());
     }
     v
+}
+
+/// `--sensor`: 1 to 64 printable characters.
+fn parse_sensor(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.chars().count() > 64 || s.chars().any(char::is_control) {
+        return Err("a sensor name is 1 to 64 printable characters".into());
+    }
+    Ok(s.to_string())
 }

@@ -29,6 +29,14 @@ fn fail(msg: impl std::fmt::Display) -> i32 {
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
+    let common = match &cli.command {
+        Command::Read(a) => Some(&a.common),
+        Command::Live(a) => Some(&a.common),
+        _ => None,
+    };
+    if let Some(name) = common.and_then(|c| c.sensor.as_deref()) {
+        crate::report::set_sensor(name);
+    }
     match cli.command {
         Command::Read(a) => {
             if let Err(e) = check_threads(&a.common) {
@@ -486,6 +494,7 @@ fn status_line(an: &crate::engine::Analyzer) {
 
 /// `--partition`: which share this report is, and the packets it left.
 fn note_partition(report: &mut Report, c: &CommonArgs, other: u64) {
+    report.source.sensor.clone_from(&c.sensor);
     if let Some(p) = c.partition {
         report.source.partition = Some(format!("{}/{}", p.index, p.count));
         report.source.packets_other_partitions = Some(other);

@@ -833,3 +833,36 @@ fn the_table_and_the_page_show_a_calls_audio_quality() {
         "{mos}"
     );
 }
+
+/// `--sensor NAME` tags every NDJSON record right after its type, streamed
+/// or written at the end, and the report's source; a bad name is refused.
+#[test]
+fn sensor_names_every_record() {
+    let f = fixture("ndpi__teams.pcap");
+    let f = f.to_str().unwrap();
+    for extra in [&[][..], &["--threads", "2"][..]] {
+        let o = run(&[
+            &["read", f, "--format", "ndjson", "--sensor", "hq \"1\""][..],
+            extra,
+        ]
+        .concat());
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let text = String::from_utf8(o.stdout).unwrap();
+        let mut kinds = std::collections::BTreeSet::new();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let kind = v["type"].as_str().unwrap();
+            let head = format!("{{\"type\":\"{kind}\",\"sensor\":\"hq \\\"1\\\"\",");
+            assert!(line.starts_with(&head), "{line}");
+            kinds.insert(kind.to_string());
+        }
+        assert!(kinds.len() >= 4, "{kinds:?}");
+    }
+    let o = run(&["read", f, "--format", "json", "--sensor", "hq-1"]);
+    assert_eq!(json(&o)["source"]["sensor"], "hq-1");
+    let o = run(&["read", f, "--format", "json"]);
+    assert!(json(&o)["source"].get("sensor").is_none());
+    let o = run(&["read", f, "--sensor", ""]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("sensor name"), "{}", stderr(&o));
+}

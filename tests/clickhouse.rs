@@ -282,6 +282,35 @@ impl Expected {
     }
 }
 
+/// `sensor\tcall_id\tflows` for each call of a report with flows listed,
+/// as the join of calls and flows answers, in its order.
+fn flows_of_calls(sensor: &str, v: &Value) -> String {
+    let listed: std::collections::BTreeSet<u64> = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_u64().unwrap())
+        .collect();
+    let mut rows: Vec<(String, usize)> = v["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let ids = c["flow_ids"].as_array().unwrap();
+            let n = ids
+                .iter()
+                .filter(|i| listed.contains(&i.as_u64().unwrap()))
+                .count();
+            (c["call_id"].as_str().unwrap().to_string(), n)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    rows.sort();
+    rows.iter()
+        .map(|(c, n)| format!("{sensor}\t{c}\t{n}\n"))
+        .collect()
+}
+
 fn ask(server: &Server) -> [String; 5] {
     QUESTIONS.map(|(_, sql)| server.run(sql))
 }
@@ -313,33 +342,27 @@ fn ndjson_in_clickhouse_answers_as_the_report_does() {
     let mut whole = Vec::new();
     let mut shares: [Vec<u8>; 2] = Default::default();
     let mut split_fixtures = 0;
+    let mut one_flows = String::new();
     for f in all_fixtures() {
         let f = f.to_str().unwrap();
         let report: Value =
             serde_json::from_slice(&vcscope(&["read", f, "--format", "json"])).unwrap();
         one.add(&report);
-        whole.extend(vcscope(&[
-            "read",
-            f,
-            "--format",
-            "ndjson",
-            "--interval",
-            "60",
-        ]));
+        let name = Path::new(f).file_name().unwrap().to_str().unwrap();
+        let (fmt, sensor) = (["--format", "ndjson"], ["--sensor", name]);
+        whole.extend(vcscope(
+            &[&["read", f, "--interval", "60"][..], &fmt, &sensor].concat(),
+        ));
+        one_flows.push_str(&flows_of_calls(name, &report));
         // Two sensors split a capture the same way only when no flow runs
         // between internal hosts (README, Several sensors).
         if !internal_to_internal(&report) {
             split.add(&report);
             split_fixtures += 1;
             for (k, share) in ["0/2", "1/2"].iter().zip(shares.iter_mut()) {
-                share.extend(vcscope(&[
-                    "read",
-                    f,
-                    "--format",
-                    "ndjson",
-                    "--partition",
-                    k,
-                ]));
+                let sensor = format!("{name} {k}");
+                let part = ["--partition", k, "--sensor", &sensor];
+                share.extend(vcscope(&[&["read", f][..], &fmt, &part].concat()));
             }
         }
     }
@@ -359,6 +382,14 @@ fn ndjson_in_clickhouse_answers_as_the_report_does() {
         "each question has answers: {want:?}"
     );
     assert!(!want[4].is_empty(), "rated calls: {want:?}");
+    // Records of one sensor meet by (sensor, id): each call's flows.
+    let joined = server.run(
+        "SELECT sensor, call_id, count() FROM vcscope.calls ARRAY JOIN flow_ids AS fid \
+         ANY INNER JOIN (SELECT sensor, id AS fid FROM vcscope.flows) USING (sensor, fid) \
+         GROUP BY sensor, call_id ORDER BY sensor, call_id",
+    );
+    assert_eq!(joined, one_flows, "one sensor: the flows of each call");
+    assert!(joined.lines().count() >= 20, "{joined}");
     let intervals = server.run("SELECT count() FROM vcscope.intervals");
     assert_ne!(intervals.trim(), "0", "interval records loaded");
 

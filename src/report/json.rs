@@ -123,6 +123,7 @@ impl Report {
 pub fn write_record<T: Serialize>(out: &mut dyn Write, kind: &str, rec: &T) -> io::Result<()> {
     let mut buf = b"{\"type\":".to_vec();
     serde_json::to_writer(&mut buf, kind)?;
+    buf.extend_from_slice(SENSOR.get().map_or(&[][..], |s| &s[..]));
     let at = buf.len();
     serde_json::to_writer(&mut buf, rec)?;
     // The record's own fields follow the tag, in their order.
@@ -141,6 +142,19 @@ pub fn write_record<T: Serialize>(out: &mut dyn Write, kind: &str, rec: &T) -> i
     out.write_all(&buf)
 }
 
+/// `,"sensor":NAME`, written after the type of every NDJSON record once
+/// [`set_sensor`] named the sensor.
+static SENSOR: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
+/// Names the sensor for every NDJSON record written from now on (`--sensor`;
+/// the first name given stays).
+pub fn set_sensor(name: &str) {
+    let mut tag = b",\"sensor\":".to_vec();
+    // A String always serialises.
+    let _ = serde_json::to_writer(&mut tag, name);
+    let _ = SENSOR.set(tag);
+}
+
 /// The NDJSON line of a flow (`write_record(out, "flow", f)`), written by
 /// [`flow_json`].
 pub fn write_flow_record(out: &mut dyn Write, f: &FlowOut) -> io::Result<()> {
@@ -151,7 +165,15 @@ pub fn write_flow_record(out: &mut dyn Write, f: &FlowOut) -> io::Result<()> {
 /// the next.
 fn write_flow_record_into(out: &mut dyn Write, buf: &mut Vec<u8>, f: &FlowOut) -> io::Result<()> {
     buf.clear();
-    flow_json::write_flow_fields(buf, b"{\"type\":\"flow\",", f);
+    match SENSOR.get() {
+        Some(sensor) => {
+            let mut head = b"{\"type\":\"flow\"".to_vec();
+            head.extend_from_slice(sensor);
+            head.push(b',');
+            flow_json::write_flow_fields(buf, &head, f);
+        }
+        None => flow_json::write_flow_fields(buf, b"{\"type\":\"flow\",", f),
+    }
     buf.extend_from_slice(b"}\n");
     out.write_all(buf)
 }

@@ -31,5 +31,5 @@ pub mod html;
 pub mod redact;
 pub mod resolve;
 
-pub use json::{write_flow_record, write_record};
+pub use json::{set_sensor, write_flow_record, write_record};
 pub use types::*;

@@ -59,7 +59,13 @@ fn schema() -> Value {
                 "allOf": [
                     { "$ref": format!("#/$defs/{def}") },
                     {
-                        "properties": { "type": { "const": kind } },
+                        "properties": {
+                            "type": { "const": kind },
+                            "sensor": {
+                                "type": "string",
+                                "description": "The sensor's name (--sensor), when given."
+                            }
+                        },
                         "required": ["type"]
                     }
                 ]
@@ -69,7 +75,7 @@ fn schema() -> Value {
     defs.insert(
         "NdjsonRecord".into(),
         json!({
-            "description": "One line of --format ndjson: a \"type\", then the fields of that record.",
+            "description": "One line of --format ndjson: a \"type\", the \"sensor\" when named, then the fields of that record.",
             "oneOf": one_of
         }),
     );

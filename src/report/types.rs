@@ -213,6 +213,10 @@ pub struct Source {
     /// Packets left to the other sensors of the partition.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packets_other_partitions: Option<u64>,
+    /// The sensor's name (`--sensor`), when given; NDJSON records carry it
+    /// as `sensor`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sensor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
