@@ -306,6 +306,8 @@ pub struct Frames {
     cur_packets: u32,
     cur_closed: bool,
     gaps: [f32; FRAME_GAPS],
+    /// The sum of the gaps in the ring, kept as they come and go.
+    gap_sum: f64,
     n_gaps: u8,
     next_gap: u8,
 }
@@ -357,17 +359,22 @@ impl Frames {
         self.last = t;
         let n = usize::from(self.n_gaps);
         if n >= FRAME_GAPS_MIN {
-            let mean = self.gaps[..n].iter().map(|&g| f64::from(g)).sum::<f64>() / n as f64;
+            let mean = self.gap_sum / n as f64;
             if gap > (3.0 * mean).max(mean + 0.150) {
                 self.freezes = self.freezes.saturating_add(1);
             }
         }
         self.longest_gap = self.longest_gap.max(gap);
-        let i = usize::from(self.next_gap) % FRAME_GAPS;
+        let i = usize::from(self.next_gap);
         if let Some(g) = self.gaps.get_mut(i) {
+            // The ring is full once n reaches its size: the oldest goes.
+            if n == FRAME_GAPS {
+                self.gap_sum -= f64::from(*g);
+            }
             *g = gap as f32;
+            self.gap_sum += f64::from(*g);
         }
-        self.next_gap = ((i + 1) % FRAME_GAPS) as u8;
+        self.next_gap = if i + 1 >= FRAME_GAPS { 0 } else { (i + 1) as u8 };
         self.n_gaps = (n + 1).min(FRAME_GAPS) as u8;
     }
 
@@ -574,7 +581,12 @@ impl Playout {
     /// Ramjee et al. algorithm 1: one transit sample `n` (s).
     fn estimate(&mut self, n: f64) {
         self.samples = self.samples.saturating_add(1);
-        let a = RAMJEE_ALPHA.min(1.0 - 1.0 / f64::from(self.samples));
+        // 1 - 1/n passes the weight from n = 501 on: no division then.
+        let a = if self.samples > 500 {
+            RAMJEE_ALPHA
+        } else {
+            RAMJEE_ALPHA.min(1.0 - 1.0 / f64::from(self.samples))
+        };
         self.d = a * self.d + (1.0 - a) * n;
         self.v = a * self.v + (1.0 - a) * (self.d - n).abs();
     }

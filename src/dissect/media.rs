@@ -177,18 +177,19 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
         s.clock_estimated = s.clock.is_some();
     }
     s.stats.update_packet(&p, arrival, s.clock);
-    s.playout.packet(
-        seq,
-        pkt.ts.saturating_sub(s.first_ts).as_secs_f64(),
-        p.timestamp(),
-        p.marker(),
-        s.clock,
-    );
-    s.frames.packet(
-        p.timestamp(),
-        p.marker(),
-        pkt.ts.saturating_sub(s.first_ts).as_secs_f64(),
-    );
+    // Quality tracking (README "Call quality", "Video frame rate"); the
+    // feature only serves to measure its cost (benches/README.md).
+    #[cfg(not(feature = "bench-without-quality"))]
+    {
+        let since_first = pkt.ts.saturating_sub(s.first_ts).as_secs_f64();
+        s.playout
+            .packet(seq, since_first, p.timestamp(), p.marker(), s.clock);
+        // Frame rate is never reported on the static audio payload types
+        // (RFC 3551 table 4: 0 and 3..=18): no frames kept for them.
+        if !matches!(pt, 0 | 3..=18) {
+            s.frames.packet(p.timestamp(), p.marker(), since_first);
+        }
+    }
     s.last_ts = pkt.ts;
     if s.stats.packets() <= EXT_PACKETS {
         if let Some(e) = p.extension() {
