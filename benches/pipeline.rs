@@ -192,7 +192,10 @@ fn bench_rtp_stream(c: &mut Criterion) {
     // Without the tracking the jitter buffers saw nothing: no adaptive
     // delay beyond its start value.
     let adaptive = s.quality.as_ref().map(|q| q.jitter_buffer[2].delay_ms);
-    assert_eq!(adaptive == Some(50.0), cfg!(feature = "bench-without-quality"));
+    assert_eq!(
+        adaptive == Some(50.0),
+        cfg!(feature = "bench-without-quality")
+    );
     let mut g = c.benchmark_group("rtp_stream");
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(5));

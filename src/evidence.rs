@@ -374,7 +374,11 @@ impl Frames {
             *g = gap as f32;
             self.gap_sum += f64::from(*g);
         }
-        self.next_gap = if i + 1 >= FRAME_GAPS { 0 } else { (i + 1) as u8 };
+        self.next_gap = if i + 1 >= FRAME_GAPS {
+            0
+        } else {
+            (i + 1) as u8
+        };
         self.n_gaps = (n + 1).min(FRAME_GAPS) as u8;
     }
 
@@ -887,7 +891,13 @@ mod tests {
         let mut p = Playout::default();
         for i in 0..1500u32 {
             let jitter = f64::from(i % 4) * 0.030;
-            p.packet(i as u16, f64::from(i) * 0.02 + jitter, i * 160, false, Some(8000));
+            p.packet(
+                i as u16,
+                f64::from(i) * 0.02 + jitter,
+                i * 160,
+                false,
+                Some(8000),
+            );
         }
         let d = p.delays_ms()[2];
         assert!(d > 110.0 && d < 120.0, "{d}");
@@ -899,7 +909,13 @@ mod tests {
         let mut p = Playout::default();
         for i in 0..500u32 {
             let jitter = f64::from(i % 2) * 2.0;
-            p.packet(i as u16, f64::from(i) * 0.02 + jitter, i * 160, false, Some(8000));
+            p.packet(
+                i as u16,
+                f64::from(i) * 0.02 + jitter,
+                i * 160,
+                false,
+                Some(8000),
+            );
         }
         assert!(p.delays_ms()[2] <= ADAPTIVE_MAX_MS);
     }

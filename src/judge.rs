@@ -682,7 +682,11 @@ impl Impairments {
         let loss_term = (q.ie_eff - i.ie).max(0.0);
         let burstiness = (q.ie_eff - random).clamp(0.0, loss_term);
         let shared = loss_term - burstiness;
-        let late_share = if lost + late > 0.0 { late / (lost + late) } else { 0.0 };
+        let late_share = if lost + late > 0.0 {
+            late / (lost + late)
+        } else {
+            0.0
+        };
         Impairments {
             codec: i.ie,
             loss: shared * (1.0 - late_share),
@@ -1452,7 +1456,10 @@ mod tests {
         assert!((m.jitter_buffer - 380.0 / 29.1 * 0.4).abs() < 1e-9);
         assert_eq!(limited_by(&m), "loss");
         // All late: the jitter buffer.
-        assert_eq!(limited_by(&Impairments::of(&i, &q, 0.0, 20.0)), "jitter-buffer");
+        assert_eq!(
+            limited_by(&Impairments::of(&i, &q, 0.0, 20.0)),
+            "jitter-buffer"
+        );
         // 30 % in runs 4 times random ones, half lost and half late:
         // random loss costs 95 * 30 / 55.1 = 51.7 (25.9 each), runs 87.4,
         // so burstiness (35.7) outweighs either share.
@@ -1461,11 +1468,28 @@ mod tests {
             burst_r: 4.0,
             ..i
         };
-        assert_eq!(limited_by(&Impairments::of(&b, &e_model(&b), 5.0, 5.0)), "burstiness");
+        assert_eq!(
+            limited_by(&Impairments::of(&b, &e_model(&b), 5.0, 5.0)),
+            "burstiness"
+        );
         // Nothing of it: none; G.729 without loss: the codec.
-        let clean = EModelIn { ppl: 0.0, burst_r: 1.0, ..i };
-        assert_eq!(limited_by(&Impairments::of(&clean, &e_model(&clean), 0.0, 0.0)), "none");
-        let g729 = EModelIn { ie: 11.0, bpl: 19.0, ..clean };
-        assert_eq!(limited_by(&Impairments::of(&g729, &e_model(&g729), 0.0, 0.0)), "codec");
+        let clean = EModelIn {
+            ppl: 0.0,
+            burst_r: 1.0,
+            ..i
+        };
+        assert_eq!(
+            limited_by(&Impairments::of(&clean, &e_model(&clean), 0.0, 0.0)),
+            "none"
+        );
+        let g729 = EModelIn {
+            ie: 11.0,
+            bpl: 19.0,
+            ..clean
+        };
+        assert_eq!(
+            limited_by(&Impairments::of(&g729, &e_model(&g729), 0.0, 0.0)),
+            "codec"
+        );
     }
 }

@@ -79,7 +79,9 @@ impl Series {
         p.late = p
             .late
             .saturating_add(now.late.saturating_sub(last.late) as u32);
-        p.frames = p.frames.saturating_add(now.frames.saturating_sub(last.frames));
+        p.frames = p
+            .frames
+            .saturating_add(now.frames.saturating_sub(last.frames));
         p.freezes = p
             .freezes
             .saturating_add(now.freezes.saturating_sub(last.freezes));
@@ -166,8 +168,14 @@ mod tests {
         s.record(1.2, &at(3, 5, 1, 2, 1), Some(0.7)); // two lost
         assert_eq!(s.points().len(), 2);
         let p = s.points();
-        assert_eq!((p[0].packets, p[0].lost, p[0].late, p[0].frames), (2, 0, 1, 1));
-        assert_eq!((p[1].packets, p[1].lost, p[1].late, p[1].frames), (1, 2, 0, 1));
+        assert_eq!(
+            (p[0].packets, p[0].lost, p[0].late, p[0].frames),
+            (2, 0, 1, 1)
+        );
+        assert_eq!(
+            (p[1].packets, p[1].lost, p[1].late, p[1].frames),
+            (1, 2, 0, 1)
+        );
         assert_eq!((p[0].freezes, p[1].freezes), (0, 1));
     }
 

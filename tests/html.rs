@@ -79,7 +79,9 @@ fn expected_svgs(report: &Report) -> usize {
     let fourth = drawn(report)
         .filter(|s| s.quality.is_some() || s.video.is_some())
         .count();
-    2 * report.calls.len().min(html::MAX_CALLS) + 3 * streams(report).min(html::MAX_STREAMS) + fourth
+    2 * report.calls.len().min(html::MAX_CALLS)
+        + 3 * streams(report).min(html::MAX_STREAMS)
+        + fourth
 }
 
 /// The embedded text is `serde_json` of the report, byte for byte once the
@@ -121,12 +123,20 @@ fn assert_page_matches(name: &str, report: &Report, page: &str) {
         .filter(|s| s.quality.is_none() && s.video.is_some())
         .collect();
     assert_eq!(count(&rest, "spark sp-mos"), rated, "{name}: MOS plots");
-    assert_eq!(count(&rest, "spark sp-fps"), video.len(), "{name}: fps plots");
+    assert_eq!(
+        count(&rest, "spark sp-fps"),
+        video.len(),
+        "{name}: fps plots"
+    );
     let marks: usize = video
         .iter()
         .map(|s| s.series.iter().filter(|p| p.freezes > 0).count())
         .sum();
-    assert_eq!(count(&rest, "<line class=\"freeze\""), marks, "{name}: freeze marks");
+    assert_eq!(
+        count(&rest, "<line class=\"freeze\""),
+        marks,
+        "{name}: freeze marks"
+    );
     // Two script elements: the data and the page's own code.
     assert_eq!(count(page, "</script>"), 2, "{name}");
     // Self-contained: no external resource of any kind.

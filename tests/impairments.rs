@@ -22,7 +22,11 @@ struct Record {
 
 /// Reads a classic little-endian microsecond pcap.
 fn read_pcap(bytes: &[u8]) -> Vec<Record> {
-    assert_eq!(bytes[..4], 0xa1b2_c3d4u32.to_le_bytes(), "classic pcap, LE, µs");
+    assert_eq!(
+        bytes[..4],
+        0xa1b2_c3d4u32.to_le_bytes(),
+        "classic pcap, LE, µs"
+    );
     let le32 = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
     let mut out = Vec::new();
     let mut off = 24;
@@ -200,7 +204,10 @@ fn injected_loss_and_delay_move_the_estimate_as_g107_predicts() {
     // The report rounds R, MOS and the burst ratio to 3 decimals and the
     // loss to 6: the tolerances are that rounding, nothing more.
     let close = |got: f64, want: f64, tol: f64, what: &str| {
-        assert!((got - want).abs() <= tol, "{what}: report {got}, expected {want}");
+        assert!(
+            (got - want).abs() <= tol,
+            "{what}: report {got}, expected {want}"
+        );
     };
     assert_eq!(q.late, e50.late);
     close(q.loss_effective, e50.ppl, 5e-7, "loss_effective");
@@ -233,6 +240,9 @@ fn injected_loss_and_delay_move_the_estimate_as_g107_predicts() {
     let random = 95.0 * p / (p + 25.1);
     let burst = 95.0 * p / (p / e50.burst_r + 25.1) - random;
     let (lost_share, late_share) = (random * 8.0 / 17.0, random * 9.0 / 17.0);
-    assert!(late_share > lost_share && late_share > burst, "{late_share} {lost_share} {burst}");
+    assert!(
+        late_share > lost_share && late_share > burst,
+        "{late_share} {lost_share} {burst}"
+    );
     assert_eq!(q.limited_by, "jitter-buffer");
 }

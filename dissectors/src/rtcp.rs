@@ -1212,12 +1212,18 @@ mod tests {
         assert_eq!((vm.burst_density(), vm.gap_density()), (0x40, 2));
         assert_eq!((vm.burst_duration(), vm.gap_duration()), (120, 3000));
         assert_eq!((vm.round_trip_delay(), vm.end_system_delay()), (150, 40));
-        assert_eq!((vm.signal_level(), vm.noise_level(), vm.rerl()), (Some(-20), None, None));
+        assert_eq!(
+            (vm.signal_level(), vm.noise_level(), vm.rerl()),
+            (Some(-20), None, None)
+        );
         assert_eq!(vm.gmin(), 16);
         assert_eq!((vm.r_factor(), vm.ext_r_factor()), (Some(80), None));
         assert_eq!((vm.mos_lq(), vm.mos_cq()), (Some(38), None));
         assert_eq!(vm.rx_config(), 0x2b);
-        assert_eq!((vm.jb_nominal(), vm.jb_maximum(), vm.jb_abs_max()), (60, 200, 500));
+        assert_eq!(
+            (vm.jb_nominal(), vm.jb_maximum(), vm.jb_abs_max()),
+            (60, 200, 500)
+        );
     }
 
     #[test]

@@ -87,7 +87,12 @@ fuzz_target!(|data: &[u8]| {
                     let _ = (vm.round_trip_delay(), vm.end_system_delay());
                     let _ = (vm.signal_level(), vm.noise_level(), vm.rerl(), vm.gmin());
                     let _ = (vm.r_factor(), vm.ext_r_factor(), vm.mos_lq(), vm.mos_cq());
-                    let _ = (vm.rx_config(), vm.jb_nominal(), vm.jb_maximum(), vm.jb_abs_max());
+                    let _ = (
+                        vm.rx_config(),
+                        vm.jb_nominal(),
+                        vm.jb_maximum(),
+                        vm.jb_abs_max(),
+                    );
                 }
             }
             let _ = (xr.ssrc(), blocks.error());

@@ -366,7 +366,11 @@ fn rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
             // SRTCP encrypts all but the first 8 bytes (RFC 3711 section 3.4).
             RtcpPacketType::ExtendedReport if !matches!(evidence, SrtcpEvidence::Srtcp { .. }) => {
                 let blocks = p.extended_report().map(|xr| xr.blocks());
-                for vm in blocks.into_iter().flatten().filter_map(|b| b.voip_metrics().ok()) {
+                for vm in blocks
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| b.voip_metrics().ok())
+                {
                     let ssrc = vm.ssrc().0;
                     let blocks = match m.xr_voip.iter().position(|x| x.ssrc == ssrc) {
                         Some(i) => m.xr_voip.swap_remove(i).blocks,

@@ -174,7 +174,8 @@ fn sparkline(h: &mut String, s: &RtpStreamOut, m: Metric) {
     let plot_top = 11.0;
     let plot_h = SPARK_H - plot_top - 2.0;
     let y_of = |v: f64| {
-        SPARK_H - 2.0
+        SPARK_H
+            - 2.0
             - if max > 0.0 {
                 ((v - floor) / max).clamp(0.0, 1.0) * plot_h
             } else {
