@@ -14,6 +14,18 @@
 //! cargo bench --bench pipeline
 //! VCSCOPE_BENCH_PCAP=bench-data/vc_200000.pcap cargo bench --bench pipeline -- env
 //! ```
+//!
+//! `rtp_stream` is one long G.711 stream (a real packet of
+//! `sipp__g711a.pcap` repeated with its sequence number, timestamp and
+//! arrival advanced): the per-packet cost of an established RTP stream.
+//! Built with `--features bench-without-quality`, the stream's jitter
+//! buffer and video frame tracking are left out, so the two runs give the
+//! quality tracking's share:
+//!
+//! ```text
+//! cargo bench --bench pipeline -- rtp_stream
+//! cargo bench --bench pipeline --features bench-without-quality -- rtp_stream
+//! ```
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -133,5 +145,69 @@ fn bench_env(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(pipeline, bench_fixtures, bench_env);
+/// Packets of the synthetic stream of [`bench_rtp_stream`].
+const STREAM_PACKETS: u32 = 20_000;
+
+/// One G.711 stream of [`STREAM_PACKETS`] packets, 20 ms apart, from the
+/// first packet of `sipp__g711a.pcap` (Ethernet/IPv4/UDP/RTP); the UDP
+/// checksum is zeroed (none, RFC 768) as the payload changes.
+fn rtp_stream() -> Frames {
+    let one = Frames::load(&fixture("sipp__g711a.pcap"));
+    let (t0, range, _) = one.index.first().cloned().expect("a packet");
+    let proto = one.data.get(range).expect("frame").to_vec();
+    let ihl = usize::from(proto[14] & 0x0f) * 4;
+    let udp = 14 + ihl;
+    let rtp = udp + 8;
+    let seq0 = u16::from_be_bytes([proto[rtp + 2], proto[rtp + 3]]);
+    let mut data = Vec::with_capacity(proto.len() * STREAM_PACKETS as usize);
+    let mut index = Vec::with_capacity(STREAM_PACKETS as usize);
+    for i in 0..STREAM_PACKETS {
+        let mut f = proto.clone();
+        f[udp + 6..udp + 8].copy_from_slice(&[0, 0]);
+        f[rtp + 2..rtp + 4].copy_from_slice(&seq0.wrapping_add(i as u16).to_be_bytes());
+        f[rtp + 4..rtp + 8].copy_from_slice(&(i * 160).to_be_bytes());
+        // The marker bit only on the first packet.
+        if i > 0 {
+            f[rtp + 1] &= 0x7f;
+        }
+        let start = data.len();
+        data.extend_from_slice(&f);
+        let ts = Nanos(t0.0 + u64::from(i) * 20_000_000);
+        index.push((ts, start..data.len(), f.len() as u32));
+    }
+    Frames {
+        link: one.link,
+        data,
+        index,
+    }
+}
+
+/// The per-packet cost of an established RTP stream, with the quality
+/// tracking or (feature `bench-without-quality`) without it.
+fn bench_rtp_stream(c: &mut Criterion) {
+    let frames = rtp_stream();
+    let report = frames.analyze();
+    let s = &report.flows[0].rtp_streams[0];
+    assert_eq!(s.packets, u64::from(STREAM_PACKETS));
+    // Without the tracking the jitter buffers saw nothing: no adaptive
+    // delay beyond its start value.
+    let adaptive = s.quality.as_ref().map(|q| q.jitter_buffer[2].delay_ms);
+    assert_eq!(
+        adaptive == Some(50.0),
+        cfg!(feature = "bench-without-quality")
+    );
+    let mut g = c.benchmark_group("rtp_stream");
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(5));
+    g.throughput(Throughput::Elements(frames.packets()));
+    let name = if cfg!(feature = "bench-without-quality") {
+        "g711_without_quality"
+    } else {
+        "g711_with_quality"
+    };
+    g.bench_function(name, |b| b.iter_with_large_drop(|| frames.analyze()));
+    g.finish();
+}
+
+criterion_group!(pipeline, bench_fixtures, bench_env, bench_rtp_stream);
 criterion_main!(pipeline);

@@ -275,6 +275,24 @@ fn stream_out(
             cumulative_lost: i64::from(r.cumulative_lost),
             jitter_ms: s.clock.map(|c| f64::from(r.jitter) * 1000.0 / f64::from(c)),
         });
+    let audio = codec_is_audio || codec.as_deref().is_some_and(is_audio_codec);
+    let quality = quality_out(
+        s,
+        audio,
+        codec.as_deref(),
+        st.media.as_deref().and_then(|m| m.rtt_ms),
+        st.media
+            .as_deref()
+            .and_then(|m| m.xr_voip.iter().find(|x| x.ssrc == s.ssrc)),
+    );
+    let video = video_out(
+        s,
+        audio,
+        cm.is_some_and(|m| m.kind == "video")
+            || vcscope_dissectors::rtp::static_payload_type(s.payload_type)
+                .is_some_and(|c| c.kind == vcscope_dissectors::rtp::MediaKind::Video)
+            || codec.as_deref().is_some_and(is_video_codec),
+    );
     RtpStreamOut {
         ssrc: s.ssrc,
         payload_type: s.payload_type,
@@ -302,27 +320,48 @@ fn stream_out(
         clock_rate: s.clock,
         relayed: s.relayed,
         encryption_evidence: evidence,
-        series: s.series.points(),
         series_width_s: s.series.width_s(),
         rtcp_reported: rtcp,
         extensions: extensions_out(s, cm, codec_is_audio),
         header_extensions_encrypted: s.ext.cryptex,
-        quality: quality_out(
-            s,
-            codec_is_audio || codec.as_deref().is_some_and(is_audio_codec),
-            codec.as_deref(),
-            st.media.as_deref().and_then(|m| m.rtt_ms),
-        ),
-        video: video_out(
-            s,
-            codec_is_audio || codec.as_deref().is_some_and(is_audio_codec),
-            cm.is_some_and(|m| m.kind == "video")
-                || vcscope_dissectors::rtp::static_payload_type(s.payload_type)
-                    .is_some_and(|c| c.kind == vcscope_dissectors::rtp::MediaKind::Video)
-                || codec.as_deref().is_some_and(is_video_codec),
-        ),
+        series: series_out(s, quality.as_ref(), video.is_some()),
+        quality,
+        video,
         codec,
     }
+}
+
+/// The stream's series, with what applies to it: late packets and a MOS
+/// per bucket on rated audio (the bucket's effective loss with the
+/// stream's codec, burst ratio and delay), frames and freezes on video.
+fn series_out(
+    s: &Stream,
+    q: Option<&crate::report::QualityOut>,
+    video: bool,
+) -> Vec<crate::series::Point> {
+    let mut points = s.series.points();
+    for p in &mut points {
+        if !video {
+            (p.frames, p.freezes) = (0, 0);
+        }
+        let Some(q) = q else {
+            p.late = 0;
+            continue;
+        };
+        let expected = f64::from(p.packets) + f64::from(p.lost);
+        if expected > 0.0 {
+            let ppl = ((f64::from(p.lost) + f64::from(p.late)) / expected).min(1.0);
+            let e = crate::judge::e_model(&crate::judge::EModelIn {
+                ie: q.ie,
+                bpl: q.bpl,
+                ppl,
+                burst_r: q.burst_ratio,
+                ta_ms: q.one_way_delay_ms,
+            });
+            p.mos = Some(round3(e.mos));
+        }
+    }
+    points
 }
 
 /// Video encodings by their rtpmap names.
@@ -368,53 +407,100 @@ fn is_audio_codec(name: &str) -> bool {
 }
 
 /// The ITU-T G.107 E-model estimate of an audio stream (formulas in
-/// [`crate::judge::e_model`]): effective loss from RFC 3550 loss plus the
-/// packets a fixed 50 ms jitter buffer would have dropped as late, the
-/// burst ratio of their runs, and the one-way delay from an RTCP round
-/// trip (half of it, plus the buffer) or the buffer alone.
+/// [`crate::judge::e_model`]) behind each simulated jitter buffer
+/// ([`crate::evidence::Playout`]): effective loss from RFC 3550 loss plus
+/// the packets the buffer dropped as late, the burst ratio of their runs,
+/// and the one-way delay from an RTCP round trip (half of it, plus the
+/// buffer's delay) or the buffer alone. The headline figures are the
+/// fixed 50 ms buffer's.
 fn quality_out(
     s: &Stream,
     audio: bool,
     codec: Option<&str>,
     rtt_ms: Option<f64>,
+    xr: Option<&crate::evidence::XrVoip>,
 ) -> Option<crate::report::QualityOut> {
-    use crate::evidence::JITTER_BUFFER_MS;
+    use crate::evidence::{BUFFERS, BUFFER_NAMES};
     if !audio || s.stats.packets() < QUALITY_MIN_PACKETS || s.clock.is_none() {
         return None;
     }
     let expected = s.stats.expected().max(1) as f64;
     let lost = s.stats.lost().max(0) as f64;
-    let ppl = ((lost + s.playout.late as f64) / expected).clamp(0.0, 1.0);
-    let burst = crate::judge::burst_ratio(s.playout.mean_run(), ppl);
     let (ie, bpl, published) = crate::judge::codec_impairment(codec);
-    let (ta, from) = match rtt_ms {
-        Some(r) => (r / 2.0 + JITTER_BUFFER_MS, "rtcp-rtt"),
-        None => (JITTER_BUFFER_MS, "jitter-buffer-only"),
-    };
-    let q = crate::judge::e_model(&crate::judge::EModelIn {
-        ie,
-        bpl,
-        ppl,
-        burst_r: burst,
-        ta_ms: ta,
+    let delays = s.playout.delays_ms();
+    let rate = |ppl: f64| (ppl * 1e6).round() / 1e6;
+    let rated: [_; BUFFERS] = std::array::from_fn(|i| {
+        let b = &s.playout.buffers[i];
+        let ppl = ((lost + b.late as f64) / expected).clamp(0.0, 1.0);
+        let input = crate::judge::EModelIn {
+            ie,
+            bpl,
+            ppl,
+            burst_r: crate::judge::burst_ratio(b.mean_run(), ppl),
+            ta_ms: rtt_ms.map_or(0.0, |r| r / 2.0) + delays[i],
+        };
+        (input, crate::judge::e_model(&input), b.late)
     });
+    let jitter_buffer = rated
+        .iter()
+        .enumerate()
+        .map(|(i, (input, q, late))| crate::report::JitterBufferOut {
+            kind: BUFFER_NAMES[i],
+            headline: i == 0,
+            delay_ms: round3(delays[i]),
+            late: *late,
+            loss_effective: rate(input.ppl),
+            burst_ratio: round3(input.burst_r),
+            r_factor: round3(q.r),
+            mos: round3(q.mos),
+        })
+        .collect();
+    let (input, q, late) = rated[0];
+    let parts = crate::judge::Impairments::of(&input, &q, lost, late as f64);
     Some(crate::report::QualityOut {
         r_factor: round3(q.r),
         mos: round3(q.mos),
         estimate: !published || s.clock_estimated,
-        loss_effective: round3(ppl * 1000.0) / 1000.0,
-        late: s.playout.late,
-        burst_ratio: round3(burst),
+        loss_effective: rate(input.ppl),
+        late,
+        burst_ratio: round3(input.burst_r),
         rtt_ms: rtt_ms.map(round3),
-        jitter_buffer_ms: JITTER_BUFFER_MS,
-        one_way_delay_ms: round3(ta),
-        delay_from: from,
+        jitter_buffer_ms: delays[0],
+        one_way_delay_ms: round3(input.ta_ms),
+        delay_from: if rtt_ms.is_some() {
+            "rtcp-rtt"
+        } else {
+            "jitter-buffer-only"
+        },
         ie,
         bpl,
         delay_impairment: round3(q.id),
         ie_effective: round3(q.ie_eff),
-        limited_by: crate::judge::limited_by(ie, q.ie_eff - ie, q.id),
+        limited_by: crate::judge::limited_by(&parts),
+        jitter_buffer,
+        reported_by_endpoint: xr.map(xr_out),
     })
+}
+
+/// An RTCP XR VoIP Metrics block as reported: rates from fractions of
+/// 256, MOS from tenths (RFC 3611 section 4.7).
+fn xr_out(x: &crate::evidence::XrVoip) -> crate::report::XrVoipMetricsOut {
+    let frac = |v: u8| round3(f64::from(v) / 256.0);
+    crate::report::XrVoipMetricsOut {
+        blocks: x.blocks,
+        r_factor: x.r_factor,
+        ext_r_factor: x.ext_r_factor,
+        mos_lq: x.mos_lq.map(|m| f64::from(m) / 10.0),
+        mos_cq: x.mos_cq.map(|m| f64::from(m) / 10.0),
+        round_trip_delay_ms: x.round_trip_delay,
+        end_system_delay_ms: x.end_system_delay,
+        loss_rate: frac(x.loss_rate),
+        discard_rate: frac(x.discard_rate),
+        burst_density: frac(x.burst_density),
+        gap_density: frac(x.gap_density),
+        jb_nominal_ms: x.jb_nominal,
+        jb_maximum_ms: x.jb_maximum,
+    }
 }
 
 /// The header extension identifiers a stream carried in clear, named by
@@ -1468,8 +1554,23 @@ fn call_quality(calls: &mut [CallOut], flows: &[FlowOut]) -> Vec<crate::report::
             false => format!("{}:{}", e.ip, e.port),
         };
         let direction = format!("{} -> {}", ep(from), ep(to));
+        let why = match q.limited_by {
+            "loss" => format!(" (effective loss {:.1} %)", q.loss_effective * 100.0),
+            "burstiness" => format!(
+                " (effective loss {:.1} % in bursts, burst ratio {:.2})",
+                q.loss_effective * 100.0,
+                q.burst_ratio
+            ),
+            "jitter-buffer" => format!(
+                " ({} packets late for a {} ms jitter buffer)",
+                q.late, q.jitter_buffer_ms
+            ),
+            "delay" => format!(" (one-way delay {:.0} ms)", q.one_way_delay_ms),
+            "codec" => format!(" (codec Ie {})", q.ie),
+            _ => String::new(),
+        };
         c.findings.push(format!(
-            "audio quality: worst direction ({direction}) MOS {:.2}, R {:.1}{}, limited by {}",
+            "audio quality: worst direction ({direction}) MOS {:.2}, R {:.1}{}, limited by {}{why}",
             q.mos,
             q.r_factor,
             if q.estimate { " (estimate)" } else { "" },
@@ -1484,6 +1585,9 @@ fn call_quality(calls: &mut [CallOut], flows: &[FlowOut]) -> Vec<crate::report::
             direction,
             estimate: q.estimate,
             limited_by: q.limited_by,
+            loss_effective: q.loss_effective,
+            burst_ratio: q.burst_ratio,
+            one_way_delay_ms: q.one_way_delay_ms,
             streams_rated: rated,
         });
     }

@@ -306,6 +306,8 @@ pub struct Frames {
     cur_packets: u32,
     cur_closed: bool,
     gaps: [f32; FRAME_GAPS],
+    /// The sum of the gaps in the ring, kept as they come and go.
+    gap_sum: f64,
     n_gaps: u8,
     next_gap: u8,
 }
@@ -357,17 +359,26 @@ impl Frames {
         self.last = t;
         let n = usize::from(self.n_gaps);
         if n >= FRAME_GAPS_MIN {
-            let mean = self.gaps[..n].iter().map(|&g| f64::from(g)).sum::<f64>() / n as f64;
+            let mean = self.gap_sum / n as f64;
             if gap > (3.0 * mean).max(mean + 0.150) {
                 self.freezes = self.freezes.saturating_add(1);
             }
         }
         self.longest_gap = self.longest_gap.max(gap);
-        let i = usize::from(self.next_gap) % FRAME_GAPS;
+        let i = usize::from(self.next_gap);
         if let Some(g) = self.gaps.get_mut(i) {
+            // The ring is full once n reaches its size: the oldest goes.
+            if n == FRAME_GAPS {
+                self.gap_sum -= f64::from(*g);
+            }
             *g = gap as f32;
+            self.gap_sum += f64::from(*g);
         }
-        self.next_gap = ((i + 1) % FRAME_GAPS) as u8;
+        self.next_gap = if i + 1 >= FRAME_GAPS {
+            0
+        } else {
+            (i + 1) as u8
+        };
         self.n_gaps = (n + 1).min(FRAME_GAPS) as u8;
     }
 
@@ -385,37 +396,107 @@ impl Frames {
     }
 }
 
-/// The fixed jitter buffer of the E-model estimate (`judge::e_model`):
-/// a packet is late when it arrives after its playout time
-/// `t_anchor + (ts - ts_anchor) / clock + JITTER_BUFFER_MS`, the anchor
-/// being the stream's first packet, moved to the first packet of a new
-/// timeline: a talkspurt's first packet (marker bit, where RFC 3551
-/// section 4.1 lets the receiver adjust its playout delay) or a new
-/// timestamp base (the timestamp stepped more than [`TIMELINE_BREAK_S`],
-/// and that far from the arrival gap, since the previous packet). Runs of packets lost
-/// or late are counted for the burst ratio (ITU-T G.107 section 7.4,
-/// `BurstR`). Fixed size.
+/// The jitter buffers the E-model estimate simulates (`judge::e_model`),
+/// in [`Playout::buffers`]: a fixed one of 50 ms (the headline MOS), a
+/// fixed one of 200 ms, and an adaptive one (up to 500 ms).
+pub const BUFFER_NAMES: [&str; BUFFERS] = ["fixed-50ms", "fixed-200ms", "adaptive"];
+/// Jitter buffers simulated per stream.
+pub const BUFFERS: usize = 3;
+/// The fixed buffers' delays (ms), in [`BUFFER_NAMES`] order.
+pub const FIXED_BUFFERS_MS: [f64; 2] = [50.0, 200.0];
+/// The adaptive buffer's delay bounds (ms) and its delay before its
+/// first adjustment.
+pub const ADAPTIVE_MIN_MS: f64 = 20.0;
+pub const ADAPTIVE_MAX_MS: f64 = 500.0;
+pub const ADAPTIVE_START_MS: f64 = 50.0;
+/// Within a talkspurt, the adaptive buffer adjusts at most this often (s).
+pub const ADAPTIVE_EVERY_S: f64 = 1.0;
+/// Ramjee et al. (1994), algorithm 1: the weight of the past in the
+/// running estimates of the network delay and its variation.
+const RAMJEE_ALPHA: f64 = 0.998_002;
+/// A timestamp step this far (s) from the arrival gap starts a new timeline.
+pub const TIMELINE_BREAK_S: f64 = 1.0;
+
+/// What one simulated jitter buffer did with a stream: the packets it
+/// dropped as late and the runs of packets lost or late. Fixed size.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Playout {
+pub struct BufferLoss {
     /// Packets that arrived after their playout time.
     pub late: u64,
-    /// Highest sequence number so far (in-order packets move it).
-    pub hi_seq: Option<u16>,
     /// The loss run in progress (lost or late packets in a row).
     pub run: u32,
     /// Finished loss runs and their total length.
     pub runs: u32,
     pub run_packets: u64,
-    /// Playout anchor and previous packet: (seconds since the stream's
-    /// first packet, RTP timestamp).
-    anchor: Option<(f64, u32)>,
-    prev: Option<(f64, u32)>,
 }
 
-/// The fixed jitter buffer assumed for the quality estimate (ms).
-pub const JITTER_BUFFER_MS: f64 = 50.0;
-/// A timestamp step this far (s) from the arrival gap starts a new timeline.
-pub const TIMELINE_BREAK_S: f64 = 1.0;
+impl BufferLoss {
+    fn close_run(&mut self) {
+        if self.run > 0 {
+            self.runs = self.runs.saturating_add(1);
+            self.run_packets = self.run_packets.saturating_add(u64::from(self.run));
+            self.run = 0;
+        }
+    }
+
+    /// Mean length of the loss runs seen (the run in progress included),
+    /// or `None` without loss.
+    pub fn mean_run(&self) -> Option<f64> {
+        let mut b = *self;
+        b.close_run();
+        (b.runs > 0).then(|| b.run_packets as f64 / f64::from(b.runs))
+    }
+}
+
+/// The jitter buffers of the E-model estimate, played over a stream.
+///
+/// Fixed buffers: a packet is late when it arrives after its playout time
+/// `t_anchor + (ts - ts_anchor) / clock + B`, the anchor being the
+/// stream's first packet, moved to the first packet of a new timeline: a
+/// talkspurt's first packet (marker bit, where RFC 3551 section 4.1 lets
+/// the receiver adjust its playout delay) or a new timestamp base (the
+/// timestamp stepped more than [`TIMELINE_BREAK_S`], and that far from
+/// the arrival gap, since the previous packet).
+///
+/// Adaptive buffer: algorithm 1 of Ramjee, Kurose, Towsley and
+/// Schulzrinne, "Adaptive playout mechanisms for packetized audio
+/// applications in wide-area networks" (IEEE INFOCOM 1994). Each packet's
+/// transit `n = arrival - ts / clock` (relative to the timeline's first
+/// packet) updates `d = a d + (1 - a) n` and `v = a v + (1 - a) |d - n|`
+/// (a = 0.998002; a running mean for the first 1 / (1 - a) packets so
+/// the start is not weighed by the first packet alone). At the start of
+/// a talkspurt (marker bit) and, within one, every [`ADAPTIVE_EVERY_S`]
+/// (as receivers that stretch time do), the buffer's delay becomes
+/// `4 v` within [`ADAPTIVE_MIN_MS`]..=[`ADAPTIVE_MAX_MS`] and its playout
+/// point `d + 4 v`; a packet is late when its transit passes the playout
+/// point. The delay starts at [`ADAPTIVE_START_MS`].
+///
+/// Runs of packets lost or late are counted per buffer for the burst
+/// ratio (ITU-T G.107 section 7.4, `BurstR`). Fixed size.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Playout {
+    /// Per buffer, in [`BUFFER_NAMES`] order.
+    pub buffers: [BufferLoss; BUFFERS],
+    /// Highest sequence number so far (in-order packets move it).
+    pub hi_seq: Option<u16>,
+    /// Fixed buffers' anchor and previous packet: (seconds since the
+    /// stream's first packet, RTP timestamp).
+    anchor: Option<(f64, u32)>,
+    prev: Option<(f64, u32)>,
+    /// Adaptive buffer: its timeline's first packet, the estimates `d`
+    /// and `v` (s), the packets they are made of, its playout point (s of
+    /// transit) and delay (s), when it last adjusted, and the sum of its
+    /// delay over the packets (for the mean).
+    base: Option<(f64, u32)>,
+    d: f64,
+    v: f64,
+    samples: u32,
+    point: f64,
+    delay: f64,
+    adjusted_at: f64,
+    delay_sum: f64,
+    packets: u64,
+}
 
 impl Playout {
     /// One packet: `since_first` seconds after the stream's first packet,
@@ -429,30 +510,57 @@ impl Playout {
         marker: bool,
         clock: Option<u32>,
     ) {
-        let late = match (clock.filter(|&c| c > 0), self.anchor, self.prev) {
-            (Some(c), Some((t0, ts0)), Some((tp, tsp))) => {
+        let mut late = [false; BUFFERS];
+        match (clock.filter(|&c| c > 0), self.anchor, self.prev, self.base) {
+            (Some(c), Some((t0, ts0)), Some((tp, tsp)), Some(base)) => {
                 let c = f64::from(c);
                 let step = f64::from(ts.wrapping_sub(tsp) as i32) / c;
                 // A network stall moves arrival, not the timestamp: only a
                 // timestamp jump is a new timeline.
                 let jump = step.abs() > TIMELINE_BREAK_S
                     && (step - (since_first - tp)).abs() > TIMELINE_BREAK_S;
+                if jump {
+                    self.base = Some((since_first, ts));
+                    // Transit is measured from the new timeline's first
+                    // packet; the variation estimate carries over.
+                    self.d = 0.0;
+                    self.point = self.delay;
+                } else {
+                    let n = (since_first - base.0) - f64::from(ts.wrapping_sub(base.1) as i32) / c;
+                    if marker || since_first - self.adjusted_at >= ADAPTIVE_EVERY_S {
+                        self.adjust(since_first);
+                    }
+                    late[2] = n > self.point;
+                    self.estimate(n);
+                }
                 if marker || jump {
                     self.anchor = Some((since_first, ts));
-                    false
                 } else {
-                    since_first - t0
-                        > f64::from(ts.wrapping_sub(ts0) as i32) / c + JITTER_BUFFER_MS / 1000.0
+                    let excess = (since_first - t0) - f64::from(ts.wrapping_sub(ts0) as i32) / c;
+                    late[0] = excess > FIXED_BUFFERS_MS[0] / 1000.0;
+                    late[1] = excess > FIXED_BUFFERS_MS[1] / 1000.0;
                 }
             }
-            _ => false,
-        };
+            _ => {
+                if self.base.is_none() {
+                    self.base = Some((since_first, ts));
+                    self.delay = ADAPTIVE_START_MS / 1000.0;
+                    self.point = self.delay;
+                    self.adjusted_at = since_first;
+                    self.estimate(0.0);
+                }
+            }
+        }
         if self.anchor.is_none() {
             self.anchor = Some((since_first, ts));
         }
         self.prev = Some((since_first, ts));
-        if late {
-            self.late += 1;
+        self.packets = self.packets.saturating_add(1);
+        self.delay_sum += self.delay;
+        for (b, &l) in self.buffers.iter_mut().zip(&late) {
+            if l {
+                b.late = b.late.saturating_add(1);
+            }
         }
         let step = match self.hi_seq {
             None => 1,
@@ -463,28 +571,51 @@ impl Playout {
             return;
         }
         self.hi_seq = Some(seq);
-        self.run = self.run.saturating_add(u32::from(step.unsigned_abs()) - 1);
-        if late {
-            self.run = self.run.saturating_add(1);
+        let gap = u32::from(step.unsigned_abs()) - 1;
+        for (b, &l) in self.buffers.iter_mut().zip(&late) {
+            b.run = b.run.saturating_add(gap);
+            if l {
+                b.run = b.run.saturating_add(1);
+            } else {
+                b.close_run();
+            }
+        }
+    }
+
+    /// Ramjee et al. algorithm 1: one transit sample `n` (s).
+    fn estimate(&mut self, n: f64) {
+        self.samples = self.samples.saturating_add(1);
+        // 1 - 1/n passes the weight from n = 501 on: no division then.
+        let a = if self.samples > 500 {
+            RAMJEE_ALPHA
         } else {
-            self.close_run();
-        }
+            RAMJEE_ALPHA.min(1.0 - 1.0 / f64::from(self.samples))
+        };
+        self.d = a * self.d + (1.0 - a) * n;
+        self.v = a * self.v + (1.0 - a) * (self.d - n).abs();
     }
 
-    fn close_run(&mut self) {
-        if self.run > 0 {
-            self.runs = self.runs.saturating_add(1);
-            self.run_packets = self.run_packets.saturating_add(u64::from(self.run));
-            self.run = 0;
-        }
+    /// The adaptive buffer takes its delay and playout point from the
+    /// estimates.
+    fn adjust(&mut self, now: f64) {
+        self.delay = (4.0 * self.v).clamp(ADAPTIVE_MIN_MS / 1000.0, ADAPTIVE_MAX_MS / 1000.0);
+        self.point = self.d + self.delay;
+        self.adjusted_at = now;
     }
 
-    /// Mean length of the loss runs seen (the run in progress included),
-    /// or `None` without loss.
-    pub fn mean_run(&self) -> Option<f64> {
-        let mut p = *self;
-        p.close_run();
-        (p.runs > 0).then(|| p.run_packets as f64 / f64::from(p.runs))
+    /// The headline (fixed 50 ms) buffer's late packets.
+    pub fn late(&self) -> u64 {
+        self.buffers[0].late
+    }
+
+    /// Each buffer's mean delay (ms): the fixed ones' own, the adaptive
+    /// one's over the packets.
+    pub fn delays_ms(&self) -> [f64; BUFFERS] {
+        let adaptive = match self.packets {
+            0 => ADAPTIVE_START_MS,
+            n => self.delay_sum / n as f64 * 1000.0,
+        };
+        [FIXED_BUFFERS_MS[0], FIXED_BUFFERS_MS[1], adaptive]
     }
 }
 
@@ -588,6 +719,26 @@ pub struct RtcpReport {
     pub jitter: u32,
 }
 
+/// The last RTCP XR VoIP Metrics block (RFC 3611 section 4.7) seen about
+/// one stream, the values as on the wire (127 = unavailable made `None`).
+#[derive(Debug, Clone, Copy)]
+pub struct XrVoip {
+    pub ssrc: u32,
+    pub blocks: u32,
+    pub loss_rate: u8,
+    pub discard_rate: u8,
+    pub burst_density: u8,
+    pub gap_density: u8,
+    pub round_trip_delay: u16,
+    pub end_system_delay: u16,
+    pub r_factor: Option<u8>,
+    pub ext_r_factor: Option<u8>,
+    pub mos_lq: Option<u8>,
+    pub mos_cq: Option<u8>,
+    pub jb_nominal: u16,
+    pub jb_maximum: u16,
+}
+
 /// DTLS evidence of a flow.
 #[derive(Debug, Default, Clone)]
 pub struct DtlsFacts {
@@ -611,6 +762,9 @@ pub struct MediaState {
     pub rtcp_plain: u64,
     pub srtcp: u64,
     pub rtcp_reports: Vec<RtcpReport>,
+    /// RTCP XR VoIP Metrics, one per stream reported on (as many as
+    /// `rtcp_reports`).
+    pub xr_voip: Vec<XrVoip>,
     pub zrtp_packets: u64,
     pub zrtp_confirmed: bool,
     pub dtls: Option<Box<DtlsFacts>>,
@@ -708,12 +862,62 @@ mod tests {
             (6, 0.10, 800, false),
             (7, 0.12, 960, false),
         ]);
-        assert_eq!(p.late, 1);
-        assert_eq!(p.mean_run(), Some(3.0));
+        assert_eq!(p.late(), 1);
+        assert_eq!(p.buffers[0].mean_run(), Some(3.0));
         // Exactly 50 ms after its time is still on time.
         let p = play(&[(1, 0.0, 0, false), (2, 0.07, 160, false)]);
-        assert_eq!(p.late, 0);
-        assert_eq!(p.mean_run(), None);
+        assert_eq!(p.late(), 0);
+        assert_eq!(p.buffers[0].mean_run(), None);
+    }
+
+    #[test]
+    fn longer_and_adaptive_buffers_drop_fewer() {
+        // seq 3 and 4 are 120 and 100 ms behind their times: late for
+        // 50 ms, not for 200 ms.
+        let p = play(&[
+            (1, 0.00, 0, false),
+            (2, 0.02, 160, false),
+            (3, 0.16, 320, false),
+            (4, 0.16, 480, false),
+        ]);
+        assert_eq!([p.buffers[0].late, p.buffers[1].late], [2, 0]);
+        assert_eq!(p.buffers[0].mean_run(), Some(2.0));
+        assert_eq!(p.delays_ms()[..2], [50.0, 200.0]);
+        // 30 s of 20 ms packets whose transit swings by 0..=90 ms: the
+        // adaptive delay settles near 4 v (v = the mean deviation of the
+        // transit from its mean d: 30 ms for 0, 30, 60, 90 ms in turn), its
+        // playout point at d + 4 v = 165 ms, so after its first adjustment
+        // (1 s in, at 50 ms before) it drops nothing.
+        let mut p = Playout::default();
+        for i in 0..1500u32 {
+            let jitter = f64::from(i % 4) * 0.030;
+            p.packet(
+                i as u16,
+                f64::from(i) * 0.02 + jitter,
+                i * 160,
+                false,
+                Some(8000),
+            );
+        }
+        let d = p.delays_ms()[2];
+        assert!(d > 110.0 && d < 120.0, "{d}");
+        assert_eq!(p.buffers[1].late, 0);
+        assert!(p.buffers[0].late > 300, "{}", p.buffers[0].late);
+        // Those of 60 and 90 ms transit that arrive in the first second.
+        assert_eq!(p.buffers[2].late, 23);
+        // Bounded by 500 ms.
+        let mut p = Playout::default();
+        for i in 0..500u32 {
+            let jitter = f64::from(i % 2) * 2.0;
+            p.packet(
+                i as u16,
+                f64::from(i) * 0.02 + jitter,
+                i * 160,
+                false,
+                Some(8000),
+            );
+        }
+        assert!(p.delays_ms()[2] <= ADAPTIVE_MAX_MS);
     }
 
     #[test]
@@ -725,7 +929,7 @@ mod tests {
             (3, 0.3, 0, false),
             (4, 0.32, 160, false),
         ]);
-        assert_eq!(p.late, 0);
+        assert_eq!(p.late(), 0);
         // A talkspurt after 2 s of silence, timestamp not advanced: the
         // marker bit re-anchors.
         let p = play(&[
@@ -733,15 +937,15 @@ mod tests {
             (2, 2.0, 160, true),
             (3, 2.02, 320, false),
         ]);
-        assert_eq!(p.late, 0);
+        assert_eq!(p.late(), 0);
         // The same without the marker: a network stall, both late.
         let p = play(&[
             (1, 0.0, 0, false),
             (2, 2.0, 160, false),
             (3, 2.02, 320, false),
         ]);
-        assert_eq!(p.late, 2);
-        assert_eq!(p.mean_run(), Some(2.0));
+        assert_eq!(p.late(), 2);
+        assert_eq!(p.buffers[0].mean_run(), Some(2.0));
     }
 
     #[test]

@@ -661,12 +661,54 @@ pub fn mos_of(r: f64) -> f64 {
     }
 }
 
-/// The largest of the codec's impairment `Ie`, the loss's share of
-/// `Ie,eff` and the delay impairment `Id`; "none" when all are below 1
-/// R point.
-pub fn limited_by(codec: f64, loss: f64, delay: f64) -> &'static str {
+/// What takes R points from a stream, for [`limited_by`]: the codec's
+/// `Ie`, the loss term `Ie,eff - Ie` split into what random loss of the
+/// same rate would cost (shared between network loss and jitter-buffer
+/// discards by their counts) and what burstiness adds on top, and `Id`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Impairments {
+    pub codec: f64,
+    pub loss: f64,
+    pub burstiness: f64,
+    pub jitter_buffer: f64,
+    pub delay: f64,
+}
+
+impl Impairments {
+    /// Splits an estimate made of `lost` network losses and `late`
+    /// discards among `expected` packets.
+    pub fn of(i: &EModelIn, q: &EModelOut, lost: f64, late: f64) -> Impairments {
+        let random = e_model(&EModelIn { burst_r: 1.0, ..*i }).ie_eff;
+        let loss_term = (q.ie_eff - i.ie).max(0.0);
+        let burstiness = (q.ie_eff - random).clamp(0.0, loss_term);
+        let shared = loss_term - burstiness;
+        let late_share = if lost + late > 0.0 {
+            late / (lost + late)
+        } else {
+            0.0
+        };
+        Impairments {
+            codec: i.ie,
+            loss: shared * (1.0 - late_share),
+            burstiness,
+            jitter_buffer: shared * late_share,
+            delay: q.id,
+        }
+    }
+}
+
+/// The largest impairment: "codec", "loss", "burstiness",
+/// "jitter-buffer" (late discards) or "delay"; "none" when all are
+/// below 1 R point.
+pub fn limited_by(m: &Impairments) -> &'static str {
     let mut best = ("none", 1.0);
-    for (name, v) in [("loss", loss), ("delay", delay), ("codec", codec)] {
+    for (name, v) in [
+        ("loss", m.loss),
+        ("burstiness", m.burstiness),
+        ("jitter-buffer", m.jitter_buffer),
+        ("delay", m.delay),
+        ("codec", m.codec),
+    ] {
         if v >= best.1 {
             best = (name, v);
         }
@@ -1393,5 +1435,61 @@ mod tests {
         assert_eq!(burst_ratio(None, 0.0), 1.0);
         // Opus has no published values: an estimate.
         assert!(!codec_impairment(Some("opus")).2);
+    }
+
+    #[test]
+    fn impairments_split_loss_burstiness_and_discards() {
+        // G.711 at 4 % effective loss, 60 % lost and 40 % late, BurstR 2:
+        // random loss gives 95 * 4 / (4 + 25.1) = 13.058; BurstR 2 gives
+        // 95 * 4 / (2 + 25.1) = 14.022, 0.963 more for burstiness.
+        let i = EModelIn {
+            ie: 0.0,
+            bpl: 25.1,
+            ppl: 0.04,
+            burst_r: 2.0,
+            ta_ms: 50.0,
+        };
+        let q = e_model(&i);
+        let m = Impairments::of(&i, &q, 12.0, 8.0);
+        assert!((m.burstiness - (380.0 / 27.1 - 380.0 / 29.1)).abs() < 1e-9);
+        assert!((m.loss - 380.0 / 29.1 * 0.6).abs() < 1e-9);
+        assert!((m.jitter_buffer - 380.0 / 29.1 * 0.4).abs() < 1e-9);
+        assert_eq!(limited_by(&m), "loss");
+        // All late: the jitter buffer.
+        assert_eq!(
+            limited_by(&Impairments::of(&i, &q, 0.0, 20.0)),
+            "jitter-buffer"
+        );
+        // 30 % in runs 4 times random ones, half lost and half late:
+        // random loss costs 95 * 30 / 55.1 = 51.7 (25.9 each), runs 87.4,
+        // so burstiness (35.7) outweighs either share.
+        let b = EModelIn {
+            ppl: 0.3,
+            burst_r: 4.0,
+            ..i
+        };
+        assert_eq!(
+            limited_by(&Impairments::of(&b, &e_model(&b), 5.0, 5.0)),
+            "burstiness"
+        );
+        // Nothing of it: none; G.729 without loss: the codec.
+        let clean = EModelIn {
+            ppl: 0.0,
+            burst_r: 1.0,
+            ..i
+        };
+        assert_eq!(
+            limited_by(&Impairments::of(&clean, &e_model(&clean), 0.0, 0.0)),
+            "none"
+        );
+        let g729 = EModelIn {
+            ie: 11.0,
+            bpl: 19.0,
+            ..clean
+        };
+        assert_eq!(
+            limited_by(&Impairments::of(&g729, &e_model(&g729), 0.0, 0.0)),
+            "codec"
+        );
     }
 }

@@ -62,10 +62,25 @@ fn streams(report: &Report) -> usize {
     report.flows.iter().map(|f| f.rtp_streams.len()).sum()
 }
 
+/// The streams the page draws.
+fn drawn(report: &Report) -> impl Iterator<Item = &vcscope::report::RtpStreamOut> {
+    report
+        .flows
+        .iter()
+        .flat_map(|f| &f.rtp_streams)
+        .take(html::MAX_STREAMS)
+}
+
 /// SVG pictures the page must hold: a graph and a ladder per drawn call,
-/// three plots per drawn stream.
+/// three plots per drawn stream and a fourth (MOS or frame rate) on rated
+/// audio and on video.
 fn expected_svgs(report: &Report) -> usize {
-    2 * report.calls.len().min(html::MAX_CALLS) + 3 * streams(report).min(html::MAX_STREAMS)
+    let fourth = drawn(report)
+        .filter(|s| s.quality.is_some() || s.video.is_some())
+        .count();
+    2 * report.calls.len().min(html::MAX_CALLS)
+        + 3 * streams(report).min(html::MAX_STREAMS)
+        + fourth
 }
 
 /// The embedded text is `serde_json` of the report, byte for byte once the
@@ -100,6 +115,27 @@ fn assert_page_matches(name: &str, report: &Report, page: &str) {
         "{name}: call cards"
     );
     assert_eq!(count(&rest, "<svg"), expected_svgs(report), "{name}: SVGs");
+    // MOS over time on rated audio, frame rate on video, a freeze mark
+    // per bucket in which freezes ended.
+    let rated = drawn(report).filter(|s| s.quality.is_some()).count();
+    let video: Vec<_> = drawn(report)
+        .filter(|s| s.quality.is_none() && s.video.is_some())
+        .collect();
+    assert_eq!(count(&rest, "spark sp-mos"), rated, "{name}: MOS plots");
+    assert_eq!(
+        count(&rest, "spark sp-fps"),
+        video.len(),
+        "{name}: fps plots"
+    );
+    let marks: usize = video
+        .iter()
+        .map(|s| s.series.iter().filter(|p| p.freezes > 0).count())
+        .sum();
+    assert_eq!(
+        count(&rest, "<line class=\"freeze\""),
+        marks,
+        "{name}: freeze marks"
+    );
     // Two script elements: the data and the page's own code.
     assert_eq!(count(page, "</script>"), 2, "{name}");
     // Self-contained: no external resource of any kind.
@@ -485,4 +521,27 @@ fn renders_in_headless_chromium() {
         "{} bytes",
         png.len()
     );
+}
+
+#[test]
+fn video_freezes_are_marked_on_the_frame_rate_plot() {
+    // Zoom P2P video (no freezes in the capture): a freeze is put in one
+    // bucket of the first video stream, as the analysis would record it.
+    let mut r = analyze_one("ndpi__zoom_p2p.pcapng");
+    let s = r
+        .flows
+        .iter_mut()
+        .flat_map(|f| f.rtp_streams.iter_mut())
+        .find(|s| s.video.is_some())
+        .expect("a video stream");
+    s.series[0].freezes = 2;
+    s.video.as_mut().unwrap().freezes = 2;
+    let p = page(&r);
+    assert_eq!(count(&p, "<line class=\"freeze\""), 1);
+    assert!(p.contains("<title>2 freezes</title>"));
+    assert!(p.contains(" · 2 frz · "));
+    // A plain G.711 stream's MOS plot reads its worst bucket.
+    let p = page(&analyze_one("sipp__g711a.pcap"));
+    assert_eq!(count(&p, "spark sp-mos"), 1);
+    assert!(p.contains(">min 4.41 · "));
 }

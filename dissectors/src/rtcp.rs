@@ -8,13 +8,14 @@
 //!   payload-specific (PSFB, 206) feedback, with the FMT values of RFC 4585,
 //!   RFC 5104 and the transport-wide congestion control draft.
 //! - RFC 3611 section 3 and 4: extended report (XR, 207) blocks, as type,
-//!   type-specific byte and data.
+//!   type-specific byte and data; the VoIP Metrics block (section 4.7,
+//!   block type 7) decoded ([`XrBlock::voip_metrics`]).
 //! - RFC 5506 section 3: reduced-size RTCP (a compound that does not start
 //!   with SR or RR) is recognised, not treated as malformed.
 //! - RFC 5761 section 4: see `rtp::is_rtcp` for the split on a muxed port.
 //!
 //! Not supported: decoding of feedback control information (NACK lists, REMB,
-//! transport-cc chunks) and of XR block contents beyond their framing; SRTCP
+//! transport-cc chunks) and of XR block contents other than VoIP Metrics; SRTCP
 //! packets are not RTCP compounds (their encrypted part does not tile), see
 //! `srtp::looks_like_srtcp`.
 
@@ -881,6 +882,135 @@ pub struct XrBlock<'a> {
     pub data: &'a [u8],
 }
 
+impl<'a> XrBlock<'a> {
+    /// The VoIP Metrics view of a block of type 7 with its 32 bytes of
+    /// contents (RFC 3611 section 4.7: block length 8).
+    pub fn voip_metrics(&self) -> Result<VoipMetrics<'a>> {
+        if self.block_type != XR_VOIP_METRICS {
+            return Err(Error::new(ErrorKind::Malformed, 0));
+        }
+        be::slice(self.data, 0, VOIP_METRICS_LEN).map(|buf| VoipMetrics { buf })
+    }
+}
+
+/// XR block type of VoIP Metrics (RFC 3611 section 4.7).
+pub const XR_VOIP_METRICS: u8 = 7;
+/// Its contents after the block header, bytes.
+const VOIP_METRICS_LEN: usize = 32;
+/// The value RFC 3611 section 4.7 gives the R factors, MOS and levels
+/// when the endpoint does not compute them.
+pub const VOIP_METRIC_UNAVAILABLE: u8 = 127;
+
+/// A VoIP Metrics report block (RFC 3611 section 4.7), its contents
+/// after the 4-byte block header:
+///
+/// ```text
+/// |                        SSRC of source                         |
+/// |   loss rate   | discard rate  | burst density |  gap density  |
+/// |       burst duration          |         gap duration          |
+/// |     round trip delay          |       end system delay        |
+/// | signal level  |  noise level  |     RERL      |     Gmin      |
+/// |   R factor    | ext. R factor |    MOS-LQ     |    MOS-CQ     |
+/// |   RX config   |   reserved    |          JB nominal           |
+/// |          JB maximum           |          JB abs max           |
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VoipMetrics<'a> {
+    buf: &'a [u8],
+}
+
+impl VoipMetrics<'_> {
+    fn u8(&self, off: usize) -> u8 {
+        self.buf.get(off).copied().unwrap_or(0)
+    }
+
+    fn u16(&self, off: usize) -> u16 {
+        be::u16_at(self.buf, off).unwrap_or(0)
+    }
+
+    /// 127 (unavailable) as `None`.
+    fn metric(&self, off: usize) -> Option<u8> {
+        Some(self.u8(off)).filter(|&v| v != VOIP_METRIC_UNAVAILABLE)
+    }
+
+    /// The stream the block is about.
+    pub fn ssrc(&self) -> Ssrc {
+        Ssrc(u32_or_zero(self.buf, 0))
+    }
+    /// Packets lost in the network and discarded (late or early) by the
+    /// jitter buffer, as fractions of 256.
+    pub fn loss_rate(&self) -> u8 {
+        self.u8(4)
+    }
+    pub fn discard_rate(&self) -> u8 {
+        self.u8(5)
+    }
+    /// Lost or discarded packets in bursts and in gaps, fractions of 256.
+    pub fn burst_density(&self) -> u8 {
+        self.u8(6)
+    }
+    pub fn gap_density(&self) -> u8 {
+        self.u8(7)
+    }
+    /// Mean burst and gap durations (ms).
+    pub fn burst_duration(&self) -> u16 {
+        self.u16(8)
+    }
+    pub fn gap_duration(&self) -> u16 {
+        self.u16(10)
+    }
+    /// Round trip between RTP interfaces and the reporter's own delay (ms).
+    pub fn round_trip_delay(&self) -> u16 {
+        self.u16(12)
+    }
+    pub fn end_system_delay(&self) -> u16 {
+        self.u16(14)
+    }
+    /// Signal and noise levels (signed dBm0), residual echo return loss
+    /// and the gap threshold, raw.
+    pub fn signal_level(&self) -> Option<i8> {
+        self.metric(16).map(|v| v as i8)
+    }
+    pub fn noise_level(&self) -> Option<i8> {
+        self.metric(17).map(|v| v as i8)
+    }
+    pub fn rerl(&self) -> Option<u8> {
+        self.metric(18)
+    }
+    pub fn gmin(&self) -> u8 {
+        self.u8(19)
+    }
+    /// R factor and external R factor (0..=100), `None` when unavailable.
+    pub fn r_factor(&self) -> Option<u8> {
+        self.metric(20)
+    }
+    pub fn ext_r_factor(&self) -> Option<u8> {
+        self.metric(21)
+    }
+    /// MOS-LQ and MOS-CQ in tenths (10..=50), `None` when unavailable.
+    pub fn mos_lq(&self) -> Option<u8> {
+        self.metric(22)
+    }
+    pub fn mos_cq(&self) -> Option<u8> {
+        self.metric(23)
+    }
+    /// Receiver configuration: PLC (2 bits), jitter buffer adaptive (2
+    /// bits), jitter buffer rate (4 bits).
+    pub fn rx_config(&self) -> u8 {
+        self.u8(24)
+    }
+    /// Jitter buffer nominal, maximum and absolute maximum delay (ms).
+    pub fn jb_nominal(&self) -> u16 {
+        self.u16(26)
+    }
+    pub fn jb_maximum(&self) -> u16 {
+        self.u16(28)
+    }
+    pub fn jb_abs_max(&self) -> u16 {
+        self.u16(30)
+    }
+}
+
 /// Iterator over XR report blocks.
 #[derive(Debug, Clone)]
 pub struct XrBlocks<'a> {
@@ -1050,6 +1180,79 @@ mod tests {
         assert_eq!(blocks.len(), 1);
         assert_eq!((blocks[0].block_type, blocks[0].data.len()), (4, 8));
         assert!(it.next().is_none());
+    }
+
+    /// An XR packet with one VoIP Metrics block, laid out by hand from
+    /// RFC 3611 section 4.7.
+    const XR_VOIP: [u8; 44] = [
+        0x80, 0xcf, 0x00, 0x0a, // XR, length 10 words
+        0x12, 0x34, 0x56, 0x78, // reporter SSRC
+        0x07, 0x00, 0x00, 0x08, // BT 7, block length 8
+        0xde, 0xad, 0xbe, 0xef, // SSRC of source
+        0x0d, 0x03, 0x40, 0x02, // loss 13/256, discard 3/256, densities
+        0x00, 0x78, 0x0b, 0xb8, // burst 120 ms, gap 3000 ms
+        0x00, 0x96, 0x00, 0x28, // round trip 150 ms, end system 40 ms
+        0xec, 0x7f, 0x7f, 0x10, // signal -20 dBm0, noise and RERL unavailable, Gmin 16
+        0x50, 0x7f, 0x26, 0x7f, // R 80, ext R unavailable, MOS-LQ 3.8, MOS-CQ unavailable
+        0x2b, 0x00, 0x00, 0x3c, // RX config, JB nominal 60 ms
+        0x00, 0xc8, 0x01, 0xf4, // JB maximum 200 ms, abs max 500 ms
+    ];
+
+    #[test]
+    fn parses_xr_voip_metrics() {
+        let c = RtcpCompound::new(&XR_VOIP);
+        let p = c.packets().next().unwrap();
+        let xr = p.extended_report().unwrap();
+        assert_eq!(xr.ssrc(), Ssrc(0x1234_5678));
+        let mut blocks = xr.blocks();
+        let vm = blocks.next().unwrap().voip_metrics().unwrap();
+        assert!(blocks.next().is_none() && blocks.error().is_none());
+        assert_eq!(vm.ssrc(), Ssrc(0xdead_beef));
+        assert_eq!((vm.loss_rate(), vm.discard_rate()), (13, 3));
+        assert_eq!((vm.burst_density(), vm.gap_density()), (0x40, 2));
+        assert_eq!((vm.burst_duration(), vm.gap_duration()), (120, 3000));
+        assert_eq!((vm.round_trip_delay(), vm.end_system_delay()), (150, 40));
+        assert_eq!(
+            (vm.signal_level(), vm.noise_level(), vm.rerl()),
+            (Some(-20), None, None)
+        );
+        assert_eq!(vm.gmin(), 16);
+        assert_eq!((vm.r_factor(), vm.ext_r_factor()), (Some(80), None));
+        assert_eq!((vm.mos_lq(), vm.mos_cq()), (Some(38), None));
+        assert_eq!(vm.rx_config(), 0x2b);
+        assert_eq!(
+            (vm.jb_nominal(), vm.jb_maximum(), vm.jb_abs_max()),
+            (60, 200, 500)
+        );
+    }
+
+    #[test]
+    fn rejects_short_or_other_voip_metrics_blocks() {
+        // Block length 7 (28 bytes): one word short of RFC 3611's 8.
+        let mut short = XR_VOIP;
+        short[3] = 0x09;
+        short[11] = 0x07;
+        let c = RtcpCompound::new(&short[..40]);
+        let xr = c.packets().next().unwrap().extended_report().unwrap();
+        let b = xr.blocks().next().unwrap();
+        assert_eq!(b.data.len(), 28);
+        assert!(b.voip_metrics().is_err());
+        // A DLRR block (type 5) is not VoIP Metrics.
+        let mut other = XR_VOIP;
+        other[8] = 5;
+        let c = RtcpCompound::new(&other);
+        let xr = c.packets().next().unwrap().extended_report().unwrap();
+        assert!(xr.blocks().next().unwrap().voip_metrics().is_err());
+        // Cut anywhere, nothing panics and no block overruns the packet.
+        for n in 0..XR_VOIP.len() {
+            for p in RtcpCompound::new(&XR_VOIP[..n]).packets() {
+                if let Some(xr) = p.extended_report() {
+                    for b in xr.blocks() {
+                        let _ = b.voip_metrics().map(|v| v.r_factor());
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -80,6 +80,20 @@ fuzz_target!(|data: &[u8]| {
             let mut blocks = xr.blocks();
             for b in blocks.by_ref() {
                 let _ = (b.block_type, b.type_specific, b.data.len());
+                if let Ok(vm) = b.voip_metrics() {
+                    let _ = (vm.ssrc(), vm.loss_rate(), vm.discard_rate());
+                    let _ = (vm.burst_density(), vm.gap_density());
+                    let _ = (vm.burst_duration(), vm.gap_duration());
+                    let _ = (vm.round_trip_delay(), vm.end_system_delay());
+                    let _ = (vm.signal_level(), vm.noise_level(), vm.rerl(), vm.gmin());
+                    let _ = (vm.r_factor(), vm.ext_r_factor(), vm.mos_lq(), vm.mos_cq());
+                    let _ = (
+                        vm.rx_config(),
+                        vm.jb_nominal(),
+                        vm.jb_maximum(),
+                        vm.jb_abs_max(),
+                    );
+                }
             }
             let _ = (xr.ssrc(), blocks.error());
         }

@@ -12,7 +12,7 @@ use vcscope_dissectors::rtp::{self, RtpPacket, RtpStreamStats};
 use vcscope_dissectors::srtp::{self, PayloadVotes, SrtcpEvidence, ZrtpPacket};
 
 use crate::dissect::ctx::{Ctx, Pkt};
-use crate::evidence::{FlowState, Proto, RtcpReport, Stream, MAX_STREAMS};
+use crate::evidence::{FlowState, Proto, RtcpReport, Stream, XrVoip, MAX_STREAMS};
 use crate::time::Nanos;
 
 /// RTCP-reported figures kept per flow.
@@ -177,18 +177,19 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
         s.clock_estimated = s.clock.is_some();
     }
     s.stats.update_packet(&p, arrival, s.clock);
-    s.playout.packet(
-        seq,
-        pkt.ts.saturating_sub(s.first_ts).as_secs_f64(),
-        p.timestamp(),
-        p.marker(),
-        s.clock,
-    );
-    s.frames.packet(
-        p.timestamp(),
-        p.marker(),
-        pkt.ts.saturating_sub(s.first_ts).as_secs_f64(),
-    );
+    // Quality tracking (README "Call quality", "Video frame rate"); the
+    // feature only serves to measure its cost (benches/README.md).
+    #[cfg(not(feature = "bench-without-quality"))]
+    {
+        let since_first = pkt.ts.saturating_sub(s.first_ts).as_secs_f64();
+        s.playout
+            .packet(seq, since_first, p.timestamp(), p.marker(), s.clock);
+        // Frame rate is never reported on the static audio payload types
+        // (RFC 3551 table 4: 0 and 3..=18): no frames kept for them.
+        if !matches!(pt, 0 | 3..=18) {
+            s.frames.packet(p.timestamp(), p.marker(), since_first);
+        }
+    }
     s.last_ts = pkt.ts;
     if s.stats.packets() <= EXT_PACKETS {
         if let Some(e) = p.extension() {
@@ -196,12 +197,14 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
         }
     }
     let since = pkt.ts.saturating_sub(s.first_ts).as_secs_f64();
-    s.series.record(
-        since,
-        s.stats.packets(),
-        s.stats.expected(),
-        s.stats.jitter_ms(),
-    );
+    let totals = crate::series::Totals {
+        packets: s.stats.packets(),
+        expected: s.stats.expected(),
+        late: s.playout.late(),
+        frames: s.frames.frames,
+        freezes: s.frames.freezes,
+    };
+    s.series.record(since, &totals, s.stats.jitter_ms());
     if s.stats.packets() <= VOTE_PACKETS {
         let codec_hint = codec_name(ctx, media_call, pt);
         s.votes.observe_packet(pt, codec_hint, seq, p.payload());
@@ -358,6 +361,38 @@ fn rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
                     } else if m.rtcp_reports.len() < MAX_RTCP_REPORTS {
                         m.rtcp_reports.push(rep);
                     }
+                }
+            }
+            // SRTCP encrypts all but the first 8 bytes (RFC 3711 section 3.4).
+            RtcpPacketType::ExtendedReport if !matches!(evidence, SrtcpEvidence::Srtcp { .. }) => {
+                let blocks = p.extended_report().map(|xr| xr.blocks());
+                for vm in blocks
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| b.voip_metrics().ok())
+                {
+                    let ssrc = vm.ssrc().0;
+                    let blocks = match m.xr_voip.iter().position(|x| x.ssrc == ssrc) {
+                        Some(i) => m.xr_voip.swap_remove(i).blocks,
+                        None if m.xr_voip.len() < MAX_RTCP_REPORTS => 0,
+                        None => continue,
+                    };
+                    m.xr_voip.push(XrVoip {
+                        ssrc,
+                        blocks: blocks.saturating_add(1),
+                        loss_rate: vm.loss_rate(),
+                        discard_rate: vm.discard_rate(),
+                        burst_density: vm.burst_density(),
+                        gap_density: vm.gap_density(),
+                        round_trip_delay: vm.round_trip_delay(),
+                        end_system_delay: vm.end_system_delay(),
+                        r_factor: vm.r_factor(),
+                        ext_r_factor: vm.ext_r_factor(),
+                        mos_lq: vm.mos_lq(),
+                        mos_cq: vm.mos_cq(),
+                        jb_nominal: vm.jb_nominal(),
+                        jb_maximum: vm.jb_maximum(),
+                    });
                 }
             }
             RtcpPacketType::SourceDescription => {

@@ -277,6 +277,10 @@ fn point(o: &mut Vec<u8>, p: &Point) {
         packets,
         lost,
         jitter_ms,
+        late,
+        frames,
+        freezes,
+        mos,
     } = p;
     o.extend_from_slice(b"{\"t\":");
     float(o, *t);
@@ -286,6 +290,20 @@ fn point(o: &mut Vec<u8>, p: &Point) {
     uint(o, u64::from(*lost));
     o.extend_from_slice(b",\"jitter_ms\":");
     float(o, *jitter_ms);
+    for (name, v) in [
+        (&b",\"late\":"[..], late),
+        (b",\"frames\":", frames),
+        (b",\"freezes\":", freezes),
+    ] {
+        if *v != 0 {
+            o.extend_from_slice(name);
+            uint(o, u64::from(*v));
+        }
+    }
+    if let Some(m) = mos {
+        o.extend_from_slice(b",\"mos\":");
+        float(o, *m);
+    }
     o.push(b'}');
 }
 
@@ -524,12 +542,20 @@ mod tests {
                     packets: 5,
                     lost: 0,
                     jitter_ms: 0.5,
+                    late: 1,
+                    frames: 3,
+                    freezes: 1,
+                    mos: Some(4.1),
                 },
                 Point {
                     t: 10.0,
                     packets: 2,
                     lost: 1,
                     jitter_ms: f64::INFINITY,
+                    late: 0,
+                    frames: 0,
+                    freezes: 0,
+                    mos: None,
                 },
             ],
             series_width_s: 10.0,
@@ -567,6 +593,8 @@ mod tests {
                 delay_impairment: 1.0,
                 ie_effective: 2.0,
                 limited_by: "loss",
+                jitter_buffer: Vec::new(),
+                reported_by_endpoint: None,
             }),
             video: Some(VideoOut {
                 frames: 30,

@@ -57,9 +57,13 @@ pub struct CallQualityOut {
     /// Which way that stream went, "src -> dst".
     pub direction: String,
     pub estimate: bool,
-    /// What dragged the rating down most: "loss", "delay", "codec" or "none".
-    #[cfg_attr(test, schemars(extend("enum" = ["loss", "delay", "codec", "none"])))]
+    /// What dragged the rating down most (see `QualityOut::limited_by`).
+    #[cfg_attr(test, schemars(extend("enum" = ["loss", "burstiness", "jitter-buffer", "delay", "codec", "none"])))]
     pub limited_by: &'static str,
+    /// The worst stream's effective loss (0..=1), burst ratio and one-way delay (ms).
+    pub loss_effective: f64,
+    pub burst_ratio: f64,
+    pub one_way_delay_ms: f64,
     /// Streams rated in the call.
     pub streams_rated: u32,
 }
@@ -96,10 +100,67 @@ pub struct QualityOut {
     /// Id and Ie,eff.
     pub delay_impairment: f64,
     pub ie_effective: f64,
-    /// The largest impairment: "loss" (Ie,eff - Ie), "delay" (Id),
-    /// "codec" (Ie) or "none" (all below 1).
-    #[cfg_attr(test, schemars(extend("enum" = ["loss", "delay", "codec", "none"])))]
+    /// The largest impairment: "loss" (network loss's share of Ie,eff -
+    /// Ie at random loss), "burstiness" (what the burst ratio adds),
+    /// "jitter-buffer" (late discards' share), "delay" (Id), "codec" (Ie)
+    /// or "none" (all below 1).
+    #[cfg_attr(test, schemars(extend("enum" = ["loss", "burstiness", "jitter-buffer", "delay", "codec", "none"])))]
     pub limited_by: &'static str,
+    /// The same estimate behind each simulated jitter buffer: fixed 50 ms
+    /// (the one the fields above use, `headline`), fixed 200 ms, and
+    /// adaptive up to 500 ms (README "Call quality").
+    pub jitter_buffer: Vec<JitterBufferOut>,
+    /// What the endpoints themselves reported about this stream in RTCP
+    /// XR VoIP Metrics blocks (RFC 3611 section 4.7), when seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported_by_endpoint: Option<XrVoipMetricsOut>,
+}
+
+/// The E-model estimate of a stream behind one simulated jitter buffer.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct JitterBufferOut {
+    #[cfg_attr(test, schemars(extend("enum" = ["fixed-50ms", "fixed-200ms", "adaptive"])))]
+    pub kind: &'static str,
+    /// True for the buffer the stream's headline MOS uses.
+    pub headline: bool,
+    /// The buffer's delay (ms): its own when fixed, the mean over the
+    /// packets when adaptive.
+    pub delay_ms: f64,
+    /// Packets it dropped as late.
+    pub late: u64,
+    /// (lost + late) / expected, 0..=1.
+    pub loss_effective: f64,
+    pub burst_ratio: f64,
+    pub r_factor: f64,
+    pub mos: f64,
+}
+
+/// One RTCP XR VoIP Metrics block (RFC 3611 section 4.7) about a stream,
+/// the last one seen; the R factors and MOS the endpoint left unavailable
+/// (127 on the wire) are null.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct XrVoipMetricsOut {
+    /// Blocks seen about the stream.
+    pub blocks: u32,
+    pub r_factor: Option<u8>,
+    pub ext_r_factor: Option<u8>,
+    /// MOS-LQ and MOS-CQ (the wire's tenths, as a MOS).
+    pub mos_lq: Option<f64>,
+    pub mos_cq: Option<f64>,
+    /// Round trip between the RTP interfaces and the reporter's own delay (ms).
+    pub round_trip_delay_ms: u16,
+    pub end_system_delay_ms: u16,
+    /// Loss and discard rates, 0..=1 (the wire's fraction of 256).
+    pub loss_rate: f64,
+    pub discard_rate: f64,
+    /// Mean burst density and gap density, 0..=1.
+    pub burst_density: f64,
+    pub gap_density: f64,
+    /// Current and maximum jitter buffer delay (ms).
+    pub jb_nominal_ms: u16,
+    pub jb_maximum_ms: u16,
 }
 
 /// Flows that carried no videoconferencing protocol and belonged to no
