@@ -7,7 +7,7 @@ use vcscope_dissectors::srtp::MediaEncryption;
 
 use crate::apps::AppEvidence;
 use crate::calls::dialog::{Call, CallMedia, KeyExchange};
-use crate::engine::Analyzer;
+use crate::engine::{Analyzer, SocketApps};
 use crate::evidence::Stream;
 use crate::evidence::{FlowState, Proto};
 use crate::flow::{EndReason, Flow};
@@ -725,10 +725,6 @@ fn share_app_by_socket(flows: &mut [FlowOut], all: &[Flow]) {
         sockets.lend(src, f);
     }
 }
-
-/// The app of each internal socket (`None`: two apps used it).
-#[derive(Default)]
-pub(crate) struct SocketApps(rustc_hash::FxHashMap<(Endpoint, Transport), Option<Box<str>>>);
 
 impl SocketApps {
     /// A DNS flow's app is the name it asked about: a resolver's socket

@@ -143,11 +143,19 @@ pub struct Analyzer {
     pub(crate) deferred: rustc_hash::FxHashSet<u32>,
     /// Streaming: the app of each internal socket, learnt from the flows
     /// ended so far (at most `MAX_SOCKETS`).
-    pub(crate) sockets: crate::assemble::SocketApps,
+    pub(crate) sockets: SocketApps,
 }
 
 /// Ended flows of a call kind held for the final report while streaming.
 pub(crate) const MAX_HELD_ENDED: usize = 65_536;
+/// The app of each internal socket (`None`: two apps used it); learnt and
+/// lent in `assemble`.
+#[derive(Default)]
+pub(crate) struct SocketApps(pub(crate) rustc_hash::FxHashMap<SocketKey, Option<Box<str>>>);
+
+/// An internal endpoint and its transport.
+pub(crate) type SocketKey = (crate::net::Endpoint, crate::net::Transport);
+
 /// Internal sockets whose app streamed flows remember.
 pub(crate) const MAX_SOCKETS: usize = 65_536;
 /// Apps counted for `--interval` records.
