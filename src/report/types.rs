@@ -341,7 +341,9 @@ pub struct FlowOut {
     pub packets_rev: u64,
     pub bytes_fwd: u64,
     pub bytes_rev: u64,
-    /// "capture-end", "idle" or "evicted".
+    /// "capture-end", "idle", "evicted" or (streamed NDJSON: a TCP
+    /// connection closed by RST or FIN both ways, 10 s of packet time
+    /// before) "closed".
     pub ended: &'static str,
     /// Why `encryption` was decided.
     pub encryption_evidence: Vec<String>,
