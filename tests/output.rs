@@ -58,6 +58,14 @@ fn flows(first: u16, n: u16) -> Vec<u8> {
     pcap_at(&frames)[24..].to_vec()
 }
 
+/// The source ports of the flow records (one flow a port here).
+fn flow_ports(rs: &[serde_json::Value]) -> Vec<u64> {
+    rs.iter()
+        .filter(|r| r["type"] == "flow")
+        .filter_map(|r| r["src"]["port"].as_u64())
+        .collect()
+}
+
 fn header() -> Vec<u8> {
     pcap_at(&[])
 }
@@ -241,13 +249,7 @@ fn sighup_reopens_the_file_at_its_path() {
     feed.end();
     let old = records(&moved);
     let new = records(&out);
-    let ports = |rs: &[serde_json::Value]| -> Vec<u64> {
-        rs.iter()
-            .filter(|r| r["type"] == "flow")
-            .filter_map(|r| r["src"]["port"].as_u64())
-            .collect()
-    };
-    let (po, pn) = (ports(&old), ports(&new));
+    let (po, pn) = (flow_ports(&old), flow_ports(&new));
     assert!(po.iter().all(|&p| p < 2000), "{po:?}");
     assert!(pn.iter().filter(|&&p| p >= 2000).count() >= 29, "{pn:?}");
     assert_eq!(new.last().unwrap()["type"], "summary");
@@ -324,11 +326,7 @@ fn a_removed_directory_loses_records_counted_and_writing_resumes() {
     for r in &rs {
         assert!(valid.is_valid(r), "not valid against the schema: {r}");
     }
-    let ports: Vec<u64> = rs
-        .iter()
-        .filter(|r| r["type"] == "flow")
-        .filter_map(|r| r["src"]["port"].as_u64())
-        .collect();
+    let ports = flow_ports(&rs);
     assert!((1021..1030).all(|p| ports.contains(&p)), "{ports:?}");
     let said = err
         .lines()
@@ -416,11 +414,7 @@ fn a_full_disk_loses_records_counted_and_writing_resumes() {
     let want = one_run(&input, &["--interval", "1"]);
     let written = rs.iter().filter(|r| r["type"] != "output_gap").count() as u64;
     assert_eq!(written + lost, want.len() as u64, "{rs:?}");
-    let ports: Vec<u64> = rs
-        .iter()
-        .filter(|r| r["type"] == "flow")
-        .filter_map(|r| r["src"]["port"].as_u64())
-        .collect();
+    let ports = flow_ports(&rs);
     assert!((1041..1079).all(|p| ports.contains(&p)), "{ports:?}");
     // Said at once, one line, then counted in the end's warnings.
     let said = err
