@@ -146,9 +146,10 @@ pub struct Analyzer {
     pub(crate) sockets: crate::assemble::SocketApps,
 }
 
-/// Streaming: a closed TCP connection ends this long (packet time) after
-/// it closed, for late retransmissions and the last ACKs.
-pub const CLOSE_GRACE: Nanos = Nanos::from_secs(10);
+/// Streaming: a closed TCP connection ends once silent this long (packet
+/// time): Linux's TIME_WAIT (RFC 9293's 2 MSL, shortened), during which
+/// segments on its 5-tuple still belong to it.
+pub const CLOSE_GRACE: Nanos = Nanos::from_secs(60);
 /// Ended flows of a call kind held for the final report while streaming.
 pub(crate) const MAX_HELD_ENDED: usize = 65_536;
 /// Internal sockets whose app streamed flows remember.

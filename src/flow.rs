@@ -28,8 +28,8 @@ pub enum EndReason {
     Idle,
     /// Ended early because the table was full.
     Evicted,
-    /// A TCP connection closed (RST, or FIN both ways) and the grace for
-    /// late segments passed (streaming only, [`FlowTable::set_close_grace`]).
+    /// A TCP connection closed (RST, or FIN both ways), then silent for the
+    /// grace (streaming only, [`FlowTable::set_close_grace`]).
     Closed,
 }
 
@@ -120,8 +120,9 @@ pub struct FlowTable {
     max_copies: usize,
     /// A closed TCP connection ends this long after it closed (streaming).
     close_grace: Option<Nanos>,
-    /// Streaming: the flows that closed, in the order they did, with when.
-    closing: std::collections::VecDeque<(Nanos, u32)>,
+    /// Streaming: the flows that closed, keyed by a time their `last_ts`
+    /// had since (as `idle`).
+    closing: BinaryHeap<Reverse<(Nanos, u32)>>,
     /// Flows ended that way.
     pub closed: u64,
 }
@@ -147,13 +148,13 @@ impl FlowTable {
             copies: 0,
             max_copies: limits.max_live,
             close_grace: None,
-            closing: std::collections::VecDeque::new(),
+            closing: BinaryHeap::new(),
             closed: 0,
         }
     }
 
-    /// Ends a TCP connection `grace` (packet time) after it closed (RST, or
-    /// FIN both ways) instead of after the idle timeout.
+    /// Ends a TCP connection closed (RST, or FIN both ways) once silent for
+    /// `grace` (packet time) instead of the idle timeout.
     pub fn set_close_grace(&mut self, grace: Option<Nanos>) {
         self.close_grace = grace;
     }
@@ -171,7 +172,7 @@ impl FlowTable {
         if f.closed_at.is_none() && (rst || f.fins == 3) {
             f.closed_at = Some(now);
             if self.close_grace.is_some() {
-                self.closing.push_back((now, idx as u32));
+                self.closing.push(Reverse((now, idx as u32)));
             }
         }
     }
@@ -224,7 +225,7 @@ impl FlowTable {
             copies: 0,
             max_copies: limits.max_live,
             close_grace: None,
-            closing: std::collections::VecDeque::new(),
+            closing: BinaryHeap::new(),
             closed: 0,
         }
     }
@@ -383,14 +384,17 @@ impl FlowTable {
             .values()
             .filter_map(|&i| flows.get(i as usize).map(|f| Reverse((f.last_ts, i))))
             .collect();
-        let mut closing: Vec<(Nanos, u32)> = self
+        self.closing = self
             .live
             .values()
-            .filter_map(|&i| flows.get(i as usize).and_then(|f| Some((f.closed_at?, i))))
+            .filter_map(|&i| {
+                flows
+                    .get(i as usize)
+                    .and_then(|f| Some((f.closed_at?, f, i)))
+            })
             .filter(|_| self.close_grace.is_some())
+            .map(|(_, f, i)| Reverse((f.last_ts, i)))
             .collect();
-        closing.sort_unstable();
-        self.closing = closing.into();
         self.gone = 0;
     }
 
@@ -447,19 +451,14 @@ impl FlowTable {
                 break;
             }
             self.idle.pop();
-            let Some(f) = self.flows.get(i as usize) else {
-                continue;
-            };
-            if f.ended.is_some() {
-                continue;
+            match self.flows.get(i as usize) {
+                Some(f) if f.ended.is_none() && f.last_ts >= limit => {
+                    self.idle.push(Reverse((f.last_ts, i)));
+                    continue;
+                }
+                _ => {}
             }
-            if f.last_ts >= limit {
-                self.idle.push(Reverse((f.last_ts, i)));
-                continue;
-            }
-            let (key, _) = FlowKey::of(f.transport, f.src, f.dst);
-            if self.live.get(&key) == Some(&i) {
-                self.live.remove(&key);
+            if self.unlink(i) {
                 gone.push(i);
             }
         }
@@ -468,26 +467,25 @@ impl FlowTable {
         for i in gone {
             self.end(i, EndReason::Idle);
         }
-        // Closed TCP connections whose grace has passed, in the order they
-        // closed.
+        // Closed TCP connections silent for the grace since (a straggler
+        // of the connection restarts it rather than making a new flow).
         let Some(by) = self.close_grace.map(|g| now.saturating_sub(g)) else {
             return;
         };
         let mut gone: Vec<u32> = Vec::new();
-        while let Some(&(t, i)) = self.closing.front() {
+        while let Some(&Reverse((t, i))) = self.closing.peek() {
             if t >= by {
                 break;
             }
-            self.closing.pop_front();
-            let Some(f) = self.flows.get(i as usize) else {
-                continue;
-            };
-            if f.ended.is_some() {
-                continue;
+            self.closing.pop();
+            match self.flows.get(i as usize) {
+                Some(f) if f.ended.is_none() && f.last_ts >= by => {
+                    self.closing.push(Reverse((f.last_ts, i)));
+                    continue;
+                }
+                _ => {}
             }
-            let (key, _) = FlowKey::of(f.transport, f.src, f.dst);
-            if self.live.get(&key) == Some(&i) {
-                self.live.remove(&key);
+            if self.unlink(i) {
                 gone.push(i);
             }
         }
@@ -496,6 +494,20 @@ impl FlowTable {
         for i in gone {
             self.end(i, EndReason::Closed);
         }
+    }
+
+    /// Takes flow `i` out of the live index if it is still live there (not
+    /// ended, its 5-tuple not taken by a later flow); true if it was.
+    fn unlink(&mut self, i: u32) -> bool {
+        let Some(f) = self.flows.get(i as usize).filter(|f| f.ended.is_none()) else {
+            return false;
+        };
+        let (key, _) = FlowKey::of(f.transport, f.src, f.dst);
+        if self.live.get(&key) != Some(&i) {
+            return false;
+        }
+        self.live.remove(&key);
+        true
     }
 
     /// Ends the longest-idle eighth of the live flows that are owned (or

@@ -1,5 +1,5 @@
-//! Streaming ends a TCP connection 10 s of packet time after it closed (a
-//! RST, or FIN both ways), so its record is written then, not after the
+//! Streaming ends a TCP connection 60 s of packet time (TIME_WAIT) after
+//! it closed (a RST, or FIN both ways) and went silent, so its record is written then, not after the
 //! idle timeout or at the end; the report written at the end is unchanged.
 
 mod common;
@@ -49,13 +49,13 @@ fn closed_tls_connections_are_written_as_they_close() {
         .any(|p| p == "tls")));
     for (i, r) in &closed {
         assert_eq!(r["transport"], "tcp");
-        // Written before the heartbeat 16 s of packet time after its last
-        // packet (10 s of grace, the table looks every 5 s), which exists.
+        // Written before the heartbeat 66 s of packet time after its last
+        // packet (60 s of grace, the table looks every 5 s), which exists.
         let t = r["last_ts"].as_f64().unwrap();
         let beat = rs
             .iter()
-            .position(|x| x["type"] == "interval" && x["ts"].as_f64().unwrap() >= t + 16.0)
-            .unwrap_or_else(|| panic!("no heartbeat 16 s after flow {}", r["id"]));
+            .position(|x| x["type"] == "interval" && x["ts"].as_f64().unwrap() >= t + 66.0)
+            .unwrap_or_else(|| panic!("no heartbeat 66 s after flow {}", r["id"]));
         assert!(
             *i < beat,
             "flow {} written at {i}, after the heartbeat at {beat}",

@@ -342,8 +342,8 @@ pub struct FlowOut {
     pub bytes_fwd: u64,
     pub bytes_rev: u64,
     /// "capture-end", "idle", "evicted" or (streamed NDJSON: a TCP
-    /// connection closed by RST or FIN both ways, 10 s of packet time
-    /// before) "closed".
+    /// connection closed by RST or FIN both ways, then silent for 60 s of
+    /// packet time) "closed".
     pub ended: &'static str,
     /// Why `encryption` was decided.
     pub encryption_evidence: Vec<String>,
