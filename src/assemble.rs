@@ -680,6 +680,7 @@ fn flow_out_of(a: &Analyzer, f: &Flow, across: Option<&Across>) -> FlowOut {
         ended: match f.ended {
             Some(EndReason::Idle) => "idle",
             Some(EndReason::Evicted) => "evicted",
+            Some(EndReason::Closed) => "closed",
             Some(EndReason::CaptureEnd) | None => "capture-end",
         },
         encryption_evidence: evidence,

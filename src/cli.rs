@@ -171,8 +171,15 @@ pub struct CommonArgs {
     pub format: Option<Format>,
 
     /// Write the report to this file (written atomically) instead of standard output.
+    /// Streamed NDJSON is written as it comes, and the file name may hold
+    /// %Y %m %d %H %M %S %j %s (UTC), e.g. 'vc-%Y%m%d-%H%M.ndjson'.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<PathBuf>,
+
+    /// Streamed NDJSON to -o: a new file every SECS (packet time for read,
+    /// the wall clock for live) or once a file holds SIZE bytes (100M; K, M, G).
+    #[arg(long, value_name = "SECS|SIZE", value_parser = crate::output::Rotate::parse)]
+    pub rotate: Option<crate::output::Rotate>,
 
     /// Only analyse packets matching this BPF filter (tcpdump syntax), e.g. "udp or port 5061".
     #[arg(short = 'f', long, value_name = "BPF")]

@@ -146,6 +146,10 @@ pub struct Analyzer {
     pub(crate) sockets: SocketApps,
 }
 
+/// Streaming: a closed TCP connection ends once silent this long (packet
+/// time): Linux's TIME_WAIT (RFC 9293's 2 MSL, shortened), during which
+/// segments on its 5-tuple still belong to it.
+pub const CLOSE_GRACE: Nanos = Nanos::from_secs(60);
 /// Ended flows of a call kind held for the final report while streaming.
 pub(crate) const MAX_HELD_ENDED: usize = 65_536;
 /// The app of each internal socket (`None`: two apps used it); learnt and
@@ -316,6 +320,9 @@ impl Analyzer {
     fn packet(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos, foreign: bool) {
         let (src, dst) = p.endpoints();
         let (idx, dir) = self.flows.lookup_as(p.transport, src, dst, now, !foreign);
+        if p.tcp.fin || p.tcp.rst {
+            self.flows.tcp_close(idx, dir, p.tcp.fin, p.tcp.rst, now);
+        }
         let Some(flow) = self.flows.get_mut(idx) else {
             return;
         };
@@ -345,8 +352,12 @@ impl Analyzer {
     }
 
     /// Ask for the ids of flows as they end ([`Analyzer::take_ended`]).
+    /// Streaming also ends a closed TCP connection (RST, or FIN both
+    /// ways) [`CLOSE_GRACE`] of packet time after it closed, so that its
+    /// record comes then rather than after the idle timeout.
     pub fn set_streaming(&mut self, on: bool) {
         self.streaming = on;
+        self.flows.set_close_grace(on.then_some(CLOSE_GRACE));
     }
 
     /// Kernel/libpcap drops, for live captures.

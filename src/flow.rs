@@ -28,6 +28,9 @@ pub enum EndReason {
     Idle,
     /// Ended early because the table was full.
     Evicted,
+    /// A TCP connection closed (RST, or FIN both ways), then silent for the
+    /// grace (streaming only, [`FlowTable::set_close_grace`]).
+    Closed,
 }
 
 /// One bidirectional flow.
@@ -57,6 +60,10 @@ pub struct Flow {
     /// Ended, reported and let go ([`FlowTable::forget`]): removed at the
     /// next [`FlowTable::compact`].
     pub gone: bool,
+    /// TCP: FIN seen per direction (bits 1 and 2), and the packet time the
+    /// connection closed (a RST, or the FIN that made it both ways).
+    fins: u8,
+    pub closed_at: Option<Nanos>,
 }
 
 impl Flow {
@@ -111,6 +118,13 @@ pub struct FlowTable {
     /// Live flows that are followed copies (`!owned`), and their bound.
     copies: usize,
     max_copies: usize,
+    /// A closed TCP connection ends this long after it closed (streaming).
+    close_grace: Option<Nanos>,
+    /// Streaming: the flows that closed, keyed by a time their `last_ts`
+    /// had since (as `idle`).
+    closing: BinaryHeap<Reverse<(Nanos, u32)>>,
+    /// Flows ended that way.
+    pub closed: u64,
 }
 
 /// How often (packet time) the table looks for idle flows.
@@ -133,6 +147,33 @@ impl FlowTable {
             peak_live: 0,
             copies: 0,
             max_copies: limits.max_live,
+            close_grace: None,
+            closing: BinaryHeap::new(),
+            closed: 0,
+        }
+    }
+
+    /// Ends a TCP connection closed (RST, or FIN both ways) once silent for
+    /// `grace` (packet time) instead of the idle timeout.
+    pub fn set_close_grace(&mut self, grace: Option<Nanos>) {
+        self.close_grace = grace;
+    }
+
+    /// A TCP segment with FIN or RST on flow `idx` in direction `dir` at
+    /// `now`; with a close grace, a connection that closes is queued to end.
+    #[inline]
+    pub fn tcp_close(&mut self, idx: usize, dir: Direction, fin: bool, rst: bool, now: Nanos) {
+        let Some(f) = self.flows.get_mut(idx) else {
+            return;
+        };
+        if fin {
+            f.fins |= 1 << dir.index();
+        }
+        if f.closed_at.is_none() && (rst || f.fins == 3) {
+            f.closed_at = Some(now);
+            if self.close_grace.is_some() {
+                self.closing.push(Reverse((now, idx as u32)));
+            }
         }
     }
 
@@ -183,6 +224,9 @@ impl FlowTable {
             peak_live,
             copies: 0,
             max_copies: limits.max_live,
+            close_grace: None,
+            closing: BinaryHeap::new(),
+            closed: 0,
         }
     }
 
@@ -190,6 +234,7 @@ impl FlowTable {
     pub fn take_flows(&mut self) -> Vec<Flow> {
         self.live.clear();
         self.idle.clear();
+        self.closing.clear();
         self.copies = 0;
         std::mem::take(&mut self.flows)
     }
@@ -259,6 +304,8 @@ impl FlowTable {
             owned,
             state: FlowState::default(),
             gone: false,
+            fins: 0,
+            closed_at: None,
         });
         self.live.insert(key, idx as u32);
         self.idle.push(Reverse((ts, idx as u32)));
@@ -337,6 +384,17 @@ impl FlowTable {
             .values()
             .filter_map(|&i| flows.get(i as usize).map(|f| Reverse((f.last_ts, i))))
             .collect();
+        self.closing = self
+            .live
+            .values()
+            .filter_map(|&i| {
+                flows
+                    .get(i as usize)
+                    .and_then(|f| Some((f.closed_at?, f, i)))
+            })
+            .filter(|_| self.close_grace.is_some())
+            .map(|(_, f, i)| Reverse((f.last_ts, i)))
+            .collect();
         self.gone = 0;
     }
 
@@ -358,6 +416,7 @@ impl FlowTable {
     /// Ends every live flow (end of capture).
     pub fn end_all(&mut self) {
         self.idle.clear();
+        self.closing.clear();
         let keys: Vec<(FlowKey, u32)> = self.live.drain().collect();
         let mut idx: Vec<u32> = keys.into_iter().map(|(_, i)| i).collect();
         idx.sort_unstable();
@@ -392,19 +451,14 @@ impl FlowTable {
                 break;
             }
             self.idle.pop();
-            let Some(f) = self.flows.get(i as usize) else {
-                continue;
-            };
-            if f.ended.is_some() {
-                continue;
+            match self.flows.get(i as usize) {
+                Some(f) if f.ended.is_none() && f.last_ts >= limit => {
+                    self.idle.push(Reverse((f.last_ts, i)));
+                    continue;
+                }
+                _ => {}
             }
-            if f.last_ts >= limit {
-                self.idle.push(Reverse((f.last_ts, i)));
-                continue;
-            }
-            let (key, _) = FlowKey::of(f.transport, f.src, f.dst);
-            if self.live.get(&key) == Some(&i) {
-                self.live.remove(&key);
+            if self.unlink(i) {
                 gone.push(i);
             }
         }
@@ -413,6 +467,47 @@ impl FlowTable {
         for i in gone {
             self.end(i, EndReason::Idle);
         }
+        // Closed TCP connections silent for the grace since (a straggler
+        // of the connection restarts it rather than making a new flow).
+        let Some(by) = self.close_grace.map(|g| now.saturating_sub(g)) else {
+            return;
+        };
+        let mut gone: Vec<u32> = Vec::new();
+        while let Some(&Reverse((t, i))) = self.closing.peek() {
+            if t >= by {
+                break;
+            }
+            self.closing.pop();
+            match self.flows.get(i as usize) {
+                Some(f) if f.ended.is_none() && f.last_ts >= by => {
+                    self.closing.push(Reverse((f.last_ts, i)));
+                    continue;
+                }
+                _ => {}
+            }
+            if self.unlink(i) {
+                gone.push(i);
+            }
+        }
+        gone.sort_unstable();
+        self.closed += gone.len() as u64;
+        for i in gone {
+            self.end(i, EndReason::Closed);
+        }
+    }
+
+    /// Takes flow `i` out of the live index if it is still live there (not
+    /// ended, its 5-tuple not taken by a later flow); true if it was.
+    fn unlink(&mut self, i: u32) -> bool {
+        let Some(f) = self.flows.get(i as usize).filter(|f| f.ended.is_none()) else {
+            return false;
+        };
+        let (key, _) = FlowKey::of(f.transport, f.src, f.dst);
+        if self.live.get(&key) != Some(&i) {
+            return false;
+        }
+        self.live.remove(&key);
+        true
     }
 
     /// Ends the longest-idle eighth of the live flows that are owned (or
@@ -514,6 +609,34 @@ mod tests {
         let (i, d) = t.lookup(Transport::Udp, a, a, Nanos::ZERO);
         let (j, e) = t.lookup(Transport::Udp, a, a, Nanos::ZERO);
         assert_eq!((i, d, e), (j, Direction::Forward, Direction::Forward));
+    }
+
+    #[test]
+    fn closed_tcp_connections_end_after_the_grace() {
+        let mut t = FlowTable::new(FlowLimits::default());
+        t.set_close_grace(Some(Nanos::from_secs(10)));
+        let (a, b, c) = (ep("192.0.2.1", 1), ep("192.0.2.2", 2), ep("192.0.2.3", 3));
+        let (rst, _) = t.lookup(Transport::Tcp, a, b, Nanos::from_secs(0));
+        let (half, _) = t.lookup(Transport::Tcp, a, c, Nanos::from_secs(0));
+        let at = |s| Nanos::from_secs(s);
+        t.tcp_close(rst, Direction::Forward, false, true, at(1));
+        // One FIN is a half-close: the other side may go on sending.
+        t.tcp_close(half, Direction::Forward, true, false, at(1));
+        t.tick(2, at(10));
+        assert!(t.get(rst).unwrap().ended.is_none(), "within the grace");
+        t.tick(3, at(20));
+        assert_eq!(t.get(rst).unwrap().ended, Some(EndReason::Closed));
+        assert!(t.get(half).unwrap().ended.is_none());
+        t.tcp_close(half, Direction::Reverse, true, false, at(21));
+        t.tick(4, at(40));
+        assert_eq!(t.get(half).unwrap().ended, Some(EndReason::Closed));
+        assert_eq!((t.closed, t.expired), (2, 0));
+        // Without a grace (not streaming), closing ends nothing early.
+        let mut u = FlowTable::new(FlowLimits::default());
+        let (i, _) = u.lookup(Transport::Tcp, a, b, at(0));
+        u.tcp_close(i, Direction::Forward, false, true, at(1));
+        u.tick(2, at(100));
+        assert!(u.get(i).unwrap().ended.is_none());
     }
 
     #[test]

@@ -68,7 +68,9 @@
 //!   thread would have made.
 //! * [`cli`] and [`run`]: the command line and what each command does;
 //!   `run` streams NDJSON flow records as flows end
-//!   (`Analyzer::stream_ended`) and `interval` heartbeats.
+//!   (`Analyzer::stream_ended`) and `interval` heartbeats, into
+//!   [`output`]: standard output or files named by a time pattern, rotated,
+//!   reopened on SIGHUP, with failed writes counted, never fatal.
 //!
 //! All state is bounded (flows, fragments, stream buffers, calls, relays,
 //! leaks) and what the limits cost is reported; every oddity in the input
@@ -78,8 +80,8 @@
 //!
 //! What a library user (the binary, the tests, the benches and the fuzz
 //! targets) may touch: [`capture`], [`engine`], [`shard`], [`report`],
-//! [`packet`] (link types and decoding), [`net`], [`time`], [`cli`] and
-//! [`run`]. Everything else is private to the crate.
+//! [`packet`] (link types and decoding), [`net`], [`time`], [`output`],
+//! [`cli`] and [`run`]. Everything else is private to the crate.
 //!
 //! ## Adding a dissector
 //!
@@ -102,6 +104,7 @@ mod evidence;
 mod flow;
 mod judge;
 pub mod net;
+pub mod output;
 pub mod packet;
 pub mod report;
 pub mod run;

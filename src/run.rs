@@ -12,6 +12,7 @@ use crate::capture::{self, CaptureError, CaptureOptions, LiveOptions};
 use crate::cli::{Cli, Command, CommonArgs};
 use crate::engine::Config;
 use crate::flow::FlowLimits;
+use crate::output::{Clock, Pattern, RecordSink};
 use crate::report::{Format, Report};
 use crate::time::Nanos;
 
@@ -65,16 +66,20 @@ pub fn run(cli: Cli) -> i32 {
                 Ok(g) => g,
                 Err(e) => return fail(e),
             };
-            // NDJSON to standard output on one thread streams flow records
-            // as flows end, and lets them go.
+            // NDJSON on one thread streams flow records as flows end, and
+            // lets them go.
             let streaming = streams(&a.common);
             if let Err(e) = check_interval(&a.common, streaming) {
                 return fail(e);
             }
             let interval = a.common.interval.map(Nanos::from_secs);
-            let res = if streaming {
+            let mut sink = match sink_of(&a.common, streaming, Clock::Packet) {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
+            let res = if let Some(sink) = sink.as_mut() {
                 crate::shard::run(&config(&a.common), 1, |an| {
-                    let mut s = Streamer::new(an, interval);
+                    let mut s = Streamer::new(an, sink, interval);
                     let r = capture::read_files(&paths, &opts, &mut s);
                     s.flush();
                     r
@@ -113,6 +118,7 @@ pub fn run(cli: Cli) -> i32 {
                 &a.common,
                 a.common.threads,
                 outcome.fatal.is_none(),
+                sink,
             );
             // As with the report (see `finish`), the operating system takes
             // the analysis' memory back faster than freeing it piece by piece.
@@ -190,19 +196,24 @@ pub fn run(cli: Cli) -> i32 {
                 user: a.user.clone(),
                 buffer_size: a.buffer_size.saturating_mul(1 << 20),
             };
-            // NDJSON to standard output streams flow records as flows end
-            // (on one thread: workers' flows get their ids only at the end).
+            // NDJSON streams flow records as flows end (on one thread:
+            // workers' flows get their ids only at the end).
             let threads = a.common.threads;
             let streaming = streams(&a.common);
             if let Err(e) = check_interval(&a.common, streaming) {
                 return fail(e);
             }
+            let mut sink = match sink_of(&a.common, streaming, Clock::Wall) {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
             let interval = Some(Nanos::from_secs(a.common.interval.unwrap_or(60)));
             let format = resolve_format(&a.common);
             let status = !a.common.quiet && (a.stats || io::stderr().is_terminal());
             // Said once the interface is open (at the first tick), so that a
             // capture that cannot start says only why.
-            let mut banner = (!a.common.quiet).then(|| live_banner(&o, format, &a.common.output));
+            let mut banner =
+                (!a.common.quiet).then(|| live_banner(&o, format, &a.common, streaming));
             let mut last_status = std::time::Instant::now();
             let mut alive = move |an: &crate::engine::Analyzer| {
                 if let Some(b) = banner.take() {
@@ -214,10 +225,10 @@ pub fn run(cli: Cli) -> i32 {
                 }
             };
             let res = crate::shard::run(&config(&a.common), threads, |an| {
-                if !streaming {
+                let Some(sink) = sink.as_mut() else {
                     return capture::live(&o, stop, an, |an| alive(an));
-                }
-                let mut s = Streamer::new(an, interval);
+                };
+                let mut s = Streamer::new(an, sink, interval);
                 let r = capture::live(&o, stop, &mut s, |s| {
                     alive(s.an);
                     s.flush();
@@ -238,17 +249,16 @@ pub fn run(cli: Cli) -> i32 {
             if streaming {
                 streamed(&mut report, &an);
             }
-            finish(report, geo.as_ref(), &a.common, threads, true)
+            finish(report, geo.as_ref(), &a.common, threads, true, sink)
         }
     }
 }
 
-/// Whether flow records are written as flows end: NDJSON to standard
-/// output on one thread, without `--redact`, `--resolve` or `--geoip`
-/// (which work on the whole report at the end).
+/// Whether flow records are written as flows end: NDJSON (to standard
+/// output or `-o`) on one thread, without `--redact`, `--resolve` or
+/// `--geoip` (which work on the whole report at the end).
 fn streams(c: &CommonArgs) -> bool {
     resolve_format(c) == Format::Ndjson
-        && c.output.as_ref().is_none_or(|p| p.as_os_str() == "-")
         && c.threads == 1
         && !c.redact
         && !c.resolve
@@ -259,11 +269,45 @@ fn streams(c: &CommonArgs) -> bool {
 fn check_interval(c: &CommonArgs, streaming: bool) -> Result<(), String> {
     match c.interval {
         Some(s) if !streaming => Err(format!(
-            "--interval {s}: heartbeat records come with NDJSON streamed to standard output \
-             (--format ndjson, no -o file, one thread, without --redact, --resolve or --geoip)"
+            "--interval {s}: heartbeat records come with streamed NDJSON \
+             (--format ndjson, one thread, without --redact, --resolve or --geoip)"
         )),
         _ => Ok(()),
     }
+}
+
+/// Where streamed records go: standard output, or the files `-o` names
+/// (time fields, `--rotate`, reopened on SIGHUP). `None` when the report
+/// is written at the end, where a file pattern and `--rotate` are refused.
+fn sink_of(c: &CommonArgs, streaming: bool, clock: Clock) -> Result<Option<RecordSink>, String> {
+    let file = c.output.as_ref().filter(|p| p.as_os_str() != "-");
+    if !streaming {
+        let why = "comes with streamed NDJSON \
+                   (--format ndjson, one thread, without --redact, --resolve or --geoip)";
+        if c.rotate.is_some() {
+            return Err(format!("--rotate {why}"));
+        }
+        if let Some(p) = file.filter(|p| Pattern::has_fields(p)) {
+            return Err(format!(
+                "-o {}: a file name with time fields {why}",
+                p.display()
+            ));
+        }
+        return Ok(None);
+    }
+    let Some(path) = file else {
+        if c.rotate.is_some() {
+            return Err("--rotate needs -o FILE: standard output is not rotated".into());
+        }
+        return Ok(Some(RecordSink::stdout(c.quiet)));
+    };
+    let pattern = Pattern::new(path, c.rotate)?;
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))
+        .map_err(|e| format!("cannot install the SIGHUP handler: {e}"))?;
+    Ok(Some(RecordSink::files(
+        pattern, c.rotate, clock, hup, c.quiet,
+    )))
 }
 
 /// The report after streaming: flows that ended before the capture did were
@@ -280,18 +324,22 @@ fn streamed(report: &mut Report, an: &crate::engine::Analyzer) {
 /// time passes.
 struct Streamer<'a> {
     an: &'a mut crate::engine::Analyzer,
-    out: io::BufWriter<io::Stdout>,
+    out: &'a mut RecordSink,
     interval: Option<Nanos>,
     next_beat: Option<Nanos>,
     before: (u64, u64),
 }
 
 impl<'a> Streamer<'a> {
-    fn new(an: &'a mut crate::engine::Analyzer, interval: Option<Nanos>) -> Self {
+    fn new(
+        an: &'a mut crate::engine::Analyzer,
+        out: &'a mut RecordSink,
+        interval: Option<Nanos>,
+    ) -> Self {
         an.set_streaming(true);
         Streamer {
             an,
-            out: io::BufWriter::with_capacity(1 << 16, io::stdout()),
+            out,
             interval,
             next_beat: None,
             before: (0, 0),
@@ -301,8 +349,9 @@ impl<'a> Streamer<'a> {
     #[inline]
     fn after(&mut self) {
         if self.an.ended_pending() {
-            let out = &mut self.out;
-            // A closed pipe loses the records; the end says so.
+            let out = &mut *self.out;
+            out.set_time(self.an.now());
+            // The sink counts what it cannot write (never an error here).
             self.an.stream_ended(&mut |f| {
                 let _ = crate::report::write_flow_record(out, f);
             });
@@ -311,8 +360,9 @@ impl<'a> Streamer<'a> {
         let now = self.an.now();
         let next = *self.next_beat.get_or_insert(now + every);
         if now >= next {
+            self.out.set_time(now);
             let rec = self.an.interval_report(next, self.before);
-            let _ = crate::report::write_record(&mut self.out, "interval", &rec);
+            let _ = crate::report::write_record(&mut *self.out, "interval", &rec);
             self.before = (rec.packets, rec.bytes);
             // Silence longer than an interval gives one record, not many.
             let mut n = next + every;
@@ -455,15 +505,23 @@ fn exports_of(
 
 /// The line a live sensor starts with: where it listens and where its
 /// records go.
-fn live_banner(o: &LiveOptions, format: Format, output: &Option<PathBuf>) -> String {
+fn live_banner(o: &LiveOptions, format: Format, c: &CommonArgs, streaming: bool) -> String {
     let filter = o
         .capture
         .filter
         .as_deref()
         .map_or(String::new(), |f| format!(", filter '{f}'"));
-    let to = match output {
+    let rotated = match c.rotate {
+        Some(crate::output::Rotate::Secs(s)) => format!(", a new file every {s} s"),
+        Some(crate::output::Rotate::Bytes(b)) => format!(", a new file every {} KiB", b >> 10),
+        None => String::new(),
+    };
+    let to = match &c.output {
+        Some(p) if p.as_os_str() != "-" && streaming => {
+            format!("{}, flows as they end{rotated}", p.display())
+        }
         Some(p) if p.as_os_str() != "-" => format!("{} at the end", p.display()),
-        _ if format == Format::Ndjson => "standard output, flows as they end".to_string(),
+        _ if streaming => "standard output, flows as they end".to_string(),
         _ => "standard output at the end".to_string(),
     };
     let fmt = format!("{format:?}").to_lowercase();
@@ -647,6 +705,7 @@ fn finish(
     c: &CommonArgs,
     threads: usize,
     complete: bool,
+    sink: Option<RecordSink>,
 ) -> i32 {
     if c.resolve && !c.redact {
         crate::report::resolve::annotate(&mut report);
@@ -656,6 +715,9 @@ fn finish(
     }
     if c.redact {
         crate::report::redact::redact(&mut report);
+    }
+    if let Some(sink) = sink {
+        return finish_streamed(report, c, sink, complete);
     }
     let format = resolve_format(c);
     let write = |out: &mut dyn Write| -> io::Result<()> {
@@ -691,6 +753,55 @@ fn finish(
             .map_or("standard output".to_string(), |p| p.display().to_string());
         return fail(format!("cannot write the report to {dest}: {e}"));
     }
+    conclude(report, c, complete)
+}
+
+/// The end of streamed NDJSON: the records still held and the summary go
+/// after the streamed ones, to the same place; records the output lost are
+/// warnings of the summary (`records-lost`, `output-errors`).
+fn finish_streamed(
+    mut report: Report,
+    c: &CommonArgs,
+    mut sink: RecordSink,
+    complete: bool,
+) -> i32 {
+    sink.set_time(
+        report
+            .source
+            .last_ts
+            .map_or(Nanos::ZERO, |t| Nanos((t * 1e9) as u64)),
+    );
+    // Written first, so that the summary counts what they lost.
+    let _ = sink.flush();
+    let st = sink.stats().clone();
+    let example = || st.first_error.clone().unwrap_or_default();
+    if st.records_lost > 0 {
+        report.warnings.push(crate::report::WarningOut {
+            kind: "records-lost".into(),
+            count: st.records_lost,
+            example: example(),
+        });
+    }
+    if st.output_errors > 0 {
+        report.warnings.push(crate::report::WarningOut {
+            kind: "output-errors".into(),
+            count: st.output_errors,
+            example: example(),
+        });
+    }
+    let _ = report.write_ndjson(&mut sink);
+    let end = sink.finish();
+    if end.records_lost > st.records_lost && !c.quiet {
+        eprintln!(
+            "vcscope: warning: {} more records, the summary among them, could not be written",
+            end.records_lost - st.records_lost
+        );
+    }
+    conclude(report, c, complete)
+}
+
+/// Warnings on standard error and the exit code, once the report is out.
+fn conclude(report: Report, c: &CommonArgs, complete: bool) -> i32 {
     let s = &report.source;
     let attention = !report.warnings.is_empty() || s.dropped > 0 || report.limits.flows_evicted > 0;
     // What deserves attention goes to standard error whatever the format

@@ -13,14 +13,6 @@ fn schema() -> Value {
     read_json(&root().join("docs").join("report.schema.json"))
 }
 
-/// A validator for the definition `def` of the schema document.
-fn validator_for_def(doc: &Value, def: &str) -> jsonschema::Validator {
-    let mut s = json!({ "$ref": format!("#/$defs/{def}") });
-    s["$schema"] = doc["$schema"].clone();
-    s["$defs"] = doc["$defs"].clone();
-    jsonschema::validator_for(&s).expect("a valid schema")
-}
-
 fn run(args: &[&str]) -> Vec<u8> {
     let o = Command::new(bin())
         .args(args)

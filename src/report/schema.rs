@@ -7,17 +7,19 @@
 use serde_json::{json, Value};
 
 use super::types::{
-    CallOut, CallQualityOut, FlowOut, IntervalOut, LeakOut, RelayOut, Report, SummaryOut,
+    CallOut, CallQualityOut, FlowOut, IntervalOut, LeakOut, OutputGapOut, RelayOut, Report,
+    SummaryOut,
 };
 
 /// Each NDJSON record: its `type` and the type whose fields follow it.
-const RECORDS: [(&str, &str); 7] = [
+const RECORDS: [(&str, &str); 8] = [
     ("flow", "FlowOut"),
     ("call", "CallOut"),
     ("relay", "RelayOut"),
     ("leak", "LeakOut"),
     ("call_quality", "CallQualityOut"),
     ("interval", "IntervalOut"),
+    ("output_gap", "OutputGapOut"),
     ("summary", "SummaryOut"),
 ];
 
@@ -32,6 +34,7 @@ fn schema() -> Value {
     let _ = g.subschema_for::<LeakOut>();
     let _ = g.subschema_for::<CallQualityOut>();
     let _ = g.subschema_for::<IntervalOut>();
+    let _ = g.subschema_for::<OutputGapOut>();
     let _ = g.subschema_for::<SummaryOut>();
     let mut root: Value = g.root_schema_for::<Report>().into();
     let obj = root.as_object_mut().expect("an object schema");

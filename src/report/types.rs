@@ -213,6 +213,19 @@ pub struct IntervalOut {
     pub top_apps: Vec<AppBytesOut>,
 }
 
+/// Records streamed to a file that could not be written (a full disk, a
+/// removed directory): the first record written again after them (NDJSON
+/// `"type": "output_gap"`). The summary's `records-lost` and
+/// `output-errors` warnings count them over the whole run.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct OutputGapOut {
+    /// Records lost since the record before this one.
+    pub records_lost: u64,
+    /// Opens and writes that failed since the record before this one.
+    pub output_errors: u64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct AppBytesOut {
@@ -393,7 +406,9 @@ pub struct FlowOut {
     pub packets_rev: u64,
     pub bytes_fwd: u64,
     pub bytes_rev: u64,
-    /// "capture-end", "idle" or "evicted".
+    /// "capture-end", "idle", "evicted" or (streamed NDJSON: a TCP
+    /// connection closed by RST or FIN both ways, then silent for 60 s of
+    /// packet time) "closed".
     pub ended: &'static str,
     /// Why `encryption` was decided.
     pub encryption_evidence: Vec<String>,

@@ -179,3 +179,12 @@ pub fn internal_to_internal(v: &serde_json::Value) -> bool {
         .iter()
         .any(|f| internal(&f["src"]) && internal(&f["dst"]))
 }
+
+/// A validator for the definition `def` of the schema document
+/// (`docs/report.schema.json`), e.g. `NdjsonRecord`.
+pub fn validator_for_def(doc: &serde_json::Value, def: &str) -> jsonschema::Validator {
+    let mut s = serde_json::json!({ "$ref": format!("#/$defs/{def}") });
+    s["$schema"] = doc["$schema"].clone();
+    s["$defs"] = doc["$defs"].clone();
+    jsonschema::validator_for(&s).expect("a valid schema")
+}
