@@ -9,7 +9,7 @@ use crate::apps::AppEvidence;
 use crate::calls::dialog::{Call, CallMedia, KeyExchange};
 use crate::engine::{Analyzer, SocketApps};
 use crate::evidence::Stream;
-use crate::evidence::{FlowState, Proto};
+use crate::evidence::{FlowState, MediaState, Proto};
 use crate::flow::{EndReason, Flow};
 use crate::judge::{
     accepted_streams, call_encrypted, context_secure, flow_encryption, inferred_call,
@@ -239,7 +239,7 @@ fn declared<'a>(a: &'a Analyzer, st: &FlowState) -> (Declared, Option<&'a CallMe
 
 fn stream_out(
     a: &Analyzer,
-    st: &FlowState,
+    rtcp: Option<&MediaState>,
     s: &Stream,
     context_secure: Option<bool>,
     cm: Option<&CallMedia>,
@@ -266,9 +266,8 @@ fn stream_out(
     if s.clock_estimated {
         evidence.push("clock rate estimated from timestamps".into());
     }
-    let rtcp = st
-        .media
-        .as_deref()
+    let reports = rtcp;
+    let rtcp = reports
         .and_then(|m| m.rtcp_reports.iter().find(|r| r.ssrc == s.ssrc))
         .map(|r| RtcpReportedOut {
             fraction_lost: f64::from(r.fraction_lost) / 256.0,
@@ -280,10 +279,8 @@ fn stream_out(
         s,
         audio,
         codec.as_deref(),
-        st.media.as_deref().and_then(|m| m.rtt_ms),
-        st.media
-            .as_deref()
-            .and_then(|m| m.xr_voip.iter().find(|x| x.ssrc == s.ssrc)),
+        reports.and_then(|m| m.rtt_ms),
+        reports.and_then(|m| m.xr_voip.iter().find(|x| x.ssrc == s.ssrc)),
     );
     let video = video_out(
         s,
@@ -549,22 +546,53 @@ fn round3(x: f64) -> f64 {
 pub(crate) struct Across {
     /// Endpoints of UDP flows that ran a DTLS handshake with use_srtp → that flow's id.
     dtls_srtp_endpoints: rustc_hash::FxHashMap<Endpoint, u32>,
+    /// Flows that carried RTCP reports, by their ends (first packet's
+    /// source, destination) → their index.
+    rtcp_flows: rustc_hash::FxHashMap<(Transport, Endpoint, Endpoint), usize>,
 }
 
 impl Across {
     pub(crate) fn of(a: &Analyzer) -> Across {
         let mut m = rustc_hash::FxHashMap::default();
-        for f in a.flows.all() {
-            let d = f.state.media.as_deref().and_then(|m| m.dtls.as_deref());
+        let mut rtcp_flows = rustc_hash::FxHashMap::default();
+        for (i, f) in a.flows.all().iter().enumerate() {
+            let media = f.state.media.as_deref();
+            let d = media.and_then(|m| m.dtls.as_deref());
             if d.is_some_and(|d| d.use_srtp_offered || d.srtp_profile.is_some()) {
                 m.entry(f.src).or_insert(f.id);
                 m.entry(f.dst).or_insert(f.id);
             }
+            if media.is_some_and(has_rtcp_reports) {
+                rtcp_flows.insert((f.transport, f.src, f.dst), i);
+            }
         }
         Across {
             dtls_srtp_endpoints: m,
+            rtcp_flows,
         }
     }
+
+    /// The RTCP of the RTP flow `f` when it runs beside it, on the next
+    /// port of each end (RFC 3550 section 11), not multiplexed with it.
+    fn rtcp_beside<'a>(&self, a: &'a Analyzer, f: &Flow) -> Option<&'a MediaState> {
+        let next = |e: Endpoint| {
+            Some(Endpoint {
+                ip: e.ip,
+                port: e.port.checked_add(1)?,
+            })
+        };
+        let (src, dst) = (next(f.src)?, next(f.dst)?);
+        [(src, dst), (dst, src)]
+            .into_iter()
+            .find_map(|(x, y)| self.rtcp_flows.get(&(f.transport, x, y)))
+            .and_then(|&i| a.flows.all().get(i))
+            .and_then(|r| r.state.media.as_deref())
+    }
+}
+
+/// Whether a flow's media state holds what RTCP reports tell.
+fn has_rtcp_reports(m: &MediaState) -> bool {
+    m.rtt_ms.is_some() || !m.rtcp_reports.is_empty() || !m.xr_voip.is_empty()
 }
 
 pub(crate) fn flow_out(a: &Analyzer, idx: usize, across: Option<&Across>) -> Option<FlowOut> {
@@ -587,9 +615,16 @@ fn flow_out_of(a: &Analyzer, f: &Flow, across: Option<&Across>) -> FlowOut {
     let (enc, evidence) = flow_encryption(st, decl);
     let ss = accepted_streams(st);
     let context_secure = context_secure(st, decl);
+    // The reports on the streams: on the flow itself (rtcp-mux, RFC 5761),
+    // else on the flow beside it.
+    let rtcp = st
+        .media
+        .as_deref()
+        .filter(|m| has_rtcp_reports(m))
+        .or_else(|| across.and_then(|x| x.rtcp_beside(a, f)));
     let rtp_streams: Vec<RtpStreamOut> = ss
         .iter()
-        .map(|s| stream_out(a, st, s, context_secure, cm))
+        .map(|s| stream_out(a, rtcp, s, context_secure, cm))
         .collect();
     let mut protocols: Vec<&'static str> = st.protocols.iter().map(Proto::as_str).collect();
     if rtp_streams.iter().any(|s| s.encrypted) {

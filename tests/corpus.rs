@@ -481,6 +481,7 @@ per_capture!(rtp_complete {
     rtp_complete_ndpi_wa_voice => "ndpi__wa_voice.pcap";
     rtp_complete_ndpi_whatsapp_login_call => "ndpi__whatsapp_login_call.pcap";
     rtp_complete_sipp => "sipp__g711a.pcap";
+    rtp_complete_baresip_rtcp => "baresip__sip-udp-rtcp.pcap";
     rtp_complete_sngrep => "sngrep__aaa.pcap";
 });
 
