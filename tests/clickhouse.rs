@@ -165,20 +165,6 @@ impl Drop for Server {
     }
 }
 
-fn vcscope(args: &[&str]) -> Vec<u8> {
-    let o = Command::new(bin())
-        .args(args)
-        .output()
-        .expect("run vcscope");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "vcscope {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o.stdout
-}
-
 /// The schema's example questions 1 to 4 and the rated calls, as rows of
 /// tab-separated text.
 const QUESTIONS: [(&str, &str); 5] = [
@@ -346,11 +332,11 @@ fn ndjson_in_clickhouse_answers_as_the_report_does() {
     for f in all_fixtures() {
         let f = f.to_str().unwrap();
         let report: Value =
-            serde_json::from_slice(&vcscope(&["read", f, "--format", "json"])).unwrap();
+            serde_json::from_slice(&run_ok(&["read", f, "--format", "json"])).unwrap();
         one.add(&report);
         let name = Path::new(f).file_name().unwrap().to_str().unwrap();
         let (fmt, sensor) = (["--format", "ndjson"], ["--sensor", name]);
-        whole.extend(vcscope(
+        whole.extend(run_ok(
             &[&["read", f, "--interval", "60"][..], &fmt, &sensor].concat(),
         ));
         one_flows.push_str(&flows_of_calls(name, &report));
@@ -362,7 +348,7 @@ fn ndjson_in_clickhouse_answers_as_the_report_does() {
             for (k, share) in ["0/2", "1/2"].iter().zip(shares.iter_mut()) {
                 let sensor = format!("{name} {k}");
                 let part = ["--partition", k, "--sensor", &sensor];
-                share.extend(vcscope(&[&["read", f][..], &fmt, &part].concat()));
+                share.extend(run_ok(&[&["read", f][..], &fmt, &part].concat()));
             }
         }
     }

@@ -4,27 +4,11 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::*;
 use serde_json::{json, Value};
 
 fn schema() -> Value {
     read_json(&root().join("docs").join("report.schema.json"))
-}
-
-fn run(args: &[&str]) -> Vec<u8> {
-    let o = Command::new(bin())
-        .args(args)
-        .output()
-        .expect("run vcscope");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o.stdout
 }
 
 fn errors(v: &jsonschema::Validator, instance: &Value) -> Vec<String> {
@@ -43,13 +27,13 @@ fn every_fixture_report_and_record_is_valid() {
     let mut records = 0;
     for f in all_fixtures() {
         let f = f.to_str().unwrap();
-        let v: Value = serde_json::from_slice(&run(&["read", f, "--format", "json"])).unwrap();
+        let v: Value = serde_json::from_slice(&run_ok(&["read", f, "--format", "json"])).unwrap();
         let e = errors(&report, &v);
         if !e.is_empty() {
             bad.push(format!("{f} json: {e:?}"));
         }
         // Every flow, and heartbeats; the JSON above has `other_flows`.
-        let nd = run(&[
+        let nd = run_ok(&[
             "read",
             f,
             "--format",
@@ -77,7 +61,8 @@ fn the_schema_rejects_what_the_contract_does_not_allow() {
     let report = jsonschema::validator_for(&doc).unwrap();
     let f = fixture("sipp__g711a.pcap");
     let mut v: Value =
-        serde_json::from_slice(&run(&["read", f.to_str().unwrap(), "--format", "json"])).unwrap();
+        serde_json::from_slice(&run_ok(&["read", f.to_str().unwrap(), "--format", "json"]))
+            .unwrap();
     assert!(report.is_valid(&v));
     v["flows"][0]["packets"] = json!("many");
     assert!(!report.is_valid(&v));

@@ -77,14 +77,7 @@ impl<W: Write> Gen<W> {
             second: Vec::new(),
             sport: 1024,
         };
-        let mut h = Vec::new();
-        h.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-        h.extend_from_slice(&2u16.to_le_bytes());
-        h.extend_from_slice(&4u16.to_le_bytes());
-        h.extend_from_slice(&[0; 8]);
-        h.extend_from_slice(&65_535u32.to_le_bytes());
-        h.extend_from_slice(&1u32.to_le_bytes());
-        g.out.write_all(&h).unwrap();
+        g.out.write_all(&pcap_header(65_535)).unwrap();
         g
     }
 
@@ -356,23 +349,19 @@ fn sdp(ip: [u8; 4], port: u16) -> String {
 }
 
 fn sip_request(method: &str, call_id: &str, cseq: u32, ua: [u8; 4], body: Option<&str>) -> Vec<u8> {
-    let ua = Ipv4Addr::from(ua);
-    let body = body.unwrap_or("");
-    let ctype = if body.is_empty() {
-        ""
-    } else {
-        "Content-Type: application/sdp\r\n"
-    };
-    format!(
-        "{method} sip:200@pbx.example.net SIP/2.0\r\n\
-         Via: SIP/2.0/UDP {ua}:5060;branch=z9hG4bK{cseq}{method}\r\n\
-         From: <sip:100@pbx.example.net>;tag=a1\r\nTo: <sip:200@pbx.example.net>{}\r\n\
-         Call-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <sip:100@{ua}:5060>\r\n\
-         Max-Forwards: 70\r\n{ctype}Content-Length: {}\r\n\r\n{body}",
-        if method == "INVITE" { "" } else { ";tag=b2" },
-        body.len()
+    let start = format!("{method} sip:200@pbx.example.net SIP/2.0");
+    let contact = format!("sip:100@{}:5060", Ipv4Addr::from(ua));
+    // Only the INVITE starts the dialog without the callee's tag.
+    sip(
+        &start,
+        method,
+        call_id,
+        cseq,
+        ua,
+        method != "INVITE",
+        &contact,
+        body,
     )
-    .into_bytes()
 }
 
 fn sip_response(
@@ -383,6 +372,30 @@ fn sip_response(
     ua: [u8; 4],
     body: Option<&str>,
 ) -> Vec<u8> {
+    let start = format!("SIP/2.0 {code} OK");
+    sip(
+        &start,
+        method,
+        call_id,
+        cseq,
+        ua,
+        true,
+        "sip:200@198.51.100.10:5060",
+        body,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sip(
+    start: &str,
+    method: &str,
+    call_id: &str,
+    cseq: u32,
+    ua: [u8; 4],
+    to_tag: bool,
+    contact: &str,
+    body: Option<&str>,
+) -> Vec<u8> {
     let ua = Ipv4Addr::from(ua);
     let body = body.unwrap_or("");
     let ctype = if body.is_empty() {
@@ -391,10 +404,11 @@ fn sip_response(
         "Content-Type: application/sdp\r\n"
     };
     format!(
-        "SIP/2.0 {code} OK\r\nVia: SIP/2.0/UDP {ua}:5060;branch=z9hG4bK{cseq}{method}\r\n\
-         From: <sip:100@pbx.example.net>;tag=a1\r\nTo: <sip:200@pbx.example.net>;tag=b2\r\n\
-         Call-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <sip:200@198.51.100.10:5060>\r\n\
-         {ctype}Content-Length: {}\r\n\r\n{body}",
+        "{start}\r\nVia: SIP/2.0/UDP {ua}:5060;branch=z9hG4bK{cseq}{method}\r\n\
+         From: <sip:100@pbx.example.net>;tag=a1\r\nTo: <sip:200@pbx.example.net>{}\r\n\
+         Call-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <{contact}>\r\n\
+         Max-Forwards: 70\r\n{ctype}Content-Length: {}\r\n\r\n{body}",
+        if to_tag { ";tag=b2" } else { "" },
         body.len()
     )
     .into_bytes()

@@ -133,16 +133,38 @@ pub fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[
     out
 }
 
-/// A classic pcap file (Ethernet, microsecond stamps from 1 700 000 000 s)
-/// of `(microseconds, frame)` records, in the order given.
-pub fn pcap_at(frames: &[(u64, Vec<u8>)]) -> Vec<u8> {
+/// The header of a classic pcap file of Ethernet frames (microsecond
+/// stamps, little-endian) cut at `snaplen` bytes.
+pub fn pcap_header(snaplen: u32) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
     out.extend_from_slice(&4u16.to_le_bytes());
     out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&262_144u32.to_le_bytes());
+    out.extend_from_slice(&snaplen.to_le_bytes());
     out.extend_from_slice(&1u32.to_le_bytes());
+    out
+}
+
+/// Runs `vcscope ARGS`, which must exit 0, and returns its standard output.
+pub fn run_ok(args: &[&str]) -> Vec<u8> {
+    let o = std::process::Command::new(bin())
+        .args(args)
+        .output()
+        .expect("run vcscope");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "vcscope {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
+
+/// A classic pcap file (Ethernet, microsecond stamps from 1 700 000 000 s)
+/// of `(microseconds, frame)` records, in the order given.
+pub fn pcap_at(frames: &[(u64, Vec<u8>)]) -> Vec<u8> {
+    let mut out = pcap_header(262_144);
     for (us, f) in frames {
         out.extend_from_slice(&(1_700_000_000 + (us / 1_000_000) as u32).to_le_bytes());
         out.extend_from_slice(&((us % 1_000_000) as u32).to_le_bytes());
