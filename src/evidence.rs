@@ -479,15 +479,19 @@ pub struct Playout {
     pub buffers: [BufferLoss; BUFFERS],
     /// Highest sequence number so far (in-order packets move it).
     pub hi_seq: Option<u16>,
+    /// Whether the stream's first packet was played: the timelines below
+    /// are set from then on.
+    started: bool,
     /// Fixed buffers' anchor and previous packet: (seconds since the
     /// stream's first packet, RTP timestamp).
-    anchor: Option<(f64, u32)>,
-    prev: Option<(f64, u32)>,
+    anchor: (f64, u32),
+    prev: (f64, u32),
     /// Adaptive buffer: its timeline's first packet, the estimates `d`
-    /// and `v` (s), the packets they are made of, its playout point (s of
-    /// transit) and delay (s), when it last adjusted, and the sum of its
-    /// delay over the packets (for the mean).
-    base: Option<(f64, u32)>,
+    /// and `v` (s), the packets they are made of (counted up to the 500
+    /// after which the weight is fixed), its playout point (s of transit)
+    /// and delay (s), when it last adjusted, and the sum of its delay over
+    /// the packets (for the mean).
+    base: (f64, u32),
     d: f64,
     v: f64,
     samples: u32,
@@ -496,6 +500,8 @@ pub struct Playout {
     adjusted_at: f64,
     delay_sum: f64,
     packets: u64,
+    /// Whether a buffer has a run of lost or late packets going on.
+    runs_open: bool,
 }
 
 impl Playout {
@@ -510,56 +516,56 @@ impl Playout {
         marker: bool,
         clock: Option<u32>,
     ) {
-        let mut late = [false; BUFFERS];
-        match (clock.filter(|&c| c > 0), self.anchor, self.prev, self.base) {
-            (Some(c), Some((t0, ts0)), Some((tp, tsp)), Some(base)) => {
-                let c = f64::from(c);
-                let step = f64::from(ts.wrapping_sub(tsp) as i32) / c;
-                // A network stall moves arrival, not the timestamp: only a
-                // timestamp jump is a new timeline.
-                let jump = step.abs() > TIMELINE_BREAK_S
-                    && (step - (since_first - tp)).abs() > TIMELINE_BREAK_S;
-                if jump {
-                    self.base = Some((since_first, ts));
-                    // Transit is measured from the new timeline's first
-                    // packet; the variation estimate carries over.
-                    self.d = 0.0;
-                    self.point = self.delay;
-                } else {
-                    let n = (since_first - base.0) - f64::from(ts.wrapping_sub(base.1) as i32) / c;
-                    if marker || since_first - self.adjusted_at >= ADAPTIVE_EVERY_S {
-                        self.adjust(since_first);
-                    }
-                    late[2] = n > self.point;
-                    self.estimate(n);
+        // Bit i: late for buffer i.
+        let mut late = 0u8;
+        if !self.started {
+            self.started = true;
+            self.base = (since_first, ts);
+            self.anchor = (since_first, ts);
+            self.delay = ADAPTIVE_START_MS / 1000.0;
+            self.point = self.delay;
+            self.adjusted_at = since_first;
+            self.estimate(0.0);
+        } else if let Some(c) = clock.filter(|&c| c > 0) {
+            let c = f64::from(c);
+            let (tp, tsp) = self.prev;
+            let step = f64::from(ts.wrapping_sub(tsp) as i32) / c;
+            // A network stall moves arrival, not the timestamp: only a
+            // timestamp jump is a new timeline.
+            let jump = step.abs() > TIMELINE_BREAK_S
+                && (step - (since_first - tp)).abs() > TIMELINE_BREAK_S;
+            if jump {
+                self.base = (since_first, ts);
+                // Transit is measured from the new timeline's first
+                // packet; the variation estimate carries over.
+                self.d = 0.0;
+                self.point = self.delay;
+            } else {
+                let (t_base, ts_base) = self.base;
+                let n = (since_first - t_base) - f64::from(ts.wrapping_sub(ts_base) as i32) / c;
+                if marker || since_first - self.adjusted_at >= ADAPTIVE_EVERY_S {
+                    self.adjust(since_first);
                 }
-                if marker || jump {
-                    self.anchor = Some((since_first, ts));
-                } else {
-                    let excess = (since_first - t0) - f64::from(ts.wrapping_sub(ts0) as i32) / c;
-                    late[0] = excess > FIXED_BUFFERS_MS[0] / 1000.0;
-                    late[1] = excess > FIXED_BUFFERS_MS[1] / 1000.0;
-                }
+                late |= u8::from(n > self.point) << 2;
+                self.estimate(n);
             }
-            _ => {
-                if self.base.is_none() {
-                    self.base = Some((since_first, ts));
-                    self.delay = ADAPTIVE_START_MS / 1000.0;
-                    self.point = self.delay;
-                    self.adjusted_at = since_first;
-                    self.estimate(0.0);
-                }
+            if marker || jump {
+                self.anchor = (since_first, ts);
+            } else {
+                let (t0, ts0) = self.anchor;
+                let excess = (since_first - t0) - f64::from(ts.wrapping_sub(ts0) as i32) / c;
+                late |= u8::from(excess > FIXED_BUFFERS_MS[0] / 1000.0)
+                    | u8::from(excess > FIXED_BUFFERS_MS[1] / 1000.0) << 1;
             }
         }
-        if self.anchor.is_none() {
-            self.anchor = Some((since_first, ts));
-        }
-        self.prev = Some((since_first, ts));
-        self.packets = self.packets.saturating_add(1);
+        self.prev = (since_first, ts);
+        self.packets = self.packets.wrapping_add(1);
         self.delay_sum += self.delay;
-        for (b, &l) in self.buffers.iter_mut().zip(&late) {
-            if l {
-                b.late = b.late.saturating_add(1);
+        if late != 0 {
+            for (i, b) in self.buffers.iter_mut().enumerate() {
+                if late >> i & 1 != 0 {
+                    b.late = b.late.saturating_add(1);
+                }
             }
         }
         let step = match self.hi_seq {
@@ -571,28 +577,37 @@ impl Playout {
             return;
         }
         self.hi_seq = Some(seq);
+        // The common packet: in order, on time, no run of loss going on.
+        if step == 1 && late == 0 && !self.runs_open {
+            return;
+        }
         let gap = u32::from(step.unsigned_abs()) - 1;
-        for (b, &l) in self.buffers.iter_mut().zip(&late) {
+        let mut open = false;
+        for (i, b) in self.buffers.iter_mut().enumerate() {
             b.run = b.run.saturating_add(gap);
-            if l {
+            if late >> i & 1 != 0 {
                 b.run = b.run.saturating_add(1);
             } else {
                 b.close_run();
             }
+            open |= b.run > 0;
         }
+        self.runs_open = open;
     }
 
     /// Ramjee et al. algorithm 1: one transit sample `n` (s).
     fn estimate(&mut self, n: f64) {
-        self.samples = self.samples.saturating_add(1);
-        // 1 - 1/n passes the weight from n = 501 on: no division then.
-        let a = if self.samples > 500 {
-            RAMJEE_ALPHA
+        // 1 - 1/k passes the weight from the 501st sample on: a constant
+        // weight then.
+        if self.samples >= 500 {
+            self.d = RAMJEE_ALPHA * self.d + (1.0 - RAMJEE_ALPHA) * n;
+            self.v = RAMJEE_ALPHA * self.v + (1.0 - RAMJEE_ALPHA) * (self.d - n).abs();
         } else {
-            RAMJEE_ALPHA.min(1.0 - 1.0 / f64::from(self.samples))
-        };
-        self.d = a * self.d + (1.0 - a) * n;
-        self.v = a * self.v + (1.0 - a) * (self.d - n).abs();
+            self.samples += 1;
+            let a = RAMJEE_ALPHA.min(1.0 - 1.0 / f64::from(self.samples));
+            self.d = a * self.d + (1.0 - a) * n;
+            self.v = a * self.v + (1.0 - a) * (self.d - n).abs();
+        }
     }
 
     /// The adaptive buffer takes its delay and playout point from the

@@ -177,11 +177,11 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
         s.clock_estimated = s.clock.is_some();
     }
     s.stats.update_packet(&p, arrival, s.clock);
+    let since_first = pkt.ts.saturating_sub(s.first_ts).as_secs_f64();
     // Quality tracking (README "Call quality", "Video frame rate"); the
     // feature only serves to measure its cost (benches/README.md).
     #[cfg(not(feature = "bench-without-quality"))]
     {
-        let since_first = pkt.ts.saturating_sub(s.first_ts).as_secs_f64();
         s.playout
             .packet(seq, since_first, p.timestamp(), p.marker(), s.clock);
         // Frame rate is never reported on the static audio payload types
@@ -196,7 +196,6 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
             s.ext.observe(&e);
         }
     }
-    let since = pkt.ts.saturating_sub(s.first_ts).as_secs_f64();
     let totals = crate::series::Totals {
         packets: s.stats.packets(),
         expected: s.stats.expected(),
@@ -204,7 +203,7 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
         frames: s.frames.frames,
         freezes: s.frames.freezes,
     };
-    s.series.record(since, &totals, s.stats.jitter_ms());
+    s.series.record(since_first, &totals, s.stats.jitter_ms());
     if s.stats.packets() <= VOTE_PACKETS {
         let codec_hint = codec_name(ctx, media_call, pt);
         s.votes.observe_packet(pt, codec_hint, seq, p.payload());
