@@ -43,28 +43,51 @@ impl Analyzer {
         // hold every record at once) lend each other their socket's app, as
         // the final report does over all flows; flows ended earlier lend
         // theirs too.
+        //
+        // A flow bare by its own state ([`bare_by_state`]) gets no record
+        // unless its socket lends it an app: it has no app to lend, so the
+        // others learn the same without it, and once they have, it is
+        // counted straight away if no app is known for its socket.
         const ENDED_BATCH: usize = 4096;
         let idxs = self.take_ended();
         for batch in idxs.chunks(ENDED_BATCH) {
-            let mut ended: Vec<(usize, FlowOut)> = batch
+            let mut ended: Vec<(usize, Option<FlowOut>)> = batch
                 .iter()
                 .filter_map(|&idx| {
                     let f = self.flows.get(idx as usize)?;
-                    Some((idx as usize, flow_out_of(self, f, None)))
+                    let bare = !self.all_flows && bare_by_state(f);
+                    Some((idx as usize, (!bare).then(|| flow_out_of(self, f, None))))
                 })
                 .collect();
             for (idx, out) in &ended {
-                if let Some(f) = self.flows.get(*idx) {
+                if let (Some(f), Some(out)) = (self.flows.get(*idx), out) {
                     self.sockets.learn(f, out, crate::engine::MAX_SOCKETS);
                 }
             }
             for (idx, out) in &mut ended {
-                if let Some(f) = self.flows.get(*idx) {
-                    self.sockets.lend(f, out);
+                let Some(f) = self.flows.get(*idx) else {
+                    continue;
+                };
+                match out {
+                    Some(out) => self.sockets.lend(f, out),
+                    None if self.sockets.app_of(f).is_some() => {
+                        let mut o = flow_out_of(self, f, None);
+                        self.sockets.lend(f, &mut o);
+                        *out = Some(o);
+                    }
+                    None => {}
                 }
             }
             for (idx, out) in ended {
-                self.stream_one(idx, out, emit);
+                match out {
+                    Some(out) => self.stream_one(idx, out, emit),
+                    None => {
+                        if let Some(f) = self.flows.get(idx) {
+                            count_other(&mut self.other, f);
+                        }
+                        self.flows.forget(idx);
+                    }
+                }
             }
         }
         self.flows.compact();
@@ -747,7 +770,7 @@ fn flow_out_of(a: &Analyzer, f: &Flow, across: Option<&Across>) -> FlowOut {
 /// A local socket (internal address and port) is one app's: its STUN, DTLS
 /// and media flows share it. Flows without an app take the app another flow
 /// of the same socket was identified as (when only one app uses it).
-fn share_app_by_socket(flows: &mut [FlowOut], all: &[Flow]) {
+fn share_app_by_socket(flows: &mut [FlowOut], all: &[&Flow]) {
     // `flows[i]` is the report of `all[i]`: its endpoints are read there,
     // as addresses, not parsed back from text.
     let mut sockets = SocketApps::default();
@@ -769,8 +792,14 @@ impl SocketApps {
         f.protocols.contains(&"dns")
     }
 
-    fn internal(e: &Endpoint) -> bool {
-        crate::scope::scope_of(e.ip).is_internal()
+    /// The internal sockets of `f`: each of its ends inside the network,
+    /// with its transport.
+    fn sockets_of(f: &Flow) -> impl Iterator<Item = crate::engine::SocketKey> {
+        let t = f.transport;
+        [f.src, f.dst]
+            .into_iter()
+            .filter(|e| crate::scope::scope_of(e.ip).is_internal())
+            .map(move |e| (e, t))
     }
 
     /// Learns the app of `out` (the record of `f`) for its internal
@@ -780,8 +809,7 @@ impl SocketApps {
         if Self::dns(out) {
             return;
         }
-        for e in [f.src, f.dst].into_iter().filter(Self::internal) {
-            let key = (e, f.transport);
+        for key in Self::sockets_of(f) {
             let full = self.0.len() >= max;
             match self.0.get_mut(&key) {
                 // Two apps on one socket: ambiguous, say nothing.
@@ -801,16 +829,18 @@ impl SocketApps {
         if out.app.is_some() || Self::dns(out) {
             return;
         }
-        let app = [f.src, f.dst]
-            .into_iter()
-            .filter(Self::internal)
-            .find_map(|e| self.0.get(&(e, f.transport)).and_then(|a| a.as_deref()));
-        if let Some(app) = app {
+        if let Some(app) = self.app_of(f) {
             out.findings.push(format!(
                 "app from another flow of the same local socket ({app})"
             ));
             out.app = Some(app.to_string());
         }
+    }
+
+    /// The app learnt for an internal socket of `f`, the one
+    /// [`SocketApps::lend`] would give its record.
+    pub(crate) fn app_of(&self, f: &Flow) -> Option<&str> {
+        Self::sockets_of(f).find_map(|k| self.0.get(&k).and_then(|a| a.as_deref()))
     }
 }
 
@@ -1194,10 +1224,9 @@ fn call_ep(e: Endpoint, role: &'static str) -> CallEndpointOut {
     }
 }
 
-/// The reports of every flow, in id order, built on `threads` threads over
-/// contiguous ranges of flows (one thread spawns nothing).
-fn flows_out(a: &Analyzer, across: &Across, threads: usize) -> Vec<FlowOut> {
-    let all = a.flows.all();
+/// The reports of the flows `all` (in id order), built on `threads`
+/// threads over contiguous ranges of flows (one thread spawns nothing).
+fn flows_out(a: &Analyzer, all: &[&Flow], across: &Across, threads: usize) -> Vec<FlowOut> {
     let n = all.len();
     let one = |f: &Flow| flow_out_of(a, f, Some(across));
     let parts = threads.clamp(1, n.max(1));
@@ -1205,7 +1234,7 @@ fn flows_out(a: &Analyzer, across: &Across, threads: usize) -> Vec<FlowOut> {
     // copies it all again (100 MiB at 150k flows).
     let mut flows = Vec::with_capacity(n);
     if parts == 1 {
-        flows.extend(all.iter().map(one));
+        flows.extend(all.iter().map(|f| one(f)));
         return flows;
     }
     // Part k is flows [k·n/parts, (k+1)·n/parts), written in place into
@@ -1238,7 +1267,7 @@ fn flows_out(a: &Analyzer, across: &Across, threads: usize) -> Vec<FlowOut> {
 }
 
 /// Writes the entry of each of `from` into `to`.
-fn fill(to: &mut [FlowOut], from: &[Flow], one: impl Fn(&Flow) -> FlowOut) {
+fn fill(to: &mut [FlowOut], from: &[&Flow], one: impl Fn(&Flow) -> FlowOut) {
     for (slot, f) in to.iter_mut().zip(from) {
         *slot = one(f);
     }
@@ -1355,9 +1384,18 @@ pub(crate) fn build_report(
     a.flows.purge();
     let across = Across::of(a);
 
-    let mut flows = flows_out(a, &across, threads);
+    // Flows certainly counted in `other_flows` get no entry.
+    let bare = bare_flows(a);
+    let listed: Vec<&Flow> = a
+        .flows
+        .all()
+        .iter()
+        .zip(bare.iter().chain(std::iter::repeat(&false)))
+        .filter_map(|(f, &b)| (!b).then_some(f))
+        .collect();
+    let mut flows = flows_out(a, &listed, &across, threads);
     name_by_app_named_address(&mut flows);
-    share_app_by_socket(&mut flows, a.flows.all());
+    share_app_by_socket(&mut flows, &listed);
     let mut calls: Vec<CallOut> = a
         .ctx
         .calls
@@ -1482,7 +1520,19 @@ pub(crate) fn build_report(
         let mut on: rustc_hash::FxHashSet<u32> = leaks.iter().map(|l| l.flow_id).collect();
         on.extend(relays.iter().flat_map(|r| r.flow_ids.iter().copied()));
         let keep = |f: &FlowOut| is_vc(f) || on.contains(&f.id);
+        // The bare flows are counted in id order among the others, as
+        // the pairs counted first are the ones listed by port.
+        let mut bare = a
+            .flows
+            .all()
+            .iter()
+            .zip(&bare)
+            .filter_map(|(f, &b)| b.then_some(f))
+            .peekable();
         flows.retain(|f| {
+            while let Some(b) = bare.next_if(|b| b.id < f.id) {
+                count_other(&mut tally, b);
+            }
             let k = keep(f);
             if !k {
                 let t = if f.transport == "tcp" {
@@ -1494,6 +1544,7 @@ pub(crate) fn build_report(
             }
             k
         });
+        bare.for_each(|b| count_other(&mut tally, b));
         Some(other_out(&tally))
     };
     Report {
@@ -1652,6 +1703,89 @@ pub(crate) fn is_vc(f: &FlowOut) -> bool {
         "zrtp",
     ];
     f.app.is_some() || f.call_id.is_some() || f.protocols.iter().any(|p| VC.contains(p))
+}
+
+/// Whether flow `f`'s own state rules out every reason for the default
+/// report to list it (`is_vc`, and `keep` in [`build_report`]): no call of
+/// its own, no media, TLS, DTLS, QUIC or STUN state, no protocol but HTTP
+/// and DNS (so none `is_vc` names, and its record would not be held while
+/// streaming), and no app of its own ([`identify`]). Such a flow's entry
+/// would have no stream and `none` or `unknown` encryption: it is no
+/// call's media, STUN, TURN or signalling when calls are inferred, no
+/// relay's media, and not in the firewall section, so what is built from
+/// the other entries does not depend on it. What other flows can still
+/// give it (its socket's app, an app named on its address, a leak, a
+/// relay, a SIP call's flow list) is for the caller to rule out.
+fn bare_by_state(f: &Flow) -> bool {
+    let st = &f.state;
+    st.sig_call.is_none()
+        && st.media_call.is_none()
+        && st.media.is_none()
+        && st.tls.is_none()
+        && st.stun.is_none()
+        && st
+            .protocols
+            .iter()
+            .all(|p| matches!(p, Proto::Http | Proto::Dns))
+        && identify(f, st).0.is_none()
+}
+
+/// The flows of the final report (`bare[i]` for `a.flows.all()[i]`; empty
+/// with `--all-flows`) that are certainly counted in `other_flows`, so that
+/// no entry need be built for them: bare by their own state, not named by a
+/// leak, a relay or a SIP call, not on a port an app can be named on by
+/// address (`name_by_app_named_address`), and, unless DNS, with no
+/// internal socket that a flow not bare and not DNS uses (so none can lend
+/// them an app, `share_app_by_socket`: DNS flows neither lend nor take
+/// one). Everything else gets its entry as before.
+fn bare_flows(a: &Analyzer) -> Vec<bool> {
+    if a.all_flows {
+        return Vec::new();
+    }
+    let all = a.flows.all();
+    let mut named: rustc_hash::FxHashSet<u32> = Default::default();
+    a.ctx.leaks.visit_flows(|id| {
+        named.insert(id);
+    });
+    a.ctx.relays.visit_flows(|id| {
+        named.insert(id);
+    });
+    for c in a.ctx.calls.calls() {
+        named.extend(c.signalling_flows.iter().copied());
+        named.extend(c.media.iter().flat_map(|m| m.flows.iter().copied()));
+    }
+    let mut bare: Vec<bool> = all
+        .iter()
+        .map(|f| {
+            !named.contains(&f.id)
+                && !crate::apps::port_of_named_apps(f.transport.as_str(), remote_of(f).port)
+                && bare_by_state(f)
+        })
+        .collect();
+    let dns = |f: &Flow| f.state.protocols.contains(Proto::Dns);
+    let sockets: rustc_hash::FxHashSet<crate::engine::SocketKey> = all
+        .iter()
+        .zip(&bare)
+        .filter(|(f, &b)| !b && !dns(f))
+        .flat_map(|(f, _)| SocketApps::sockets_of(f))
+        .collect();
+    if !sockets.is_empty() {
+        for (f, b) in all.iter().zip(&mut bare).filter(|(f, b)| **b && !dns(f)) {
+            *b = !SocketApps::sockets_of(f).any(|s| sockets.contains(&s));
+        }
+    }
+    bare
+}
+
+/// Counts flow `f` in `other_flows`, by its transport and server port (the
+/// port of [`remote_of`], as `server_port` reads it from an entry).
+fn count_other(tally: &mut crate::flow::OtherTally, f: &Flow) {
+    tally.add(
+        f.transport,
+        remote_of(f).port,
+        f.total_packets(),
+        f.total_bytes(),
+    );
 }
 
 /// The server side's port: the public side's, else the first packet's

@@ -333,19 +333,6 @@ fn every_capture_reports_its_golden_report() {
 /// call, relay or leak) left out and counted in `other_flows`.
 #[test]
 fn default_report_leaves_out_only_flows_with_nothing_of_a_call() {
-    const VC: [&str; 11] = [
-        "sip",
-        "sdp",
-        "rtp",
-        "rtcp",
-        "srtp",
-        "srtcp",
-        "stun",
-        "turn",
-        "turn-channeldata",
-        "dtls",
-        "zrtp",
-    ];
     let dir = root().join("tests").join("golden");
     let mut left_out = 0;
     for capture in all_fixtures() {
@@ -369,15 +356,7 @@ fn default_report_leaves_out_only_flows_with_nothing_of_a_call() {
         let (relayed, leaked) = (ids("relays", "flow_ids"), ids("leaks", "flow_id"));
         let kept = |f: &&Value| {
             let id = f["id"].as_u64().unwrap();
-            !f["app"].is_null()
-                || !f["call_id"].is_null()
-                || f["protocols"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|p| VC.contains(&p.as_str().unwrap()))
-                || relayed.contains(&id)
-                || leaked.contains(&id)
+            something_of_a_call(f) || relayed.contains(&id) || leaked.contains(&id)
         };
         let all = golden["flows"].as_array().unwrap();
         let want: Vec<&Value> = all.iter().filter(kept).collect();

@@ -14,7 +14,7 @@ use common::*;
 /// that echoes it (frame 2535), the last report block of the call.
 const SR_TIME: f64 = 1_796_409_104.029_362;
 const SR_NTP: (u64, u64) = (4_005_397_904, 126_070_175);
-const RR_TIME: f64 = 1_796_409_109.023_880;
+const RR_TIME: f64 = 1_796_409_109.023_88;
 const RR_LSR: u64 = 2_240_808_835;
 const RR_DLSR: u64 = 327_286;
 /// tshark's own `rtcp.roundtrip-delay` for frame 2535 (with

@@ -909,6 +909,12 @@ pub fn app_of_port_on_named_address(
     )
 }
 
+/// Whether [`app_of_port_on_named_address`] can name a flow of `transport`
+/// to server port `port` for some app, whatever the address.
+pub fn port_of_named_apps(transport: &str, port: u16) -> bool {
+    port_rule(transport, port, |needs| matches!(needs, Needs::Named(_))).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -175,26 +175,59 @@ pub fn pcap_at(frames: &[(u64, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-/// Whether a report has a flow between two internal hosts (private, CGNAT,
-/// ULA, link-local or loopback on both ends): `--partition` may put such a
-/// call's signalling and media on two sensors (see README, Several sensors).
-pub fn internal_to_internal(v: &serde_json::Value) -> bool {
-    let internal = |e: &serde_json::Value| {
-        let ip: std::net::IpAddr = e["ip"].as_str().unwrap().parse().unwrap();
-        match ip {
-            std::net::IpAddr::V4(a) => {
-                a.is_private()
-                    || a.is_loopback()
-                    || a.is_link_local()
-                    || (a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64)
-            }
-            std::net::IpAddr::V6(a) => {
+/// Whether a flow of a report carries something of a call: a
+/// videoconferencing protocol, an app or a call (`is_vc` in
+/// src/assemble.rs). The default report lists these, and the flows a relay
+/// or a leak names; it counts the others in `other_flows`.
+pub fn something_of_a_call(f: &serde_json::Value) -> bool {
+    const VC: [&str; 11] = [
+        "sip",
+        "sdp",
+        "rtp",
+        "rtcp",
+        "srtp",
+        "srtcp",
+        "stun",
+        "turn",
+        "turn-channeldata",
+        "dtls",
+        "zrtp",
+    ];
+    !f["app"].is_null()
+        || !f["call_id"].is_null()
+        || f["protocols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| VC.contains(&p.as_str().unwrap()))
+}
+
+/// An internal address, as the report takes it: private, CGNAT, ULA,
+/// link-local or loopback (an IPv4-mapped IPv6 address as its IPv4 one).
+pub fn internal_ip(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(a) => {
+            a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || (a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64)
+        }
+        std::net::IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => internal_ip(v4.into()),
+            None => {
                 a.is_loopback()
                     || (a.segments()[0] & 0xfe00) == 0xfc00
                     || (a.segments()[0] & 0xffc0) == 0xfe80
             }
-        }
-    };
+        },
+    }
+}
+
+/// Whether a report has a flow between two internal hosts (private, CGNAT,
+/// ULA, link-local or loopback on both ends): `--partition` may put such a
+/// call's signalling and media on two sensors (see README, Several sensors).
+pub fn internal_to_internal(v: &serde_json::Value) -> bool {
+    let internal = |e: &serde_json::Value| internal_ip(e["ip"].as_str().unwrap().parse().unwrap());
     v["flows"]
         .as_array()
         .unwrap()
