@@ -1390,7 +1390,7 @@ pub(crate) fn build_report(
         .flows
         .all()
         .iter()
-        .zip(bare.iter().chain(std::iter::repeat(&false)))
+        .zip(&bare)
         .filter_map(|(f, &b)| (!b).then_some(f))
         .collect();
     let mut flows = flows_out(a, &listed, &across, threads);
@@ -1730,7 +1730,7 @@ fn bare_by_state(f: &Flow) -> bool {
         && identify(f, st).0.is_none()
 }
 
-/// The flows of the final report (`bare[i]` for `a.flows.all()[i]`; empty
+/// The flows of the final report (`bare[i]` for `a.flows.all()[i]`; none
 /// with `--all-flows`) that are certainly counted in `other_flows`, so that
 /// no entry need be built for them: bare by their own state, not named by a
 /// leak, a relay or a SIP call, not on a port an app can be named on by
@@ -1739,10 +1739,10 @@ fn bare_by_state(f: &Flow) -> bool {
 /// them an app, `share_app_by_socket`: DNS flows neither lend nor take
 /// one). Everything else gets its entry as before.
 fn bare_flows(a: &Analyzer) -> Vec<bool> {
-    if a.all_flows {
-        return Vec::new();
-    }
     let all = a.flows.all();
+    if a.all_flows {
+        return vec![false; all.len()];
+    }
     let mut named: rustc_hash::FxHashSet<u32> = Default::default();
     a.ctx.leaks.visit_flows(|id| {
         named.insert(id);

@@ -598,16 +598,15 @@ impl Playout {
     /// Ramjee et al. algorithm 1: one transit sample `n` (s).
     fn estimate(&mut self, n: f64) {
         // 1 - 1/k passes the weight from the 501st sample on: a constant
-        // weight then.
-        if self.samples >= 500 {
-            self.d = RAMJEE_ALPHA * self.d + (1.0 - RAMJEE_ALPHA) * n;
-            self.v = RAMJEE_ALPHA * self.v + (1.0 - RAMJEE_ALPHA) * (self.d - n).abs();
+        // weight then, and no division.
+        let a = if self.samples >= 500 {
+            RAMJEE_ALPHA
         } else {
             self.samples += 1;
-            let a = RAMJEE_ALPHA.min(1.0 - 1.0 / f64::from(self.samples));
-            self.d = a * self.d + (1.0 - a) * n;
-            self.v = a * self.v + (1.0 - a) * (self.d - n).abs();
-        }
+            RAMJEE_ALPHA.min(1.0 - 1.0 / f64::from(self.samples))
+        };
+        self.d = a * self.d + (1.0 - a) * n;
+        self.v = a * self.v + (1.0 - a) * (self.d - n).abs();
     }
 
     /// The adaptive buffer takes its delay and playout point from the
