@@ -488,6 +488,10 @@ pub fn drop_privileges(name: &str) -> Result<(), CaptureError> {
     Ok(())
 }
 
+/// Milliseconds after which the kernel hands over a capture block that is
+/// not full: the longest a packet waits before the analysis sees it.
+const BLOCK_TIMEOUT_MS: i32 = 200;
+
 /// Opens an interface in promiscuous mode, with a clear message on failure.
 fn open_live(o: &LiveOptions) -> Result<(Capture<pcap::Active>, LinkType), CaptureError> {
     let iface = &o.interface;
@@ -500,10 +504,16 @@ fn open_live(o: &LiveOptions) -> Result<(Capture<pcap::Active>, LinkType), Captu
     };
     let cap = Capture::from_device(dev)
         .and_then(|c| {
+            // No immediate mode: libpcap then reads the ring as TPACKET_V3
+            // blocks, which pack frames by their captured length (a 64 MiB
+            // ring holds some 180,000 frames of a videoconferencing mix) and
+            // wake the reader once per block, not per frame. Immediate mode
+            // falls back to TPACKET_V2, one slot of the full snaplen a frame
+            // (about 1,000 slots), which a burst fills within milliseconds.
+            // A block is handed over when full or after the timeout.
             c.promisc(true)
                 .snaplen(o.snaplen)
-                .timeout(200)
-                .immediate_mode(true)
+                .timeout(BLOCK_TIMEOUT_MS)
                 .buffer_size(o.buffer_size)
                 .precision(Precision::Nano)
                 .open()
@@ -631,19 +641,30 @@ pub fn live<S: FrameSink>(
     if let Ok(s) = cap.stats() {
         analyzer.set_dropped(dropped_before + u64::from(s.dropped) + u64::from(s.if_dropped));
     }
-    // Frames already captured are part of the analysis: read them without waiting.
+    // Frames already captured are part of the analysis, also those of the
+    // block the kernel is still filling: it is handed over within the block
+    // timeout, so the ring is read without waiting until a block timeout
+    // has passed since the stop and nothing more came (a bounded number of
+    // frames, so a flood cannot keep the report from being written).
     if let Ok(mut cap) = cap.setnonblock() {
-        for _ in 0..1_000_000 {
-            if left == 0 {
-                break;
-            }
+        let settle = Duration::from_millis(BLOCK_TIMEOUT_MS as u64 + 50);
+        let stopped = Instant::now();
+        let mut budget: u32 = 1_000_000;
+        while left > 0 && budget > 0 {
             match cap.next_packet() {
                 Ok(p) => {
                     analyzer.frame(link, ts_of(p.header), p.data, p.header.len);
                     left -= 1;
+                    budget -= 1;
+                }
+                Err(pcap::Error::TimeoutExpired) if stopped.elapsed() < settle => {
+                    std::thread::sleep(Duration::from_millis(10));
                 }
                 Err(_) => break,
             }
+        }
+        if let Ok(s) = cap.stats() {
+            analyzer.set_dropped(dropped_before + u64::from(s.dropped) + u64::from(s.if_dropped));
         }
     }
     on_tick(analyzer);
