@@ -93,9 +93,77 @@ impl Analyzer {
         self.flows.compact();
     }
 
+    /// Streaming, at the end of the capture: ends every live flow. The
+    /// final report builds the entries of those it may list and they wait
+    /// for it (so they get what the calls found), as many as the ended flows
+    /// already held leave room for (`MAX_HELD_ENDED` in all). Past that
+    /// bound (a flood: hundreds of thousands of STUN or media flows live at
+    /// once), a flow's record is written now, in batches, and the flow let
+    /// go, as one that ended earlier would have been: the end then never
+    /// holds more entries than the bound, where it held one per live flow.
+    /// Flows bare by their own state wait too: they get no entry.
+    pub fn stream_capture_end(&mut self, emit: &mut dyn FnMut(&FlowOut)) {
+        const BATCH: usize = 4096;
+        self.stream_ended(emit);
+        let mut room = crate::engine::MAX_HELD_ENDED.saturating_sub(self.flows.held_ended());
+        let overflow = self.flows.live_flows() > room;
+        self.flows.end_all();
+        let mut over = Vec::new();
+        for idx in self.take_ended() {
+            if !overflow {
+                break;
+            }
+            let all_flows = self.all_flows;
+            let Some(f) = self.flows.get_mut(idx as usize) else {
+                continue;
+            };
+            if !all_flows {
+                let bare = f.bare.unwrap_or_else(|| bare_by_state(f));
+                f.bare = Some(bare);
+                if bare {
+                    continue;
+                }
+            }
+            if room > 0 {
+                room -= 1;
+            } else {
+                over.push(idx as usize);
+            }
+        }
+        for batch in over.chunks(BATCH) {
+            let outs: Vec<(usize, FlowOut)> = batch
+                .iter()
+                .filter_map(|&idx| Some((idx, flow_out_of(self, self.flows.get(idx)?, None))))
+                .collect();
+            for (idx, out) in &outs {
+                if let Some(f) = self.flows.get(*idx) {
+                    self.sockets.learn(f, out, crate::engine::MAX_SOCKETS);
+                }
+            }
+            for (idx, mut out) in outs {
+                if let Some(f) = self.flows.get(idx) {
+                    self.sockets.lend(f, &mut out);
+                }
+                self.release_one(idx, out, true, emit);
+            }
+        }
+    }
+
     /// Streaming: writes (or counts) the record `out` of ended flow `idx`
     /// and lets the flow go unless a call may need it.
     fn stream_one(&mut self, idx: usize, out: FlowOut, emit: &mut dyn FnMut(&FlowOut)) {
+        self.release_one(idx, out, false, emit);
+    }
+
+    /// [`Analyzer::stream_one`]; with `no_room`, a flow a call may need
+    /// is let go as when the held flows are at their bound.
+    fn release_one(
+        &mut self,
+        idx: usize,
+        out: FlowOut,
+        no_room: bool,
+        emit: &mut dyn FnMut(&FlowOut),
+    ) {
         let Some(f) = self.flows.get(idx) else {
             return;
         };
@@ -122,7 +190,7 @@ impl Analyzer {
         // relay (seen at the end, over all flows): held too.
         let hold = vc || out.protocols.iter().any(|p| ["tls", "quic"].contains(p));
         let written = vc || self.all_flows;
-        let full = hold && self.flows.held_ended() > crate::engine::MAX_HELD_ENDED;
+        let full = hold && (no_room || self.flows.held_ended() > crate::engine::MAX_HELD_ENDED);
         if full {
             self.not_held += 1;
         }
@@ -1759,7 +1827,7 @@ fn bare_flows(a: &Analyzer) -> Vec<bool> {
         .map(|f| {
             !named.contains(&f.id)
                 && !crate::apps::port_of_named_apps(f.transport.as_str(), remote_of(f).port)
-                && bare_by_state(f)
+                && f.bare.unwrap_or_else(|| bare_by_state(f))
         })
         .collect();
     let dns = |f: &Flow| f.state.protocols.contains(Proto::Dns);

@@ -64,6 +64,10 @@ pub struct Flow {
     /// connection closed (a RST, or the FIN that made it both ways).
     fins: u8,
     pub closed_at: Option<Nanos>,
+    /// Whether the ended flow's own state rules out an entry in the
+    /// default report, once decided (`bare_by_state` in src/assemble.rs):
+    /// the end of a streamed capture decides it before the report does.
+    pub bare: Option<bool>,
 }
 
 impl Flow {
@@ -306,6 +310,7 @@ impl FlowTable {
             gone: false,
             fins: 0,
             closed_at: None,
+            bare: None,
         });
         self.live.insert(key, idx as u32);
         self.idle.push(Reverse((ts, idx as u32)));

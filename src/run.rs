@@ -81,7 +81,7 @@ pub fn run(cli: Cli) -> i32 {
                 crate::shard::run(&config(&a.common), 1, |an| {
                     let mut s = Streamer::new(an, sink, interval);
                     let r = capture::read_files(&paths, &opts, &mut s);
-                    s.flush();
+                    s.end();
                     r
                 })
             } else {
@@ -233,7 +233,7 @@ pub fn run(cli: Cli) -> i32 {
                     alive(s.an);
                     s.flush();
                 });
-                s.flush();
+                s.end();
                 r
             });
             let an = match res {
@@ -376,6 +376,17 @@ impl<'a> Streamer<'a> {
 
     fn flush(&mut self) {
         let _ = self.out.flush();
+    }
+
+    /// The capture ended: flows the final report need not hold are written
+    /// now ([`crate::engine::Analyzer::stream_capture_end`]).
+    fn end(&mut self) {
+        let out = &mut *self.out;
+        out.set_time(self.an.now());
+        self.an.stream_capture_end(&mut |f| {
+            let _ = crate::report::write_flow_record(out, f);
+        });
+        self.flush();
     }
 }
 
