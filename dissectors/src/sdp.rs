@@ -1125,6 +1125,11 @@ impl<'a> MediaSection<'a> {
         first_connection(self.lines())
     }
 
+    /// The session-level `c=` line.
+    pub fn session_connection(&self) -> Option<Connection<'a>> {
+        self.session_connection
+    }
+
     /// The media-level `c=` line, else the session-level one.
     pub fn effective_connection(&self) -> Option<Connection<'a>> {
         self.connection().or(self.session_connection)

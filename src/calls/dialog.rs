@@ -504,12 +504,13 @@ impl CallTable {
         }
         if is_sdp && !body.is_empty() {
             if let Ok(sd) = SessionDescription::parse(body) {
-                let new_eps = read_sdp(call, &sd, side, pkt, &mut facts);
+                let mut ufrags = Vec::new();
+                let new_eps = read_sdp(call, &sd, side, pkt, &mut facts, &mut ufrags);
                 for (ep, m) in new_eps {
                     self.media_index.insert(ep, (idx, m));
                 }
                 let limit = self.max_calls.saturating_mul(MAX_MEDIA);
-                for (ufrag, m) in ufrags(&sd) {
+                for (ufrag, m) in ufrags {
                     if self.ufrag_index.len() < limit {
                         self.ufrag_index.insert(ufrag.into(), (idx, m));
                     }
@@ -573,28 +574,6 @@ fn update_state(call: &mut Call, msg: &SipMessage<'_>, cseq: Option<Method<'_>>,
     }
 }
 
-/// The ICE username fragments of an SDP with the m-line each applies to
-/// (session-level ones apply to the first m-line).
-fn ufrags<'a>(sd: &SessionDescription<'a>) -> Vec<(&'a str, u16)> {
-    let mut v: Vec<(&'a str, u16)> = sd
-        .session_attributes()
-        .filter_map(|a| match a {
-            Attribute::IceUfrag(u) if !u.is_empty() => Some((u, 0)),
-            _ => None,
-        })
-        .collect();
-    for (i, section) in sd.media().enumerate().take(MAX_MEDIA) {
-        for a in section.attributes() {
-            if let Attribute::IceUfrag(u) = a {
-                if !u.is_empty() {
-                    v.push((u, i as u16));
-                }
-            }
-        }
-    }
-    v
-}
-
 fn media_kind(k: sdp::MediaKind<'_>) -> &'static str {
     match k {
         sdp::MediaKind::Audio => "audio",
@@ -605,13 +584,18 @@ fn media_kind(k: sdp::MediaKind<'_>) -> &'static str {
 }
 
 /// Reads one SDP into the call's media (side 0 caller, 1 callee). Returns the
-/// endpoints to index. Addresses go to `facts` for leak checks.
-fn read_sdp(
+/// endpoints to index. Addresses go to `facts` for leak checks, and the
+/// ICE username fragments to `ufrags` with the m-line each applies to
+/// (session-level ones apply to the first m-line). The session's lines are
+/// read twice (every line, then its attributes) and each media section's
+/// once.
+fn read_sdp<'a>(
     call: &mut Call,
-    sd: &SessionDescription<'_>,
+    sd: &SessionDescription<'a>,
     side: usize,
     pkt: SipPacket,
     facts: &mut SdpFacts,
+    ufrags: &mut Vec<(&'a str, u16)>,
 ) -> Vec<(Endpoint, u16)> {
     let mut index = Vec::new();
     // Session-level facts.
@@ -655,34 +639,32 @@ fn read_sdp(
             _ => {}
         }
     }
-    let session_zrtp = sd
-        .session_attributes()
-        .any(|a| matches!(a, Attribute::ZrtpHash { .. }));
-    let session_fingerprint = sd
-        .session_attributes()
-        .any(|a| matches!(a, Attribute::Fingerprint { .. }));
+    let mut session_zrtp = false;
+    let mut session_fingerprint = false;
     // RFC 8285 section 8 and RFC 9335 section 6.1: both may be session-level.
-    let session_cryptex = sd
-        .session_attributes()
-        .any(|a| matches!(a, Attribute::Cryptex));
-    let session_sframe = sd
-        .session_attributes()
-        .any(|a| matches!(a, Attribute::Sframe));
-    let session_extmap: Vec<(u16, String)> = sd
-        .session_attributes()
-        .filter_map(|a| match a {
-            Attribute::Extmap { id, uri } => Some((id, owned(uri, 96))),
-            _ => None,
-        })
-        .take(MAX_EXTMAP)
-        .collect();
+    let mut session_cryptex = false;
+    let mut session_sframe = false;
+    let mut session_extmap: Vec<(u16, String)> = Vec::new();
+    for a in sd.session_attributes() {
+        match a {
+            Attribute::ZrtpHash { .. } => session_zrtp = true,
+            Attribute::Fingerprint { .. } => session_fingerprint = true,
+            Attribute::Cryptex => session_cryptex = true,
+            Attribute::Sframe => session_sframe = true,
+            Attribute::Extmap { id, uri } if session_extmap.len() < MAX_EXTMAP => {
+                session_extmap.push((id, owned(uri, 96)))
+            }
+            Attribute::IceUfrag(u) if !u.is_empty() => ufrags.push((u, 0)),
+            _ => {}
+        }
+    }
     for (i, section) in sd.media().enumerate() {
         if i >= MAX_MEDIA {
             break;
         }
         let m = section.media();
         let profile = m.profile();
-        let addr = section.effective_connection().and_then(|c| c.addr.ip());
+        let mut connection = None;
         let mut crypto = false;
         let mut inline_key = session_crypto_exposed;
         let mut weak: Option<String> = None;
@@ -696,8 +678,17 @@ fn read_sdp(
         let mut rtcp_port = None;
         let mut rtcp_addr = None;
         let mut candidates: Vec<Endpoint> = Vec::new();
-        for a in section.attributes() {
+        for line in section.lines() {
+            let a = match line {
+                SdpLine::Attribute(a) => a,
+                SdpLine::Connection(c) => {
+                    connection.get_or_insert(c);
+                    continue;
+                }
+                _ => continue,
+            };
             match a {
+                Attribute::IceUfrag(u) if !u.is_empty() => ufrags.push((u, i as u16)),
                 Attribute::Crypto(c) => {
                     crypto = true;
                     inline_key |= c.has_inline_key;
@@ -739,6 +730,10 @@ fn read_sdp(
                 _ => {}
             }
         }
+        // The media-level c= line, else the session-level one.
+        let addr = connection
+            .or(section.session_connection())
+            .and_then(|c| c.addr.ip());
         let key_exchange = if profile.is_dtls() || (fingerprint && profile.is_secure() && !crypto) {
             KeyExchange::Dtls
         } else if crypto {

@@ -64,8 +64,44 @@ fn learn(ctx: &mut Ctx, m: &DnsMessage<'_>, qname: Name<'_>, text: &str, shared:
     let mut links = 1;
     let in_chain =
         |chain: &[Option<Name<'_>>], n: &Name<'_>| chain.iter().flatten().any(|c| c.eq_name(n));
-    // CNAMEs usually come in chain order; a second pass picks up the rest.
-    for _ in 0..2 {
+    let mut name = shared;
+    let mut teach = |chain: &[Option<Name<'_>>], r: &vcscope_dissectors::dns::Record<'_>| {
+        let mut addrs = r.address().into_iter().chain(r.svc_hints()).peekable();
+        if addrs.peek().is_none() {
+            return true;
+        }
+        if !in_chain(chain, &r.name) {
+            return false;
+        }
+        let n = name.get_or_insert_with(|| Arc::from(text));
+        for ip in addrs {
+            ctx.names.insert(ip, n);
+        }
+        true
+    };
+    // CNAMEs usually come in chain order, before the addresses of the
+    // chain's last name: one pass then reads both. A CNAME passed over
+    // before the chain reached its owner takes a second pass, and an
+    // address whose owner was not in the chain yet is read again once the
+    // chain is complete (the table keeps the same name for an address
+    // taught twice).
+    let mut passed_over = false;
+    let mut unowned = false;
+    for r in m.answers().map_while(Result::ok) {
+        match r.cname() {
+            Some(target) if links < MAX_CHAIN => {
+                if !in_chain(&chain, &r.name) {
+                    passed_over = true;
+                } else if !in_chain(&chain, &target) {
+                    chain[links] = Some(target);
+                    links += 1;
+                }
+            }
+            Some(_) => {}
+            None => unowned |= !teach(&chain, &r),
+        }
+    }
+    if passed_over {
         for r in m.answers().map_while(Result::ok) {
             if links >= MAX_CHAIN {
                 break;
@@ -78,17 +114,11 @@ fn learn(ctx: &mut Ctx, m: &DnsMessage<'_>, qname: Name<'_>, text: &str, shared:
             }
         }
     }
-    let mut name = shared;
-    for r in m.answers().map_while(Result::ok) {
-        let addrs = r.address().into_iter().chain(r.svc_hints());
-        let mut owner_checked = None;
-        for ip in addrs {
-            let owned = *owner_checked.get_or_insert_with(|| in_chain(&chain, &r.name));
-            if !owned {
-                break;
+    if passed_over || unowned {
+        for r in m.answers().map_while(Result::ok) {
+            if r.cname().is_none() {
+                teach(&chain, &r);
             }
-            let n = name.get_or_insert_with(|| Arc::from(text));
-            ctx.names.insert(ip, n);
         }
     }
 }
@@ -120,5 +150,61 @@ mod tests {
         let mut ctx = Ctx::new(Limits::default());
         dns_message(&mut ctx, &mut FlowState::default(), &query);
         assert_eq!(ctx.names.get(ip), None);
+    }
+
+    /// `name` as DNS labels, uncompressed.
+    fn labels(name: &str) -> Vec<u8> {
+        let mut v = Vec::new();
+        for l in name.split('.') {
+            v.push(l.len() as u8);
+            v.extend_from_slice(l.as_bytes());
+        }
+        v.push(0);
+        v
+    }
+
+    /// A response to `a.example` whose answers come in the given order:
+    /// (owner, CNAME target or IPv4 address).
+    fn response(answers: &[(&str, Result<&str, [u8; 4]>)]) -> Vec<u8> {
+        let mut m = vec![0, 7, 0x81, 0x80, 0, 1, 0, answers.len() as u8, 0, 0, 0, 0];
+        m.extend(labels("a.example"));
+        m.extend_from_slice(&[0, 1, 0, 1]);
+        for (owner, data) in answers {
+            m.extend(labels(owner));
+            let (rtype, rdata) = match data {
+                Ok(target) => (5u8, labels(target)),
+                Err(ip) => (1u8, ip.to_vec()),
+            };
+            m.extend_from_slice(&[0, rtype, 0, 1, 0, 0, 0, 60, 0, rdata.len() as u8]);
+            m.extend(rdata);
+        }
+        m
+    }
+
+    /// Answers out of chain order: the address before the CNAMEs that lead
+    /// to its owner, and the CNAMEs themselves backwards. An address of a
+    /// name off the chain teaches nothing.
+    #[test]
+    fn follows_a_chain_given_out_of_order() {
+        let msg = response(&[
+            ("c.example", Err([192, 0, 2, 3])),
+            ("x.example", Err([192, 0, 2, 9])),
+            ("b.example", Ok("c.example")),
+            ("a.example", Ok("b.example")),
+        ]);
+        let mut ctx = Ctx::new(Limits::default());
+        dns_message(&mut ctx, &mut FlowState::default(), &msg);
+        let name = |ip: [u8; 4]| ctx.names.get(IpAddr::from(ip)).map(|n| n.to_string());
+        assert_eq!(name([192, 0, 2, 3]).as_deref(), Some("a.example"));
+        assert_eq!(name([192, 0, 2, 9]), None);
+        // In order, the same.
+        let msg = response(&[
+            ("a.example", Ok("b.example")),
+            ("b.example", Ok("c.example")),
+            ("c.example", Err([192, 0, 2, 4])),
+        ]);
+        dns_message(&mut ctx, &mut FlowState::default(), &msg);
+        let name = |ip: [u8; 4]| ctx.names.get(IpAddr::from(ip)).map(|n| n.to_string());
+        assert_eq!(name([192, 0, 2, 4]).as_deref(), Some("a.example"));
     }
 }
