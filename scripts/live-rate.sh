@@ -4,6 +4,7 @@
 # and tcpreplay).
 #
 #   scripts/live-rate.sh [--packets N] [--threads T] [--data DIR] [--shared DIR]
+#                        [--soak SECS [--pps R]]
 #
 # It generates the shared videoconferencing workload (N packets, default
 # 1000000, seed 1) into DIR (default bench-data/, git-ignored), builds release
@@ -16,6 +17,12 @@
 # the highest drop-free rate. Frames tcpreplay cannot send (the few longer
 # than the veth MTU) are left out of the count.
 #
+# With --soak SECS it runs a live sensor instead: tcpreplay sends the
+# workload in a loop at --pps R (default 100000) for SECS seconds into
+# `vcscope live --format ndjson --interval 10 -o FILE`, and the script
+# prints, every 10 seconds, the sensor's resident memory and the kernel
+# drops its `interval` records report, then the totals of its summary.
+#
 # Environment: CARGO_TARGET_DIR (default: target/), PYTHON (default python3).
 set -euo pipefail
 exec </dev/null
@@ -26,9 +33,11 @@ DATA=$ROOT/bench-data
 PACKETS=1000000
 THREADS=1
 PYTHON=${PYTHON:-python3}
+SOAK=0
+SOAK_PPS=100000
 
 usage() {
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 while [ $# -gt 0 ]; do
@@ -37,6 +46,8 @@ while [ $# -gt 0 ]; do
         --threads) THREADS=$2; shift 2 ;;
         --data) DATA=$2; shift 2 ;;
         --shared) SHARED=$2; shift 2 ;;
+        --soak) SOAK=$2; shift 2 ;;
+        --pps) SOAK_PPS=$2; shift 2 ;;
         -h|--help) usage 0 ;;
         *) echo "live-rate.sh: unknown argument $1" >&2; usage 2 ;;
     esac
@@ -116,6 +127,43 @@ step() {
         BEST=$pps
     fi
 }
+
+# soak: a sensor fed at $SOAK_PPS frames/s for $SOAK seconds
+soak() {
+    local out=$WORK/soak.ndjson pid spid t=0 rss
+    "$VCSCOPE" live -i "$CAP" --duration $((SOAK + 3)) --threads "$THREADS" \
+        --format ndjson --interval 10 -o "$out" -q &
+    pid=$!
+    sleep 1.5
+    ip netns exec "$NS" timeout -s INT "$SOAK" tcpreplay --pps="$SOAK_PPS" --loop=0 \
+        --preload-pcap --intf1="$SEND" "$PCAP" >"$WORK/send.txt" 2>&1 &
+    spid=$!
+    while kill -0 "$spid" 2>/dev/null; do
+        sleep 10
+        t=$((t + 10))
+        rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null) || break
+        [ -n "$rss" ] || break
+        printf '  %5d s  RSS %4d MiB\n' "$t" $((rss / 1024))
+    done
+    wait "$pid" || true
+    "$PYTHON" - "$out" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+beats = [r for r in recs if r.get("type") == "interval"]
+for b in beats:
+    print(f"  interval at {b['ts']:.0f}: {b['interval_packets']} frames, dropped so far {b['dropped']}, live flows {b['live_flows']}")
+s = [r for r in recs if r.get("type") == "summary"][-1]
+src = s["source"]
+print(f"summary: {src['packets']} frames captured, {src['dropped']} dropped, "
+      f"{s['flows']} flow records, {s['calls']} calls")
+PY
+}
+
+if [ "$SOAK" -gt 0 ]; then
+    echo "== vcscope live --threads $THREADS on a veth pair fed at $SOAK_PPS frames/s for $SOAK s ($(date -u +%F))"
+    soak
+    exit 0
+fi
 
 echo "== vcscope live --threads $THREADS on a veth pair, $PACKETS frames a step ($(date -u +%F))"
 step "--pps 100000" 1 --pps=100000
