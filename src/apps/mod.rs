@@ -256,6 +256,9 @@ struct Span<T> {
 struct RangeTable {
     lists: Vec<Operator>,
     v4: Vec<Span<u32>>,
+    /// `v4_by_16[p]`: the spans that start before `p << 16`; the spans that
+    /// may hold an address of that /16 start there or just before.
+    v4_by_16: Vec<u32>,
     v6: Vec<Span<u128>>,
     /// Lines that did not parse (bad prefix, host bits set, unknown list);
     /// the tests check that there are none.
@@ -334,13 +337,36 @@ impl RangeTable {
                 })
             })
             .collect();
+        let v4: Vec<Span<u32>> = v4;
+        // One walk over the sorted spans, not a search per /16.
+        let mut before = 0usize;
+        let v4_by_16 = (0..=1u64 << 16)
+            .map(|p| {
+                while v4.get(before).is_some_and(|s| u64::from(s.first) < p << 16) {
+                    before += 1;
+                }
+                before as u32
+            })
+            .collect();
         RangeTable {
             lists,
             v4,
+            v4_by_16,
             v6: flatten(nets6),
             rejected,
             prefixes,
         }
+    }
+
+    /// [`find`] over the IPv4 spans, searching only those that may hold
+    /// an address of `ip`'s /16 (most /16s have none).
+    fn find_v4(&self, ip: u32) -> Option<u16> {
+        let p = (ip >> 16) as usize;
+        let lo = *self.v4_by_16.get(p)? as usize;
+        let hi = *self.v4_by_16.get(p + 1)? as usize;
+        let i = lo + self.v4.get(lo..hi)?.partition_point(|s| s.first <= ip);
+        let s = self.v4.get(i.checked_sub(1)?)?;
+        (ip <= s.last).then_some(s.list)
     }
 
     fn lookup(&self, ip: IpAddr) -> Option<Operator> {
@@ -352,7 +378,7 @@ impl RangeTable {
             v4 => v4,
         };
         let list = match ip {
-            IpAddr::V4(a) => find(&self.v4, u32::from(a)),
+            IpAddr::V4(a) => self.find_v4(u32::from(a)),
             IpAddr::V6(a) => find(&self.v6, u128::from(a)),
         }?;
         self.lists.get(usize::from(list)).copied()
@@ -918,6 +944,34 @@ pub fn port_of_named_apps(transport: &str, port: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The /16 index finds what a search of every span finds: at each
+    /// span's ends and either side of them, at the /16 boundaries around
+    /// them, and over a sweep of the whole space.
+    #[test]
+    fn ipv4_lookup_by_16_is_the_full_search() {
+        let t = ranges();
+        let mut probes: Vec<u32> = (0..=u32::MAX / 7919).map(|i| i * 7919).collect();
+        for s in &t.v4 {
+            for x in [s.first, s.last] {
+                probes.extend([x.wrapping_sub(1), x, x.wrapping_add(1)]);
+                probes.extend([
+                    x & 0xffff_0000,
+                    (x & 0xffff_0000).wrapping_sub(1),
+                    x | 0xffff,
+                ]);
+            }
+        }
+        probes.extend([0, u32::MAX]);
+        for ip in probes {
+            assert_eq!(
+                t.find_v4(ip),
+                find(&t.v4, ip),
+                "{}",
+                std::net::Ipv4Addr::from(ip)
+            );
+        }
+    }
 
     #[test]
     fn every_app_evidence_is_in_the_schema_list() {
