@@ -108,12 +108,13 @@ impl Analyzer {
         let mut room = crate::engine::MAX_HELD_ENDED.saturating_sub(self.flows.held_ended());
         let overflow = self.flows.live_flows() > room;
         self.flows.end_all();
+        let ended = self.take_ended();
+        if !overflow {
+            return;
+        }
+        let all_flows = self.all_flows;
         let mut over = Vec::new();
-        for idx in self.take_ended() {
-            if !overflow {
-                break;
-            }
-            let all_flows = self.all_flows;
+        for idx in ended {
             let Some(f) = self.flows.get_mut(idx as usize) else {
                 continue;
             };
