@@ -328,17 +328,10 @@ fn header_evidence(ok: Option<bool>, reason: PlainReason) -> PayloadEvidence {
 struct ByteSet([u64; 4]);
 
 impl ByteSet {
-    /// Inserts `b`; returns whether it was new.
-    fn insert(&mut self, b: u8) -> bool {
-        let bit = 1u64 << (b & 63);
-        match self.0.get_mut(usize::from(b >> 6)) {
-            Some(word) => {
-                let new = *word & bit == 0;
-                *word |= bit;
-                new
-            }
-            None => false,
-        }
+    /// Inserts `b`.
+    fn insert(&mut self, b: u8) {
+        // `b >> 6` is at most 3: the index is always in bounds.
+        self.0[usize::from(b >> 6)] |= 1u64 << (b & 63);
     }
 
     fn len(&self) -> u32 {
@@ -362,10 +355,10 @@ fn looks_random(payload: &[u8]) -> bool {
 }
 
 /// Linear value of a G.711 A-law byte (ITU-T G.711 table 1, 13-bit range).
-fn alaw_to_linear(a: u8) -> i32 {
+const fn alaw_to_linear(a: u8) -> i32 {
     let a = a ^ 0x55;
     let exponent = (a >> 4) & 0x07;
-    let mantissa = i32::from(a & 0x0f);
+    let mantissa = (a & 0x0f) as i32;
     let magnitude = if exponent == 0 {
         (mantissa << 4) + 8
     } else {
@@ -379,10 +372,10 @@ fn alaw_to_linear(a: u8) -> i32 {
 }
 
 /// Linear value of a G.711 µ-law byte (ITU-T G.711 table 2, 14-bit range).
-fn ulaw_to_linear(u: u8) -> i32 {
+const fn ulaw_to_linear(u: u8) -> i32 {
     let u = !u;
     let exponent = (u >> 4) & 0x07;
-    let mantissa = i32::from(u & 0x0f);
+    let mantissa = (u & 0x0f) as i32;
     let magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
     if u & 0x80 != 0 {
         -magnitude
@@ -390,6 +383,27 @@ fn ulaw_to_linear(u: u8) -> i32 {
         magnitude
     }
 }
+
+/// Every byte's linear value, A-law or µ-law, worked out at compile time:
+/// a table read per sample instead of the expansion.
+const fn g711_table(alaw: bool) -> [i16; 256] {
+    let mut t = [0i16; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let x = if alaw {
+            alaw_to_linear(b as u8)
+        } else {
+            ulaw_to_linear(b as u8)
+        };
+        // Both ranges (±32,256 and ±32,124) fit in 16 bits.
+        t[b] = x as i16;
+        b += 1;
+    }
+    t
+}
+
+static ALAW_LINEAR: [i16; 256] = g711_table(true);
+static ULAW_LINEAR: [i16; 256] = g711_table(false);
 
 /// Minimum samples for a G.711 judgement (2.5 ms).
 const G711_MIN_SAMPLES: usize = 20;
@@ -405,25 +419,25 @@ fn g711(payload: &[u8], alaw: bool) -> PayloadEvidence {
     if payload.len() < G711_MIN_SAMPLES {
         return PayloadEvidence::Unknown;
     }
-    let decode = if alaw { alaw_to_linear } else { ulaw_to_linear };
-    let mut change: i64 = 0;
-    let mut level: i64 = 0;
-    let mut prev: Option<i32> = None;
+    let table = if alaw { &ALAW_LINEAR } else { &ULAW_LINEAR };
     // 10 ms of samples are as telling as a whole packet, at half the cost.
     let window = payload.get(..G711_WINDOW).unwrap_or(payload);
-    for &b in window {
-        let x = decode(b);
-        if let Some(p) = prev {
-            change += i64::from((x - p).abs());
-            level += i64::from(x.abs()) + i64::from(p.abs());
-        }
-        prev = Some(x);
+    // At most 79 pairs of at most 2 * 32,256 each: the sums fit in 32 bits.
+    let mut change: i32 = 0;
+    let mut level: i32 = 0;
+    let (first, rest) = window.split_first().unwrap_or((&0, &[]));
+    let mut p = i32::from(table[usize::from(*first)]);
+    for &b in rest {
+        let x = i32::from(table[usize::from(b)]);
+        change += (x - p).abs();
+        level += x.abs() + p.abs();
+        p = x;
     }
     // Level is at least 2 * 8 per pair for A-law and 0 only for µ-law silence.
     let ratio = if level == 0 {
         0.0
     } else {
-        change as f64 / level as f64
+        f64::from(change) / f64::from(level)
     };
     if ratio < 0.45 {
         PayloadEvidence::Plain(PlainReason::G711Samples)
@@ -862,18 +876,48 @@ pub struct PayloadVotes {
     /// Packets whose payload repeated the previous one's under another
     /// sequence number.
     repeats: u32,
+    /// Whether [`PayloadVotes::verdict`] is other than `Unknown`, kept as
+    /// the votes change, so that a stream's later packets read it instead
+    /// of working it out again.
+    decided: bool,
 }
 
-/// A 64-bit fingerprint of the length and the bytes of one payload, to
-/// compare with the next: FNV-style multiply-xor over 8-byte words (then
-/// the tail), with a rotation for mixing. No allocation; eight times fewer
-/// steps than a byte-wise hash, which matters on every RTP packet of a
-/// stream still undecided.
+/// Bytes of a payload a fingerprint reads at each of its start, middle and
+/// end.
+const REPEAT_SAMPLE: usize = 32;
+
+/// A 64-bit fingerprint of one payload, to compare with the next: its
+/// length and, for payloads of up to three samples, every byte; for longer
+/// ones the [`REPEAT_SAMPLE`] bytes at its start, middle and end. Two
+/// ciphertexts agree on those 96 bytes by chance once in 2^768; two
+/// plaintexts that do are plain whatever else they hold, which is all a
+/// repeat votes for, and the authentication tag SRTP puts at the end is
+/// read. FNV-style multiply-xor over 8-byte words (then the tail), with a
+/// rotation for mixing; no allocation, and a bounded cost on every packet
+/// of a stream still undecided, whatever its size.
 fn payload_hash(payload: &[u8]) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = 0xcbf2_9ce4_8422_2325 ^ payload.len() as u64;
+    let n = payload.len();
+    if n <= 3 * REPEAT_SAMPLE {
+        return hash_words(h, payload);
+    }
+    let mid = n / 2 - REPEAT_SAMPLE / 2;
+    for part in [
+        payload.get(..REPEAT_SAMPLE),
+        payload.get(mid..mid + REPEAT_SAMPLE),
+        payload.get(n - REPEAT_SAMPLE..),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        h = hash_words(h, part);
+    }
+    h
+}
+
+fn hash_words(mut h: u64, bytes: &[u8]) -> u64 {
     const PRIME: u64 = 0x0100_0000_01b3;
-    let mut h = OFFSET ^ payload.len() as u64;
-    let mut words = payload.chunks_exact(8);
+    let mut words = bytes.chunks_exact(8);
     for w in &mut words {
         let mut b = [0u8; 8];
         b.copy_from_slice(w);
@@ -900,12 +944,26 @@ impl PayloadVotes {
 
     /// Adds one packet's evidence.
     pub fn add(&mut self, evidence: PayloadEvidence) {
+        self.count(evidence);
+        self.decide();
+    }
+
+    fn count(&mut self, evidence: PayloadEvidence) {
         let slot = match evidence {
             PayloadEvidence::Plain(_) => &mut self.plain,
             PayloadEvidence::Encrypted(_) => &mut self.encrypted,
             PayloadEvidence::Unknown => &mut self.unknown,
         };
         *slot = slot.saturating_add(1);
+    }
+
+    fn decide(&mut self) {
+        self.decided = self.verdict() != MediaEncryption::Unknown;
+    }
+
+    /// Whether the votes so far give a verdict (`Plain` or `Encrypted`).
+    pub fn decided(&self) -> bool {
+        self.decided
     }
 
     /// Repeated payloads needed for a `Plain` verdict on their own.
@@ -948,6 +1006,7 @@ impl PayloadVotes {
         let repeated = matches!(self.last, Some((s, lh)) if s != seq && lh == h);
         if repeated {
             self.repeats = self.repeats.saturating_add(1);
+            self.decide();
         }
         self.last = Some((seq, h));
         repeated
@@ -966,13 +1025,14 @@ impl PayloadVotes {
         forced: Option<PayloadEvidence>,
     ) -> PayloadEvidence {
         let evidence = forced.unwrap_or_else(|| classify_payload(pt, codec_hint, payload));
-        self.add(evidence);
+        self.count(evidence);
         if Codec::from_hint(pt, codec_hint).has_header_byte() {
             if let Some(&b) = payload.first() {
                 self.header_packets = self.header_packets.saturating_add(1);
                 self.first_bytes.insert(b);
             }
         }
+        self.decide();
         evidence
     }
 
@@ -1498,6 +1558,55 @@ mod tests {
     }
 
     #[test]
+    fn decided_follows_the_verdict_as_votes_come() {
+        // Plain µ-law, random bytes, repeats, VP8 headers: after every
+        // packet, the kept flag says what the verdict says.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut random = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect()
+        };
+        let silence = vec![0xffu8; 160];
+        for (pt, hint) in [(0u8, None), (96, Some("VP8")), (111, Some("opus"))] {
+            let mut v = PayloadVotes::new();
+            assert!(!v.decided());
+            for seq in 0..40u16 {
+                let payload = match seq % 5 {
+                    0 | 1 => silence.clone(),
+                    _ => random(160),
+                };
+                v.observe_packet(pt, hint, seq, &payload);
+                assert_eq!(v.decided(), v.verdict() != MediaEncryption::Unknown);
+                v.track_repeat(seq.wrapping_add(1000), &payload);
+                assert_eq!(v.decided(), v.verdict() != MediaEncryption::Unknown);
+            }
+        }
+    }
+
+    #[test]
+    fn g711_tables_hold_the_expansion_of_every_byte() {
+        for b in 0..=255u8 {
+            assert_eq!(i32::from(ALAW_LINEAR[usize::from(b)]), alaw_to_linear(b));
+            assert_eq!(i32::from(ULAW_LINEAR[usize::from(b)]), ulaw_to_linear(b));
+        }
+        // ITU-T G.711 tables 1 and 2: the ends of each range, and silence.
+        assert_eq!(ULAW_LINEAR[0xff], 0);
+        assert_eq!(ULAW_LINEAR[0x7f], 0);
+        assert_eq!(ULAW_LINEAR[0x00], -32_124);
+        assert_eq!(ULAW_LINEAR[0x80], 32_124);
+        assert_eq!(ALAW_LINEAR[0xd5], 8);
+        assert_eq!(ALAW_LINEAR[0x55], -8);
+        assert_eq!(ALAW_LINEAR[0xaa], 32_256);
+        assert_eq!(ALAW_LINEAR[0x2a], -32_256);
+    }
+
+    #[test]
     fn parses_ulaw_silence_and_tones_as_plain() {
         let silence = [0xffu8; 160];
         assert_eq!(
@@ -1754,6 +1863,36 @@ mod tests {
         }
         assert_eq!(r.repeats(), 3);
         assert_ne!(r.verdict(), MediaEncryption::Plain);
+    }
+
+    #[test]
+    fn a_long_payload_repeats_by_its_length_start_middle_and_end() {
+        let base: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+        // A change in any sampled byte, or in the length, is no repeat.
+        for at in [0usize, 31, 484, 515, 968, 999] {
+            let mut other = base.clone();
+            other[at] ^= 1;
+            let mut v = PayloadVotes::new();
+            assert!(!v.track_repeat(1, &base));
+            assert!(!v.track_repeat(2, &other), "byte {at}");
+        }
+        let mut v = PayloadVotes::new();
+        assert!(!v.track_repeat(1, &base));
+        assert!(!v.track_repeat(2, &base[..999]));
+        // The same bytes there and the same length: a repeat.
+        let mut v = PayloadVotes::new();
+        assert!(!v.track_repeat(1, &base));
+        assert!(v.track_repeat(2, &base));
+        let mut between = base.clone();
+        between[200] ^= 1;
+        assert!(v.track_repeat(3, &between));
+        // Up to 96 bytes, every byte counts.
+        let short = &base[..96];
+        let mut changed = short.to_vec();
+        changed[50] ^= 1;
+        let mut v = PayloadVotes::new();
+        assert!(!v.track_repeat(1, short));
+        assert!(!v.track_repeat(2, &changed));
     }
 
     #[test]

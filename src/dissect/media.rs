@@ -207,9 +207,7 @@ pub fn rtp_or_rtcp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8])
     if s.stats.packets() <= VOTE_PACKETS {
         let codec_hint = codec_name(ctx, media_call, pt);
         s.votes.observe_packet(pt, codec_hint, seq, p.payload());
-    } else if s.stats.packets() <= REPEAT_PACKETS
-        && s.votes.verdict() == srtp::MediaEncryption::Unknown
-    {
+    } else if s.stats.packets() <= REPEAT_PACKETS && !s.votes.decided() {
         // Silence can start after the voting window: repeated payloads
         // are still followed (a hash of the last one, nothing stored).
         s.votes.track_repeat(seq, p.payload());
