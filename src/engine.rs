@@ -360,6 +360,37 @@ impl Analyzer {
         self.flows.set_close_grace(on.then_some(CLOSE_GRACE));
     }
 
+    /// Ended flows held in the table for the final report.
+    pub fn held_ended(&self) -> usize {
+        self.flows.held_ended()
+    }
+
+    /// Live flows now.
+    pub fn live_flows(&self) -> usize {
+        self.flows.live_flows()
+    }
+
+    /// From now on, flows that end are handed out as when streaming
+    /// ([`Analyzer::take_ended`]), and so are the ended flows held now, in
+    /// id order. Unlike [`Analyzer::set_streaming`], a closed TCP
+    /// connection still ends only when idle: the report written at the end
+    /// tells the same about it. For a report written at the end whose
+    /// ended flows outgrow memory (`crate::report::spill`).
+    pub fn stream_ended_from_now(&mut self) {
+        self.streaming = true;
+        // Those that just ended are among the held ones.
+        self.flows.drain_ended().for_each(drop);
+        self.ctx.ended.clear();
+        let held = self
+            .flows
+            .all()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.ended.is_some() && !f.gone)
+            .map(|(i, _)| i as u32);
+        self.ctx.ended.extend(held);
+    }
+
     /// Kernel/libpcap drops, for live captures.
     pub fn set_dropped(&mut self, dropped: u64) {
         self.ctx.dropped = dropped;

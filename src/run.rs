@@ -13,6 +13,7 @@ use crate::cli::{Cli, Command, CommonArgs};
 use crate::engine::Config;
 use crate::flow::FlowLimits;
 use crate::output::{Clock, Pattern, RecordSink};
+use crate::report::spill::{Spill, SpillReader};
 use crate::report::{Format, Report};
 use crate::time::Nanos;
 
@@ -77,9 +78,20 @@ pub fn run(cli: Cli) -> i32 {
                 Ok(s) => s,
                 Err(e) => return fail(e),
             };
+            let mut spill = Spilling::default();
             let res = if let Some(sink) = sink.as_mut() {
                 crate::shard::run(&config(&a.common), 1, |an| {
                     let mut s = Streamer::new(an, sink, interval);
+                    let r = capture::read_files(&paths, &opts, &mut s);
+                    s.end();
+                    r
+                })
+            } else if spills(&a.common) {
+                crate::shard::run(&config(&a.common), 1, |an| {
+                    let mut s = Spiller {
+                        an,
+                        spill: &mut spill,
+                    };
                     let r = capture::read_files(&paths, &opts, &mut s);
                     s.end();
                     r
@@ -112,6 +124,7 @@ pub fn run(cli: Cli) -> i32 {
             if streaming {
                 streamed(&mut report, &an);
             }
+            let spilled = spill.conclude(&mut report, &an);
             let code = finish(
                 report,
                 geo.as_ref(),
@@ -119,6 +132,7 @@ pub fn run(cli: Cli) -> i32 {
                 a.common.threads,
                 outcome.fatal.is_none(),
                 sink,
+                spilled,
             );
             // As with the report (see `finish`), the operating system takes
             // the analysis' memory back faster than freeing it piece by piece.
@@ -224,8 +238,19 @@ pub fn run(cli: Cli) -> i32 {
                     status_line(an);
                 }
             };
+            let mut spill = Spilling::default();
+            let spilling = spills(&a.common);
             let res = crate::shard::run(&config(&a.common), threads, |an| {
                 let Some(sink) = sink.as_mut() else {
+                    if spilling {
+                        let mut s = Spiller {
+                            an,
+                            spill: &mut spill,
+                        };
+                        let r = capture::live(&o, stop, &mut s, |s| alive(s.an));
+                        s.end();
+                        return r;
+                    }
                     return capture::live(&o, stop, an, |an| alive(an));
                 };
                 let mut s = Streamer::new(an, sink, interval);
@@ -249,7 +274,16 @@ pub fn run(cli: Cli) -> i32 {
             if streaming {
                 streamed(&mut report, &an);
             }
-            finish(report, geo.as_ref(), &a.common, threads, true, sink)
+            let spilled = spill.conclude(&mut report, &an);
+            finish(
+                report,
+                geo.as_ref(),
+                &a.common,
+                threads,
+                true,
+                sink,
+                spilled,
+            )
         }
     }
 }
@@ -259,6 +293,18 @@ pub fn run(cli: Cli) -> i32 {
 /// `--geoip` (which work on the whole report at the end).
 fn streams(c: &CommonArgs) -> bool {
     resolve_format(c) == Format::Ndjson
+        && c.threads == 1
+        && !c.redact
+        && !c.resolve
+        && c.geoip.is_none()
+}
+
+/// Whether a JSON report may write the entries of ended flows early, to a
+/// temporary file, once it holds more than [`SPILL_AFTER`] ended
+/// flows: on one thread, without `--redact`, `--resolve` or `--geoip`
+/// (which work on the whole report at the end), as streaming NDJSON.
+fn spills(c: &CommonArgs) -> bool {
+    resolve_format(c) == Format::Json
         && c.threads == 1
         && !c.redact
         && !c.resolve
@@ -390,20 +436,160 @@ impl<'a> Streamer<'a> {
     }
 }
 
-impl capture::FrameSink for Streamer<'_> {
+/// A capture loop's sink that hands every frame to an analyzer, then
+/// writes what the analyzer let go ([`Streamer`], [`Spiller`]).
+trait Drives {
+    fn analyzer(&mut self) -> &mut crate::engine::Analyzer;
+    /// After each frame.
+    fn after(&mut self);
+}
+
+impl<D: Drives> capture::FrameSink for D {
     #[inline]
     fn frame(&mut self, link: crate::packet::LinkType, ts: Nanos, data: &[u8], wire_len: u32) {
-        self.an.process(link, ts, data, wire_len);
-        self.after();
+        self.analyzer().process(link, ts, data, wire_len);
+        Drives::after(self);
     }
     fn unreadable(&mut self, wire_len: u32) {
-        self.an.count_unreadable(wire_len);
+        self.analyzer().count_unreadable(wire_len);
     }
     fn warn(&mut self, kind: &'static str, example: impl FnOnce() -> String) {
-        capture::FrameSink::warn(&mut *self.an, kind, example);
+        capture::FrameSink::warn(self.analyzer(), kind, example);
     }
     fn set_dropped(&mut self, dropped: u64) {
-        self.an.set_dropped(dropped);
+        self.analyzer().set_dropped(dropped);
+    }
+}
+
+impl Drives for Streamer<'_> {
+    fn analyzer(&mut self) -> &mut crate::engine::Analyzer {
+        self.an
+    }
+    #[inline]
+    fn after(&mut self) {
+        Streamer::after(self);
+    }
+}
+
+/// Ended flows a JSON report holds before entries are written early: the
+/// bound streaming holds ended flows of calls to.
+const SPILL_AFTER: usize = crate::engine::MAX_HELD_ENDED;
+
+/// A JSON report whose ended flows outgrow [`SPILL_AFTER`]: from
+/// then on, as streaming NDJSON, the entries of flows that end are written
+/// (to a temporary file, [`crate::report::spill`]) and the flows let go.
+#[derive(Default)]
+struct Spilling {
+    spill: Option<Spill>,
+    /// Why no temporary file could be made (then every flow stays held).
+    failed: Option<String>,
+}
+
+impl Spilling {
+    /// The report after the analysis: the flows written early leave its
+    /// list (they come back from the file, in their place, when it is
+    /// written), and how many were is a warning.
+    fn conclude(
+        mut self,
+        report: &mut Report,
+        an: &crate::engine::Analyzer,
+    ) -> Option<SpillReader> {
+        if let Some(why) = self.failed {
+            report.warnings.push(crate::report::WarningOut {
+                kind: "flows-not-written-early".into(),
+                count: 1,
+                example: format!(
+                    "more than {} ended flows held, and no temporary file for their \
+                     entries ({why}): every flow stayed in memory",
+                    SPILL_AFTER
+                ),
+            });
+        }
+        let sp = self.spill.as_mut()?;
+        streamed(report, an);
+        // Flows only counted in `other_flows` have no entry to write.
+        if sp.entries() > 0 {
+            report.warnings.push(crate::report::WarningOut {
+                kind: "flows-written-early".into(),
+                count: sp.entries() as u64,
+                example: format!(
+                    "more than {} ended flows held: entries written when their flow ended, \
+                 from what was known then, as streamed NDJSON does",
+                    SPILL_AFTER
+                ),
+            });
+        }
+        let (lost, error) = sp.lost();
+        if lost > 0 {
+            report.warnings.push(crate::report::WarningOut {
+                kind: "flows-lost".into(),
+                count: lost,
+                example: format!(
+                    "entries the temporary file did not take: {}",
+                    error.unwrap_or_default()
+                ),
+            });
+        }
+        self.spill.map(Spill::into_reader)
+    }
+}
+
+/// The analyzer of a JSON report, watching how many ended flows it holds.
+struct Spiller<'a> {
+    an: &'a mut crate::engine::Analyzer,
+    spill: &'a mut Spilling,
+}
+
+impl Spiller<'_> {
+    #[inline]
+    fn after(&mut self) {
+        if let Some(sp) = self.spill.spill.as_mut() {
+            if self.an.ended_pending() {
+                self.an.stream_ended(&mut |f| sp.write(f));
+            }
+        } else if self.an.held_ended() > SPILL_AFTER && self.start() {
+            self.after();
+        }
+    }
+
+    /// Starts writing entries early; false if no temporary file could be
+    /// made (then never tried again).
+    fn start(&mut self) -> bool {
+        if self.spill.failed.is_some() {
+            return false;
+        }
+        match Spill::create() {
+            Ok(sp) => {
+                self.an.stream_ended_from_now();
+                self.spill.spill = Some(sp);
+                true
+            }
+            Err(e) => {
+                self.spill.failed = Some(e.to_string());
+                false
+            }
+        }
+    }
+
+    /// The capture ended: every live flow ends, and past the bound their
+    /// entries are written now, as streaming does.
+    fn end(&mut self) {
+        if self.spill.spill.is_none() && self.an.held_ended() + self.an.live_flows() > SPILL_AFTER {
+            self.start();
+        }
+        if let Some(sp) = self.spill.spill.as_mut() {
+            self.an.stream_capture_end(&mut |f| sp.write(f));
+        }
+    }
+}
+
+impl Drives for Spiller<'_> {
+    fn analyzer(&mut self) -> &mut crate::engine::Analyzer {
+        self.an
+    }
+    #[inline]
+    fn after(&mut self) {
+        Spiller::after(self);
     }
 }
 
@@ -717,6 +903,7 @@ fn finish(
     threads: usize,
     complete: bool,
     sink: Option<RecordSink>,
+    mut spilled: Option<SpillReader>,
 ) -> i32 {
     if c.resolve && !c.redact {
         crate::report::resolve::annotate(&mut report);
@@ -733,7 +920,7 @@ fn finish(
     let format = resolve_format(c);
     let write = |out: &mut dyn Write| -> io::Result<()> {
         match format {
-            Format::Json => report.write_json_threads(out, threads),
+            Format::Json => report.write_json_with(out, threads, spilled.take().as_mut()),
             // Streamed: the flows left are those the capture's end ended.
             Format::Ndjson => report.write_ndjson(out),
             Format::Table if c.quiet => report.write_verdicts(out),
@@ -751,6 +938,7 @@ fn finish(
         _ => {
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());
+            let mut write = write;
             write(&mut out).and_then(|_| out.flush())
         }
     };

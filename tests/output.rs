@@ -343,39 +343,6 @@ fn said_once(err: &str) {
     assert_eq!(said, 1, "{err}");
 }
 
-/// Runs `script` as root in a private mount namespace, or says why not.
-fn in_mount_namespace(script: &str, env: &[(&str, &Path)]) -> Option<std::process::Output> {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    if !root {
-        eprintln!("skipped: a full disk is tested on a tmpfs, which needs root");
-        return None;
-    }
-    let mut c = Command::new("unshare");
-    c.args(["-m", "sh", "-c", script]);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    match c.output() {
-        // 77: the mount failed; unshare's own message: no namespace
-        // (a container without CAP_SYS_ADMIN).
-        Ok(o) if o.status.code() == Some(77) || o.stderr.starts_with(b"unshare:") => {
-            eprintln!(
-                "skipped: cannot mount a tmpfs in a private mount namespace: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-            None
-        }
-        Ok(o) => Some(o),
-        Err(e) => {
-            eprintln!("skipped: unshare (util-linux) unavailable: {e}");
-            None
-        }
-    }
-}
-
 #[test]
 fn a_full_disk_loses_records_counted_and_writing_resumes() {
     let work = tempfile::tempdir().unwrap();

@@ -8,6 +8,7 @@ use std::thread::{Scope, ScopedJoinHandle};
 use serde::Serialize;
 
 use super::flow_json;
+use super::spill::SpillReader;
 use super::types::{FlowOut, Report, SummaryOut};
 
 impl Report {
@@ -25,6 +26,19 @@ impl Report {
     /// The bytes are those serde_json writes for the whole [`Report`]
     /// (the flows by [`flow_json`], which writes them the same way).
     pub fn write_json_threads(&self, out: &mut dyn Write, threads: usize) -> io::Result<()> {
+        self.write_json_with(out, threads, None)
+    }
+
+    /// [`Report::write_json_threads`], with the entries of flows written
+    /// early ([`super::spill`]) among the others, in id order (on one
+    /// thread).
+    pub fn write_json_with(
+        &self,
+        out: &mut dyn Write,
+        threads: usize,
+        mut spilled: Option<&mut SpillReader>,
+    ) -> io::Result<()> {
+        let threads = if spilled.is_some() { 1 } else { threads };
         let parts = threads.clamp(1, self.flows.len().max(1));
         // Field by field, in the order and with the names of the derive;
         // the pattern names every field, so a new one does not compile
@@ -58,7 +72,10 @@ impl Report {
                 write_field(&mut w, b",", "source", source)?;
                 write_field(&mut w, b",", "calls", calls)?;
                 w.write_all(b",\"flows\":[")?;
-                write_pieces(&mut w, pieces, &lanes, deal)
+                match spilled.as_deref_mut() {
+                    Some(sp) => write_merged(&mut w, flows, sp),
+                    None => write_pieces(&mut w, pieces, &lanes, deal),
+                }
             })();
             join_lanes(lanes);
             written?;
@@ -304,6 +321,43 @@ fn write_pieces(
         }
     }
     Ok(())
+}
+
+/// The flows as the elements of their array: those of the report and
+/// those written early, each in id order, merged.
+fn write_merged(
+    w: &mut Chunked<'_>,
+    flows: &[FlowOut],
+    spilled: &mut SpillReader,
+) -> io::Result<()> {
+    let mut held = flows.iter().peekable();
+    let mut first = true;
+    loop {
+        let early = spilled.peek_id();
+        let next_held = held.peek().map(|f| f.id);
+        if early.is_none() && next_held.is_none() {
+            return Ok(());
+        }
+        if !first {
+            w.write_all(b",")?;
+        }
+        first = false;
+        match (early, next_held) {
+            (Some(e), Some(h)) if h < e => {
+                if let Some(f) = held.next() {
+                    w.write_flows(std::slice::from_ref(f))?;
+                }
+            }
+            (Some(_), _) => {
+                spilled.next_into(&mut *w)?;
+            }
+            (None, _) => {
+                if let Some(f) = held.next() {
+                    w.write_flows(std::slice::from_ref(f))?;
+                }
+            }
+        }
+    }
 }
 
 /// Joins the helper threads, not left to the scope: they have then exited

@@ -30,6 +30,7 @@ pub mod geo;
 pub mod html;
 pub mod redact;
 pub mod resolve;
+pub mod spill;
 
 pub use json::{set_sensor, write_flow_record, write_record};
 pub use types::*;

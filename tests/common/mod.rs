@@ -148,8 +148,14 @@ pub fn pcap_header(snaplen: u32) -> Vec<u8> {
 
 /// Runs `vcscope ARGS`, which must exit 0, and returns its standard output.
 pub fn run_ok(args: &[&str]) -> Vec<u8> {
+    run_ok_env(args, &[])
+}
+
+/// [`run_ok`] with environment variables set.
+pub fn run_ok_env(args: &[&str], env: &[(&str, &Path)]) -> Vec<u8> {
     let o = std::process::Command::new(bin())
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("run vcscope");
     assert_eq!(
@@ -242,4 +248,37 @@ pub fn validator_for_def(doc: &serde_json::Value, def: &str) -> jsonschema::Vali
     s["$schema"] = doc["$schema"].clone();
     s["$defs"] = doc["$defs"].clone();
     jsonschema::validator_for(&s).expect("a valid schema")
+}
+
+/// Runs `script` as root in a private mount namespace, or says why not.
+pub fn in_mount_namespace(script: &str, env: &[(&str, &Path)]) -> Option<std::process::Output> {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !root {
+        eprintln!("skipped: a full disk is tested on a tmpfs, which needs root");
+        return None;
+    }
+    let mut c = Command::new("unshare");
+    c.args(["-m", "sh", "-c", script]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    match c.output() {
+        // 77: the mount failed; unshare's own message: no namespace
+        // (a container without CAP_SYS_ADMIN).
+        Ok(o) if o.status.code() == Some(77) || o.stderr.starts_with(b"unshare:") => {
+            eprintln!(
+                "skipped: cannot mount a tmpfs in a private mount namespace: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            None
+        }
+        Ok(o) => Some(o),
+        Err(e) => {
+            eprintln!("skipped: unshare (util-linux) unavailable: {e}");
+            None
+        }
+    }
 }
