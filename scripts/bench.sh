@@ -36,7 +36,9 @@
 # flow-heavy load (../shared/bench/gen_flood_pcap.py --flows FLOWS
 # --per-second 100: one-packet UDP flows) and compares
 # `vcscope read FILE --format ndjson -o OUT` with the ceiling the same way;
-# with --callgrind, instructions per packet on a 100000-flow flood file.
+# with --callgrind, instructions per packet on each flood file too (a small
+# flood ends with most of its flows live; 800k flows at 100 a second is a
+# sensor's steady state, flows ending all along).
 #
 # Environment: CARGO_TARGET_DIR (default: target/), PYTHON (default python3).
 set -euo pipefail
@@ -54,7 +56,7 @@ FLOODS=()
 PYTHON=${PYTHON:-python3}
 
 usage() {
-    sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 
@@ -240,19 +242,21 @@ for N in "${FLOODS[@]}"; do
     awk -v a="$t_vc" -v b="$t_ceil" 'BEGIN { if (b <= 0) b = 0.005; printf "  ratio vcscope/ceiling: %.2f (target <= 3.0)\n", a/b }'
 done
 
-if [ "$CALLGRIND" = 1 ] && [ ${#FLOODS[@]} -gt 0 ]; then
-    F=$(gen_flood 100000)
-    echo "== callgrind, flood of 100000 flows ($F)"
-    for what in vcscope ceiling; do
-        cg=$DATA/callgrind.flood.$what.out
-        if [ "$what" = vcscope ]; then
-            cmd=("$VCSCOPE" read "$F" --format ndjson -o "$DATA/flood_100000.report.ndjson")
-        else
-            cmd=("$CEILING" parse "$F")
-        fi
-        valgrind --tool=callgrind --callgrind-out-file="$cg" "${cmd[@]}" >/dev/null 2>"$cg.log"
-        ir=$(awk '/Collected :/ {print $NF}' "$cg.log")
-        awk -v w="$what" -v ir="$ir" -v n=100000 \
-            'BEGIN { printf "  %-10s %14d instructions  %8.0f per packet\n", w, ir, ir/n }'
+if [ "$CALLGRIND" = 1 ]; then
+    for N in "${FLOODS[@]}"; do
+        F=$(gen_flood "$N")
+        echo "== callgrind, flood of $N flows ($F)"
+        for what in vcscope ceiling; do
+            cg=$DATA/callgrind.flood$N.$what.out
+            if [ "$what" = vcscope ]; then
+                cmd=("$VCSCOPE" read "$F" --format ndjson -o "$DATA/flood_$N.report.ndjson")
+            else
+                cmd=("$CEILING" parse "$F")
+            fi
+            valgrind --tool=callgrind --callgrind-out-file="$cg" "${cmd[@]}" >/dev/null 2>"$cg.log"
+            ir=$(awk '/Collected :/ {print $NF}' "$cg.log")
+            awk -v w="$what" -v ir="$ir" -v n="$N" \
+                'BEGIN { printf "  %-10s %14d instructions  %8.0f per packet\n", w, ir, ir/n }'
+        done
     done
 fi

@@ -51,12 +51,17 @@ impl Analyzer {
         const ENDED_BATCH: usize = 4096;
         let idxs = self.take_ended();
         for batch in idxs.chunks(ENDED_BATCH) {
-            let mut ended: Vec<(usize, Option<FlowOut>)> = batch
+            // Boxed: most of a flood's flows are bare, and an entry is
+            // large to move about.
+            let mut ended: Vec<(usize, Option<Box<FlowOut>>)> = batch
                 .iter()
                 .filter_map(|&idx| {
                     let f = self.flows.get(idx as usize)?;
                     let bare = !self.all_flows && bare_by_state(f);
-                    Some((idx as usize, (!bare).then(|| flow_out_of(self, f, None))))
+                    Some((
+                        idx as usize,
+                        (!bare).then(|| Box::new(flow_out_of(self, f, None))),
+                    ))
                 })
                 .collect();
             for (idx, out) in &ended {
@@ -71,7 +76,7 @@ impl Analyzer {
                 match out {
                     Some(out) => self.sockets.lend(f, out),
                     None if self.sockets.app_of(f).is_some() => {
-                        let mut o = flow_out_of(self, f, None);
+                        let mut o = Box::new(flow_out_of(self, f, None));
                         self.sockets.lend(f, &mut o);
                         *out = Some(o);
                     }
@@ -80,7 +85,7 @@ impl Analyzer {
             }
             for (idx, out) in ended {
                 match out {
-                    Some(out) => self.stream_one(idx, out, emit),
+                    Some(out) => self.stream_one(idx, *out, emit),
                     None => {
                         if let Some(f) = self.flows.get(idx) {
                             count_other(&mut self.other, f);

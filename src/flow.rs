@@ -10,8 +10,7 @@
 //! memory at the next compaction. A later packet on the same 5-tuple starts
 //! a new flow.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
@@ -105,7 +104,7 @@ pub struct FlowTable {
     /// more than it has now, as it only grows): the sweep pops the flows
     /// that may be idle instead of visiting every live one. Entries of
     /// flows ended otherwise are dropped when they come up.
-    idle: BinaryHeap<Reverse<(Nanos, u32)>>,
+    idle: TimeQueue,
     flows: Vec<Flow>,
     /// Flows that ended since the caller last drained them (indices).
     ended: Vec<u32>,
@@ -126,9 +125,120 @@ pub struct FlowTable {
     close_grace: Option<Nanos>,
     /// Streaming: the flows that closed, keyed by a time their `last_ts`
     /// had since (as `idle`).
-    closing: BinaryHeap<Reverse<(Nanos, u32)>>,
+    closing: TimeQueue,
     /// Flows ended that way.
     pub closed: u64,
+}
+
+/// Flow indices keyed by a time, taken out by time: the entries before a
+/// time, in any order. Entries go into slots of [`SWEEP_EVERY`] (the sweep's
+/// period) in an ordered map, so that putting one in and taking it out cost
+/// a lookup among the few hundred slots an idle timeout spans, and a slot
+/// ends up whole in one sweep, not element by element as from a heap; a
+/// jump in packet time leaves no empty slot behind.
+#[derive(Default)]
+struct TimeQueue {
+    slots: BTreeMap<u64, Vec<(Nanos, u32)>>,
+    /// The latest slot, out of the map: packet time grows, so most entries
+    /// go there, without a lookup.
+    tail: Option<(u64, Vec<(Nanos, u32)>)>,
+}
+
+impl TimeQueue {
+    fn slot_of(t: Nanos) -> u64 {
+        t.0 / SWEEP_EVERY.0
+    }
+
+    #[inline]
+    fn push(&mut self, t: Nanos, i: u32) {
+        let k = Self::slot_of(t);
+        match &mut self.tail {
+            Some((tk, v)) if *tk == k => v.push((t, i)),
+            Some((tk, _)) if *tk > k => self.slots.entry(k).or_default().push((t, i)),
+            tail => {
+                // A later slot: the tail goes into the map, sized like it.
+                let cap = tail.as_ref().map_or(0, |(_, v)| v.len());
+                let mut v = Vec::with_capacity(cap);
+                v.push((t, i));
+                if let Some((tk, old)) = tail.replace((k, v)) {
+                    Self::merge(&mut self.slots, tk, old);
+                }
+            }
+        }
+    }
+
+    /// Puts slot `k`'s entries `v` into the map, with those it holds.
+    fn merge(slots: &mut BTreeMap<u64, Vec<(Nanos, u32)>>, k: u64, v: Vec<(Nanos, u32)>) {
+        match slots.entry(k) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(v);
+            }
+            std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().extend(v),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.tail = None;
+    }
+
+    /// Takes out every entry whose time is before `limit`.
+    fn take_before(&mut self, limit: Nanos) -> Vec<(Nanos, u32)> {
+        // The tail joins the map once the limit reaches it.
+        if let Some((tk, _)) = &self.tail {
+            if tk.saturating_mul(SWEEP_EVERY.0) < limit.0 {
+                if let Some((tk, v)) = self.tail.take() {
+                    Self::merge(&mut self.slots, tk, v);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        while let Some(mut first) = self.slots.first_entry() {
+            let k = *first.key();
+            if k.saturating_mul(SWEEP_EVERY.0) >= limit.0 {
+                break;
+            }
+            if k.saturating_add(1).saturating_mul(SWEEP_EVERY.0) <= limit.0 {
+                // The whole slot is before the limit.
+                let v = first.remove();
+                if out.is_empty() {
+                    out = v;
+                } else {
+                    out.extend(v);
+                }
+                continue;
+            }
+            // The slot the limit falls in: only its entries before it.
+            first.get_mut().retain(|&(t, i)| {
+                if t < limit {
+                    out.push((t, i));
+                    false
+                } else {
+                    true
+                }
+            });
+            if first.get().is_empty() {
+                first.remove();
+            }
+            break;
+        }
+        out
+    }
+
+    /// Renumbers every entry's flow; those `new_of` maps to `u32::MAX` go.
+    fn renumber(&mut self, new_of: impl Fn(u32) -> u32) {
+        let keep = |v: &mut Vec<(Nanos, u32)>| {
+            v.retain_mut(|(_, i)| {
+                *i = new_of(*i);
+                *i != u32::MAX
+            });
+            !v.is_empty()
+        };
+        self.slots.retain(|_, v| keep(v));
+        if let Some((_, v)) = &mut self.tail {
+            keep(v);
+        }
+    }
 }
 
 /// How often (packet time) the table looks for idle flows.
@@ -139,7 +249,7 @@ impl FlowTable {
         FlowTable {
             limits,
             live: FxHashMap::default(),
-            idle: BinaryHeap::new(),
+            idle: TimeQueue::default(),
             flows: Vec::new(),
             ended: Vec::new(),
             next_id: 1,
@@ -152,7 +262,7 @@ impl FlowTable {
             copies: 0,
             max_copies: limits.max_live,
             close_grace: None,
-            closing: BinaryHeap::new(),
+            closing: TimeQueue::default(),
             closed: 0,
         }
     }
@@ -176,7 +286,7 @@ impl FlowTable {
         if f.closed_at.is_none() && (rst || f.fins == 3) {
             f.closed_at = Some(now);
             if self.close_grace.is_some() {
-                self.closing.push(Reverse((now, idx as u32)));
+                self.closing.push(now, idx as u32);
             }
         }
     }
@@ -216,7 +326,7 @@ impl FlowTable {
         FlowTable {
             limits,
             live: FxHashMap::default(),
-            idle: BinaryHeap::new(),
+            idle: TimeQueue::default(),
             next_id: u32::try_from(flows.len() + 1).unwrap_or(u32::MAX),
             flows,
             ended: Vec::new(),
@@ -229,7 +339,7 @@ impl FlowTable {
             copies: 0,
             max_copies: limits.max_live,
             close_grace: None,
-            closing: BinaryHeap::new(),
+            closing: TimeQueue::default(),
             closed: 0,
         }
     }
@@ -313,7 +423,7 @@ impl FlowTable {
             bare: None,
         });
         self.live.insert(key, idx as u32);
-        self.idle.push(Reverse((ts, idx as u32)));
+        self.idle.push(ts, idx as u32);
         if !owned {
             self.copies += 1;
         }
@@ -366,40 +476,36 @@ impl FlowTable {
         self.purge();
     }
 
-    /// Removes the forgotten flows now.
+    /// Removes the forgotten flows now. The flows keep their order, so the
+    /// new index of each is its old one less the forgotten before it: the
+    /// live index and the idle and closing queues are renumbered through
+    /// that map, in place, and only the entries of flows removed are
+    /// dropped.
     pub fn purge(&mut self) {
         if self.gone == 0 || !self.ended.is_empty() {
             return;
         }
-        let flows = &self.flows;
-        for i in self.live.values_mut() {
-            *i = flows.get(*i as usize).map_or(u32::MAX, |f| f.id);
-        }
+        let mut kept = 0u32;
+        let new_of: Vec<u32> = self
+            .flows
+            .iter()
+            .map(|f| {
+                if f.gone {
+                    u32::MAX
+                } else {
+                    kept += 1;
+                    kept - 1
+                }
+            })
+            .collect();
+        let renumber = |i: u32| new_of.get(i as usize).copied().unwrap_or(u32::MAX);
         self.flows.retain(|f| !f.gone);
         self.flows.shrink_to(self.flows.len().max(1024) * 2);
-        let flows = &self.flows;
         for i in self.live.values_mut() {
-            *i = flows
-                .binary_search_by_key(i, |f| f.id)
-                .map_or(u32::MAX, |p| p as u32);
+            *i = renumber(*i);
         }
-        // Indices moved: the live flows' entries again, at their times now.
-        self.idle = self
-            .live
-            .values()
-            .filter_map(|&i| flows.get(i as usize).map(|f| Reverse((f.last_ts, i))))
-            .collect();
-        self.closing = self
-            .live
-            .values()
-            .filter_map(|&i| {
-                flows
-                    .get(i as usize)
-                    .and_then(|f| Some((f.closed_at?, f, i)))
-            })
-            .filter(|_| self.close_grace.is_some())
-            .map(|(_, f, i)| Reverse((f.last_ts, i)))
-            .collect();
+        self.idle.renumber(renumber);
+        self.closing.renumber(renumber);
         self.gone = 0;
     }
 
@@ -463,14 +569,10 @@ impl FlowTable {
         // (its key is at most its `last_ts`): those entries are the only
         // ones to look at. One still active goes back in at its last time.
         let mut gone: Vec<u32> = Vec::new();
-        while let Some(&Reverse((t, i))) = self.idle.peek() {
-            if t >= limit {
-                break;
-            }
-            self.idle.pop();
+        for (_, i) in self.idle.take_before(limit) {
             match self.flows.get(i as usize) {
                 Some(f) if f.ended.is_none() && f.last_ts >= limit => {
-                    self.idle.push(Reverse((f.last_ts, i)));
+                    self.idle.push(f.last_ts, i);
                     continue;
                 }
                 _ => {}
@@ -490,14 +592,10 @@ impl FlowTable {
             return;
         };
         let mut gone: Vec<u32> = Vec::new();
-        while let Some(&Reverse((t, i))) = self.closing.peek() {
-            if t >= by {
-                break;
-            }
-            self.closing.pop();
+        for (_, i) in self.closing.take_before(by) {
             match self.flows.get(i as usize) {
                 Some(f) if f.ended.is_none() && f.last_ts >= by => {
-                    self.closing.push(Reverse((f.last_ts, i)));
+                    self.closing.push(f.last_ts, i);
                     continue;
                 }
                 _ => {}
@@ -608,6 +706,97 @@ mod tests {
             max_live,
             idle_timeout: Nanos::from_secs(idle_secs),
         })
+    }
+
+    #[test]
+    fn time_queue_keeps_a_slot_split_by_a_limit() {
+        let s = |ms: u64| Nanos(ms * 1_000_000);
+        let mut q = TimeQueue::default();
+        q.push(s(1_000), 1);
+        q.push(s(4_000), 2);
+        assert_eq!(q.take_before(s(3_000)), vec![(s(1_000), 1)]);
+        // The slot of 0-5 s is in the map now, with flow 2; flow 3 comes to
+        // the same slot after it.
+        q.push(s(4_500), 3);
+        let mut got = q.take_before(s(10_000));
+        got.sort_unstable();
+        assert_eq!(got, vec![(s(4_000), 2), (s(4_500), 3)]);
+        // Split again, then a later slot takes the tail's place.
+        q.push(s(11_000), 4);
+        q.push(s(14_000), 5);
+        assert_eq!(q.take_before(s(12_000)), vec![(s(11_000), 4)]);
+        q.push(s(14_500), 6);
+        q.push(s(21_000), 7);
+        let mut got = q.take_before(s(60_000));
+        got.sort_unstable();
+        assert_eq!(got, vec![(s(14_000), 5), (s(14_500), 6), (s(21_000), 7)]);
+        assert!(q.take_before(Nanos(u64::MAX)).is_empty());
+    }
+
+    #[test]
+    fn time_queue_gives_what_is_before_each_limit_once() {
+        // Entries at growing times with some older ones among them (as
+        // flows put back at their last packet's time), limits that fall
+        // inside slots, on their edges and past a jump; renumbered midway.
+        let mut q = TimeQueue::default();
+        let mut reference: Vec<(Nanos, u32)> = Vec::new();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut now = 0u64;
+        let mut limit = 0u64;
+        for round in 0..400u32 {
+            for j in 0..20u32 {
+                now += rand(700_000_000);
+                if round == 200 && j == 0 {
+                    now += 86_400_000_000_000;
+                }
+                let t = if rand(4) == 0 {
+                    now.saturating_sub(rand(30_000_000_000)).max(limit)
+                } else {
+                    now
+                };
+                let i = round * 20 + j;
+                q.push(Nanos(t), i);
+                reference.push((Nanos(t), i));
+            }
+            if round == 300 {
+                let new_of = |i: u32| {
+                    if i % 3 == 0 {
+                        u32::MAX
+                    } else {
+                        i / 3 * 2 + i % 3 - 1
+                    }
+                };
+                q.renumber(new_of);
+                reference = reference
+                    .into_iter()
+                    .filter(|&(_, i)| i % 3 != 0)
+                    .map(|(t, i)| (t, new_of(i)))
+                    .collect();
+            }
+            limit = match rand(3) {
+                0 => now.saturating_sub(rand(20_000_000_000)),
+                1 => (now / SWEEP_EVERY.0).saturating_sub(rand(4)) * SWEEP_EVERY.0,
+                _ => now.saturating_sub(2_000_000_000),
+            }
+            .max(limit);
+            let mut got = q.take_before(Nanos(limit));
+            let (mut want, keep): (Vec<_>, Vec<_>) =
+                reference.iter().partition(|&&(t, _)| t.0 < limit);
+            reference = keep;
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want, "round {round}, limit {limit}");
+        }
+        let mut rest = q.take_before(Nanos(u64::MAX));
+        rest.sort_unstable();
+        reference.sort_unstable();
+        assert_eq!(rest, reference);
     }
 
     #[test]
