@@ -154,7 +154,7 @@ row() { # row NAME PACKETS BYTES SECS RSS_KIB
 for N in "${PACKETS[@]}"; do
     F=$(gen "$N")
     cat "$F" >/dev/null # page cache
-    BYTES=$(stat -c %s "$F")
+    BYTES=$(stat -L -c %s "$F")
     OUT=$DATA/vc_$N.report.json
     echo "== $N packets ($F, $BYTES bytes), best of $RUNS, $(nproc) cores, $(date -u +%F)"
     read -r t_vc rss_vc < <(measure "$VCSCOPE" read "$F" --format json -o "$OUT")
@@ -233,7 +233,7 @@ fi
 for N in "${FLOODS[@]}"; do
     F=$(gen_flood "$N")
     cat "$F" >/dev/null # page cache
-    BYTES=$(stat -c %s "$F")
+    BYTES=$(stat -L -c %s "$F")
     echo "== flood of $N one-packet flows ($F, $BYTES bytes), best of $RUNS, $(nproc) cores, $(date -u +%F)"
     read -r t_vc rss_vc < <(measure "$VCSCOPE" read "$F" --format ndjson -o "$DATA/flood_$N.report.ndjson")
     read -r t_ceil rss_ceil < <(measure "$CEILING" parse "$F")
