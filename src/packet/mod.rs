@@ -209,6 +209,7 @@ fn be16(buf: &[u8], off: usize) -> Option<u16> {
     Some(u16::from_be_bytes([b[0], b[1]]))
 }
 
+#[inline]
 fn ethernet(frame: &[u8], depth: u8) -> Result<Decoded<'_>, Skip> {
     let mut ethertype = be16(frame, 12).ok_or(Skip::TruncatedLink)?;
     let mut off = 14;
@@ -224,6 +225,7 @@ fn ethernet(frame: &[u8], depth: u8) -> Result<Decoded<'_>, Skip> {
     ether_payload(ethertype, frame.get(off..).unwrap_or_default(), depth)
 }
 
+#[inline]
 fn ether_payload(ethertype: u16, rest: &[u8], depth: u8) -> Result<Decoded<'_>, Skip> {
     match ethertype {
         ETH_IPV4 | ETH_IPV6 => ip(rest, depth),
@@ -280,6 +282,7 @@ fn gtpu(body: &[u8]) -> Option<&[u8]> {
     matches!(inner.first()? >> 4, 4 | 6).then_some(inner)
 }
 
+#[inline]
 fn ip(buf: &[u8], depth: u8) -> Result<Decoded<'_>, Skip> {
     let (slice, _ext_err) = LaxIpSlice::from_slice(buf).map_err(|_| Skip::BadIp)?;
     let src = slice.source_addr();
