@@ -1578,7 +1578,7 @@ pub(crate) fn build_report(
     });
     warnings.add_n("flows-not-held", a.not_held, || {
         format!(
-            "more than {} ended flows of calls held while streaming: later ones are missing from their calls",
+            "more than {} ended flows of calls held for the end (streamed NDJSON, or a JSON report past its bound): later ones are missing from their calls",
             crate::engine::MAX_HELD_ENDED
         )
     });
