@@ -58,25 +58,28 @@ const LINK_LOCAL6: Ipv6Net =
     };
 
 /// The scope of `ip`.
+#[inline]
 pub fn scope_of(ip: IpAddr) -> Scope {
     match ip {
         IpAddr::V4(v4) => scope_of_v4(v4.octets()),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return scope_of(IpAddr::V4(v4));
-            }
-            if ULA.contains(&v6) {
-                Scope::Ula
-            } else if LINK_LOCAL6.contains(&v6) {
-                Scope::LinkLocal
-            } else if v6.is_loopback() {
-                Scope::Loopback
-            } else if v6.is_multicast() || v6.is_unspecified() {
-                Scope::Special
-            } else {
-                Scope::Public
-            }
-        }
+        IpAddr::V6(v6) => scope_of_v6(v6),
+    }
+}
+
+fn scope_of_v6(v6: std::net::Ipv6Addr) -> Scope {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return scope_of_v4(v4.octets());
+    }
+    if ULA.contains(&v6) {
+        Scope::Ula
+    } else if LINK_LOCAL6.contains(&v6) {
+        Scope::LinkLocal
+    } else if v6.is_loopback() {
+        Scope::Loopback
+    } else if v6.is_multicast() || v6.is_unspecified() {
+        Scope::Special
+    } else {
+        Scope::Public
     }
 }
 
