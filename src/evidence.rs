@@ -214,6 +214,15 @@ impl FlowState {
         }
         if let Some(m) = &mut self.media {
             m.dtls_asm = None;
+            // An ended flow may be held for its call: its lists no longer
+            // grow, so their spare room goes.
+            m.streams.shrink_to_fit();
+            for s in &mut m.streams {
+                s.series.shrink_to_fit();
+            }
+        }
+        if let Some(st) = &mut self.stun {
+            st.mapped.shrink_to_fit();
         }
         if let Some(t) = &mut self.tls {
             t.release();

@@ -133,6 +133,11 @@ impl Series {
         self.width_s *= 2.0;
     }
 
+    /// Gives back the room kept for points to come.
+    pub fn shrink_to_fit(&mut self) {
+        self.points.shrink_to_fit();
+    }
+
     pub fn width_s(&self) -> f64 {
         self.width_s
     }
