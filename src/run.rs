@@ -392,34 +392,6 @@ impl<'a> Streamer<'a> {
         }
     }
 
-    #[inline]
-    fn after(&mut self) {
-        if self.an.ended_pending() {
-            let out = &mut *self.out;
-            out.set_time(self.an.now());
-            // The sink counts what it cannot write (never an error here).
-            self.an.stream_ended(&mut |f| {
-                let _ = crate::report::write_flow_record(out, f);
-            });
-        }
-        let Some(every) = self.interval else { return };
-        let now = self.an.now();
-        let next = *self.next_beat.get_or_insert(now + every);
-        if now >= next {
-            self.out.set_time(now);
-            let rec = self.an.interval_report(next, self.before);
-            let _ = crate::report::write_record(&mut *self.out, "interval", &rec);
-            self.before = (rec.packets, rec.bytes);
-            // Silence longer than an interval gives one record, not many.
-            let mut n = next + every;
-            if n <= now {
-                n = now + every;
-            }
-            self.next_beat = Some(n);
-            let _ = self.out.flush();
-        }
-    }
-
     fn flush(&mut self) {
         let _ = self.out.flush();
     }
@@ -465,10 +437,44 @@ impl Drives for Streamer<'_> {
     fn analyzer(&mut self) -> &mut crate::engine::Analyzer {
         self.an
     }
+
     #[inline]
     fn after(&mut self) {
-        Streamer::after(self);
+        if self.an.ended_pending() {
+            let out = &mut *self.out;
+            out.set_time(self.an.now());
+            // The sink counts what it cannot write (never an error here).
+            self.an.stream_ended(&mut |f| {
+                let _ = crate::report::write_flow_record(out, f);
+            });
+        }
+        let Some(every) = self.interval else { return };
+        let now = self.an.now();
+        let next = *self.next_beat.get_or_insert(now + every);
+        if now >= next {
+            self.out.set_time(now);
+            let rec = self.an.interval_report(next, self.before);
+            let _ = crate::report::write_record(&mut *self.out, "interval", &rec);
+            self.before = (rec.packets, rec.bytes);
+            // Silence longer than an interval gives one record, not many.
+            let mut n = next + every;
+            if n <= now {
+                n = now + every;
+            }
+            self.next_beat = Some(n);
+            let _ = self.out.flush();
+        }
     }
+}
+
+/// Adds a warning the run itself found (the analysis counted none of its
+/// kind) to the report.
+fn add_warning(report: &mut Report, kind: &str, count: u64, example: String) {
+    report.warnings.push(crate::report::WarningOut {
+        kind: kind.into(),
+        count,
+        example,
+    });
 }
 
 /// Ended flows a JSON report holds before entries are written early: the
@@ -495,40 +501,43 @@ impl Spilling {
         an: &crate::engine::Analyzer,
     ) -> Option<SpillReader> {
         if let Some(why) = self.failed {
-            report.warnings.push(crate::report::WarningOut {
-                kind: "flows-not-written-early".into(),
-                count: 1,
-                example: format!(
+            add_warning(
+                report,
+                "flows-not-written-early",
+                1,
+                format!(
                     "more than {} ended flows held, and no temporary file for their \
                      entries ({why}): every flow stayed in memory",
                     SPILL_AFTER
                 ),
-            });
+            );
         }
         let sp = self.spill.as_mut()?;
         streamed(report, an);
         // Flows only counted in `other_flows` have no entry to write.
         if sp.entries() > 0 {
-            report.warnings.push(crate::report::WarningOut {
-                kind: "flows-written-early".into(),
-                count: sp.entries() as u64,
-                example: format!(
+            add_warning(
+                report,
+                "flows-written-early",
+                sp.entries() as u64,
+                format!(
                     "more than {} ended flows held: entries written when their flow ended, \
-                 from what was known then, as streamed NDJSON does",
+                     from what was known then, as streamed NDJSON does",
                     SPILL_AFTER
                 ),
-            });
+            );
         }
         let (lost, error) = sp.lost();
         if lost > 0 {
-            report.warnings.push(crate::report::WarningOut {
-                kind: "flows-lost".into(),
-                count: lost,
-                example: format!(
+            add_warning(
+                report,
+                "flows-lost",
+                lost,
+                format!(
                     "entries the temporary file did not take: {}",
                     error.unwrap_or_default()
                 ),
-            });
+            );
         }
         self.spill.map(Spill::into_reader)
     }
@@ -541,17 +550,6 @@ struct Spiller<'a> {
 }
 
 impl Spiller<'_> {
-    #[inline]
-    fn after(&mut self) {
-        if let Some(sp) = self.spill.spill.as_mut() {
-            if self.an.ended_pending() {
-                self.an.stream_ended(&mut |f| sp.write(f));
-            }
-        } else if self.an.held_ended() > SPILL_AFTER && self.start() {
-            self.after();
-        }
-    }
-
     /// Starts writing entries early; false if no temporary file could be
     /// made (then never tried again).
     fn start(&mut self) -> bool {
@@ -587,9 +585,16 @@ impl Drives for Spiller<'_> {
     fn analyzer(&mut self) -> &mut crate::engine::Analyzer {
         self.an
     }
+
     #[inline]
     fn after(&mut self) {
-        Spiller::after(self);
+        if let Some(sp) = self.spill.spill.as_mut() {
+            if self.an.ended_pending() {
+                self.an.stream_ended(&mut |f| sp.write(f));
+            }
+        } else if self.an.held_ended() > SPILL_AFTER && self.start() {
+            self.after();
+        }
     }
 }
 
@@ -975,18 +980,10 @@ fn finish_streamed(
     let st = sink.stats().clone();
     let example = || st.first_error.clone().unwrap_or_default();
     if st.records_lost > 0 {
-        report.warnings.push(crate::report::WarningOut {
-            kind: "records-lost".into(),
-            count: st.records_lost,
-            example: example(),
-        });
+        add_warning(&mut report, "records-lost", st.records_lost, example());
     }
     if st.output_errors > 0 {
-        report.warnings.push(crate::report::WarningOut {
-            kind: "output-errors".into(),
-            count: st.output_errors,
-            example: example(),
-        });
+        add_warning(&mut report, "output-errors", st.output_errors, example());
     }
     let _ = report.write_ndjson(&mut sink);
     let end = sink.finish();

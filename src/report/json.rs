@@ -333,28 +333,21 @@ fn write_merged(
     let mut held = flows.iter().peekable();
     let mut first = true;
     loop {
-        let early = spilled.peek_id();
-        let next_held = held.peek().map(|f| f.id);
-        if early.is_none() && next_held.is_none() {
-            return Ok(());
-        }
+        // The lower id next; an entry of the report when neither is left
+        // in the file.
+        let held_next = match (held.peek().map(|f| f.id), spilled.peek_id()) {
+            (None, None) => return Ok(()),
+            (Some(h), Some(e)) => h < e,
+            (h, _) => h.is_some(),
+        };
         if !first {
             w.write_all(b",")?;
         }
         first = false;
-        match (early, next_held) {
-            (Some(e), Some(h)) if h < e => {
-                if let Some(f) = held.next() {
-                    w.write_flows(std::slice::from_ref(f))?;
-                }
-            }
-            (Some(_), _) => {
+        match held.next_if(|_| held_next) {
+            Some(f) => w.write_flows(std::slice::from_ref(f))?,
+            None => {
                 spilled.next_into(&mut *w)?;
-            }
-            (None, _) => {
-                if let Some(f) = held.next() {
-                    w.write_flows(std::slice::from_ref(f))?;
-                }
             }
         }
     }
