@@ -76,7 +76,10 @@ CREATE TABLE IF NOT EXISTS vcscope.calls (
     user_agents Array(String),
     signalling_flows Array(UInt64),
     flow_ids Array(UInt64),
-    findings Array(String)
+    findings Array(String),
+    -- media flows still open when the record was written (a minute after
+    -- the call ended); their own records come when they end
+    flows_open Array(UInt64)
 ) ENGINE = MergeTree()
 PARTITION BY toYYYYMM(toDateTime(toUInt32(first_ts)))
 ORDER BY (sensor, first_ts, call_id);

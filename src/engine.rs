@@ -144,6 +144,38 @@ pub struct Analyzer {
     /// Streaming: the app of each internal socket, learnt from the flows
     /// ended so far (at most `MAX_SOCKETS`).
     pub(crate) sockets: SocketApps,
+    /// Streaming: what the records written before the end leave for it.
+    pub(crate) written: Written,
+}
+
+/// Streaming NDJSON: call records written as calls end, and the flows of
+/// calls let go once nothing can join them any more
+/// (`Analyzer::stream_settled`), leave this for the records of the end.
+#[derive(Default)]
+pub(crate) struct Written {
+    /// On: calls are written as they end and settled flows let go.
+    pub(crate) on: bool,
+    /// SIP call records written as the calls ended.
+    pub(crate) sip_calls: u64,
+    /// Leak records written once their flows were let go.
+    pub(crate) leaks: u64,
+    /// Inferred call records written as their flows settled; later ones
+    /// are numbered on from them.
+    pub(crate) inferred: usize,
+    /// Flows still open when their call's record was written → the call's
+    /// id, which their own records name. An entry leaves when its flow
+    /// ends, so this is bounded by the live flows.
+    pub(crate) flow_calls: rustc_hash::FxHashMap<u32, Box<str>>,
+    /// Flows of a leak that belong to a call written already → its id
+    /// (bounded by the leak table).
+    pub(crate) leak_calls: rustc_hash::FxHashMap<u32, Box<str>>,
+    /// The media of flows let go before the end, per relay.
+    pub(crate) relay_use: crate::calls::relay::RelayUse,
+    /// TURN servers over TLS or DTLS found in flows let go before the end
+    /// (at most `MAX_RELAYS`).
+    pub(crate) tls_relays: crate::calls::relay::TlsRelays,
+    /// Packet time of the next look for ended calls and settled flows.
+    pub(crate) next_sweep: Option<Nanos>,
 }
 
 /// Streaming: a closed TCP connection ends once silent this long (packet
@@ -155,7 +187,10 @@ pub(crate) const MAX_HELD_ENDED: usize = 65_536;
 /// The app of each internal socket (`None`: two apps used it); learnt and
 /// lent in `assemble`.
 #[derive(Default)]
-pub(crate) struct SocketApps(pub(crate) rustc_hash::FxHashMap<SocketKey, Option<Box<str>>>);
+pub(crate) struct SocketApps(
+    /// The app (`None`: two apps), and the end of the latest flow that taught it.
+    pub(crate) rustc_hash::FxHashMap<SocketKey, (Option<Box<str>>, Nanos)>,
+);
 
 /// An internal endpoint and its transport.
 pub(crate) type SocketKey = (crate::net::Endpoint, crate::net::Transport);
@@ -184,6 +219,7 @@ impl Analyzer {
             app_bytes: Default::default(),
             deferred: Default::default(),
             sockets: Default::default(),
+            written: Default::default(),
         }
     }
 
@@ -450,7 +486,7 @@ impl Analyzer {
     pub fn vitals(&self) -> (usize, usize, u64) {
         (
             self.flows.live_count(),
-            self.ctx.calls.calls().len(),
+            self.ctx.calls.live(),
             self.ctx.dropped,
         )
     }

@@ -445,6 +445,12 @@ impl FlowTable {
         &self.flows
     }
 
+    /// The index of flow `id` while it is in the table (the table keeps
+    /// its flows in id order).
+    pub fn find(&self, id: u32) -> Option<usize> {
+        self.flows.binary_search_by_key(&id, |f| f.id).ok()
+    }
+
     pub fn live_count(&self) -> usize {
         self.live.len()
     }

@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::assemble::stream::Streamed;
 use crate::capture::{self, CaptureError, CaptureOptions, LiveOptions};
 use crate::cli::{Cli, Command, CommonArgs};
 use crate::engine::Config;
@@ -80,7 +81,12 @@ pub fn run(cli: Cli) -> i32 {
             };
             let mut spill = Spilling::default();
             let res = if let Some(sink) = sink.as_mut() {
+                // An exported call's flows must stay for the export.
+                let calls = a.export_call.is_none() && a.export_calls.is_none();
                 crate::shard::run(&config(&a.common), 1, |an| {
+                    if calls {
+                        an.write_calls_as_they_end();
+                    }
                     let mut s = Streamer::new(an, sink, interval);
                     let r = capture::read_files(&paths, &opts, &mut s);
                     s.end();
@@ -253,6 +259,7 @@ pub fn run(cli: Cli) -> i32 {
                     }
                     return capture::live(&o, stop, an, |an| alive(an));
                 };
+                an.write_calls_as_they_end();
                 let mut s = Streamer::new(an, sink, interval);
                 let r = capture::live(&o, stop, &mut s, |s| {
                     alive(s.an);
@@ -363,6 +370,8 @@ fn streamed(report: &mut Report, an: &crate::engine::Analyzer) {
         .flows
         .retain(|f| f.ended == "capture-end" || an.flow_deferred(f.id));
     report.flows_streamed = usize::try_from(an.flows_streamed()).unwrap_or(usize::MAX);
+    report.calls_streamed = usize::try_from(an.calls_streamed()).unwrap_or(usize::MAX);
+    report.leaks_streamed = usize::try_from(an.leaks_streamed()).unwrap_or(usize::MAX);
 }
 
 /// Streaming NDJSON: the analyzer takes the frames, and flow records are
@@ -446,6 +455,19 @@ impl Drives for Streamer<'_> {
             // The sink counts what it cannot write (never an error here).
             self.an.stream_ended(&mut |f| {
                 let _ = crate::report::write_flow_record(out, f);
+            });
+        }
+        {
+            let out = &mut *self.out;
+            let now = self.an.now();
+            self.an.stream_settled(&mut |r| {
+                out.set_time(now);
+                let _ = match r {
+                    Streamed::Flow(f) => crate::report::write_flow_record(out, f),
+                    Streamed::Call(c) => crate::report::write_record(out, "call", c),
+                    Streamed::CallQuality(q) => crate::report::write_record(out, "call_quality", q),
+                    Streamed::Leak(l) => crate::report::write_record(out, "leak", l),
+                };
             });
         }
         let Some(every) = self.interval else { return };

@@ -214,10 +214,38 @@ pub struct SipCounts {
     pub responses: std::collections::BTreeMap<u16, u64>,
 }
 
+/// A call's place in the table. Indices (`base` + position) are never
+/// reused, so a flow's call index stays right after its call left.
+#[derive(Debug)]
+enum Slot {
+    /// Tracked: its messages update it and media flows attach to it.
+    Live(Box<Call>),
+    /// Its record was written (streaming, [`CallTable::mark_written`]): read
+    /// only, and kept while media flows of it are open (`open`), whose
+    /// records still read its SDP.
+    Written { call: Box<Call>, open: Vec<u32> },
+    /// Written and let go. Its Call-ID stays known (late messages of the
+    /// dialog make no new call) until the slot leaves the front.
+    Gone(Box<str>),
+}
+
+impl Slot {
+    fn live_mut(&mut self) -> Option<&mut Call> {
+        match self {
+            Slot::Live(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
 /// All calls of an analysis.
 #[derive(Debug)]
 pub struct CallTable {
-    calls: Vec<Call>,
+    calls: std::collections::VecDeque<Slot>,
+    /// Index of the first slot.
+    base: u32,
+    /// Calls tracked now (`Slot::Live`): bounded by `max_calls`.
+    live: usize,
     by_id: FxHashMap<Box<str>, u32>,
     media_index: FxHashMap<Endpoint, (u32, u16)>,
     /// ICE username fragments (a=ice-ufrag) → call and m-line (bounded by max_calls * MAX_MEDIA).
@@ -265,7 +293,9 @@ fn owned(s: &str, max: usize) -> String {
 impl CallTable {
     pub fn new(max_calls: usize) -> Self {
         CallTable {
-            calls: Vec::new(),
+            calls: Default::default(),
+            base: 0,
+            live: 0,
             by_id: FxHashMap::default(),
             media_index: FxHashMap::default(),
             ufrag_index: FxHashMap::default(),
@@ -278,12 +308,94 @@ impl CallTable {
         }
     }
 
-    pub fn calls(&self) -> &[Call] {
-        &self.calls
+    /// The calls tracked now (not yet written), in the order they began.
+    pub fn calls(&self) -> impl Iterator<Item = &Call> + '_ {
+        self.calls.iter().filter_map(|s| match s {
+            Slot::Live(c) => Some(&**c),
+            _ => None,
+        })
     }
 
+    /// Calls tracked now.
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
+    /// Call `idx`, tracked or written but still read by open media flows.
     pub fn get(&self, idx: u32) -> Option<&Call> {
-        self.calls.get(idx as usize)
+        match self.calls.get(idx.checked_sub(self.base)? as usize)? {
+            Slot::Live(c) | Slot::Written { call: c, .. } => Some(c),
+            Slot::Gone(_) => None,
+        }
+    }
+
+    /// Whether call `idx` is tracked (its record not written yet).
+    pub fn is_live(&self, idx: u32) -> bool {
+        idx.checked_sub(self.base)
+            .and_then(|i| self.calls.get(i as usize))
+            .is_some_and(|s| matches!(s, Slot::Live(_)))
+    }
+
+    /// Call `idx` while it is tracked.
+    fn get_live_mut(&mut self, idx: u32) -> Option<&mut Call> {
+        match self.calls.get_mut(idx.checked_sub(self.base)? as usize)? {
+            Slot::Live(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The tracked calls, with their indices.
+    pub fn indexed(&self) -> impl Iterator<Item = (u32, &Call)> + '_ {
+        let base = self.base;
+        self.calls
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, s)| match s {
+                Slot::Live(c) => Some((base + i as u32, &**c)),
+                _ => None,
+            })
+    }
+
+    /// Streaming: call `idx`'s record is written. It is tracked no more
+    /// (its SDP's endpoints and ICE fragments attach no new flow, its
+    /// dialog's later messages are counted only) and is kept read-only
+    /// while the media flows `open` are.
+    pub fn mark_written(&mut self, idx: u32, open: Vec<u32>) {
+        let Some(slot) = idx
+            .checked_sub(self.base)
+            .and_then(|i| self.calls.get_mut(i as usize))
+        else {
+            return;
+        };
+        let Slot::Live(call) = std::mem::replace(slot, Slot::Gone(Box::from(""))) else {
+            return;
+        };
+        self.live -= 1;
+        self.media_index.retain(|_, (c, _)| *c != idx);
+        self.ufrag_index.retain(|_, (c, _)| *c != idx);
+        *slot = Slot::Written { call, open };
+    }
+
+    /// Streaming: written calls whose open media flows all ended (`open`
+    /// says which still are) are let go, and the slots let go at the front
+    /// leave, with their Call-IDs.
+    pub fn release_written(&mut self, mut open: impl FnMut(u32) -> bool) {
+        for slot in self.calls.iter_mut() {
+            if let Slot::Written { call, open: flows } = slot {
+                flows.retain(|&f| open(f));
+                if flows.is_empty() {
+                    let id = std::mem::take(&mut call.call_id).into_boxed_str();
+                    *slot = Slot::Gone(id);
+                }
+            }
+        }
+        while let Some(Slot::Gone(id)) = self.calls.front() {
+            if self.by_id.get(&**id) == Some(&self.base) {
+                self.by_id.remove(&**id);
+            }
+            self.calls.pop_front();
+            self.base += 1;
+        }
     }
 
     /// The call and m-line whose SDP announced `ep`, if any.
@@ -319,8 +431,7 @@ impl CallTable {
             log.push((self.frame, call, media, flow_id));
         }
         if let Some(m) = self
-            .calls
-            .get_mut(call as usize)
+            .get_live_mut(call)
             .and_then(|c| c.media.get_mut(media as usize))
         {
             if !m.flows.contains(&flow_id) && m.flows.len() < MAX_FLOWS_PER_MEDIA {
@@ -331,14 +442,14 @@ impl CallTable {
 
     /// Every signalling flow id the calls name.
     pub fn visit_signalling(&self, mut visit: impl FnMut(u32)) {
-        for c in &self.calls {
+        for c in self.calls() {
             c.signalling_flows.iter().for_each(|&f| visit(f));
         }
     }
 
     /// Renumbers the signalling flows of every call.
     pub fn remap_signalling(&mut self, map: impl Fn(u32) -> u32) {
-        for c in &mut self.calls {
+        for c in self.calls.iter_mut().filter_map(Slot::live_mut) {
             for f in &mut c.signalling_flows {
                 *f = map(*f);
             }
@@ -348,7 +459,7 @@ impl CallTable {
     /// Attaches media flows anew from every worker thread's log (flow ids
     /// already renumbered), in frame order.
     pub fn replay_attachments(&mut self, mut log: Vec<(u64, u32, u16, u32)>) {
-        for c in &mut self.calls {
+        for c in self.calls.iter_mut().filter_map(Slot::live_mut) {
             for m in &mut c.media {
                 m.flows.clear();
             }
@@ -404,14 +515,21 @@ impl CallTable {
         let idx = match self.by_id.get(call_id) {
             Some(&i) => i,
             None if creates => {
-                if self.calls.len() >= self.max_calls {
+                if self.live >= self.max_calls {
                     self.dropped += 1;
                     return (None, facts);
                 }
-                let i = self.calls.len() as u32;
+                let Some(i) = u32::try_from(self.calls.len())
+                    .ok()
+                    .and_then(|n| n.checked_add(self.base))
+                else {
+                    self.dropped += 1;
+                    return (None, facts);
+                };
                 let from_tag = msg.from().and_then(|f| f.tag).map(|t| owned(t, 128));
                 let is_req = msg.is_request();
-                self.calls.push(Call {
+                self.live += 1;
+                self.calls.push_back(Slot::Live(Box::new(Call {
                     call_id: owned(call_id, 256),
                     from: msg.from().map(|f| owned(f.uri, 256)),
                     to: msg.to().map(|t| owned(t.uri, 256)),
@@ -432,16 +550,17 @@ impl CallTable {
                     findings: Vec::new(),
                     events: Vec::new(),
                     events_dropped: 0,
-                });
+                })));
                 self.by_id.insert(call_id.into(), i);
                 i
             }
             None => {
-                facts.orphan = in_invite_dialog && self.calls.len() < self.max_calls;
+                facts.orphan = in_invite_dialog && self.live < self.max_calls;
                 return (None, facts);
             }
         };
-        let Some(call) = self.calls.get_mut(idx as usize) else {
+        // A written call's late messages are counted only.
+        let Some(call) = self.get_live_mut(idx) else {
             return (None, facts);
         };
         call.last_ts = call.last_ts.max(pkt.ts);
@@ -935,7 +1054,7 @@ a=candidate:1 1 UDP 100 203.0.113.9 41000 typ srflx raddr 10.0.0.5 rport 4000\r\
             assert_eq!(idx, None, "{:?}", std::str::from_utf8(m));
             assert!(facts.orphan, "{:?}", std::str::from_utf8(m));
         }
-        assert!(t.calls().is_empty());
+        assert_eq!(t.calls().count(), 0);
         assert_eq!(t.sip.requests.get("BYE"), Some(&1));
         assert_eq!(t.sip.responses.get(&200), Some(&1));
     }
@@ -972,6 +1091,42 @@ a=candidate:1 1 UDP 100 203.0.113.9 41000 typ srflx raddr 10.0.0.5 rport 4000\r\
         assert_eq!(idx, None);
         assert!(!facts.orphan, "REGISTER has no dialog");
         assert_eq!(t.sip.requests.get("REGISTER"), Some(&1));
-        assert!(t.calls().is_empty());
+        assert_eq!(t.calls().count(), 0);
+    }
+
+    /// A call whose record was written (streaming) is kept read-only while
+    /// its open media flows last, then let go; its Call-ID stays known
+    /// until its slot leaves the front, and its place in the table is free
+    /// for a new call at once. Indices are never reused.
+    #[test]
+    fn written_calls_free_their_place_and_keep_their_index() {
+        let mut t = CallTable::new(1);
+        let invite = request("INVITE", None, "1 INVITE");
+        let (idx, _) = t.on_message(&SipMessage::parse(&invite).unwrap(), pkt());
+        assert_eq!(idx, Some(0));
+        t.mark_written(0, vec![7]);
+        assert_eq!(t.live(), 0);
+        assert_eq!(t.calls().count(), 0);
+        assert_eq!(t.get(0).map(|c| c.call_id.as_str()), Some("orphan1"));
+        // A late BYE of the dialog is counted, and changes nothing.
+        let bye = request("BYE", Some("b"), "2 BYE");
+        let (idx, facts) = t.on_message(&SipMessage::parse(&bye).unwrap(), pkt());
+        assert_eq!((idx, facts.orphan), (None, false));
+        assert_eq!(t.get(0).unwrap().state, CallState::Attempted);
+        // Its place is free: another dialog is tracked, at the next index.
+        let other = String::from_utf8(request("INVITE", None, "1 INVITE"))
+            .unwrap()
+            .replace("orphan1", "second");
+        let (idx, _) = t.on_message(&SipMessage::parse(other.as_bytes()).unwrap(), pkt());
+        assert_eq!(idx, Some(1));
+        // While flow 7 is open the written call stays; then it goes, and
+        // its slot leaves the front with its Call-ID.
+        t.release_written(|f| f == 7);
+        assert!(t.get(0).is_some());
+        t.release_written(|_| false);
+        assert!(t.get(0).is_none());
+        assert_eq!(t.get(1).map(|c| c.call_id.as_str()), Some("second"));
+        assert!(!t.by_id.contains_key("orphan1"));
+        assert!(t.is_live(1) && !t.is_live(0));
     }
 }

@@ -23,6 +23,14 @@ use crate::scope::scope_of;
 const JOIN_GAP_S: f64 = 30.0;
 /// Signalling looked for this long before the media starts.
 const SIGNALLING_BEFORE_S: f64 = 300.0;
+/// The furthest (seconds of packet time) a flow of a client reaches in
+/// inferring its calls: a media flow joins the call of media that ended at
+/// most [`JOIN_GAP_S`] before it began, and STUN and signalling flows are
+/// the call's if they ended at most [`SIGNALLING_BEFORE_S`] before its
+/// media began. A flow that began later than this after every flow of its
+/// addresses ended has no call in common with them.
+pub const REACH_S: u64 = 330;
+const _: () = assert!(REACH_S as f64 >= JOIN_GAP_S + SIGNALLING_BEFORE_S);
 
 fn ip(s: &str) -> Option<IpAddr> {
     s.parse().ok()
@@ -179,7 +187,18 @@ pub struct InferredFacts {
 }
 
 /// Infers calls from media flows that no SIP call claimed.
+#[cfg(test)]
 pub fn infer_calls(flows: &[FlowOut], relays: &[RelayOut]) -> Vec<(CallOut, InferredFacts)> {
+    infer_calls_after(flows, relays, 0)
+}
+
+/// [`infer_calls`] numbering the calls on from `before` (calls inferred
+/// and written earlier).
+pub fn infer_calls_after(
+    flows: &[FlowOut],
+    relays: &[RelayOut],
+    before: usize,
+) -> Vec<(CallOut, InferredFacts)> {
     let media: Vec<&FlowOut> = flows
         .iter()
         .filter(|f| f.call_id.is_none() && is_media(f))
@@ -243,7 +262,7 @@ pub fn infer_calls(flows: &[FlowOut], relays: &[RelayOut]) -> Vec<(CallOut, Infe
         .enumerate()
         .map(|(n, (client, fs))| {
             let near = by_ip.get(client.as_str()).map_or(&[][..], Vec::as_slice);
-            one_call(n + 1, &client, &fs, near, relays)
+            one_call(before + n + 1, &client, &fs, near, relays)
         })
         .collect()
 }
@@ -478,6 +497,7 @@ fn one_call(
     };
     let call = CallOut {
         countries: Vec::new(),
+        flows_open: Vec::new(),
         call_id: format!("inferred-{n}"),
         from: None,
         to: None,

@@ -121,18 +121,39 @@ impl LeakTable {
     pub fn to_report(&self) -> Vec<LeakOut> {
         let mut v: Vec<(&Key, &Rec)> = self.map.iter().collect();
         v.sort_by_key(|a| (a.1.first_ts, a.1.frame, a.1.order));
-        v.into_iter()
-            .map(|(k, r)| LeakOut {
-                address: k.address.to_string(),
-                scope: r.scope.as_str(),
-                where_: k.where_,
-                flow_id: k.flow_id,
-                call_id: None,
-                exposed_to: k.exposed_to.to_string(),
-                first_ts: r.first_ts.as_secs_f64(),
-                count: r.count,
-            })
-            .collect()
+        v.into_iter().map(|(k, r)| leak_out(k, r)).collect()
+    }
+
+    /// Streaming: takes out the leaks of the flows `done` says will see no
+    /// more packets, in the order of [`LeakTable::to_report`], for their
+    /// records to be written now and their memory freed.
+    pub fn take_done(&mut self, mut done: impl FnMut(u32) -> bool) -> Vec<LeakOut> {
+        if self.map.is_empty() {
+            return Vec::new();
+        }
+        let mut v: Vec<(Key, Rec)> = Vec::new();
+        self.map.retain(|k, r| {
+            let d = done(k.flow_id);
+            if d {
+                v.push((*k, *r));
+            }
+            !d
+        });
+        v.sort_by_key(|a| (a.1.first_ts, a.1.frame, a.1.order));
+        v.iter().map(|(k, r)| leak_out(k, r)).collect()
+    }
+}
+
+fn leak_out(k: &Key, r: &Rec) -> LeakOut {
+    LeakOut {
+        address: k.address.to_string(),
+        scope: r.scope.as_str(),
+        where_: k.where_,
+        flow_id: k.flow_id,
+        call_id: None,
+        exposed_to: k.exposed_to.to_string(),
+        first_ts: r.first_ts.as_secs_f64(),
+        count: r.count,
     }
 }
 

@@ -272,7 +272,7 @@ impl RelayTable {
 /// the relay's address, whether or not they carried STUN too. A TURN
 /// allocation whose flows carry only STUN relayed nothing: the media, if
 /// any, went another way.
-pub fn mark_use(relays: &mut [RelayOut], flows: &[FlowOut]) {
+pub fn mark_use(relays: &mut [RelayOut], flows: &[FlowOut], earlier: &RelayUse) {
     let mut at: FxHashMap<(&str, u16, &str), usize> = FxHashMap::default();
     for (i, r) in relays.iter().enumerate() {
         at.entry((r.ip.as_str(), r.port, r.transport)).or_insert(i);
@@ -280,22 +280,30 @@ pub fn mark_use(relays: &mut [RelayOut], flows: &[FlowOut]) {
     let mut on_flows = vec![0u64; relays.len()];
     let mut channel_data_flows = vec![false; relays.len()];
     for f in flows {
-        let p = |x: &str| f.protocols.contains(&x);
-        let media = ["rtp", "srtp", "rtcp", "srtcp", "zrtp", "turn-channeldata"]
-            .iter()
-            .any(|x| p(x))
-            || f.encryption == "dtls-srtp";
-        if !media {
+        let Some((packets, channel_data)) = media_packets(f) else {
             continue;
-        }
-        let packets = f
-            .packets
-            .saturating_sub(f.stun.as_ref().map_or(0, |s| s.messages));
+        };
         let src = at.get(&(f.src.ip.as_str(), f.src.port, f.transport));
         let dst = at.get(&(f.dst.ip.as_str(), f.dst.port, f.transport));
         for &i in src.into_iter().chain(dst.filter(|d| Some(*d) != src)) {
             on_flows[i] += packets;
-            channel_data_flows[i] |= p("turn-channeldata");
+            channel_data_flows[i] |= channel_data;
+        }
+    }
+    if !earlier.0.is_empty() {
+        for (i, r) in relays.iter().enumerate() {
+            let Ok(ip) = r.ip.parse() else { continue };
+            let transport = match r.transport {
+                "tcp" => Transport::Tcp,
+                "udp" => Transport::Udp,
+                _ => continue,
+            };
+            if let Some(&(packets, channel_data)) =
+                earlier.0.get(&(Endpoint { ip, port: r.port }, transport))
+            {
+                on_flows[i] += packets;
+                channel_data_flows[i] |= channel_data;
+            }
         }
     }
     for (i, r) in relays.iter_mut().enumerate() {
@@ -310,6 +318,61 @@ pub fn mark_use(relays: &mut [RelayOut], flows: &[FlowOut]) {
             "tls" | "dtls" => None,
             _ => Some(r.relayed_packets > 0),
         };
+    }
+}
+
+/// A flow's media packets (not STUN) and whether it carried ChannelData,
+/// `None` when it carried no media.
+fn media_packets(f: &FlowOut) -> Option<(u64, bool)> {
+    let p = |x: &str| f.protocols.contains(&x);
+    let media = ["rtp", "srtp", "rtcp", "srtcp", "zrtp", "turn-channeldata"]
+        .iter()
+        .any(|x| p(x))
+        || f.encryption == "dtls-srtp";
+    media.then(|| {
+        let stun = f.stun.as_ref().map_or(0, |s| s.messages);
+        (f.packets.saturating_sub(stun), p("turn-channeldata"))
+    })
+}
+
+/// Streaming: TURN servers over TLS or DTLS found in flows let go before
+/// the end, for the relays of the end (`turn_over_tls` in src/assemble).
+#[derive(Debug, Default)]
+pub struct TlsRelays(pub Vec<RelayOut>);
+
+/// Streaming: the media of flows let go before the end, per relay they
+/// ran through, for [`mark_use`] at the end (whose flows no longer hold
+/// them). Only relays in the table are counted, so it is bounded by it.
+#[derive(Debug, Default)]
+pub struct RelayUse(FxHashMap<(Endpoint, Transport), (u64, bool)>);
+
+impl RelayUse {
+    /// Counts flow `f` (between `src` and `dst` over `transport`), let go
+    /// now, on the relays of `table` at either end.
+    pub fn add(
+        &mut self,
+        table: &RelayTable,
+        transport: Transport,
+        src: Endpoint,
+        dst: Endpoint,
+        f: &FlowOut,
+    ) {
+        if table.map.is_empty() {
+            return;
+        }
+        let Some((packets, channel_data)) = media_packets(f) else {
+            return;
+        };
+        for ep in [src, dst] {
+            if table.map.contains_key(&(ep, transport)) {
+                let e = self.0.entry((ep, transport)).or_default();
+                e.0 += packets;
+                e.1 |= channel_data;
+            }
+            if src == dst {
+                break;
+            }
+        }
     }
 }
 
@@ -441,7 +504,7 @@ mod tests {
             flow_out(1, ("52.114.250.123", 3478), vec!["stun", "turn"]),
             flow_out(2, ("157.240.203.62", 3478), vec!["srtp", "stun"]),
         ];
-        mark_use(&mut relays, &flows);
+        mark_use(&mut relays, &flows, &RelayUse::default());
         assert_eq!(
             (relays[0].used, relays[0].relayed_packets),
             (Some(false), 0)

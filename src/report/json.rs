@@ -57,6 +57,8 @@ impl Report {
             limits,
             call_quality,
             flows_streamed: _,
+            calls_streamed: _,
+            leaks_streamed: _,
         } = self;
         let deal = Deal::new(parts);
         // Smaller pieces for fewer flows, so that the shares hold: at least
@@ -125,9 +127,9 @@ impl Report {
                 vcscope_version: self.vcscope_version,
                 source: &self.source,
                 flows: self.flows.len() + self.flows_streamed,
-                calls: self.calls.len(),
+                calls: self.calls.len() + self.calls_streamed,
                 relays: self.relays.len(),
-                leaks: self.leaks.len(),
+                leaks: self.leaks.len() + self.leaks_streamed,
                 other_flows: self.other_flows.as_ref(),
                 warnings: &self.warnings,
                 limits: &self.limits,

@@ -42,6 +42,14 @@ pub struct Report {
     /// not in the JSON.
     #[serde(skip)]
     pub flows_streamed: usize,
+    /// Call records already written as the calls ended (streaming NDJSON);
+    /// not in the JSON.
+    #[serde(skip)]
+    pub calls_streamed: usize,
+    /// Leak records already written once their flows were let go
+    /// (streaming NDJSON); not in the JSON.
+    #[serde(skip)]
+    pub leaks_streamed: usize,
 }
 
 /// A call's audio quality: its worst-rated audio stream.
@@ -206,8 +214,8 @@ pub struct IntervalOut {
     pub live_flows: usize,
     /// Flow records written so far.
     pub flows_reported: u64,
-    /// SIP calls tracked so far (their verdicts come with the call records
-    /// at the end).
+    /// SIP calls seen so far: tracked now, or ended and written (each
+    /// call's record comes a minute after it ended, or at the end).
     pub sip_calls: usize,
     /// Apps of the flows ended so far, by bytes, at most 10.
     pub top_apps: Vec<AppBytesOut>,
@@ -566,6 +574,11 @@ pub struct CallOut {
     /// Countries the call's far endpoints and relays are in (`--geoip`), sorted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub countries: Vec<String>,
+    /// Streamed NDJSON: the call's media flows still open when its record
+    /// was written (a minute after the call ended); their own records, which
+    /// name the call, come when they end. Absent when none was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flows_open: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]

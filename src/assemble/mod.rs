@@ -22,233 +22,12 @@ use crate::report::{
     CallEndpointOut, CallOut, EndpointOut, FlowOut, LimitsOut, MediaOut, RelayOut, Report,
     RtcpReportedOut, RtpStreamOut, SignallingOut, Source,
 };
+use crate::time::Nanos;
+
+pub(crate) mod stream;
 
 /// The report of the analysis: [`Analyzer`] methods that read it whole.
 impl Analyzer {
-    /// The report of one flow, for streaming it as it ends.
-    pub fn flow_report(&self, idx: u32) -> Option<crate::report::FlowOut> {
-        flow_out(self, idx as usize, None)
-    }
-
-    /// Streaming: writes the record of each flow that ended since the last
-    /// call through `emit` (every flow with `--all-flows`, else those
-    /// `is_vc` would list), then lets it go unless a call may need it at
-    /// the end (a flow of a call kind, or TLS, DTLS or QUIC; at most
-    /// `MAX_HELD_ENDED` of them). The others are counted for
-    /// `other_flows`; a held flow not written yet is decided on at the end
-    /// ([`Analyzer::flow_deferred`]).
-    pub fn stream_ended(&mut self, emit: &mut dyn FnMut(&FlowOut)) {
-        // The flows that ended together (often many at once, when packet
-        // time jumps; up to `ENDED_BATCH` at a time, so that a jump does not
-        // hold every record at once) lend each other their socket's app, as
-        // the final report does over all flows; flows ended earlier lend
-        // theirs too.
-        //
-        // A flow bare by its own state ([`bare_by_state`]) gets no record
-        // unless its socket lends it an app: it has no app to lend, so the
-        // others learn the same without it, and once they have, it is
-        // counted straight away if no app is known for its socket.
-        const ENDED_BATCH: usize = 4096;
-        let idxs = self.take_ended();
-        for batch in idxs.chunks(ENDED_BATCH) {
-            // Boxed: most of a flood's flows are bare, and an entry is
-            // large to move about.
-            let mut ended: Vec<(usize, Option<Box<FlowOut>>)> = batch
-                .iter()
-                .filter_map(|&idx| {
-                    let f = self.flows.get(idx as usize)?;
-                    let bare = !self.all_flows && bare_by_state(f);
-                    Some((
-                        idx as usize,
-                        (!bare).then(|| Box::new(flow_out_of(self, f, None))),
-                    ))
-                })
-                .collect();
-            for (idx, out) in &ended {
-                if let (Some(f), Some(out)) = (self.flows.get(*idx), out) {
-                    self.sockets.learn(f, out, crate::engine::MAX_SOCKETS);
-                }
-            }
-            for (idx, out) in &mut ended {
-                let Some(f) = self.flows.get(*idx) else {
-                    continue;
-                };
-                match out {
-                    Some(out) => self.sockets.lend(f, out),
-                    None if self.sockets.app_of(f).is_some() => {
-                        let mut o = Box::new(flow_out_of(self, f, None));
-                        self.sockets.lend(f, &mut o);
-                        *out = Some(o);
-                    }
-                    None => {}
-                }
-            }
-            for (idx, out) in ended {
-                match out {
-                    Some(out) => self.stream_one(idx, *out, emit),
-                    None => {
-                        if let Some(f) = self.flows.get(idx) {
-                            count_other(&mut self.other, f);
-                        }
-                        self.flows.forget(idx);
-                    }
-                }
-            }
-        }
-        self.flows.compact();
-    }
-
-    /// Streaming, at the end of the capture: ends every live flow. The
-    /// final report builds the entries of those it may list and they wait
-    /// for it (so they get what the calls found), as many as the ended flows
-    /// already held leave room for (`MAX_HELD_ENDED` in all). Past that
-    /// bound (a flood: hundreds of thousands of STUN or media flows live at
-    /// once), a flow's record is written now, in batches, and the flow let
-    /// go, as one that ended earlier would have been: the end then never
-    /// holds more entries than the bound, where it held one per live flow.
-    /// Flows bare by their own state wait too: they get no entry.
-    pub fn stream_capture_end(&mut self, emit: &mut dyn FnMut(&FlowOut)) {
-        const BATCH: usize = 4096;
-        self.stream_ended(emit);
-        let mut room = crate::engine::MAX_HELD_ENDED.saturating_sub(self.flows.held_ended());
-        let overflow = self.flows.live_flows() > room;
-        self.flows.end_all();
-        let ended = self.take_ended();
-        if !overflow {
-            return;
-        }
-        let all_flows = self.all_flows;
-        let mut over = Vec::new();
-        for idx in ended {
-            let Some(f) = self.flows.get_mut(idx as usize) else {
-                continue;
-            };
-            if !all_flows {
-                let bare = f.bare.unwrap_or_else(|| bare_by_state(f));
-                f.bare = Some(bare);
-                if bare {
-                    continue;
-                }
-            }
-            if room > 0 {
-                room -= 1;
-            } else {
-                over.push(idx as usize);
-            }
-        }
-        for batch in over.chunks(BATCH) {
-            let outs: Vec<(usize, FlowOut)> = batch
-                .iter()
-                .filter_map(|&idx| Some((idx, flow_out_of(self, self.flows.get(idx)?, None))))
-                .collect();
-            for (idx, out) in &outs {
-                if let Some(f) = self.flows.get(*idx) {
-                    self.sockets.learn(f, out, crate::engine::MAX_SOCKETS);
-                }
-            }
-            for (idx, mut out) in outs {
-                if let Some(f) = self.flows.get(idx) {
-                    self.sockets.lend(f, &mut out);
-                }
-                self.release_one(idx, out, true, emit);
-            }
-        }
-    }
-
-    /// Streaming: writes (or counts) the record `out` of ended flow `idx`
-    /// and lets the flow go unless a call may need it.
-    fn stream_one(&mut self, idx: usize, out: FlowOut, emit: &mut dyn FnMut(&FlowOut)) {
-        self.release_one(idx, out, false, emit);
-    }
-
-    /// [`Analyzer::stream_one`]; with `no_room`, a flow a call may need
-    /// is let go as when the held flows are at their bound.
-    fn release_one(
-        &mut self,
-        idx: usize,
-        out: FlowOut,
-        no_room: bool,
-        emit: &mut dyn FnMut(&FlowOut),
-    ) {
-        let Some(f) = self.flows.get(idx) else {
-            return;
-        };
-        let (transport, port) = (f.transport, remote_of(f).port);
-        let vc = is_vc(&out);
-        if vc || self.all_flows {
-            emit(&out);
-            self.streamed += 1;
-        }
-        if let Some(app) = &out.app {
-            let n = self.app_bytes.len();
-            match self.app_bytes.get_mut(app.as_str()) {
-                Some(c) => {
-                    c.0 += 1;
-                    c.1 += out.bytes;
-                }
-                None if n < crate::engine::MAX_APPS => {
-                    self.app_bytes.insert(app.clone(), (1, out.bytes));
-                }
-                None => {}
-            }
-        }
-        // TLS, DTLS and QUIC may yet be a call's signalling or a TURN
-        // relay (seen at the end, over all flows): held too.
-        let hold = vc || out.protocols.iter().any(|p| ["tls", "quic"].contains(p));
-        let written = vc || self.all_flows;
-        let full = hold && (no_room || self.flows.held_ended() > crate::engine::MAX_HELD_ENDED);
-        if full {
-            self.not_held += 1;
-        }
-        if !hold || full {
-            if !written {
-                self.other.add(transport, port, out.packets, out.bytes);
-            }
-            self.flows.forget(idx);
-        } else if !written {
-            // Listed or counted at the end, when its call is known.
-            self.deferred.insert(out.id);
-        }
-    }
-
-    /// Streaming: flow `id` ended but its record waits for the end.
-    pub fn flow_deferred(&self, id: u32) -> bool {
-        self.deferred.contains(&id)
-    }
-
-    /// The `interval` record at packet time `ts`; `before` is the packets
-    /// and bytes of the record before.
-    pub fn interval_report(
-        &self,
-        ts: crate::time::Nanos,
-        before: (u64, u64),
-    ) -> crate::report::IntervalOut {
-        let mut apps: Vec<crate::report::AppBytesOut> = self
-            .app_bytes
-            .iter()
-            .map(|(app, &(flows, bytes))| crate::report::AppBytesOut {
-                app: app.clone(),
-                flows,
-                bytes,
-            })
-            .collect();
-        apps.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.app.cmp(&b.app)));
-        apps.truncate(10);
-        let s = &self.stats;
-        crate::report::IntervalOut {
-            ts: ts.as_secs_f64(),
-            packets: s.packets,
-            bytes: s.bytes,
-            dropped: self.ctx.dropped,
-            interval_packets: s.packets.saturating_sub(before.0),
-            interval_bytes: s.bytes.saturating_sub(before.1),
-            live_flows: self.flows.live_flows(),
-            flows_reported: self.streamed,
-            sip_calls: self.ctx.calls.calls().len(),
-            top_apps: apps,
-        }
-    }
-
     /// Ends the analysis and builds the report.
     pub fn finish(self, files: Vec<String>, interface: Option<String>) -> Report {
         self.finish_threads(files, interface, 1)
@@ -286,8 +65,11 @@ impl Analyzer {
 fn with_calls(
     mut leaks: Vec<crate::report::LeakOut>,
     calls: &[CallOut],
+    written: &rustc_hash::FxHashMap<u32, Box<str>>,
 ) -> Vec<crate::report::LeakOut> {
-    let mut call_of: rustc_hash::FxHashMap<u32, &str> = rustc_hash::FxHashMap::default();
+    // Calls written as they ended (streaming) came first.
+    let mut call_of: rustc_hash::FxHashMap<u32, &str> =
+        written.iter().map(|(&id, c)| (id, &**c)).collect();
     for c in calls {
         for &id in &c.flow_ids {
             call_of.entry(id).or_insert(&c.call_id);
@@ -735,7 +517,8 @@ fn flow_out_of(a: &Analyzer, f: &Flow, across: Option<&Across>) -> FlowOut {
     let call_idx = st.sig_call.or(st.media_call.map(|(c, _)| c));
     let call_id = call_idx
         .and_then(|c| a.ctx.calls.get(c))
-        .map(|c| c.call_id.clone());
+        .map(|c| c.call_id.clone())
+        .or_else(|| a.written.flow_calls.get(&f.id).map(|c| c.to_string()));
     let mut findings = st.findings.clone();
     if let Some(s) = st.stun.as_deref() {
         if s.unauthenticated > 0 {
@@ -886,15 +669,42 @@ impl SocketApps {
         for key in Self::sockets_of(f) {
             let full = self.0.len() >= max;
             match self.0.get_mut(&key) {
-                // Two apps on one socket: ambiguous, say nothing.
-                Some(slot) if slot.as_deref() != Some(app.as_str()) => *slot = None,
-                Some(_) => {}
+                Some((slot, at)) => {
+                    // Two apps on one socket: ambiguous, say nothing.
+                    if slot.as_deref() != Some(app.as_str()) {
+                        *slot = None;
+                    }
+                    *at = (*at).max(f.last_ts);
+                }
                 None if !full => {
-                    self.0.insert(key, Some(app.as_str().into()));
+                    self.0.insert(key, (Some(app.as_str().into()), f.last_ts));
                 }
                 None => {}
             }
         }
+    }
+
+    /// Streaming: forgets the sockets no flow taught anything since
+    /// `before`, unless a live flow of `live` (those flows that began
+    /// before the socket was taught, which may still take its app) uses it.
+    pub(crate) fn forget_before<'a>(
+        &mut self,
+        before: Nanos,
+        live: impl Iterator<Item = &'a Flow>,
+    ) {
+        if !self.0.values().any(|(_, at)| *at < before) {
+            return;
+        }
+        let mut used: rustc_hash::FxHashMap<crate::engine::SocketKey, Nanos> = Default::default();
+        for f in live {
+            for k in Self::sockets_of(f) {
+                let e = used.entry(k).or_insert(f.first_ts);
+                *e = (*e).min(f.first_ts);
+            }
+        }
+        self.0
+            .retain(|k, (_, at)| *at >= before || used.get(k).is_some_and(|&t| t <= *at));
+        self.0.shrink_to_fit();
     }
 
     /// Gives `out` (the record of `f`), when it has no app, the app of its
@@ -914,7 +724,7 @@ impl SocketApps {
     /// The app learnt for an internal socket of `f`, the one
     /// [`SocketApps::lend`] would give its record.
     pub(crate) fn app_of(&self, f: &Flow) -> Option<&str> {
-        Self::sockets_of(f).find_map(|k| self.0.get(&k).and_then(|a| a.as_deref()))
+        Self::sockets_of(f).find_map(|k| self.0.get(&k).and_then(|(a, _)| a.as_deref()))
     }
 }
 
@@ -1228,6 +1038,7 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
     let verdict = verdict_sentence(&facts, &judged, sig_encrypted, any_media_seen, &media);
     CallOut {
         countries: Vec::new(),
+        flows_open: Vec::new(),
         call_id: call.call_id.clone(),
         from: call.from.clone(),
         to: call.to.clone(),
@@ -1351,9 +1162,15 @@ fn fill(to: &mut [FlowOut], from: &[&Flow], one: impl Fn(&Flow) -> FlowOut) {
 /// (protocol `turn`, a finding) and its server joins the relays, kind
 /// `turn`, transport `tls` or `dtls`, with the evidence named. Bounded by
 /// the flow table.
-fn turn_over_tls(a: &Analyzer, flows: &mut [FlowOut], relays: &mut Vec<RelayOut>) {
+fn turn_over_tls(
+    a: &Analyzer,
+    flows: &mut [FlowOut],
+    relays: &mut Vec<RelayOut>,
+    earlier: &[RelayOut],
+) {
     use crate::calls::tls_relay::{turn_evidence, TlsFlowView};
-    let mut found: Vec<RelayOut> = Vec::new();
+    // Those found in flows let go before the end (streaming) come first.
+    let mut found: Vec<RelayOut> = earlier.to_vec();
     for f in a.flows.all() {
         let st = &f.state;
         let Some(t) = st.tls.as_deref() else {
@@ -1408,6 +1225,7 @@ fn turn_over_tls(a: &Analyzer, flows: &mut [FlowOut], relays: &mut Vec<RelayOut>
             .position(|r| r.ip == server.ip && r.port == server.port && r.transport == transport);
         let r = match at {
             Some(i) => &mut found[i],
+            None if found.len() >= crate::calls::relay::MAX_RELAYS => continue,
             None => {
                 found.push(RelayOut {
                     place: Default::default(),
@@ -1470,89 +1288,13 @@ pub(crate) fn build_report(
     let mut flows = flows_out(a, &listed, &across, threads);
     name_by_app_named_address(&mut flows);
     share_app_by_socket(&mut flows, &listed);
-    let mut calls: Vec<CallOut> = a
-        .ctx
-        .calls
-        .calls()
-        .iter()
-        .map(|c| call_out(c, &flows))
-        .collect();
+    let mut calls: Vec<CallOut> = a.ctx.calls.calls().map(|c| call_out(c, &flows)).collect();
     let mut relays = a.ctx.relays.to_report();
-    turn_over_tls(a, &mut flows, &mut relays);
-    crate::calls::relay::mark_use(&mut relays, &flows);
-    calls.extend(
-        crate::calls::infer::infer_calls(&flows, &relays)
-            .into_iter()
-            .map(|(mut call, facts)| {
-                let j = inferred_call(&facts);
-                call.encrypted = j.encrypted;
-                call.encryption_ends = j.encryption_ends;
-                call.encryption_basis = j.encryption_basis;
-                call.verdict = j.verdict;
-                call
-            }),
-    );
-    // Flows of an inferred call take its id, and its app when they have none.
-    for c in calls.iter().filter(|c| c.inferred) {
-        // Its SIP over TLS says so on the flow too, when the port or ALPN
-        // did not already.
-        if c.signalling.protocol == "sip" {
-            for &id in &c.signalling_flows {
-                if let Some(f) = by_id(&flows, id).and_then(|i| flows.get_mut(i)) {
-                    if !f.findings.iter().any(|x| x.starts_with("SIP over TLS")) {
-                        f.findings.push(format!(
-                            "SIP over {}: encrypted signalling of {} (seen by the call's addresses and timing)",
-                            c.signalling.transport.to_uppercase(),
-                            c.call_id
-                        ));
-                    }
-                }
-            }
-        }
-        for &id in &c.flow_ids {
-            if let Some(f) = by_id(&flows, id).and_then(|i| flows.get_mut(i)) {
-                let media = c.media.iter().any(|m| m.flow_id == Some(id));
-                let framed = f.app_evidence.is_some_and(AppEvidence::is_media_framing);
-                if media && !framed && crate::calls::infer::app_media_shaped(f) {
-                    let secs = (f.last_ts - f.first_ts).max(f64::MIN_POSITIVE);
-                    f.findings.push(format!(
-                        "media of {} by its shape: {:.0} and {:.0} packets a second each way for {:.1} s, {} and {} bytes a packet on average, nothing on it that vcscope reads",
-                        c.call_id,
-                        f.packets_fwd as f64 / secs,
-                        f.packets_rev as f64 / secs,
-                        secs,
-                        f.bytes_fwd / f.packets_fwd.max(1),
-                        f.bytes_rev / f.packets_rev.max(1),
-                    ));
-                }
-                f.call_id.get_or_insert_with(|| c.call_id.clone());
-                if f.app.is_none() {
-                    if let Some(a) = &c.app {
-                        f.app = Some(a.clone());
-                        f.findings
-                            .push(format!("app from the call it belongs to ({})", c.call_id));
-                    }
-                }
-            }
-        }
-    }
-    // What the media headers tell is the call's too.
-    for c in &mut calls {
-        for &id in &c.flow_ids {
-            let Some(f) = by_id(&flows, id).map(|i| &flows[i]) else {
-                continue;
-            };
-            for x in f
-                .findings
-                .iter()
-                .filter(|x| crate::judge::is_header_finding(x))
-            {
-                if !c.findings.contains(x) {
-                    c.findings.push(x.clone());
-                }
-            }
-        }
-    }
+    turn_over_tls(a, &mut flows, &mut relays, &a.written.tls_relays.0);
+    crate::calls::relay::mark_use(&mut relays, &flows, &a.written.relay_use);
+    let inferred = crate::calls::infer::infer_calls_after(&flows, &relays, a.written.inferred);
+    add_inferred(&mut calls, &mut flows, inferred);
+    header_findings(&mut calls, &flows);
     let call_quality = call_quality(&mut calls, &flows);
     let s = &a.stats;
     let limits = a.flows.limits();
@@ -1586,7 +1328,7 @@ pub(crate) fn build_report(
         "the call table is full".into()
     });
     let firewall = firewall(&flows);
-    let leaks = with_calls(a.ctx.leaks.to_report(), &calls);
+    let leaks = with_calls(a.ctx.leaks.to_report(), &calls, &a.written.leak_calls);
     let other_flows = if a.all_flows {
         None
     } else {
@@ -1676,6 +1418,90 @@ pub(crate) fn build_report(
         },
         call_quality,
         flows_streamed: 0,
+        calls_streamed: 0,
+        leaks_streamed: 0,
+    }
+}
+
+/// Adds the calls inferred from `flows` to `calls` with their judgement:
+/// their flows take the call's id (and app, when they have none).
+fn add_inferred(
+    calls: &mut Vec<CallOut>,
+    flows: &mut [FlowOut],
+    inferred: Vec<(CallOut, crate::calls::infer::InferredFacts)>,
+) {
+    let first = calls.len();
+    calls.extend(inferred.into_iter().map(|(mut call, facts)| {
+        let j = inferred_call(&facts);
+        call.encrypted = j.encrypted;
+        call.encryption_ends = j.encryption_ends;
+        call.encryption_basis = j.encryption_basis;
+        call.verdict = j.verdict;
+        call
+    }));
+    // Flows of an inferred call take its id, and its app when they have none.
+    for c in calls[first..].iter().filter(|c| c.inferred) {
+        // Its SIP over TLS says so on the flow too, when the port or ALPN
+        // did not already.
+        if c.signalling.protocol == "sip" {
+            for &id in &c.signalling_flows {
+                if let Some(f) = by_id(flows, id).and_then(|i| flows.get_mut(i)) {
+                    if !f.findings.iter().any(|x| x.starts_with("SIP over TLS")) {
+                        f.findings.push(format!(
+                            "SIP over {}: encrypted signalling of {} (seen by the call's addresses and timing)",
+                            c.signalling.transport.to_uppercase(),
+                            c.call_id
+                        ));
+                    }
+                }
+            }
+        }
+        for &id in &c.flow_ids {
+            if let Some(f) = by_id(flows, id).and_then(|i| flows.get_mut(i)) {
+                let media = c.media.iter().any(|m| m.flow_id == Some(id));
+                let framed = f.app_evidence.is_some_and(AppEvidence::is_media_framing);
+                if media && !framed && crate::calls::infer::app_media_shaped(f) {
+                    let secs = (f.last_ts - f.first_ts).max(f64::MIN_POSITIVE);
+                    f.findings.push(format!(
+                        "media of {} by its shape: {:.0} and {:.0} packets a second each way for {:.1} s, {} and {} bytes a packet on average, nothing on it that vcscope reads",
+                        c.call_id,
+                        f.packets_fwd as f64 / secs,
+                        f.packets_rev as f64 / secs,
+                        secs,
+                        f.bytes_fwd / f.packets_fwd.max(1),
+                        f.bytes_rev / f.packets_rev.max(1),
+                    ));
+                }
+                f.call_id.get_or_insert_with(|| c.call_id.clone());
+                if f.app.is_none() {
+                    if let Some(a) = &c.app {
+                        f.app = Some(a.clone());
+                        f.findings
+                            .push(format!("app from the call it belongs to ({})", c.call_id));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the media headers of a call's flows tell is the call's too.
+fn header_findings(calls: &mut [CallOut], flows: &[FlowOut]) {
+    for c in calls {
+        for &id in &c.flow_ids {
+            let Some(f) = by_id(flows, id).map(|i| &flows[i]) else {
+                continue;
+            };
+            for x in f
+                .findings
+                .iter()
+                .filter(|x| crate::judge::is_header_finding(x))
+            {
+                if !c.findings.contains(x) {
+                    c.findings.push(x.clone());
+                }
+            }
+        }
     }
 }
 
