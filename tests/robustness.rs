@@ -641,7 +641,8 @@ fn dissectors_survive_flipped_bytes() {
 // ---------------------------------------------- analyzer harness ----
 
 /// The same use of the analyzer as `fuzz/fuzz_targets/analyzer.rs`:
-/// the bytes as one Ethernet frame, then as `[link byte] (len16 frame)*`.
+/// the bytes as one Ethernet frame, then as `[link byte] (len16 frame)*`,
+/// then that again through a streaming analysis, its time stretched.
 /// Returns the report of the sequence form.
 fn analyzer_harness(data: &[u8]) -> Option<Report> {
     let cfg = || {
@@ -664,7 +665,11 @@ fn analyzer_harness(data: &[u8]) -> Option<Report> {
     data.first()?;
     let mut seq = Analyzer::new(cfg());
     vcscope::capture::sequence::feed(&mut seq, data);
-    Some(render(seq))
+    let report = render(seq);
+    let mut streamed = Analyzer::new(cfg());
+    streamed.stream_sequence(data, 100_000);
+    render(streamed);
+    Some(report)
 }
 
 /// Inputs saved from fuzzing (`fixtures/fuzz/<target>/<file>`), replayed

@@ -7,7 +7,10 @@
 //! 1. as one Ethernet frame, through a fresh analyzer;
 //! 2. as a sequence of frames through another analyzer ([`vcscope::capture::sequence`]:
 //!    `[link byte]` then `len16 || frame` for each record; `scripts/fuzz.sh`
-//!    writes every fixture capture in this form).
+//!    writes every fixture capture in this form);
+//! 3. as the same sequence through a streaming analyzer, its packet time
+//!    stretched (a millisecond between frames becomes 100 s) so that flows
+//!    idle out, calls are written as they end and settled flows let go.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -44,4 +47,8 @@ fuzz_target!(|data: &[u8]| {
     let mut seq = Analyzer::new(config());
     vcscope::capture::sequence::feed(&mut seq, data);
     finish(seq);
+
+    let mut streamed = Analyzer::new(config());
+    streamed.stream_sequence(data, 100_000);
+    finish(streamed);
 });

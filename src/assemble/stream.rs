@@ -618,6 +618,61 @@ impl Analyzer {
         }
     }
 
+    /// For fuzzing and its regression tests: a streaming analysis (calls
+    /// written as they end) of a frame sequence
+    /// ([`crate::capture::sequence`]), its packet time stretched `stretch`
+    /// times so that flows idle out and calls end within a short input.
+    /// Returns the NDJSON records written along the way; the report of the
+    /// end is for the caller to build.
+    pub fn stream_sequence(&mut self, data: &[u8], stretch: u64) -> Vec<u8> {
+        struct Sink<'a> {
+            an: &'a mut Analyzer,
+            stretch: u64,
+            out: Vec<u8>,
+        }
+        impl Sink<'_> {
+            fn write(out: &mut Vec<u8>, r: Streamed<'_>) {
+                let _ = match r {
+                    Streamed::Flow(f) => crate::report::write_flow_record(out, f),
+                    Streamed::Call(c) => crate::report::write_record(out, "call", c),
+                    Streamed::CallQuality(q) => crate::report::write_record(out, "call_quality", q),
+                    Streamed::Leak(l) => crate::report::write_record(out, "leak", l),
+                };
+            }
+        }
+        impl crate::capture::FrameSink for Sink<'_> {
+            fn frame(&mut self, link: crate::packet::LinkType, ts: Nanos, data: &[u8], wire: u32) {
+                let start = crate::capture::sequence::START.0;
+                let t = ts.0.saturating_sub(start).saturating_mul(self.stretch);
+                self.an
+                    .process(link, Nanos(start.saturating_add(t)), data, wire);
+                let out = &mut self.out;
+                if self.an.ended_pending() {
+                    self.an
+                        .stream_ended(&mut |f| Self::write(out, Streamed::Flow(f)));
+                }
+                self.an.stream_settled(&mut |r| Self::write(out, r));
+            }
+            fn unreadable(&mut self, wire_len: u32) {
+                self.an.count_unreadable(wire_len);
+            }
+            fn warn(&mut self, kind: &'static str, example: impl FnOnce() -> String) {
+                crate::capture::FrameSink::warn(&mut *self.an, kind, example);
+            }
+        }
+        self.set_streaming(true);
+        self.write_calls_as_they_end();
+        let mut sink = Sink {
+            an: self,
+            stretch,
+            out: Vec::new(),
+        };
+        crate::capture::sequence::feed(&mut sink, data);
+        let mut out = sink.out;
+        self.stream_capture_end(&mut |f| Sink::write(&mut out, Streamed::Flow(f)));
+        out
+    }
+
     /// Lets held flow `idx` go, with `out` its entry as the end would have
     /// built it: a record that waited for the end is written now (or the
     /// flow counted in `other_flows`), as the end would have decided.
