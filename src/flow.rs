@@ -451,6 +451,16 @@ impl FlowTable {
         self.flows.binary_search_by_key(&id, |f| f.id).ok()
     }
 
+    /// Flow `id` while it is in the table.
+    pub fn by_id(&self, id: u32) -> Option<&Flow> {
+        self.find(id).and_then(|i| self.flows.get(i))
+    }
+
+    /// Whether flow `id` is in the table and live.
+    pub fn is_live(&self, id: u32) -> bool {
+        self.by_id(id).is_some_and(|f| f.ended.is_none())
+    }
+
     pub fn live_count(&self) -> usize {
         self.live.len()
     }

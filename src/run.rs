@@ -8,7 +8,6 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::assemble::stream::Streamed;
 use crate::capture::{self, CaptureError, CaptureOptions, LiveOptions};
 use crate::cli::{Cli, Command, CommonArgs};
 use crate::engine::Config;
@@ -462,12 +461,7 @@ impl Drives for Streamer<'_> {
             let now = self.an.now();
             self.an.stream_settled(&mut |r| {
                 out.set_time(now);
-                let _ = match r {
-                    Streamed::Flow(f) => crate::report::write_flow_record(out, f),
-                    Streamed::Call(c) => crate::report::write_record(out, "call", c),
-                    Streamed::CallQuality(q) => crate::report::write_record(out, "call_quality", q),
-                    Streamed::Leak(l) => crate::report::write_record(out, "leak", l),
-                };
+                let _ = r.write_to(out);
             });
         }
         let Some(every) = self.interval else { return };

@@ -30,6 +30,18 @@ pub enum Streamed<'a> {
     Leak(&'a LeakOut),
 }
 
+impl Streamed<'_> {
+    /// Writes the record as one NDJSON line.
+    pub fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match self {
+            Streamed::Flow(f) => crate::report::write_flow_record(out, f),
+            Streamed::Call(c) => crate::report::write_record(out, "call", c),
+            Streamed::CallQuality(q) => crate::report::write_record(out, "call_quality", q),
+            Streamed::Leak(l) => crate::report::write_record(out, "leak", l),
+        }
+    }
+}
+
 /// Streaming: a SIP call's record waits this long (packet time) after the
 /// call ended (BYE, CANCEL, a final error), for media still on its way.
 pub const CALL_GRACE: Nanos = Nanos::from_secs(60);
@@ -302,12 +314,10 @@ impl Analyzer {
     /// and they leave the table.
     fn write_done_leaks(&mut self, emit: &mut dyn FnMut(Streamed<'_>)) {
         let flows = &self.flows;
-        let done = self.ctx.leaks.take_done(|id| {
-            flows
-                .find(id)
-                .and_then(|i| flows.get(i))
-                .is_none_or(|f| f.gone)
-        });
+        let done = self
+            .ctx
+            .leaks
+            .take_done(|id| flows.by_id(id).is_none_or(|f| f.gone));
         for mut l in done {
             l.call_id = self
                 .written
@@ -353,12 +363,7 @@ impl Analyzer {
         }
         self.write_done_leaks(emit);
         let flows = &self.flows;
-        self.ctx.calls.release_written(|id| {
-            flows
-                .find(id)
-                .and_then(|i| flows.get(i))
-                .is_some_and(|f| f.ended.is_none())
-        });
+        self.ctx.calls.release_written(|id| flows.is_live(id));
         self.flows.compact();
     }
 
@@ -387,12 +392,6 @@ impl Analyzer {
         emit: &mut dyn FnMut(Streamed<'_>),
     ) {
         let silent = self.flows.limits().idle_timeout.max(CALL_SILENT);
-        let live = |a: &Analyzer, id: u32| {
-            a.flows
-                .find(id)
-                .and_then(|i| a.flows.get(i))
-                .is_some_and(|f| f.ended.is_none())
-        };
         let media_ids = |c: &crate::calls::dialog::Call| -> Vec<u32> {
             c.media
                 .iter()
@@ -405,7 +404,10 @@ impl Analyzer {
             .indexed()
             .filter(|(_, c)| match c.end_ts {
                 Some(end) => c.last_ts.max(end) + CALL_GRACE <= now,
-                None => c.last_ts + silent <= now && !media_ids(c).iter().any(|&id| live(self, id)),
+                None => {
+                    c.last_ts + silent <= now
+                        && !media_ids(c).iter().any(|&id| self.flows.is_live(id))
+                }
             })
             .map(|(i, _)| i)
             .collect();
@@ -632,12 +634,8 @@ impl Analyzer {
         }
         impl Sink<'_> {
             fn write(out: &mut Vec<u8>, r: Streamed<'_>) {
-                let _ = match r {
-                    Streamed::Flow(f) => crate::report::write_flow_record(out, f),
-                    Streamed::Call(c) => crate::report::write_record(out, "call", c),
-                    Streamed::CallQuality(q) => crate::report::write_record(out, "call_quality", q),
-                    Streamed::Leak(l) => crate::report::write_record(out, "leak", l),
-                };
+                // Into memory: never an error.
+                let _ = r.write_to(out);
             }
         }
         impl crate::capture::FrameSink for Sink<'_> {
