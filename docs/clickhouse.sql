@@ -99,7 +99,11 @@ CREATE TABLE IF NOT EXISTS vcscope.call_quality (
 ) ENGINE = MergeTree()
 ORDER BY (sensor, call_id);
 
--- "type":"relay": a STUN/TURN server or media relay and who used it.
+-- "type":"relay": a STUN/TURN server or media relay and who used it. A
+-- streaming sensor writes a relay's record so far after each heartbeat
+-- that found it new or changed, and the final one at the end: the table
+-- keeps the last record of each relay (read it with FINAL, or after the
+-- merges ClickHouse does in the background).
 CREATE TABLE IF NOT EXISTS vcscope.relays (
     sensor String,
     ip String,
@@ -114,7 +118,7 @@ CREATE TABLE IF NOT EXISTS vcscope.relays (
     relayed_packets UInt64,
     used Nullable(UInt8),
     flow_ids Array(UInt64)
-) ENGINE = MergeTree()
+) ENGINE = ReplacingMergeTree()
 ORDER BY (sensor, ip, port, transport);
 
 -- "type":"leak": an internal address exposed in signalling or STUN/TURN.
@@ -158,7 +162,7 @@ ORDER BY (sensor, ts);
 -- 2. Where does the media go: relays by operator, and whether used.
 --    SELECT ifNull(operator, '') AS operator, kind, count() AS relays,
 --           countIf(used = 1) AS used, sum(relayed_packets) AS relayed_packets
---    FROM vcscope.relays GROUP BY operator, kind ORDER BY relays DESC, operator, kind;
+--    FROM vcscope.relays FINAL GROUP BY operator, kind ORDER BY relays DESC, operator, kind;
 --
 -- 3. Which internal addresses leak, where, and to whom.
 --    SELECT scope, `where`, uniqExact(address) AS addresses, sum(count) AS times

@@ -147,9 +147,9 @@ pub struct LiveArgs {
     pub user: Option<String>,
 
     /// A status line on standard error every 5 seconds (packets, drops, live
-    /// flows, calls, memory; with --threads, flows and calls of the reading
-    /// thread's share); on by default when standard error is a terminal,
-    /// off with -q.
+    /// flows, calls, memory; with --threads and a report at the end, flows
+    /// and calls of the reading thread's share); on by default when
+    /// standard error is a terminal, off with -q.
     #[arg(long)]
     pub stats: bool,
 
@@ -236,7 +236,9 @@ pub struct CommonArgs {
     #[arg(long, value_name = "NAME", value_parser = parse_sensor)]
     pub sensor: Option<String>,
 
-    /// Analysis threads (1-64); the report is the same as with one (see README, Performance).
+    /// Analysis threads (1-64). A report written at the end is the same as
+    /// with one; streamed NDJSON holds the same records, the threads
+    /// splitting the traffic by client, with other ids (see README).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
 

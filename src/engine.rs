@@ -25,6 +25,10 @@ pub trait Router: Send + Sync {
     /// `Some(foreign)` when this thread analyses it too, `foreign` when only
     /// for its signalling (another thread owns the flow).
     fn packet(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos, frame: u64) -> Option<bool>;
+    /// Sends the packets gathered so far (a live capture does, at least
+    /// every few hundred milliseconds, so that a quiet link's packets are
+    /// not held back).
+    fn flush(&mut self);
     /// Sends what is still queued; the other threads end when they have read it.
     fn finish(self: Box<Self>);
 }
@@ -40,6 +44,9 @@ pub struct Config {
     /// Count the flows with nothing of a call in `other_flows` instead of
     /// listing them (the command line's default; `--all-flows` lists all).
     pub summarise_others: bool,
+    /// Ids of flows and inferred calls: one analyser of several that
+    /// stream to one output numbers apart from the others.
+    pub numbering: crate::flow::Numbering,
 }
 
 /// One of `count` sensors' shares of the traffic (`--partition K/N`): the
@@ -72,29 +79,44 @@ impl Partition {
 
     /// Whether a packet between `a` and `b` is this sensor's.
     pub fn keeps(&self, a: std::net::IpAddr, b: std::net::IpAddr) -> bool {
-        let inner = |ip| crate::scope::scope_of(ip).is_internal();
-        let key = match (inner(a), inner(b)) {
-            (true, false) => a,
-            (false, true) => b,
-            _ => a.min(b),
-        };
-        // FNV-1a over the address bytes: stable across runs and machines.
-        let (v4, v6);
-        let bytes: &[u8] = match key {
-            std::net::IpAddr::V4(v) => {
-                v4 = v.octets();
-                &v4
-            }
-            std::net::IpAddr::V6(v) => {
-                v6 = v.octets();
-                &v6
-            }
-        };
-        let h = bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
-            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-        });
-        h % self.count == self.index
+        client_hash(a, b) % self.count == self.index
     }
+}
+
+/// A hash of the client side of a packet between `a` and `b`: the side with
+/// an internal address when exactly one side has one
+/// ([`client_side`]), else the lower address of the two.
+pub fn client_hash(a: std::net::IpAddr, b: std::net::IpAddr) -> u32 {
+    address_hash(client_side(a, b).unwrap_or(a.min(b)))
+}
+
+/// The side of a packet between `a` and `b` with an internal address (RFC
+/// 1918, CGNAT, ULA, link-local, loopback), when exactly one side has one.
+pub fn client_side(a: std::net::IpAddr, b: std::net::IpAddr) -> Option<std::net::IpAddr> {
+    let inner = |ip| crate::scope::scope_of(ip).is_internal();
+    match (inner(a), inner(b)) {
+        (true, false) => Some(a),
+        (false, true) => Some(b),
+        _ => None,
+    }
+}
+
+/// FNV-1a over the address bytes: stable across runs and machines.
+pub fn address_hash(ip: std::net::IpAddr) -> u32 {
+    let (v4, v6);
+    let bytes: &[u8] = match ip {
+        std::net::IpAddr::V4(v) => {
+            v4 = v.octets();
+            &v4
+        }
+        std::net::IpAddr::V6(v) => {
+            v6 = v.octets();
+            &v6
+        }
+    };
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// Totals over every frame seen.
@@ -146,6 +168,8 @@ pub struct Analyzer {
     pub(crate) sockets: SocketApps,
     /// Streaming: what the records written before the end leave for it.
     pub(crate) written: Written,
+    /// How flows and inferred calls are numbered.
+    pub(crate) numbering: crate::flow::Numbering,
 }
 
 /// Streaming NDJSON: call records written as calls end, and the flows of
@@ -202,8 +226,10 @@ pub(crate) const MAX_APPS: usize = 256;
 
 impl Analyzer {
     pub fn new(cfg: Config) -> Self {
+        let mut flows = FlowTable::new(cfg.flows);
+        flows.set_numbering(cfg.numbering);
         Analyzer {
-            flows: FlowTable::new(cfg.flows),
+            flows,
             reasm: Reassembler::new(cfg.reasm),
             reasm_limits: cfg.reasm,
             ctx: Ctx::new(cfg.limits),
@@ -220,6 +246,7 @@ impl Analyzer {
             deferred: Default::default(),
             sockets: Default::default(),
             written: Default::default(),
+            numbering: cfg.numbering,
         }
     }
 
@@ -282,6 +309,13 @@ impl Analyzer {
         }
     }
 
+    /// Hands the packets gathered for worker threads over now.
+    pub fn flush_dispatch(&mut self) {
+        if let Some(d) = self.dispatch.as_deref_mut() {
+            d.flush();
+        }
+    }
+
     /// Whether [`Analyzer::lend`] does anything: worker threads are behind
     /// this analyzer.
     pub fn lends(&self) -> bool {
@@ -341,6 +375,7 @@ impl Analyzer {
         foreign: bool,
     ) {
         self.ctx.set_frame(frame);
+        self.now = self.now.max(now);
         self.flows.tick(frame, now);
         self.packet(p, wire_len, now, foreign);
     }
@@ -349,11 +384,17 @@ impl Analyzer {
     /// flows at this frame; this one does too, so both end the same flows.
     pub(crate) fn worker_tick(&mut self, frame: u64, now: Nanos) {
         self.ctx.set_frame(frame);
+        self.now = self.now.max(now);
         self.flows.tick(frame, now);
     }
 
     #[inline]
     fn packet(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos, foreign: bool) {
+        if foreign && self.numbering.count > 1 {
+            // Split by client: another thread's DNS answer, for its names.
+            dissect::learn_dns_names(&mut self.ctx, p.payload);
+            return;
+        }
         let (src, dst) = p.endpoints();
         let (idx, dir) = self.flows.lookup_as(p.transport, src, dst, now, !foreign);
         if p.tcp.fin || p.tcp.rst {
@@ -425,6 +466,19 @@ impl Analyzer {
             .filter(|(_, f)| f.ended.is_some() && !f.gone)
             .map(|(i, _)| i as u32);
         self.ctx.ended.extend(held);
+    }
+
+    /// The part of the traffic this analysis sees, when it sees a part: a
+    /// thread of a split analysis ([`crate::flow::Numbering`] of several),
+    /// or a sensor of `--partition`.
+    pub fn share(&self) -> Option<&'static str> {
+        if self.numbering.count > 1 {
+            Some("this thread's share of the traffic")
+        } else if self.partition.is_some() {
+            Some("this sensor's share of the traffic")
+        } else {
+            None
+        }
     }
 
     /// Kernel/libpcap drops, for live captures.

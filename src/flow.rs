@@ -96,6 +96,32 @@ impl Default for FlowLimits {
     }
 }
 
+/// How one of several analysers of a stream numbers its flows and its
+/// inferred calls so that no two share an id: the `index`-th of every
+/// `count` numbers (1, 2, 3... for a single analyser).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Numbering {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Default for Numbering {
+    fn default() -> Self {
+        Numbering { index: 0, count: 1 }
+    }
+}
+
+impl Numbering {
+    /// The id of the `n`-th thing numbered (from 0).
+    #[inline]
+    pub fn nth(self, n: u64) -> u32 {
+        let id = n
+            .saturating_mul(u64::from(self.count.max(1)))
+            .saturating_add(u64::from(self.index) + 1);
+        u32::try_from(id).unwrap_or(u32::MAX)
+    }
+}
+
 /// All flows of an analysis: the live ones indexed by key.
 pub struct FlowTable {
     limits: FlowLimits,
@@ -108,8 +134,9 @@ pub struct FlowTable {
     flows: Vec<Flow>,
     /// Flows that ended since the caller last drained them (indices).
     ended: Vec<u32>,
-    /// Id of the next new flow.
-    next_id: u32,
+    /// Flows numbered so far, and how ids are given.
+    numbered: u64,
+    numbering: Numbering,
     /// Flows forgotten but not yet removed from `flows`.
     gone: usize,
     next_sweep: Nanos,
@@ -252,7 +279,8 @@ impl FlowTable {
             idle: TimeQueue::default(),
             flows: Vec::new(),
             ended: Vec::new(),
-            next_id: 1,
+            numbered: 0,
+            numbering: Numbering::default(),
             gone: 0,
             next_sweep: Nanos::ZERO,
             frame: 0,
@@ -297,6 +325,11 @@ impl FlowTable {
         self.max_copies = max.max(1);
     }
 
+    /// Ids of the flows created from now on ([`Numbering`]).
+    pub fn set_numbering(&mut self, n: Numbering) {
+        self.numbering = n;
+    }
+
     pub fn limits(&self) -> FlowLimits {
         self.limits
     }
@@ -327,7 +360,8 @@ impl FlowTable {
             limits,
             live: FxHashMap::default(),
             idle: TimeQueue::default(),
-            next_id: u32::try_from(flows.len() + 1).unwrap_or(u32::MAX),
+            numbered: flows.len() as u64,
+            numbering: Numbering::default(),
             flows,
             ended: Vec::new(),
             gone: 0,
@@ -401,8 +435,8 @@ impl FlowTable {
             self.evict(ts, false);
         }
         let idx = self.flows.len();
-        let id = self.next_id;
-        self.next_id = self.next_id.saturating_add(1);
+        let id = self.numbering.nth(self.numbered);
+        self.numbered += 1;
         self.flows.push(Flow {
             id,
             transport,

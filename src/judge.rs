@@ -198,14 +198,25 @@ pub struct SignallingFacts {
     pub final_status: Option<u16>,
 }
 
-/// One plain-English sentence a non-expert understands.
+/// One plain-English sentence a non-expert understands. `share` names the
+/// part of the traffic the analysis saw when it saw only a part (a thread
+/// of `--threads` streaming, a sensor of `--partition`): media not seen
+/// may then be in another part.
 pub fn verdict_sentence(
     call: &SignallingFacts,
     cm: &CallMedia,
     sig_encrypted: bool,
     media_seen: bool,
     media: &[MediaOut],
+    share: Option<&str>,
 ) -> String {
+    let unseen = match share {
+        None => "the media itself was not in the capture".to_string(),
+        Some(part) => format!(
+            "the media was not in {part} (the traffic is split by client, so media \
+             between other hosts than the signalling's can fall to another part)"
+        ),
+    };
     let sig = if sig_encrypted {
         "encrypted signalling (SIP over TLS)".to_string()
     } else {
@@ -229,7 +240,7 @@ pub fn verdict_sentence(
             "Not encrypted: the {what} travels as plain RTP ({sig}); anyone on the path can listen to this call."
         ),
         "no" => format!(
-            "Not encrypted: the SDP ({sig}) sets up plain RTP {what}; the media itself was not in the capture."
+            "Not encrypted: the SDP ({sig}) sets up plain RTP {what}; {unseen}."
         ),
         "yes" if media_seen => {
             let how = media
@@ -240,7 +251,7 @@ pub fn verdict_sentence(
             format!("Encrypted: the {what} is protected ({how}) and its keys were not exposed ({sig}).")
         }
         "yes" => format!(
-            "Encryption declared: the SDP ({sig}) negotiates protected {what}, but the media was not in the capture."
+            "Encryption declared: the SDP ({sig}) negotiates protected {what}, but {unseen}."
         ),
         _ => match call.state {
             CallState::Cancelled | CallState::Failed if media.is_empty() => format!(
@@ -1237,20 +1248,25 @@ mod tests {
     #[test]
     fn sentences_say_what_the_fields_say() {
         let m = [media("audio", "srtp", true)];
-        let s = verdict_sentence(&UDP_CALL, &judged("keys-exposed"), false, true, &m);
+        let s = verdict_sentence(&UDP_CALL, &judged("keys-exposed"), false, true, &m, None);
         assert!(s.starts_with("Not private"), "{s}");
         assert!(s.contains("cleartext SIP over UDP"), "{s}");
         let m = [media("audio", "none", true), media("video", "none", true)];
-        let s = verdict_sentence(&UDP_CALL, &judged("no"), false, true, &m);
+        let s = verdict_sentence(&UDP_CALL, &judged("no"), false, true, &m, None);
         assert!(s.starts_with("Not encrypted: the audio and video"), "{s}");
         let m = [media("audio", "dtls-srtp", true)];
-        let s = verdict_sentence(&UDP_CALL, &judged("yes"), true, true, &m);
+        let s = verdict_sentence(&UDP_CALL, &judged("yes"), true, true, &m, None);
         assert!(s.contains("(dtls-srtp)"), "{s}");
         assert!(s.contains("encrypted signalling (SIP over TLS)"), "{s}");
         let m = [media("audio", "srtp", false)];
-        let s = verdict_sentence(&UDP_CALL, &judged("yes"), false, false, &m);
+        let s = verdict_sentence(&UDP_CALL, &judged("yes"), false, false, &m, None);
         assert!(s.starts_with("Encryption declared"), "{s}");
         assert!(s.contains("not in the capture"), "{s}");
+        // A thread of a split analysis does not claim the capture lacked it.
+        let part = Some("this thread's share of the traffic");
+        let s = verdict_sentence(&UDP_CALL, &judged("no"), false, false, &m, part);
+        assert!(!s.contains("not in the capture"), "{s}");
+        assert!(s.contains("not in this thread's share"), "{s}");
     }
 
     #[test]
@@ -1260,13 +1276,13 @@ mod tests {
             state: CallState::Failed,
             final_status: Some(486),
         };
-        let s = verdict_sentence(&failed, &judged("unknown"), false, false, &[]);
+        let s = verdict_sentence(&failed, &judged("unknown"), false, false, &[], None);
         assert!(s.contains("final status 486"), "{s}");
         assert!(s.contains("cleartext SIP over TCP"), "{s}");
-        let s = verdict_sentence(&UDP_CALL, &judged("unknown"), false, false, &[]);
+        let s = verdict_sentence(&UDP_CALL, &judged("unknown"), false, false, &[], None);
         assert!(s.starts_with("No media negotiated"), "{s}");
         let m = [media("audio", "unknown", true)];
-        let s = verdict_sentence(&UDP_CALL, &judged("unknown"), false, true, &m);
+        let s = verdict_sentence(&UDP_CALL, &judged("unknown"), false, true, &m, None);
         assert!(s.starts_with("Unknown"), "{s}");
     }
 

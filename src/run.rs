@@ -5,7 +5,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::capture::{self, CaptureError, CaptureOptions, LiveOptions};
@@ -67,29 +67,25 @@ pub fn run(cli: Cli) -> i32 {
                 Ok(g) => g,
                 Err(e) => return fail(e),
             };
-            // NDJSON on one thread streams flow records as flows end, and
-            // lets them go.
+            // NDJSON streams flow records as flows end, and lets them go.
             let streaming = streams(&a.common);
             if let Err(e) = check_interval(&a.common, streaming) {
                 return fail(e);
             }
             let interval = a.common.interval.map(Nanos::from_secs);
-            let mut sink = match sink_of(&a.common, streaming, Clock::Packet) {
-                Ok(s) => s,
+            let sink = match sink_of(&a.common, streaming, Clock::Packet) {
+                Ok(s) => s.map(Mutex::new),
                 Err(e) => return fail(e),
             };
+            let threads = a.common.threads;
+            let shares = Shares::new(threads, interval.is_some());
             let mut spill = Spilling::default();
-            let res = if let Some(sink) = sink.as_mut() {
+            let res = if let Some(sink) = &sink {
                 // An exported call's flows must stay for the export.
                 let calls = a.export_call.is_none() && a.export_calls.is_none();
-                crate::shard::run(&config(&a.common), 1, |an| {
-                    if calls {
-                        an.write_calls_as_they_end();
-                    }
-                    let mut s = Streamer::new(an, sink, interval);
-                    let r = capture::read_files(&paths, &opts, &mut s);
-                    s.end();
-                    r
+                let cfg = config(&a.common);
+                run_streaming(&cfg, threads, sink, interval, calls, &shares, |s| {
+                    capture::read_files(&paths, &opts, s)
                 })
             } else if spills(&a.common) {
                 crate::shard::run(&config(&a.common), 1, |an| {
@@ -101,10 +97,12 @@ pub fn run(cli: Cli) -> i32 {
                     s.end();
                     r
                 })
+                .map(|(an, r)| (vec![an], r))
             } else {
-                crate::shard::read_files(&paths, &opts, &config(&a.common), a.common.threads)
+                crate::shard::read_files(&paths, &opts, &config(&a.common), threads)
+                    .map(|(an, r)| (vec![an], r))
             };
-            let (mut an, outcome) = match res {
+            let (ans, outcome) = match res {
                 Ok(r) => r,
                 Err(e) => return fail(filter_hint(e, &words)),
             };
@@ -118,7 +116,9 @@ pub fn run(cli: Cli) -> i32 {
                     }
                 })
                 .collect();
-            let mut report = an.report(files, None, a.common.threads);
+            let Some((mut report, an)) = joined_report(ans, files, None, threads, streaming) else {
+                return fail("the analysis ended without a result");
+            };
             report.source.filter = filter;
             report.source.packet_limit = a.common.count;
             note_partition(&mut report, &a.common, an.stats().other_partitions);
@@ -126,17 +126,17 @@ pub fn run(cli: Cli) -> i32 {
                 Ok(x) => x,
                 Err(e) => return fail(e),
             };
-            if streaming {
-                streamed(&mut report, &an);
-            }
             let spilled = spill.conclude(&mut report, &an);
             let code = finish(
                 report,
                 geo.as_ref(),
                 &a.common,
-                a.common.threads,
+                threads,
                 outcome.fatal.is_none(),
-                sink,
+                sink.map(|m| {
+                    m.into_inner()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                }),
                 spilled,
             );
             // As with the report (see `finish`), the operating system takes
@@ -215,15 +215,14 @@ pub fn run(cli: Cli) -> i32 {
                 user: a.user.clone(),
                 buffer_size: a.buffer_size.saturating_mul(1 << 20),
             };
-            // NDJSON streams flow records as flows end (on one thread:
-            // workers' flows get their ids only at the end).
+            // NDJSON streams flow records as flows end.
             let threads = a.common.threads;
             let streaming = streams(&a.common);
             if let Err(e) = check_interval(&a.common, streaming) {
                 return fail(e);
             }
-            let mut sink = match sink_of(&a.common, streaming, Clock::Wall) {
-                Ok(s) => s,
+            let sink = match sink_of(&a.common, streaming, Clock::Wall) {
+                Ok(s) => s.map(Mutex::new),
                 Err(e) => return fail(e),
             };
             let interval = Some(Nanos::from_secs(a.common.interval.unwrap_or(60)));
@@ -234,52 +233,56 @@ pub fn run(cli: Cli) -> i32 {
             let mut banner =
                 (!a.common.quiet).then(|| live_banner(&o, format, &a.common, streaming));
             let mut last_status = std::time::Instant::now();
-            let mut alive = move |an: &crate::engine::Analyzer| {
+            let shares = Shares::new(threads, streaming);
+            let mut alive = move |an: &crate::engine::Analyzer, shares: &Shares| {
                 if let Some(b) = banner.take() {
                     eprintln!("vcscope: {b}");
                 }
                 if status && last_status.elapsed() >= Duration::from_secs(5) {
                     last_status = std::time::Instant::now();
-                    status_line(an);
+                    status_line(an, shares);
                 }
             };
             let mut spill = Spilling::default();
             let spilling = spills(&a.common);
-            let res = crate::shard::run(&config(&a.common), threads, |an| {
-                let Some(sink) = sink.as_mut() else {
+            let cfg = config(&a.common);
+            let res = if let Some(sink) = &sink {
+                run_streaming(&cfg, threads, sink, interval, true, &shares, |s| {
+                    capture::live(&o, stop, s, |s| {
+                        alive(s.an, s.shares);
+                        // Packets of a quiet link reach the workers too.
+                        s.an.flush_dispatch();
+                        s.flush();
+                    })
+                })
+            } else {
+                crate::shard::run(&cfg, threads, |an| {
                     if spilling {
                         let mut s = Spiller {
                             an,
                             spill: &mut spill,
                         };
-                        let r = capture::live(&o, stop, &mut s, |s| alive(s.an));
+                        let r = capture::live(&o, stop, &mut s, |s| alive(s.an, &shares));
                         s.end();
                         return r;
                     }
-                    return capture::live(&o, stop, an, |an| alive(an));
-                };
-                an.write_calls_as_they_end();
-                let mut s = Streamer::new(an, sink, interval);
-                let r = capture::live(&o, stop, &mut s, |s| {
-                    alive(s.an);
-                    s.flush();
-                });
-                s.end();
-                r
-            });
-            let an = match res {
-                Ok((an, ())) => an,
+                    capture::live(&o, stop, an, |an| alive(an, &shares))
+                })
+                .map(|(an, r)| (vec![an], r))
+            };
+            let ans = match res {
+                Ok((ans, ())) => ans,
                 Err(e) => return fail(filter_hint(e, &a.filter_words)),
             };
-            let other_partitions = an.stats().other_partitions;
-            let mut an = an;
-            let mut report = an.report(Vec::new(), Some(a.interface.clone()), threads);
+            let interface = Some(a.interface.clone());
+            let Some((mut report, an)) =
+                joined_report(ans, Vec::new(), interface, threads, streaming)
+            else {
+                return fail("the analysis ended without a result");
+            };
             report.source.filter = filter;
             report.source.packet_limit = a.common.count;
-            note_partition(&mut report, &a.common, other_partitions);
-            if streaming {
-                streamed(&mut report, &an);
-            }
+            note_partition(&mut report, &a.common, an.stats().other_partitions);
             let spilled = spill.conclude(&mut report, &an);
             finish(
                 report,
@@ -287,7 +290,10 @@ pub fn run(cli: Cli) -> i32 {
                 &a.common,
                 threads,
                 true,
-                sink,
+                sink.map(|m| {
+                    m.into_inner()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                }),
                 spilled,
             )
         }
@@ -295,14 +301,11 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 /// Whether flow records are written as flows end: NDJSON (to standard
-/// output or `-o`) on one thread, without `--redact`, `--resolve` or
-/// `--geoip` (which work on the whole report at the end).
+/// output or `-o`) without `--redact`, `--resolve` or `--geoip` (which work
+/// on the whole report at the end). With `--threads`, the threads split
+/// the traffic by client ([`run_streaming`]).
 fn streams(c: &CommonArgs) -> bool {
-    resolve_format(c) == Format::Ndjson
-        && c.threads == 1
-        && !c.redact
-        && !c.resolve
-        && c.geoip.is_none()
+    resolve_format(c) == Format::Ndjson && !c.redact && !c.resolve && c.geoip.is_none()
 }
 
 /// Whether a JSON report may write the entries of ended flows early, to a
@@ -322,7 +325,7 @@ fn check_interval(c: &CommonArgs, streaming: bool) -> Result<(), String> {
     match c.interval {
         Some(s) if !streaming => Err(format!(
             "--interval {s}: heartbeat records come with streamed NDJSON \
-             (--format ndjson, one thread, without --redact, --resolve or --geoip)"
+             (--format ndjson, without --redact, --resolve or --geoip)"
         )),
         _ => Ok(()),
     }
@@ -335,7 +338,7 @@ fn sink_of(c: &CommonArgs, streaming: bool, clock: Clock) -> Result<Option<Recor
     let file = c.output.as_ref().filter(|p| p.as_os_str() != "-");
     if !streaming {
         let why = "comes with streamed NDJSON \
-                   (--format ndjson, one thread, without --redact, --resolve or --geoip)";
+                   (--format ndjson, without --redact, --resolve or --geoip)";
         if c.rotate.is_some() {
             return Err(format!("--rotate {why}"));
         }
@@ -378,17 +381,23 @@ fn streamed(report: &mut Report, an: &crate::engine::Analyzer) {
 /// time passes.
 struct Streamer<'a> {
     an: &'a mut crate::engine::Analyzer,
-    out: &'a mut RecordSink,
+    out: &'a Mutex<RecordSink>,
     interval: Option<Nanos>,
     next_beat: Option<Nanos>,
     before: (u64, u64),
+    /// The other analysers of a split sensor (`--threads`).
+    shares: &'a Shares,
+    /// Each relay's record at the heartbeat that last wrote it (a hash):
+    /// a heartbeat writes those new or changed since.
+    relays_written: rustc_hash::FxHashMap<(String, u16, &'static str), u64>,
 }
 
 impl<'a> Streamer<'a> {
     fn new(
         an: &'a mut crate::engine::Analyzer,
-        out: &'a mut RecordSink,
+        out: &'a Mutex<RecordSink>,
         interval: Option<Nanos>,
+        shares: &'a Shares,
     ) -> Self {
         an.set_streaming(true);
         Streamer {
@@ -397,23 +406,208 @@ impl<'a> Streamer<'a> {
             interval,
             next_beat: None,
             before: (0, 0),
+            shares,
+            relays_written: Default::default(),
         }
     }
 
+    /// The relays new or changed since the last heartbeat, so far (every
+    /// thread's joined): written after the heartbeat's record.
+    fn changed_relays(&mut self) -> Vec<crate::report::RelayOut> {
+        use std::hash::{Hash, Hasher};
+        let mut relays = self.an.relays_so_far();
+        for other in self.shares.relays() {
+            crate::report::join_relays(&mut relays, other);
+        }
+        relays.retain(|r| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            serde_json::to_string(r).unwrap_or_default().hash(&mut h);
+            let key = (r.ip.clone(), r.port, r.transport);
+            let print = h.finish();
+            if self.relays_written.get(&key) == Some(&print) {
+                return false;
+            }
+            // Bounded by the relay tables (16,384 servers a thread).
+            self.relays_written.insert(key, print);
+            true
+        });
+        relays
+    }
+
     fn flush(&mut self) {
-        let _ = self.out.flush();
+        let _ = locked(self.out).flush();
     }
 
     /// The capture ended: flows the final report need not hold are written
     /// now ([`crate::engine::Analyzer::stream_capture_end`]).
     fn end(&mut self) {
-        let out = &mut *self.out;
-        out.set_time(self.an.now());
-        self.an.stream_capture_end(&mut |f| {
-            let _ = crate::report::write_flow_record(out, f);
-        });
+        stream_end(self.an, self.out);
         self.flush();
     }
+}
+
+/// The data of a mutex, also when a thread that held it panicked (the
+/// sink's records are whole lines: a panic cannot leave half of one).
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Writes the records of the flows that ended and of the calls that
+/// ended or settled since the last call.
+#[inline]
+fn stream_step(an: &mut crate::engine::Analyzer, sink: &Mutex<RecordSink>) {
+    let now = an.now();
+    if an.ended_pending() {
+        let mut out = locked(sink);
+        out.set_time(now);
+        // The sink counts what it cannot write (never an error here).
+        an.stream_ended(&mut |f| {
+            let _ = crate::report::write_flow_record(&mut *out, f);
+        });
+    }
+    let mut out = None;
+    an.stream_settled(&mut |r| {
+        let out = out.get_or_insert_with(|| locked(sink));
+        out.set_time(now);
+        let _ = r.write_to(&mut **out);
+    });
+}
+
+/// The capture ended: ends every flow and writes what the end need not
+/// hold ([`crate::engine::Analyzer::stream_capture_end`]).
+fn stream_end(an: &mut crate::engine::Analyzer, sink: &Mutex<RecordSink>) {
+    let mut out = locked(sink);
+    out.set_time(an.now());
+    an.stream_capture_end(&mut |f| {
+        let _ = crate::report::write_flow_record(&mut *out, f);
+    });
+}
+
+/// What the worker analysers of a split sensor last told of themselves,
+/// for the heartbeat records and the status line: each publishes its
+/// vitals at most once a second (wall time), its relays so far at most
+/// every five seconds (finding each relay's media looks at every flow),
+/// and both once more at its end.
+struct Shares {
+    vitals: Mutex<Vec<(std::time::Instant, crate::assemble::stream::ShareVitals)>>,
+    relays: Mutex<Vec<(std::time::Instant, Vec<crate::report::RelayOut>)>>,
+    /// Heartbeats are written, and with them relays.
+    beats: bool,
+}
+
+impl Shares {
+    fn new(threads: usize, beats: bool) -> Shares {
+        let start = std::time::Instant::now();
+        let workers = threads.saturating_sub(1);
+        Shares {
+            vitals: Mutex::new(vec![(start, Default::default()); workers]),
+            relays: Mutex::new(vec![(start, Vec::new()); workers]),
+            beats,
+        }
+    }
+
+    /// Worker `index` (from 1) publishes, if it is time or `now`.
+    fn publish(&self, index: u32, an: &crate::engine::Analyzer, now: bool) {
+        let Some(i) = (index as usize).checked_sub(1) else {
+            return;
+        };
+        if let Some(slot) = locked(&self.vitals).get_mut(i) {
+            if now || slot.0.elapsed() >= Duration::from_secs(1) {
+                *slot = (std::time::Instant::now(), an.share_vitals());
+            }
+        }
+        if !self.beats {
+            return;
+        }
+        let due = locked(&self.relays)
+            .get(i)
+            .is_some_and(|s| now || s.0.elapsed() >= Duration::from_secs(5));
+        if due {
+            // Built outside the lock.
+            let relays = an.relays_so_far();
+            if let Some(slot) = locked(&self.relays).get_mut(i) {
+                *slot = (std::time::Instant::now(), relays);
+            }
+        }
+    }
+
+    fn others(&self) -> Vec<crate::assemble::stream::ShareVitals> {
+        locked(&self.vitals)
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect()
+    }
+
+    /// The other threads' relays, as last published.
+    fn relays(&self) -> Vec<Vec<crate::report::RelayOut>> {
+        locked(&self.relays)
+            .iter()
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+/// Streams NDJSON to `sink` with `threads` analysers that split the
+/// traffic by client ([`crate::shard::run_split`]; one: this thread's
+/// alone): each writes its records as its flows and calls end. `input`
+/// drives this thread's analyser through a [`Streamer`], which also
+/// writes the heartbeats. Returns every analyser, this thread's first.
+fn run_streaming<R>(
+    cfg: &Config,
+    threads: usize,
+    sink: &Mutex<RecordSink>,
+    interval: Option<Nanos>,
+    calls: bool,
+    shares: &Shares,
+    input: impl FnOnce(&mut Streamer<'_>) -> Result<R, CaptureError>,
+) -> Result<(Vec<crate::engine::Analyzer>, R), CaptureError> {
+    let after = |i: u32, an: &mut crate::engine::Analyzer| {
+        stream_step(an, sink);
+        shares.publish(i, an, false);
+    };
+    let end = |i: u32, an: &mut crate::engine::Analyzer| {
+        stream_end(an, sink);
+        shares.publish(i, an, true);
+    };
+    let hooks = crate::shard::ShareHooks {
+        after: &after,
+        end: &end,
+        calls,
+    };
+    crate::shard::run_split(cfg, threads, &hooks, |an| {
+        let mut s = Streamer::new(an, sink, interval, shares);
+        let r = input(&mut s);
+        s.end();
+        r
+    })
+}
+
+/// The report of a split analysis: the first analyser's (which read every
+/// frame), each other's joined to it ([`Report::absorb_share`]). With
+/// `streaming`, the flows written already leave each share's list first.
+fn joined_report(
+    ans: Vec<crate::engine::Analyzer>,
+    files: Vec<String>,
+    interface: Option<String>,
+    threads: usize,
+    streaming: bool,
+) -> Option<(Report, crate::engine::Analyzer)> {
+    let mut ans = ans.into_iter();
+    let mut first = ans.next()?;
+    let mut report = first.report(files, interface, threads);
+    if streaming {
+        streamed(&mut report, &first);
+    }
+    for mut an in ans {
+        let mut r = an.report(Vec::new(), None, threads);
+        if streaming {
+            streamed(&mut r, &an);
+        }
+        report.absorb_share(r);
+        // Freed by the operating system at exit, as the report's.
+        std::mem::forget(an);
+    }
+    Some((report, first))
 }
 
 /// A capture loop's sink that hands every frame to an analyzer, then
@@ -448,29 +642,21 @@ impl Drives for Streamer<'_> {
 
     #[inline]
     fn after(&mut self) {
-        if self.an.ended_pending() {
-            let out = &mut *self.out;
-            out.set_time(self.an.now());
-            // The sink counts what it cannot write (never an error here).
-            self.an.stream_ended(&mut |f| {
-                let _ = crate::report::write_flow_record(out, f);
-            });
-        }
-        {
-            let out = &mut *self.out;
-            let now = self.an.now();
-            self.an.stream_settled(&mut |r| {
-                out.set_time(now);
-                let _ = r.write_to(out);
-            });
-        }
+        stream_step(self.an, self.out);
         let Some(every) = self.interval else { return };
         let now = self.an.now();
         let next = *self.next_beat.get_or_insert(now + every);
         if now >= next {
-            self.out.set_time(now);
-            let rec = self.an.interval_report(next, self.before);
-            let _ = crate::report::write_record(&mut *self.out, "interval", &rec);
+            let rec = self
+                .an
+                .interval_report(next, self.before, &self.shares.others());
+            let relays = self.changed_relays();
+            let mut out = locked(self.out);
+            out.set_time(now);
+            let _ = crate::report::write_record(&mut *out, "interval", &rec);
+            for r in &relays {
+                let _ = crate::report::write_record(&mut *out, "relay", r);
+            }
             self.before = (rec.packets, rec.bytes);
             // Silence longer than an interval gives one record, not many.
             let mut n = next + every;
@@ -478,7 +664,7 @@ impl Drives for Streamer<'_> {
                 n = now + every;
             }
             self.next_beat = Some(n);
-            let _ = self.out.flush();
+            let _ = out.flush();
         }
     }
 }
@@ -753,8 +939,12 @@ fn live_banner(o: &LiveOptions, format: Format, c: &CommonArgs, streaming: bool)
 
 /// One status line on standard error: packets, drops, live flows, calls,
 /// resident memory.
-fn status_line(an: &crate::engine::Analyzer) {
-    let (live, calls, dropped) = an.vitals();
+fn status_line(an: &crate::engine::Analyzer, shares: &Shares) {
+    let (mut live, mut calls, dropped) = an.vitals();
+    for o in shares.others() {
+        live += o.live_flows;
+        calls += o.calls_live;
+    }
     let s = an.stats();
     let rss = std::fs::read_to_string("/proc/self/statm")
         .ok()

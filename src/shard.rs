@@ -31,6 +31,15 @@
 //! the live-flow limit ([`flow_limit`], in proportion to the flows it owns)
 //! and evicts on its own. Followed copies do not count against that share;
 //! they are bounded apart, by the other analysers' shares.
+//!
+//! Streamed records cannot wait for that join: there each analyser writes
+//! its records as its flows and calls end ([`run_split`]). The analysers
+//! then split the traffic by client ([`client_owner`]) instead, each a
+//! whole analysis of its clients as a `--partition` sensor is, numbering
+//! its flows and inferred calls apart from the others'
+//! ([`crate::flow::Numbering`]); only DNS answers go to every analyser, for
+//! the names they give. What is left at the end joins at the level of the
+//! reports (`Report::absorb_share`).
 
 use std::net::IpAddr;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -42,7 +51,7 @@ use crate::capture::pcapfile::Block;
 use crate::capture::{self, CaptureError, CaptureOptions, ReadOutcome};
 use crate::dissect;
 use crate::engine::{Analyzer, Config, Router};
-use crate::flow::{EndReason, Flow, FlowTable};
+use crate::flow::{EndReason, Flow, FlowTable, Numbering};
 use crate::net::Transport;
 use crate::net::{Endpoint, FlowKey};
 use crate::packet::Packet;
@@ -71,10 +80,47 @@ pub fn owner(transport: Transport, a: &Endpoint, b: &Endpoint, count: u32) -> u3
         (ip ^ (u64::from(e.port) << 40)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
     let h = (mix(a).wrapping_add(mix(b)) ^ transport as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93);
-    // The high half mixes every input bit; scaled to [0, shares).
+    // The high half mixes every input bit.
+    share_of(h >> 32, count)
+}
+
+/// The analyser (of `count`) that a packet between `a` and `b` goes to when
+/// the analysers split the traffic by client, so that a client's
+/// signalling, STUN and media meet in one analyser, which can then write
+/// its calls as they end. Between an internal and a public address, the
+/// internal side is the client (weighted as [`owner`]). DNS (port 53) goes
+/// with its client, the other side, also between two internal addresses
+/// (an internal resolver): the names it answers name the client's flows.
+/// Between two internal or two public addresses otherwise, no side is the
+/// client: the signalling of a call (a phone and its PBX) and its media
+/// (the two phones) then run between different pairs of hosts, which only
+/// one analyser for all such pairs keeps together, the last worker.
+#[inline]
+pub fn client_owner(a: &Endpoint, b: &Endpoint, count: u32) -> u32 {
+    const DNS: u16 = 53;
+    let client = match crate::engine::client_side(a.ip, b.ip) {
+        Some(c) => Some(c),
+        None if b.port == DNS && a.port != DNS => Some(a.ip),
+        None if a.port == DNS && b.port != DNS => Some(b.ip),
+        None => None,
+    };
+    match client {
+        Some(client) => {
+            let h =
+                u64::from(crate::engine::address_hash(client)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            share_of(h >> 32, count)
+        }
+        None => count.max(1) - 1,
+    }
+}
+
+/// The analyser of `count` that a 32-bit hash `h` falls to: the reading
+/// thread takes one share, each worker `WORKER_SHARES`.
+#[inline]
+fn share_of(h: u64, count: u32) -> u32 {
     let count = u64::from(count.max(1));
     let shares = 1 + (count - 1) * WORKER_SHARES;
-    let s = ((h >> 32) * shares) >> 32;
+    let s = ((h & 0xFFFF_FFFF) * shares) >> 32;
     (if s == 0 {
         0
     } else {
@@ -177,6 +223,9 @@ pub struct Dispatch {
     lanes: Vec<Lane>,
     /// The block the reader's current record lies in.
     block: Option<Block>,
+    /// The analysers split the traffic by client ([`client_owner`]) instead
+    /// of by flow with signalling for all.
+    split: bool,
 }
 
 impl Router for Dispatch {
@@ -211,6 +260,38 @@ impl Router for Dispatch {
     #[inline]
     fn packet(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos, frame: u64) -> Option<bool> {
         let n = self.lanes.len() as u32 + 1;
+        if self.split {
+            let (src, dst) = p.endpoints();
+            let owner = client_owner(&src, &dst, n);
+            // A DNS answer names flows of every client to its addresses:
+            // every analyser learns its names.
+            let everyone = p.transport == Transport::Udp
+                && dissect::is_dns_response_datagram(src.port, dst.port, p.payload);
+            if owner == 0 && !everyone {
+                return Some(false);
+            }
+            let place = self.place(p.payload);
+            let item = |foreign: bool| Item {
+                frame,
+                now,
+                wire_len,
+                what: What::Packet {
+                    head: Packet { payload: &[], ..*p },
+                    block: COPIED,
+                    off: place.unwrap_or(0),
+                    len: p.payload.len() as u32,
+                    foreign,
+                },
+            };
+            if everyone {
+                for i in 1..n {
+                    self.push(i as usize - 1, item(i != owner), p.payload, place.is_some());
+                }
+                return Some(owner != 0);
+            }
+            self.push(owner as usize - 1, item(false), p.payload, place.is_some());
+            return None;
+        }
         let (src, dst) = p.endpoints();
         let owner = owner(p.transport, &src, &dst, n);
         // A segment without payload changes no stream: only its owner
@@ -247,6 +328,20 @@ impl Router for Dispatch {
         } else {
             self.push(owner as usize - 1, item(false), p.payload, place.is_some());
             None
+        }
+    }
+
+    fn flush(&mut self) {
+        for l in &mut self.lanes {
+            if !l.batch.items.is_empty() {
+                let next = l
+                    .free
+                    .get_mut()
+                    .ok()
+                    .and_then(|r| r.try_recv().ok())
+                    .unwrap_or_else(Batch::new);
+                let _ = l.tx.send(std::mem::replace(&mut l.batch, next));
+            }
         }
     }
 
@@ -325,8 +420,14 @@ fn new_worker(mut cfg: Config, workers: u32, index: u32) -> Analyzer {
     a
 }
 
-/// A worker's loop: analyse every batch, send it back emptied.
-fn work(an: &mut Analyzer, rx: Receiver<Batch>, free: Sender<Batch>) {
+/// A worker's loop: analyse every batch, send it back emptied; `after`
+/// runs after each batch.
+fn work(
+    an: &mut Analyzer,
+    rx: Receiver<Batch>,
+    free: Sender<Batch>,
+    after: &mut dyn FnMut(&mut Analyzer),
+) {
     for mut b in rx {
         for it in &b.items {
             match it.what {
@@ -355,6 +456,7 @@ fn work(an: &mut Analyzer, rx: Receiver<Batch>, free: Sender<Batch>) {
         b.blocks.clear();
         b.bytes.clear();
         let _ = free.send(b);
+        after(an);
     }
 }
 
@@ -392,7 +494,7 @@ pub fn run<R>(
             let (free_tx, free_rx) = mpsc::channel::<Batch>();
             handles.push(s.spawn(move || {
                 let mut an = new_worker(cfg.clone(), count, index);
-                work(&mut an, rx, free_tx);
+                work(&mut an, rx, free_tx, &mut |_| {});
                 // The flows still live end here, on this worker's thread.
                 an.flows.end_all();
                 an
@@ -403,7 +505,11 @@ pub fn run<R>(
                 free: Mutex::new(free_rx),
             });
         }
-        front.dispatch = Some(Box::new(Dispatch { lanes, block: None }));
+        front.dispatch = Some(Box::new(Dispatch {
+            lanes,
+            block: None,
+            split: false,
+        }));
         let r = input(&mut front);
 
         if let Some(d) = front.dispatch.take() {
@@ -420,6 +526,93 @@ pub fn run<R>(
     });
     let r = r?;
     Ok((merge(front, workers?, cfg), r))
+}
+
+/// One of `count` analysers that split the traffic by client
+/// ([`client_owner`]): its part of the live-flow limit, its flows and
+/// inferred calls numbered apart from the others', streaming (with call
+/// records written as calls end when `calls`).
+fn new_share(mut cfg: Config, count: u32, index: u32, calls: bool) -> Analyzer {
+    cfg.flows.max_live = flow_limit(cfg.flows.max_live, count, index);
+    cfg.numbering = Numbering { index, count };
+    let mut a = Analyzer::new(cfg);
+    a.set_streaming(true);
+    if calls {
+        a.write_calls_as_they_end();
+    }
+    a
+}
+
+/// What each worker of [`run_split`] does besides analysing, given its
+/// index (from 1; the reading thread is 0) and its analyser.
+pub struct ShareHooks<'a> {
+    /// After each batch of packets.
+    pub after: &'a (dyn Fn(u32, &mut Analyzer) + Sync),
+    /// Once its input ended.
+    pub end: &'a (dyn Fn(u32, &mut Analyzer) + Sync),
+    /// Call records are written as calls end
+    /// ([`Analyzer::write_calls_as_they_end`]).
+    pub calls: bool,
+}
+
+/// Runs `input` (a capture loop feeding [`Analyzer::process`]) with
+/// `threads` analysers that split the traffic by client, each a whole
+/// analysis of its clients (as `--partition` sensors are) that writes its
+/// records as flows and calls end: the workers through `hooks`, the
+/// reading thread's analyser through `input`. Returns every analyser (the
+/// reading thread's first), not joined, and `input`'s result.
+pub fn run_split<R>(
+    cfg: &Config,
+    threads: usize,
+    hooks: &ShareHooks<'_>,
+    input: impl FnOnce(&mut Analyzer) -> Result<R, CaptureError>,
+) -> Result<(Vec<Analyzer>, R), CaptureError> {
+    let count = u32::try_from(threads.max(1)).unwrap_or(u32::MAX);
+    let mut front = new_share(cfg.clone(), count, 0, hooks.calls);
+    if count == 1 {
+        let r = input(&mut front)?;
+        return Ok((vec![front], r));
+    }
+    let (r, workers) = std::thread::scope(|s| {
+        let mut lanes = Vec::new();
+        let mut handles = Vec::new();
+        for index in 1..count {
+            let (tx, rx) = mpsc::sync_channel::<Batch>(queue_depth(count as usize - 1));
+            let (free_tx, free_rx) = mpsc::channel::<Batch>();
+            handles.push(s.spawn(move || {
+                let mut an = new_share(cfg.clone(), count, index, hooks.calls);
+                work(&mut an, rx, free_tx, &mut |an| (hooks.after)(index, an));
+                (hooks.end)(index, &mut an);
+                an
+            }));
+            lanes.push(Lane {
+                batch: Batch::new(),
+                tx,
+                free: Mutex::new(free_rx),
+            });
+        }
+        front.dispatch = Some(Box::new(Dispatch {
+            lanes,
+            block: None,
+            split: true,
+        }));
+        let r = input(&mut front);
+        if let Some(d) = front.dispatch.take() {
+            d.finish();
+        }
+        let workers: Result<Vec<Analyzer>, CaptureError> = handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| CaptureError("a worker thread failed".into()))
+            })
+            .collect();
+        (r, workers)
+    });
+    let r = r?;
+    let mut all = vec![front];
+    all.extend(workers?);
+    Ok((all, r))
 }
 
 /// Joins one sharded analysis: `front` is the reading thread's analyser
@@ -682,6 +875,39 @@ mod tests {
             );
         }
         assert_eq!(owner(Transport::Udp, &ep("::1", 1), &ep("::1", 2), 1), 0);
+    }
+
+    #[test]
+    fn split_by_client_keeps_a_client_on_one_thread() {
+        let n = 3;
+        let client = ep("10.1.2.3", 40_000);
+        let mine = client_owner(&client, &ep("203.0.113.5", 443), n);
+        for (port, peer) in [(40_001, "198.51.100.7"), (5060, "2001:db8::1")] {
+            let c = ep("10.1.2.3", port);
+            let p = ep(peer, 3478);
+            assert_eq!(client_owner(&c, &p, n), mine);
+            assert_eq!(client_owner(&p, &c, n), mine);
+        }
+        // Its DNS, also from an internal resolver.
+        let resolver = ep("10.0.0.53", 53);
+        assert_eq!(client_owner(&resolver, &client, n), mine);
+        assert_eq!(client_owner(&client, &resolver, n), mine);
+        // Between two internal or two public hosts: the last worker.
+        let pbx = ep("10.0.0.2", 5060);
+        assert_eq!(client_owner(&client, &pbx, n), n - 1);
+        assert_eq!(
+            client_owner(&ep("192.0.2.1", 5060), &ep("198.51.100.2", 5060), n),
+            n - 1
+        );
+        assert_eq!(client_owner(&client, &pbx, 1), 0);
+        // Clients spread over the threads.
+        let mut per = [0u32; 3];
+        for i in 0..3000u32 {
+            let [_, a, b, c] = i.to_be_bytes();
+            let c = ep(&format!("10.{a}.{b}.{c}"), 5000);
+            per[client_owner(&c, &ep("203.0.113.9", 443), n) as usize] += 1;
+        }
+        assert!(per.iter().all(|&k| k > 300), "{per:?}");
     }
 
     #[test]

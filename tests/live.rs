@@ -499,7 +499,7 @@ fn read_report(files: &[PathBuf]) -> Value {
     let o = Command::new(bin())
         .arg("read")
         .args(files)
-        .args(["--format", "json"])
+        .args(["--format", "json", "--all-flows"])
         .output()
         .expect("run vcscope read");
     let err = String::from_utf8_lossy(&o.stderr);
@@ -622,6 +622,28 @@ fn live_capture_on_worker_threads_matches_read_of_the_replayed_files() {
     live_matches_read("3");
 }
 
+/// Streamed NDJSON with three analysis threads, which split the traffic by
+/// client and each write their records as their flows end: the records
+/// together hold the same flows, packets and bytes.
+#[test]
+fn live_streamed_on_worker_threads_matches_read_of_the_replayed_files() {
+    let lab = Lab::new();
+    let files = fixtures(&[
+        "heplify__sip_ipv4_tcp.pcap",
+        "sipp__g711a.pcap",
+        "ndpi__stun.pcap",
+    ]);
+    let read = read_report(&files);
+    let pps = format!("--pps={REPLAY_PPS}");
+    let (live, sent, _) = capture_replay_as(&lab, &files, "3", "ndjson", &[&pps]);
+    assert_eq!(
+        Some(sent),
+        read["source"]["packets"].as_u64(),
+        "frames replayed"
+    );
+    assert_same_traffic(&live, &read, &lab.cap);
+}
+
 fn live_matches_read(threads: &str) {
     let lab = Lab::new();
     // SIP over TCP with its RTP; G.711 RTP over UDP; STUN/TURN over UDP and
@@ -651,6 +673,18 @@ fn capture_replay(
     threads: &str,
     rate: &[&str],
 ) -> (Value, u64, String) {
+    capture_replay_as(lab, files, threads, "json", rate)
+}
+
+/// [`capture_replay`] in `format`; NDJSON records come back as a report:
+/// the flow records its `flows`, the summary's source and warnings its own.
+fn capture_replay_as(
+    lab: &Lab,
+    files: &[PathBuf],
+    threads: &str,
+    format: &str,
+    rate: &[&str],
+) -> (Value, u64, String) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("live.json");
     let duration = Duration::from_secs(4);
@@ -660,8 +694,9 @@ fn capture_replay(
         &lab.cap,
         "--duration",
         &duration.as_secs().to_string(),
+        "--all-flows",
         "--format",
-        "json",
+        format,
         "--threads",
         threads,
         "-o",
@@ -683,7 +718,23 @@ fn capture_replay(
         ran >= duration,
         "vcscope live exited after {ran:?}, before --duration {duration:?}"
     );
-    (read_json(&out), sent, said)
+    if format != "ndjson" {
+        return (read_json(&out), sent, said);
+    }
+    let text = std::fs::read_to_string(&out).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary: Vec<&Value> = records.iter().filter(|r| r["type"] == "summary").collect();
+    assert_eq!(summary.len(), 1, "one summary record:\n{text}");
+    let flows: Vec<&Value> = records.iter().filter(|r| r["type"] == "flow").collect();
+    let report = serde_json::json!({
+        "flows": flows,
+        "source": summary[0]["source"],
+        "warnings": summary[0]["warnings"],
+    });
+    (report, sent, said)
 }
 
 /// A burst at tcpreplay's top speed (250,000-300,000 frames a second on a

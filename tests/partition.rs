@@ -69,8 +69,11 @@ impl Records {
             } else {
                 c["call_id"].as_str().unwrap().to_string()
             };
-            self.calls
-                .insert(format!("{who} {} {}", c["encrypted"], c["verdict"]));
+            self.calls.insert(format!(
+                "{who} {} {}",
+                c["encrypted"],
+                as_one_analysis(c["verdict"].as_str().unwrap())
+            ));
         }
         for l in v["leaks"].as_array().unwrap() {
             self.leaks.insert(format!(

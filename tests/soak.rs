@@ -425,6 +425,17 @@ fn rss_kib(pid: u32) -> Option<u64> {
 
 #[test]
 fn a_long_run_loses_no_record_and_stays_flat_in_memory() {
+    soak("1", 60_000);
+}
+
+/// The same with two threads, which split the traffic by client and each
+/// write their records as their flows and calls end.
+#[test]
+fn a_long_run_on_two_threads_loses_no_record_and_stays_flat_in_memory() {
+    soak("2", 40_000);
+}
+
+fn soak(threads: &str, flows: u64) {
     if !std::path::Path::new("/proc/self/status").exists() {
         eprintln!("SKIPPED: no /proc to read memory from");
         return;
@@ -432,7 +443,7 @@ fn a_long_run_loses_no_record_and_stays_flat_in_memory() {
     let flows: u64 = std::env::var("VCSCOPE_SOAK_FLOWS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(60_000);
+        .unwrap_or(flows);
     let mut child = Command::new(bin())
         .args([
             "read",
@@ -441,6 +452,8 @@ fn a_long_run_loses_no_record_and_stays_flat_in_memory() {
             "ndjson",
             "--all-flows",
             "--no-progress",
+            "--threads",
+            threads,
         ])
         .args(["--interval", &INTERVAL_S.to_string()])
         .stdin(Stdio::piped())
@@ -557,8 +570,8 @@ fn a_long_run_loses_no_record_and_stays_flat_in_memory() {
     assert!(status.success(), "vcscope: {stderr}");
 
     eprintln!(
-        "soak: {} packets, {} flows, {} calls, {} s of packet time; peak RSS {before} KiB \
-         in the warm-up, {after} KiB after, {end} KiB writing the end",
+        "soak ({threads} threads): {} packets, {} flows, {} calls, {} s of packet time; \
+         peak RSS {before} KiB in the warm-up, {after} KiB after, {end} KiB writing the end",
         made.packets,
         made.flows,
         made.calls,

@@ -918,7 +918,7 @@ fn tls_version_name(v: u16) -> String {
 }
 
 /// One call's report, from its signalling facts and its media flows' verdicts.
-fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
+fn call_out(call: &Call, flows: &[FlowOut], share: Option<&str>) -> CallOut {
     let by_id = |id: u32| by_id(flows, id).and_then(|i| flows.get(i));
     let sig_encrypted = matches!(call.sig_transport, "tls" | "wss");
     let mut media = Vec::new();
@@ -1035,7 +1035,14 @@ fn call_out(call: &Call, flows: &[FlowOut]) -> CallOut {
         state: call.state,
         final_status: call.final_status,
     };
-    let verdict = verdict_sentence(&facts, &judged, sig_encrypted, any_media_seen, &media);
+    let verdict = verdict_sentence(
+        &facts,
+        &judged,
+        sig_encrypted,
+        any_media_seen,
+        &media,
+        share,
+    );
     CallOut {
         countries: Vec::new(),
         flows_open: Vec::new(),
@@ -1288,11 +1295,20 @@ pub(crate) fn build_report(
     let mut flows = flows_out(a, &listed, &across, threads);
     name_by_app_named_address(&mut flows);
     share_app_by_socket(&mut flows, &listed);
-    let mut calls: Vec<CallOut> = a.ctx.calls.calls().map(|c| call_out(c, &flows)).collect();
+    let share = a.share();
+    let mut calls: Vec<CallOut> = a
+        .ctx
+        .calls
+        .calls()
+        .map(|c| call_out(c, &flows, share))
+        .collect();
     let mut relays = a.ctx.relays.to_report();
     turn_over_tls(a, &mut flows, &mut relays, &a.written.tls_relays.0);
     crate::calls::relay::mark_use(&mut relays, &flows, &a.written.relay_use);
-    let inferred = crate::calls::infer::infer_calls_after(&flows, &relays, a.written.inferred);
+    let inferred =
+        crate::calls::infer::infer_calls_after(&flows, &relays, a.written.inferred, &|n| {
+            a.numbering.nth(n as u64) as usize
+        });
     add_inferred(&mut calls, &mut flows, inferred);
     header_findings(&mut calls, &flows);
     let call_quality = call_quality(&mut calls, &flows);

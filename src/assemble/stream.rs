@@ -22,6 +22,20 @@ use crate::flow::Flow;
 use crate::report::{CallOut, CallQualityOut, FlowOut, LeakOut};
 use crate::time::Nanos;
 
+/// One analyser's part of a split sensor's heartbeat
+/// ([`Analyzer::share_vitals`]).
+#[derive(Debug, Clone, Default)]
+pub struct ShareVitals {
+    pub live_flows: usize,
+    pub flows_reported: u64,
+    /// SIP calls seen: tracked now, or ended and written.
+    pub sip_calls: usize,
+    /// SIP calls tracked now.
+    pub calls_live: usize,
+    /// Per app, flows and bytes of the flows ended so far.
+    pub app_bytes: Vec<(String, u64, u64)>,
+}
+
 /// A record written before the end of the capture.
 pub enum Streamed<'a> {
     Flow(&'a FlowOut),
@@ -260,21 +274,51 @@ impl Analyzer {
         self.deferred.contains(&id)
     }
 
+    /// What this analyser adds to the `interval` records and the status
+    /// line of a sensor whose traffic several analysers split.
+    pub fn share_vitals(&self) -> ShareVitals {
+        ShareVitals {
+            live_flows: self.flows.live_flows(),
+            flows_reported: self.streamed,
+            sip_calls: self.ctx.calls.live() + self.written.sip_calls as usize,
+            calls_live: self.ctx.calls.live(),
+            app_bytes: self
+                .app_bytes
+                .iter()
+                .map(|(app, &(flows, bytes))| (app.clone(), flows, bytes))
+                .collect(),
+        }
+    }
+
     /// The `interval` record at packet time `ts`; `before` is the packets
-    /// and bytes of the record before.
+    /// and bytes of the record before; `others` what the other analysers
+    /// of a split sensor had (none for one analyser: frames and bytes are
+    /// counted by this one, which reads them all).
     pub fn interval_report(
         &self,
         ts: crate::time::Nanos,
         before: (u64, u64),
+        others: &[ShareVitals],
     ) -> crate::report::IntervalOut {
-        let mut apps: Vec<crate::report::AppBytesOut> = self
+        let mut all = self.share_vitals();
+        for o in others {
+            all.live_flows += o.live_flows;
+            all.flows_reported += o.flows_reported;
+            all.sip_calls += o.sip_calls;
+            for (app, flows, bytes) in &o.app_bytes {
+                match all.app_bytes.iter_mut().find(|(a, _, _)| a == app) {
+                    Some(mine) => {
+                        mine.1 += flows;
+                        mine.2 += bytes;
+                    }
+                    None => all.app_bytes.push((app.clone(), *flows, *bytes)),
+                }
+            }
+        }
+        let mut apps: Vec<crate::report::AppBytesOut> = all
             .app_bytes
-            .iter()
-            .map(|(app, &(flows, bytes))| crate::report::AppBytesOut {
-                app: app.clone(),
-                flows,
-                bytes,
-            })
+            .into_iter()
+            .map(|(app, flows, bytes)| crate::report::AppBytesOut { app, flows, bytes })
             .collect();
         apps.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.app.cmp(&b.app)));
         apps.truncate(10);
@@ -286,11 +330,49 @@ impl Analyzer {
             dropped: self.ctx.dropped,
             interval_packets: s.packets.saturating_sub(before.0),
             interval_bytes: s.bytes.saturating_sub(before.1),
-            live_flows: self.flows.live_flows(),
-            flows_reported: self.streamed,
-            sip_calls: self.ctx.calls.live() + self.written.sip_calls as usize,
+            live_flows: all.live_flows,
+            flows_reported: all.flows_reported,
+            sip_calls: all.sip_calls,
             top_apps: apps,
         }
+    }
+
+    /// Streaming: the relays so far, as a heartbeat writes them: the end's
+    /// records but for TURN over TLS or DTLS still on live flows (found as
+    /// those flows are let go). Media counted so far: the flows let go and
+    /// those still in the table that run to or from a relay's address.
+    pub fn relays_so_far(&self) -> Vec<crate::report::RelayOut> {
+        let mut relays = self.ctx.relays.to_report();
+        for r in &self.written.tls_relays.0 {
+            if !relays
+                .iter()
+                .any(|m| m.ip == r.ip && m.port == r.port && m.transport == r.transport)
+            {
+                relays.push(r.clone());
+            }
+        }
+        if relays.is_empty() {
+            return relays;
+        }
+        let at: FxHashSet<(std::net::IpAddr, u16, crate::net::Transport)> = self
+            .ctx
+            .relays
+            .endpoints()
+            .map(|(ep, t)| (ep.ip, ep.port, t))
+            .collect();
+        let touches = |f: &Flow| {
+            at.contains(&(f.src.ip, f.src.port, f.transport))
+                || at.contains(&(f.dst.ip, f.dst.port, f.transport))
+        };
+        let outs: Vec<FlowOut> = self
+            .flows
+            .all()
+            .iter()
+            .filter(|f| !f.gone && touches(f))
+            .map(|f| flow_out_of(self, f, None))
+            .collect();
+        crate::calls::relay::mark_use(&mut relays, &outs, &self.written.relay_use);
+        relays
     }
 
     /// Streaming: from now on, SIP call records are written as calls end
@@ -450,7 +532,7 @@ impl Analyzer {
                     Some(out)
                 })
                 .collect();
-            let mut calls = [call_out(call, &outs)];
+            let mut calls = [call_out(call, &outs, self.share())];
             header_findings(&mut calls, &outs);
             let quality = call_quality(&mut calls, &outs);
             let [mut c] = calls;
@@ -585,7 +667,9 @@ impl Analyzer {
         self.written.tls_relays.0 = relays[n..].to_vec();
         crate::calls::relay::mark_use(&mut relays, &outs, &self.written.relay_use);
         let inferred =
-            crate::calls::infer::infer_calls_after(&outs, &relays, self.written.inferred);
+            crate::calls::infer::infer_calls_after(&outs, &relays, self.written.inferred, &|n| {
+                self.numbering.nth(n as u64) as usize
+            });
         let mut calls = Vec::with_capacity(inferred.len());
         self.written.inferred += inferred.len();
         super::add_inferred(&mut calls, &mut outs, inferred);

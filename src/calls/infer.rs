@@ -189,15 +189,16 @@ pub struct InferredFacts {
 /// Infers calls from media flows that no SIP call claimed.
 #[cfg(test)]
 pub fn infer_calls(flows: &[FlowOut], relays: &[RelayOut]) -> Vec<(CallOut, InferredFacts)> {
-    infer_calls_after(flows, relays, 0)
+    infer_calls_after(flows, relays, 0, &|n| n + 1)
 }
 
 /// [`infer_calls`] numbering the calls on from `before` (calls inferred
-/// and written earlier).
+/// and written earlier): call `n` (from 0) is numbered `number(n)`.
 pub fn infer_calls_after(
     flows: &[FlowOut],
     relays: &[RelayOut],
     before: usize,
+    number: &dyn Fn(usize) -> usize,
 ) -> Vec<(CallOut, InferredFacts)> {
     let media: Vec<&FlowOut> = flows
         .iter()
@@ -262,7 +263,7 @@ pub fn infer_calls_after(
         .enumerate()
         .map(|(n, (client, fs))| {
             let near = by_ip.get(client.as_str()).map_or(&[][..], Vec::as_slice);
-            one_call(before + n + 1, &client, &fs, near, relays)
+            one_call(number(before + n), &client, &fs, near, relays)
         })
         .collect()
 }

@@ -235,6 +235,11 @@ impl RelayTable {
     }
 
     /// In the order first seen.
+    /// The relays' addresses and transports.
+    pub fn endpoints(&self) -> impl Iterator<Item = (Endpoint, Transport)> + '_ {
+        self.map.keys().copied()
+    }
+
     pub fn to_report(&self) -> Vec<RelayOut> {
         let mut v: Vec<(&(Endpoint, Transport), &Relay)> = self
             .map

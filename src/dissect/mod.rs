@@ -92,6 +92,14 @@ fn name_flow(ctx: &Ctx, flow: &mut Flow, pkt: &Pkt) {
     flow.state.dns_name = name.cloned();
 }
 
+/// A DNS response another analyser owns the flow of (`crate::shard`, the
+/// traffic split by client): only the names it gives addresses are learnt,
+/// so that every analyser names flows to those addresses as one would.
+pub fn learn_dns_names(ctx: &mut Ctx, payload: &[u8]) {
+    let mut st = FlowState::default();
+    dns::dns_message(ctx, &mut st, payload);
+}
+
 /// A DNS response datagram (UDP port 53, QR set): every analysis thread
 /// reads these (`crate::shard`), so that each learns the same names.
 #[inline]

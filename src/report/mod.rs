@@ -23,6 +23,7 @@ mod grid;
 mod json;
 #[cfg(test)]
 mod schema;
+mod shares;
 mod table;
 mod types;
 
@@ -33,4 +34,5 @@ pub mod resolve;
 pub mod spill;
 
 pub use json::{set_sensor, write_flow_record, write_record};
+pub use shares::join_relays;
 pub use types::*;

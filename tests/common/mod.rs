@@ -282,3 +282,23 @@ pub fn in_mount_namespace(script: &str, env: &[(&str, &Path)]) -> Option<std::pr
         }
     }
 }
+
+/// A call's verdict as one analysis of the whole traffic words it: a
+/// thread of `--threads` streaming or a sensor of `--partition` says media
+/// it did not see was not in its share of the traffic, where the whole
+/// analysis says it was not in the capture.
+pub fn as_one_analysis(verdict: &str) -> String {
+    for part in ["this thread's", "this sensor's"] {
+        let from = format!("the media was not in {part} share of the traffic (");
+        if let Some(at) = verdict.find(&from) {
+            if let Some(close) = verdict[at..].find(')') {
+                return format!(
+                    "{}the media itself was not in the capture{}",
+                    &verdict[..at],
+                    &verdict[at + close + 1..]
+                );
+            }
+        }
+    }
+    verdict.to_string()
+}
