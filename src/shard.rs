@@ -486,43 +486,12 @@ pub fn run<R>(
     }
     let count = u32::try_from(threads).unwrap_or(u32::MAX);
     let mut front = new_worker(cfg.clone(), count, 0);
-    let (r, workers) = std::thread::scope(|s| {
-        let mut lanes = Vec::new();
-        let mut handles = Vec::new();
-        for index in 1..count {
-            let (tx, rx) = mpsc::sync_channel::<Batch>(queue_depth(count as usize - 1));
-            let (free_tx, free_rx) = mpsc::channel::<Batch>();
-            handles.push(s.spawn(move || {
-                let mut an = new_worker(cfg.clone(), count, index);
-                work(&mut an, rx, free_tx, &mut |_| {});
-                // The flows still live end here, on this worker's thread.
-                an.flows.end_all();
-                an
-            }));
-            lanes.push(Lane {
-                batch: Batch::new(),
-                tx,
-                free: Mutex::new(free_rx),
-            });
-        }
-        front.dispatch = Some(Box::new(Dispatch {
-            lanes,
-            block: None,
-            split: false,
-        }));
-        let r = input(&mut front);
-
-        if let Some(d) = front.dispatch.take() {
-            d.finish();
-        }
-        let workers: Result<Vec<Analyzer>, CaptureError> = handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| CaptureError("a worker thread failed".into()))
-            })
-            .collect();
-        (r, workers)
+    let (r, workers) = with_workers(&mut front, count, false, input, &|index, rx, free| {
+        let mut an = new_worker(cfg.clone(), count, index);
+        work(&mut an, rx, free, &mut |_| {});
+        // The flows still live end here, on this worker's thread.
+        an.flows.end_all();
+        an
     });
     let r = r?;
     Ok((merge(front, workers?, cfg), r))
@@ -573,18 +542,37 @@ pub fn run_split<R>(
         let r = input(&mut front)?;
         return Ok((vec![front], r));
     }
-    let (r, workers) = std::thread::scope(|s| {
+    let (r, workers) = with_workers(&mut front, count, true, input, &|index, rx, free| {
+        let mut an = new_share(cfg.clone(), count, index, hooks.calls);
+        work(&mut an, rx, free, &mut |an| (hooks.after)(index, an));
+        (hooks.end)(index, &mut an);
+        an
+    });
+    let r = r?;
+    let mut all = vec![front];
+    all.extend(workers?);
+    Ok((all, r))
+}
+
+/// Runs `input` on `front` (the reading thread's analyser) with `count - 1`
+/// worker threads behind it, worker `index` (from 1) built and run by
+/// `worker` on the batches it receives; `split` routes by client
+/// ([`client_owner`]) instead of by flow. Returns `input`'s result and the
+/// workers' analysers once every batch was read.
+fn with_workers<R>(
+    front: &mut Analyzer,
+    count: u32,
+    split: bool,
+    input: impl FnOnce(&mut Analyzer) -> Result<R, CaptureError>,
+    worker: &(dyn Fn(u32, Receiver<Batch>, Sender<Batch>) -> Analyzer + Sync),
+) -> (Result<R, CaptureError>, Result<Vec<Analyzer>, CaptureError>) {
+    std::thread::scope(|s| {
         let mut lanes = Vec::new();
         let mut handles = Vec::new();
         for index in 1..count {
             let (tx, rx) = mpsc::sync_channel::<Batch>(queue_depth(count as usize - 1));
             let (free_tx, free_rx) = mpsc::channel::<Batch>();
-            handles.push(s.spawn(move || {
-                let mut an = new_share(cfg.clone(), count, index, hooks.calls);
-                work(&mut an, rx, free_tx, &mut |an| (hooks.after)(index, an));
-                (hooks.end)(index, &mut an);
-                an
-            }));
+            handles.push(s.spawn(move || worker(index, rx, free_tx)));
             lanes.push(Lane {
                 batch: Batch::new(),
                 tx,
@@ -594,13 +582,13 @@ pub fn run_split<R>(
         front.dispatch = Some(Box::new(Dispatch {
             lanes,
             block: None,
-            split: true,
+            split,
         }));
-        let r = input(&mut front);
+        let r = input(front);
         if let Some(d) = front.dispatch.take() {
             d.finish();
         }
-        let workers: Result<Vec<Analyzer>, CaptureError> = handles
+        let workers = handles
             .into_iter()
             .map(|h| {
                 h.join()
@@ -608,11 +596,7 @@ pub fn run_split<R>(
             })
             .collect();
         (r, workers)
-    });
-    let r = r?;
-    let mut all = vec![front];
-    all.extend(workers?);
-    Ok((all, r))
+    })
 }
 
 /// Joins one sharded analysis: `front` is the reading thread's analyser
