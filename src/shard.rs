@@ -218,6 +218,21 @@ struct Lane {
     free: Mutex<Receiver<Batch>>,
 }
 
+impl Lane {
+    /// Sends the batch gathered, and starts one emptied by the worker (or
+    /// a new one).
+    fn send(&mut self) {
+        // A new batch has room for a full one's packets from the start.
+        let next = match self.free.get_mut().ok().and_then(|r| r.try_recv().ok()) {
+            Some(b) => b,
+            None => Batch::new(),
+        };
+        let full = std::mem::replace(&mut self.batch, next);
+        // A worker that is gone has panicked; the join reports it.
+        let _ = self.tx.send(full);
+    }
+}
+
 /// Hands decoded packets to the workers.
 pub struct Dispatch {
     lanes: Vec<Lane>,
@@ -254,54 +269,27 @@ impl Router for Dispatch {
         }
     }
 
-    /// To the owner of the packet's flow; signalling to every analyser.
-    /// `Some(foreign)` when the reading thread analyses the packet too:
+    /// To the owner of the packet's flow (or, split, of its client);
+    /// signalling (split: DNS answers) to every analyser. `Some(foreign)` when the reading thread analyses the packet too:
     /// as its owner, or following a flow another thread owns.
     #[inline]
     fn packet(&mut self, p: &Packet<'_>, wire_len: u64, now: Nanos, frame: u64) -> Option<bool> {
         let n = self.lanes.len() as u32 + 1;
-        if self.split {
-            let (src, dst) = p.endpoints();
-            let owner = client_owner(&src, &dst, n);
+        let (src, dst) = p.endpoints();
+        let dns = |p: &Packet<'_>| dissect::is_dns_response_datagram(src.port, dst.port, p.payload);
+        let (owner, everyone) = if self.split {
             // A DNS answer names flows of every client to its addresses:
             // every analyser learns its names.
-            let everyone = p.transport == Transport::Udp
-                && dissect::is_dns_response_datagram(src.port, dst.port, p.payload);
-            if owner == 0 && !everyone {
-                return Some(false);
-            }
-            let place = self.place(p.payload);
-            let item = |foreign: bool| Item {
-                frame,
-                now,
-                wire_len,
-                what: What::Packet {
-                    head: Packet { payload: &[], ..*p },
-                    block: COPIED,
-                    off: place.unwrap_or(0),
-                    len: p.payload.len() as u32,
-                    foreign,
-                },
+            let everyone = p.transport == Transport::Udp && dns(p);
+            (client_owner(&src, &dst, n), everyone)
+        } else {
+            // A segment without payload changes no stream: only its owner
+            // counts it.
+            let everyone = match p.transport {
+                Transport::Tcp => !p.payload.is_empty(),
+                Transport::Udp => dissect::is_sip_datagram(p.payload) || dns(p),
             };
-            if everyone {
-                for i in 1..n {
-                    self.push(i as usize - 1, item(i != owner), p.payload, place.is_some());
-                }
-                return Some(owner != 0);
-            }
-            self.push(owner as usize - 1, item(false), p.payload, place.is_some());
-            return None;
-        }
-        let (src, dst) = p.endpoints();
-        let owner = owner(p.transport, &src, &dst, n);
-        // A segment without payload changes no stream: only its owner
-        // counts it.
-        let everyone = match p.transport {
-            Transport::Tcp => !p.payload.is_empty(),
-            Transport::Udp => {
-                dissect::is_sip_datagram(p.payload)
-                    || dissect::is_dns_response_datagram(src.port, dst.port, p.payload)
-            }
+            (owner(p.transport, &src, &dst, n), everyone)
         };
         if owner == 0 && !everyone {
             return Some(false);
@@ -334,13 +322,7 @@ impl Router for Dispatch {
     fn flush(&mut self) {
         for l in &mut self.lanes {
             if !l.batch.items.is_empty() {
-                let next = l
-                    .free
-                    .get_mut()
-                    .ok()
-                    .and_then(|r| r.try_recv().ok())
-                    .unwrap_or_else(Batch::new);
-                let _ = l.tx.send(std::mem::replace(&mut l.batch, next));
+                l.send();
             }
         }
     }
@@ -394,15 +376,7 @@ impl Dispatch {
             || l.batch.bytes.len() >= BATCH_BYTES
             || l.batch.blocks.len() >= BATCH_BLOCKS
         {
-            let next = l
-                .free
-                .get_mut()
-                .ok()
-                .and_then(|r| r.try_recv().ok())
-                .unwrap_or_else(Batch::new);
-            let full = std::mem::replace(&mut l.batch, next);
-            // A worker that is gone has panicked; the join reports it.
-            let _ = l.tx.send(full);
+            l.send();
         }
     }
 }
