@@ -192,6 +192,10 @@ pub struct FlowState {
     pub sig_call: Option<u32>,
     /// Call and m-line whose media this flow carries.
     pub media_call: Option<(u32, u16)>,
+    /// [`crate::calls::CallTable::media_epoch`] when this flow last looked
+    /// for its endpoints among those SDP announced and found neither: no
+    /// need to look again until SDP announces more.
+    pub media_epoch: u32,
     pub stun: Option<Box<StunState>>,
     pub tcp: Option<Box<TcpState>>,
     pub media: Option<Box<MediaState>>,

@@ -248,6 +248,10 @@ pub struct CallTable {
     live: usize,
     by_id: FxHashMap<Box<str>, u32>,
     media_index: FxHashMap<Endpoint, (u32, u16)>,
+    /// Counts the SDP bodies that added endpoints to `media_index` (wrapping;
+    /// 0 while none has): a flow that found none of its endpoints there
+    /// need not look again until this moves.
+    media_epoch: u32,
     /// ICE username fragments (a=ice-ufrag) → call and m-line (bounded by max_calls * MAX_MEDIA).
     ufrag_index: FxHashMap<Box<str>, (u32, u16)>,
     max_calls: usize,
@@ -298,6 +302,7 @@ impl CallTable {
             live: 0,
             by_id: FxHashMap::default(),
             media_index: FxHashMap::default(),
+            media_epoch: 0,
             ufrag_index: FxHashMap::default(),
             max_calls,
             dropped: 0,
@@ -407,8 +412,10 @@ impl CallTable {
         self.media_index.get(ep).copied()
     }
 
-    pub fn has_media(&self) -> bool {
-        !self.media_index.is_empty()
+    /// Changes whenever SDP announces media endpoints (see
+    /// [`crate::evidence::FlowState::media_epoch`]); 0 until one does.
+    pub fn media_epoch(&self) -> u32 {
+        self.media_epoch
     }
 
     /// The call and m-line whose SDP offered an ICE username fragment of
@@ -625,6 +632,10 @@ impl CallTable {
             if let Ok(sd) = SessionDescription::parse(body) {
                 let mut ufrags = Vec::new();
                 let new_eps = read_sdp(call, &sd, side, pkt, &mut facts, &mut ufrags);
+                if !new_eps.is_empty() {
+                    // Never 0 again: a new flow's 0 means "not looked yet".
+                    self.media_epoch = self.media_epoch.wrapping_add(1).max(1);
+                }
                 for (ep, m) in new_eps {
                     self.media_index.insert(ep, (idx, m));
                 }

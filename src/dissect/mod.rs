@@ -111,14 +111,18 @@ pub fn is_dns_response_datagram(src_port: u16, dst_port: u16, payload: &[u8]) ->
 
 fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
     // Media flows announced by SDP: attach on first sight.
-    if st.media_call.is_none() && ctx.calls.has_media() {
+    // Looked up again only when SDP announced endpoints since the last miss.
+    if st.media_call.is_none() && st.media_epoch != ctx.calls.media_epoch() {
         let hit = ctx
             .calls
             .media_for(&pkt.dst)
             .or_else(|| ctx.calls.media_for(&pkt.src));
-        if let Some((call, m)) = hit {
-            st.media_call = Some((call, m));
-            ctx.calls.attach(call, m, pkt.flow_id);
+        match hit {
+            Some((call, m)) => {
+                st.media_call = Some((call, m));
+                ctx.calls.attach(call, m, pkt.flow_id);
+            }
+            None => st.media_epoch = ctx.calls.media_epoch(),
         }
     }
     // Settled media flows skip the probes.
