@@ -67,6 +67,10 @@ pub struct Flow {
     /// default report, once decided (`bare_by_state` in src/assemble.rs):
     /// the end of a streamed capture decides it before the report does.
     pub bare: Option<bool>,
+    /// Whether `src` is the lower side of the flow's key ([`FlowKey::of`]):
+    /// a packet's direction is told from its own side without comparing
+    /// addresses.
+    src_lo: bool,
 }
 
 impl Flow {
@@ -415,11 +419,12 @@ impl FlowTable {
         if ts >= self.next_sweep {
             self.expire_idle(ts);
         }
-        let (key, _) = FlowKey::of(transport, src, dst);
+        let (key, src_lo) = FlowKey::of(transport, src, dst);
         if let Some(&idx) = self.live.get(&key) {
             let idx = idx as usize;
             if let Some(flow) = self.flows.get(idx) {
-                let dir = if flow.src == src {
+                // Same side as the flow's first packet's sender: forward.
+                let dir = if flow.src_lo == src_lo {
                     Direction::Forward
                 } else {
                     Direction::Reverse
@@ -455,6 +460,7 @@ impl FlowTable {
             fins: 0,
             closed_at: None,
             bare: None,
+            src_lo,
         });
         self.live.insert(key, idx as u32);
         self.idle.push(ts, idx as u32);

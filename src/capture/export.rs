@@ -60,7 +60,8 @@ pub fn export_calls(inputs: &[String], calls: &[CallExport]) -> Result<ExportSta
 
 fn export_batch(inputs: &[String], calls: &[CallExport]) -> Result<ExportStats, CaptureError> {
     let mut by_flow: FxHashMap<FlowKey, Vec<u32>> = FxHashMap::default();
-    let mut by_hosts: FxHashMap<(Transport, Endpoint, Endpoint), Vec<u32>> = FxHashMap::default();
+    // Fragments (no ports): by the two hosts.
+    let mut by_hosts: FxHashMap<FlowKey, Vec<u32>> = FxHashMap::default();
     for (i, c) in calls.iter().enumerate() {
         for &(t, a, b) in &c.flows {
             by_flow
@@ -68,8 +69,10 @@ fn export_batch(inputs: &[String], calls: &[CallExport]) -> Result<ExportStats, 
                 .or_default()
                 .push(i as u32);
             let host = |e: Endpoint| Endpoint { ip: e.ip, port: 0 };
-            let (k, _) = FlowKey::of(t, host(a), host(b));
-            by_hosts.entry((t, k.lo, k.hi)).or_default().push(i as u32);
+            by_hosts
+                .entry(FlowKey::of(t, host(a), host(b)).0)
+                .or_default()
+                .push(i as u32);
         }
     }
     let mut open: Vec<Option<Open>> = (0..calls.len()).map(|_| None).collect();
@@ -99,8 +102,7 @@ fn export_batch(inputs: &[String], calls: &[CallExport]) -> Result<ExportStats, 
                     };
                     let a = Endpoint { ip: f.src, port: 0 };
                     let b = Endpoint { ip: f.dst, port: 0 };
-                    let (k, _) = FlowKey::of(t, a, b);
-                    by_hosts.get(&(t, k.lo, k.hi))
+                    by_hosts.get(&FlowKey::of(t, a, b).0)
                 }
                 Err(_) => None,
             };
