@@ -37,11 +37,11 @@
 
 pub mod policy;
 
-use std::cmp::Ordering;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use ipnet::IpNet;
+use rustc_hash::FxHashMap;
 
 /// The organisation that runs an address, from its published IP ranges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -686,21 +686,10 @@ static SNI_RULES: &[SniRule] = &[
 ];
 
 /// The rules sorted by suffix, built once.
-fn sorted_rules() -> &'static [&'static SniRule] {
-    static SORTED: OnceLock<Vec<&'static SniRule>> = OnceLock::new();
-    SORTED.get_or_init(|| {
-        let mut v: Vec<&'static SniRule> = SNI_RULES.iter().collect();
-        v.sort_by(|a, b| a.suffix.cmp(b.suffix));
-        v
-    })
-}
-
-/// Compares a lowercase rule suffix with a name, ignoring ASCII case of the
-/// name, without allocating.
-fn cmp_ci(rule: &str, name: &str) -> Ordering {
-    let a = rule.bytes();
-    let b = name.bytes().map(|c| c.to_ascii_lowercase());
-    a.cmp(b)
+/// The rules by suffix (lowercase and unique: `sni_rules_are_lowercase_and_unique`).
+fn rules_by_suffix() -> &'static FxHashMap<&'static str, &'static SniRule> {
+    static BY_SUFFIX: OnceLock<FxHashMap<&'static str, &'static SniRule>> = OnceLock::new();
+    BY_SUFFIX.get_or_init(|| SNI_RULES.iter().map(|r| (r.suffix, r)).collect())
 }
 
 /// Zoom names its servers by role: zone controllers end in "zc"
@@ -768,21 +757,27 @@ pub fn app_of_sni(sni: &str) -> Option<AppMatch> {
     if name.is_empty() || name.parse::<IpAddr>().is_ok() {
         return None;
     }
-    let rules = sorted_rules();
+    let rules = rules_by_suffix();
+    // Names are matched in lowercase; most are already.
+    let lower;
+    let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        lower = name.to_ascii_lowercase();
+        lower.as_str()
+    } else {
+        name
+    };
     let first_label = name.split('.').next().unwrap_or(name);
     // Candidate suffixes from the longest (the whole name) to the shortest.
-    let mut start = 0;
+    let mut candidate = name;
     loop {
-        let candidate = name.get(start..)?;
-        if let Ok(i) = rules.binary_search_by(|r| cmp_ci(r.suffix, candidate)) {
-            let m = rules.get(i)?;
+        if let Some(m) = rules.get(candidate) {
             return Some(AppMatch {
                 app: m.app,
                 operator: m.operator,
                 role: refine_role(m, first_label),
             });
         }
-        start += candidate.find('.')? + 1;
+        candidate = candidate.get(candidate.find('.')? + 1..)?;
     }
 }
 
@@ -1423,11 +1418,12 @@ mod tests {
 
     #[test]
     fn sni_rules_are_lowercase_and_unique() {
-        let r = sorted_rules();
-        for w in r.windows(2) {
-            assert!(w[0].suffix < w[1].suffix, "duplicate {}", w[0].suffix);
-        }
-        for x in r {
+        assert_eq!(
+            rules_by_suffix().len(),
+            SNI_RULES.len(),
+            "a duplicate suffix"
+        );
+        for x in SNI_RULES {
             assert_eq!(x.suffix, x.suffix.to_ascii_lowercase());
             assert!(!x.suffix.starts_with('.') && !x.suffix.ends_with('.'));
         }
