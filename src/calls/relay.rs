@@ -109,14 +109,15 @@ impl RelayTable {
             return None;
         }
         let n = self.map.len();
-        if !self.map.contains_key(&(server, transport)) {
-            if n >= MAX_RELAYS {
-                self.overflow += 1;
-                return None;
-            }
-            self.map.insert(
-                (server, transport),
-                Relay {
+        // One lookup: a known server's packets (ChannelData) come often.
+        let r = match self.map.entry((server, transport)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                if n >= MAX_RELAYS {
+                    self.overflow += 1;
+                    return None;
+                }
+                e.insert(Relay {
                     kind,
                     operator: None,
                     clients: BTreeSet::new(),
@@ -128,10 +129,9 @@ impl RelayTable {
                     order: n,
                     now: self.frame,
                     operator_frame: u64::MAX,
-                },
-            );
-        }
-        let r = self.map.get_mut(&(server, transport))?;
+                })
+            }
+        };
         r.now = self.frame;
         if kind > r.kind {
             r.kind = kind;

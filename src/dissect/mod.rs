@@ -125,11 +125,15 @@ fn udp(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) {
             None => st.media_epoch = ctx.calls.media_epoch(),
         }
     }
-    // Settled media flows skip the probes.
+    // Settled media flows skip the probes. On an ICE or TURN flow (STUN
+    // seen), none of the probes below takes an RTP-class datagram but
+    // Zoom's encapsulation (on its ports, or once the flow is Zoom's) and
+    // DNS (on its ports): other RTP goes straight to the streams there too.
     if let Some(m) = st.media.as_deref() {
         if m.is_settled()
-            && !st.protocols.contains(Proto::Stun)
             && PacketClass::of(payload) == PacketClass::Rtp
+            && (!st.protocols.contains(Proto::Stun)
+                || !(is_dns_port(pkt) || zoom::may_encapsulate(st, pkt)))
         {
             media::rtp_or_rtcp(ctx, st, pkt, payload);
             return;

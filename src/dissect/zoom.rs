@@ -14,9 +14,18 @@ use crate::evidence::FlowState;
 /// RTP or RTCP sits at that type's offset. A peer-to-peer flow is named Zoom's
 /// after [`ZOOM_P2P_PACKETS`] such datagrams. The RTP or RTCP inside goes to
 /// the media dissector like bare RTP would.
+fn on_sfu_port(pkt: &Pkt) -> bool {
+    wire::zoom::SFU_PORTS.contains(&pkt.src.port) || wire::zoom::SFU_PORTS.contains(&pkt.dst.port)
+}
+
+/// Whether [`zoom_media`] may take a datagram of a flow that already
+/// carries other protocols: on Zoom's media ports, or once it is Zoom's.
+pub(crate) fn may_encapsulate(st: &FlowState, pkt: &Pkt) -> bool {
+    on_sfu_port(pkt) || st.app == Some("zoom")
+}
+
 pub(crate) fn zoom_media(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) -> bool {
-    let on_port = wire::zoom::SFU_PORTS.contains(&pkt.src.port)
-        || wire::zoom::SFU_PORTS.contains(&pkt.dst.port);
+    let on_port = on_sfu_port(pkt);
     if !on_port {
         let Some(&first) = payload.first() else {
             return false;
