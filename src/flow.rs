@@ -674,11 +674,16 @@ impl FlowTable {
             return false;
         };
         let (key, _) = FlowKey::of(f.transport, f.src, f.dst);
-        if self.live.get(&key) != Some(&i) {
-            return false;
+        // One lookup when the key is this flow's (nearly always): removed
+        // at once, and put back in the rare case that a later flow has it.
+        match self.live.remove(&key) {
+            Some(j) if j == i => true,
+            Some(j) => {
+                self.live.insert(key, j);
+                false
+            }
+            None => false,
         }
-        self.live.remove(&key);
-        true
     }
 
     /// Ends the longest-idle eighth of the live flows that are owned (or
