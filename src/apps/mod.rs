@@ -685,8 +685,8 @@ static SNI_RULES: &[SniRule] = &[
     rule("mmsns.qpic.cn", "wechat", "Tencent", Other),
 ];
 
-/// The rules sorted by suffix, built once.
-/// The rules by suffix (lowercase and unique: `sni_rules_are_lowercase_and_unique`).
+/// The rules by suffix, built once (lowercase and unique:
+/// `sni_rules_are_lowercase_and_unique`).
 fn rules_by_suffix() -> &'static FxHashMap<&'static str, &'static SniRule> {
     static BY_SUFFIX: OnceLock<FxHashMap<&'static str, &'static SniRule>> = OnceLock::new();
     BY_SUFFIX.get_or_init(|| SNI_RULES.iter().map(|r| (r.suffix, r)).collect())

@@ -8,12 +8,7 @@ use crate::dissect::ctx::{Ctx, Pkt};
 use crate::dissect::media;
 use crate::evidence::FlowState;
 
-/// Zoom's media encapsulation (`vcscope_dissectors::zoom`): on UDP 8801-8810 (Zoom's
-/// Multimedia Routers, per Zoom's published port list), and peer to peer on
-/// any port when the datagram starts with a media type Zoom uses there and
-/// RTP or RTCP sits at that type's offset. A peer-to-peer flow is named Zoom's
-/// after [`ZOOM_P2P_PACKETS`] such datagrams. The RTP or RTCP inside goes to
-/// the media dissector like bare RTP would.
+/// On one of Zoom's Multimedia Router ports (UDP 8801-8810).
 fn on_sfu_port(pkt: &Pkt) -> bool {
     wire::zoom::SFU_PORTS.contains(&pkt.src.port) || wire::zoom::SFU_PORTS.contains(&pkt.dst.port)
 }
@@ -24,6 +19,12 @@ pub(crate) fn may_encapsulate(st: &FlowState, pkt: &Pkt) -> bool {
     on_sfu_port(pkt) || st.app == Some("zoom")
 }
 
+/// Zoom's media encapsulation (`vcscope_dissectors::zoom`): on UDP 8801-8810 (Zoom's
+/// Multimedia Routers, per Zoom's published port list), and peer to peer on
+/// any port when the datagram starts with a media type Zoom uses there and
+/// RTP or RTCP sits at that type's offset. A peer-to-peer flow is named Zoom's
+/// after [`ZOOM_P2P_PACKETS`] such datagrams. The RTP or RTCP inside goes to
+/// the media dissector like bare RTP would.
 pub(crate) fn zoom_media(ctx: &mut Ctx, st: &mut FlowState, pkt: &Pkt, payload: &[u8]) -> bool {
     let on_port = on_sfu_port(pkt);
     if !on_port {
