@@ -165,15 +165,7 @@ fn ndjson_records(path: &Path, all: bool) -> Vec<Value> {
     if all {
         args.push("--all-flows");
     }
-    String::from_utf8(run_ok(&args))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn of_type<'a>(records: &'a [Value], t: &str) -> Vec<&'a Value> {
-    records.iter().filter(|r| r["type"] == t).collect()
+    ndjson_values(run_ok(&args))
 }
 
 /// Streamed NDJSON without and with `--all-flows`. A flow that ends before

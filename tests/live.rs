@@ -627,24 +627,14 @@ fn live_capture_on_worker_threads_matches_read_of_the_replayed_files() {
 /// together hold the same flows, packets and bytes.
 #[test]
 fn live_streamed_on_worker_threads_matches_read_of_the_replayed_files() {
-    let lab = Lab::new();
-    let files = fixtures(&[
-        "heplify__sip_ipv4_tcp.pcap",
-        "sipp__g711a.pcap",
-        "ndpi__stun.pcap",
-    ]);
-    let read = read_report(&files);
-    let pps = format!("--pps={REPLAY_PPS}");
-    let (live, sent, _) = capture_replay_as(&lab, &files, "3", "ndjson", &[&pps]);
-    assert_eq!(
-        Some(sent),
-        read["source"]["packets"].as_u64(),
-        "frames replayed"
-    );
-    assert_same_traffic(&live, &read, &lab.cap);
+    live_matches_read_as("3", "ndjson");
 }
 
 fn live_matches_read(threads: &str) {
+    live_matches_read_as(threads, "json");
+}
+
+fn live_matches_read_as(threads: &str, format: &str) {
     let lab = Lab::new();
     // SIP over TCP with its RTP; G.711 RTP over UDP; STUN/TURN over UDP and
     // TCP, IPv4 and IPv6. All Ethernet, frames ≤ 1514 bytes (veth MTU 1500).
@@ -655,7 +645,7 @@ fn live_matches_read(threads: &str) {
     ]);
     let read = read_report(&files);
     let pps = format!("--pps={REPLAY_PPS}");
-    let (live, sent, _) = capture_replay(&lab, &files, threads, &[&pps]);
+    let (live, sent, _) = capture_replay_as(&lab, &files, threads, format, &[&pps]);
     assert_eq!(
         Some(sent),
         read["source"]["packets"].as_u64(),

@@ -24,10 +24,6 @@ fn report(f: &str, extra: &[&str]) -> Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
-fn ep(e: &Value) -> String {
-    format!("{}:{}", e["ip"].as_str().unwrap(), e["port"])
-}
-
 /// What must be the same: flows (by 5-tuple, with counts and verdicts),
 /// calls (SIP ones by Call-ID, inferred ones by their flows), leaks and the
 /// clients of each relay.
@@ -43,13 +39,7 @@ impl Records {
     fn add(&mut self, v: &Value) {
         let mut by_id = BTreeMap::new();
         for f in v["flows"].as_array().unwrap() {
-            let key = format!(
-                "{} {} {} {}",
-                f["transport"].as_str().unwrap(),
-                ep(&f["src"]),
-                ep(&f["dst"]),
-                f["first_ts"]
-            );
+            let key = flow_key(f);
             by_id.insert(f["id"].as_u64().unwrap(), key.clone());
             self.flows.insert(format!(
                 "{key} p={} b={} {:?} {} {:?}",

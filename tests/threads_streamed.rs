@@ -23,19 +23,7 @@ fn records(f: &str, threads: &str) -> Vec<Value> {
         "--threads",
         threads,
     ]);
-    String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn of<'a>(rs: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    rs.iter().filter(|r| r["type"] == kind).collect()
-}
-
-fn ep(e: &Value) -> String {
-    format!("{}:{}", e["ip"].as_str().unwrap(), e["port"])
+    ndjson_values(out)
 }
 
 /// What must be the same, ids left out: flows by 5-tuple and start (with
@@ -53,14 +41,8 @@ struct Seen {
 fn seen(rs: &[Value], lan: bool, what: &str) -> Seen {
     let mut by_id = BTreeMap::new();
     let mut flows = BTreeSet::new();
-    for f in of(rs, "flow") {
-        let key = format!(
-            "{} {} {} {}",
-            f["transport"].as_str().unwrap(),
-            ep(&f["src"]),
-            ep(&f["dst"]),
-            f["first_ts"]
-        );
+    for f in of_type(rs, "flow") {
+        let key = flow_key(f);
         let id = f["id"].as_u64().unwrap();
         assert!(
             by_id.insert(id, key.clone()).is_none(),
@@ -83,7 +65,7 @@ fn seen(rs: &[Value], lan: bool, what: &str) -> Seen {
             .unwrap_or_else(|| panic!("{what}: flow {id} is named but has no record"))
     };
     let mut calls = BTreeSet::new();
-    for c in of(rs, "call") {
+    for c in of_type(rs, "call") {
         let mut fs: Vec<&String> = c["flow_ids"].as_array().unwrap().iter().map(flow).collect();
         fs.sort();
         let who = if c["inferred"].as_bool().unwrap() {
@@ -95,7 +77,7 @@ fn seen(rs: &[Value], lan: bool, what: &str) -> Seen {
         calls.insert(format!("{who} {} {verdict}", c["encrypted"]));
     }
     let mut leaks = BTreeSet::new();
-    for l in of(rs, "leak") {
+    for l in of_type(rs, "leak") {
         flow(&l["flow_id"]);
         leaks.insert(format!(
             "{} {} {} {}",
@@ -103,7 +85,7 @@ fn seen(rs: &[Value], lan: bool, what: &str) -> Seen {
         ));
     }
     let mut relays: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for r in of(rs, "relay") {
+    for r in of_type(rs, "relay") {
         let key = format!("{} {}:{} {}", r["transport"], r["ip"], r["port"], r["kind"]);
         let clients = r["clients"]
             .as_array()
@@ -119,12 +101,24 @@ fn seen(rs: &[Value], lan: bool, what: &str) -> Seen {
             flow(id);
         });
     }
-    let sums = of(rs, "summary");
+    let sums = of_type(rs, "summary");
     assert_eq!(sums.len(), 1, "{what}: one summary");
     let sum = sums[0];
-    assert_eq!(sum["flows"], of(rs, "flow").len(), "{what}: summary flows");
-    assert_eq!(sum["calls"], of(rs, "call").len(), "{what}: summary calls");
-    assert_eq!(sum["leaks"], of(rs, "leak").len(), "{what}: summary leaks");
+    assert_eq!(
+        sum["flows"],
+        of_type(rs, "flow").len(),
+        "{what}: summary flows"
+    );
+    assert_eq!(
+        sum["calls"],
+        of_type(rs, "call").len(),
+        "{what}: summary calls"
+    );
+    assert_eq!(
+        sum["leaks"],
+        of_type(rs, "leak").len(),
+        "{what}: summary leaks"
+    );
     assert_eq!(sum["relays"], relays.len(), "{what}: summary relays");
     Seen {
         flows,
@@ -178,11 +172,11 @@ fn every_capture_streams_what_one_thread_does() {
                     lan_whole += 1;
                 }
             }
-            let ids: BTreeSet<u64> = of(&many, "flow")
+            let ids: BTreeSet<u64> = of_type(&many, "flow")
                 .iter()
                 .map(|f| f["id"].as_u64().unwrap())
                 .collect();
-            let ones: BTreeSet<u64> = of(&one, "flow")
+            let ones: BTreeSet<u64> = of_type(&one, "flow")
                 .iter()
                 .map(|f| f["id"].as_u64().unwrap())
                 .collect();

@@ -302,3 +302,33 @@ pub fn as_one_analysis(verdict: &str) -> String {
     }
     verdict.to_string()
 }
+
+/// The records of an NDJSON output, one JSON value a line.
+pub fn ndjson_values(out: Vec<u8>) -> Vec<serde_json::Value> {
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The NDJSON records of one `type`.
+pub fn of_type<'a>(records: &'a [serde_json::Value], t: &str) -> Vec<&'a serde_json::Value> {
+    records.iter().filter(|r| r["type"] == t).collect()
+}
+
+/// A report's endpoint as `ip:port`.
+pub fn json_endpoint(e: &serde_json::Value) -> String {
+    format!("{}:{}", e["ip"].as_str().unwrap(), e["port"])
+}
+
+/// A flow entry's 5-tuple and start, the same whatever ids a run gave.
+pub fn flow_key(f: &serde_json::Value) -> String {
+    format!(
+        "{} {} {} {}",
+        f["transport"].as_str().unwrap(),
+        json_endpoint(&f["src"]),
+        json_endpoint(&f["dst"]),
+        f["first_ts"]
+    )
+}
