@@ -724,6 +724,10 @@ impl SocketApps {
     /// The app learnt for an internal socket of `f`, the one
     /// [`SocketApps::lend`] would give its record.
     pub(crate) fn app_of(&self, f: &Flow) -> Option<&str> {
+        // Nothing learnt (a flood of flows no app names): no scope to tell.
+        if self.0.is_empty() {
+            return None;
+        }
         Self::sockets_of(f).find_map(|k| self.0.get(&k).and_then(|(a, _)| a.as_deref()))
     }
 }
