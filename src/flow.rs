@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 
 use crate::evidence::FlowState;
@@ -33,44 +34,50 @@ pub enum EndReason {
 }
 
 /// One bidirectional flow.
+///
+/// Laid out in this order (`repr(C)`): what every packet of the flow reads
+/// or writes (its endpoints, which the live index compares a packet's with,
+/// its times and counters, then its dissectors' state) first, so that a
+/// packet touches as few cache lines as it can; what the report alone reads
+/// last.
 #[derive(Debug)]
+#[repr(C)]
 pub struct Flow {
-    /// 1-based, first-seen order.
-    pub id: u32,
-    pub transport: Transport,
     /// The side that sent the first packet.
     pub src: Endpoint,
     pub dst: Endpoint,
-    pub first_ts: Nanos,
     pub last_ts: Nanos,
+    /// 1-based, first-seen order.
+    pub id: u32,
+    /// False for a flow another worker thread owns, followed here only for
+    /// its signalling ([`crate::shard`]).
+    pub owned: bool,
+    pub transport: Transport,
+    pub ended: Option<EndReason>,
+    /// Ended, reported and let go ([`FlowTable::forget`]): removed at the
+    /// next [`FlowTable::compact`].
+    pub gone: bool,
+    /// The hash the live index files the flow under ([`hash_of`]), kept
+    /// for taking it out and for moving it when the index grows.
+    hash: u64,
     /// Per direction, indexed by [`Direction::index`].
     pub packets: [u64; 2],
     pub bytes: [u64; 2],
-    pub ended: Option<EndReason>,
+    /// What the dissectors learnt; its heavy parts are dropped when the flow ends.
+    pub state: FlowState,
+    pub first_ts: Nanos,
     /// Frame (1-based, over all inputs) that created the flow, and the frame
     /// during which it ended (`u64::MAX`: at the end of the capture).
     pub first_frame: u64,
     pub end_frame: u64,
-    /// False for a flow another worker thread owns, followed here only for
-    /// its signalling ([`crate::shard`]).
-    pub owned: bool,
-    /// What the dissectors learnt; its heavy parts are dropped when the flow ends.
-    pub state: FlowState,
-    /// Ended, reported and let go ([`FlowTable::forget`]): removed at the
-    /// next [`FlowTable::compact`].
-    pub gone: bool,
+    pub closed_at: Option<Nanos>,
     /// TCP: FIN seen per direction (bits 1 and 2), and the packet time the
     /// connection closed (a RST, or the FIN that made it both ways).
     fins: u8,
-    pub closed_at: Option<Nanos>,
     /// Whether the ended flow's own state rules out an entry in the
     /// default report, once decided (`bare_by_state` in src/assemble.rs):
     /// the end of a streamed capture decides it before the report does.
     pub bare: Option<bool>,
-    /// Whether `src` is the lower side of the flow's key ([`FlowKey::of`]):
-    /// a packet's direction is told from its own side without comparing
-    /// addresses.
-    src_lo: bool,
 }
 
 impl Flow {
@@ -129,7 +136,13 @@ impl Numbering {
 /// All flows of an analysis: the live ones indexed by key.
 pub struct FlowTable {
     limits: FlowLimits,
-    live: FxHashMap<FlowKey, u32>,
+    /// The live flows' indices, hashed by their 5-tuple ([`FlowKey`], the
+    /// same both ways) and matched against the flows' own endpoints: 4
+    /// bytes an entry, so the index of thousands of live flows stays in
+    /// the CPU's nearer caches, and finding a packet's flow touches the
+    /// flow itself, which the packet needs next anyway, not a copy of its
+    /// key.
+    live: HashTable<u32>,
     /// Every live flow's index, keyed by a time its `last_ts` had (never
     /// more than it has now, as it only grows): the sweep pops the flows
     /// that may be idle instead of visiting every live one. Entries of
@@ -272,6 +285,14 @@ impl TimeQueue {
     }
 }
 
+/// The hash the live index files a flow under: its 5-tuple's, the same
+/// for a packet either way.
+#[inline]
+fn hash_of(transport: Transport, a: Endpoint, b: Endpoint) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(FlowKey::of(transport, a, b).0)
+}
+
 /// How often (packet time) the table looks for idle flows.
 const SWEEP_EVERY: Nanos = Nanos::from_secs(5);
 
@@ -279,7 +300,7 @@ impl FlowTable {
     pub fn new(limits: FlowLimits) -> Self {
         FlowTable {
             limits,
-            live: FxHashMap::default(),
+            live: HashTable::new(),
             idle: TimeQueue::default(),
             flows: Vec::new(),
             ended: Vec::new(),
@@ -362,7 +383,7 @@ impl FlowTable {
     ) -> FlowTable {
         FlowTable {
             limits,
-            live: FxHashMap::default(),
+            live: HashTable::new(),
             idle: TimeQueue::default(),
             numbered: flows.len() as u64,
             numbering: Numbering::default(),
@@ -419,18 +440,28 @@ impl FlowTable {
         if ts >= self.next_sweep {
             self.expire_idle(ts);
         }
-        let (key, src_lo) = FlowKey::of(transport, src, dst);
-        if let Some(&idx) = self.live.get(&key) {
-            let idx = idx as usize;
-            if let Some(flow) = self.flows.get(idx) {
-                // Same side as the flow's first packet's sender: forward.
-                let dir = if flow.src_lo == src_lo {
-                    Direction::Forward
+        let hash = hash_of(transport, src, dst);
+        let flows = &self.flows;
+        let mut dir = Direction::Forward;
+        let found = self.live.find(hash, |&i| {
+            flows.get(i as usize).is_some_and(|f| {
+                if f.transport != transport {
+                    return false;
+                }
+                // The flow's first packet's sender: forward.
+                if f.src == src && f.dst == dst {
+                    dir = Direction::Forward;
+                    true
+                } else if f.src == dst && f.dst == src {
+                    dir = Direction::Reverse;
+                    true
                 } else {
-                    Direction::Reverse
-                };
-                return (idx, dir);
-            }
+                    false
+                }
+            })
+        });
+        if let Some(&idx) = found {
+            return (idx as usize, dir);
         }
         if owned {
             if self.live.len() - self.copies >= self.limits.max_live {
@@ -460,9 +491,12 @@ impl FlowTable {
             fins: 0,
             closed_at: None,
             bare: None,
-            src_lo,
+            hash,
         });
-        self.live.insert(key, idx as u32);
+        let flows = &self.flows;
+        self.live.insert_unique(hash, idx as u32, |&i| {
+            flows.get(i as usize).map_or(0, |f| f.hash)
+        });
         self.idle.push(ts, idx as u32);
         if !owned {
             self.copies += 1;
@@ -557,7 +591,7 @@ impl FlowTable {
         let renumber = |i: u32| new_of.get(i as usize).copied().unwrap_or(u32::MAX);
         self.flows.retain(|f| !f.gone);
         self.flows.shrink_to(self.flows.len().max(1024) * 2);
-        for i in self.live.values_mut() {
+        for i in self.live.iter_mut() {
             *i = renumber(*i);
         }
         self.idle.renumber(renumber);
@@ -590,7 +624,7 @@ impl FlowTable {
         // An index past the table (none in practice) ends nothing, as
         // `end` would not.
         let mut live = vec![0u64; self.flows.len().div_ceil(64)];
-        for (_, i) in self.live.drain() {
+        for i in self.live.drain() {
             if let Some(w) = live.get_mut(i as usize / 64) {
                 *w |= 1 << (i % 64);
             }
@@ -673,16 +707,13 @@ impl FlowTable {
         let Some(f) = self.flows.get(i as usize).filter(|f| f.ended.is_none()) else {
             return false;
         };
-        let (key, _) = FlowKey::of(f.transport, f.src, f.dst);
-        // One lookup when the key is this flow's (nearly always): removed
-        // at once, and put back in the rare case that a later flow has it.
-        match self.live.remove(&key) {
-            Some(j) if j == i => true,
-            Some(j) => {
-                self.live.insert(key, j);
-                false
+        // The entry of this flow, if its key's entry is still its own.
+        match self.live.find_entry(f.hash, |&j| j == i) {
+            Ok(e) => {
+                e.remove();
+                true
             }
-            None => false,
+            Err(_) => false,
         }
     }
 
@@ -700,7 +731,7 @@ impl FlowTable {
         }
         let mut ages: Vec<(Nanos, u32)> = self
             .live
-            .values()
+            .iter()
             .filter_map(|&i| self.flows.get(i as usize).map(|f| (f, i)))
             .filter(|(f, _)| f.owned == owned)
             .map(|(f, i)| (f.last_ts, i))
@@ -712,7 +743,7 @@ impl FlowTable {
         ages.select_nth_unstable(n - 1);
         ages.truncate(n);
         let cutoff: rustc_hash::FxHashSet<u32> = ages.iter().map(|&(_, i)| i).collect();
-        self.live.retain(|_, i| !cutoff.contains(i));
+        self.live.retain(|i| !cutoff.contains(i));
         let mut gone: Vec<u32> = cutoff.into_iter().collect();
         gone.sort_unstable();
         self.evicted += gone.len() as u64;
