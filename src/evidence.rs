@@ -172,39 +172,44 @@ pub struct StunState {
 }
 
 /// Evidence gathered on one flow.
+///
+/// Laid out in this order (`repr(C)`): what a media packet reads first
+/// (it follows [`crate::flow::Flow`]'s counters on their cache line), what
+/// the report alone reads last.
 #[derive(Debug, Default)]
+#[repr(C)]
 pub struct FlowState {
+    pub media: Option<Box<MediaState>>,
     pub protocols: ProtoSet,
-    pub app: Option<&'static str>,
-    /// Why `app` was chosen.
-    pub app_evidence: Option<AppEvidence>,
+    /// [`crate::calls::CallTable::media_epoch`] when this flow last looked
+    /// for its endpoints among those SDP announced and found neither: no
+    /// need to look again until SDP announces more.
+    pub media_epoch: u32,
+    /// Call and m-line whose media this flow carries.
+    pub media_call: Option<(u32, u16)>,
+    /// Payload packets left to probe while nothing is recognised.
+    pub budget: u8,
+    pub budget_started: bool,
     /// Datagrams of this flow that parsed as Zoom's peer-to-peer media.
     pub zoom_p2p: u8,
-    /// A Mumble UDP ping request seen: its direction and 8-byte ident,
-    /// waiting for the server's answer that echoes it.
-    pub mumble_ping: Option<(Direction, [u8; 8])>,
+    /// Why `app` was chosen.
+    pub app_evidence: Option<AppEvidence>,
+    pub stun: Option<Box<StunState>>,
+    pub tcp: Option<Box<TcpState>>,
+    /// TLS or QUIC handshake facts (also DTLS's certificate names).
+    pub tls: Option<Box<TlsFacts>>,
+    /// First call whose signalling this flow carries.
+    pub sig_call: Option<u32>,
+    pub app: Option<&'static str>,
     pub sni: Option<Box<str>>,
     /// On a DNS flow, the first name it asked about (the first naming an
     /// app, if one does); on any other flow, the name a DNS answer earlier
     /// in the capture gave its remote address (`calls::names`).
     pub dns_name: Option<std::sync::Arc<str>>,
-    /// First call whose signalling this flow carries.
-    pub sig_call: Option<u32>,
-    /// Call and m-line whose media this flow carries.
-    pub media_call: Option<(u32, u16)>,
-    /// [`crate::calls::CallTable::media_epoch`] when this flow last looked
-    /// for its endpoints among those SDP announced and found neither: no
-    /// need to look again until SDP announces more.
-    pub media_epoch: u32,
-    pub stun: Option<Box<StunState>>,
-    pub tcp: Option<Box<TcpState>>,
-    pub media: Option<Box<MediaState>>,
-    /// TLS or QUIC handshake facts (also DTLS's certificate names).
-    pub tls: Option<Box<TlsFacts>>,
+    /// A Mumble UDP ping request seen: its direction and 8-byte ident,
+    /// waiting for the server's answer that echoes it.
+    pub mumble_ping: Option<(Direction, [u8; 8])>,
     pub findings: Vec<String>,
-    /// Payload packets left to probe while nothing is recognised.
-    pub budget: u8,
-    pub budget_started: bool,
 }
 
 impl FlowState {
