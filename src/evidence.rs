@@ -266,33 +266,39 @@ impl FlowState {
 }
 
 /// One RTP stream (SSRC, direction) of a flow.
+///
+/// Laid out in this order (`repr(C)`): what finds the stream and tells
+/// whether it is accepted first, so that looking through a flow's streams
+/// reads one cache line of each; then what every packet updates; the
+/// header extensions, read for the first packets only, last.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct Stream {
     pub ssrc: u32,
     pub dir: crate::net::Direction,
-    pub payload_type: u8,
-    pub stats: RtpStreamStats,
-    pub votes: PayloadVotes,
-    pub first_ts: Nanos,
-    pub last_ts: Nanos,
-    /// Clock rate used for jitter: from SDP, the static table, or estimated.
-    pub clock: Option<u32>,
-    pub clock_estimated: bool,
-    pub(crate) first_rtp_ts: u32,
-    pub(crate) last_seq: u16,
-    /// Consecutive in-order packets so far (duplicates neither add nor break).
-    pub(crate) run: u8,
     /// Showed `ACCEPT_RUN` consecutive sequence numbers: real RTP.
     pub accepted: bool,
+    pub payload_type: u8,
+    /// Consecutive in-order packets so far (duplicates neither add nor break).
+    pub(crate) run: u8,
+    pub(crate) last_seq: u16,
+    pub clock_estimated: bool,
     pub relayed: bool,
+    pub(crate) first_rtp_ts: u32,
+    /// Clock rate used for jitter: from SDP, the static table, or estimated.
+    pub clock: Option<u32>,
+    pub first_ts: Nanos,
+    pub last_ts: Nanos,
+    pub stats: RtpStreamStats,
     /// Packets, loss and jitter over time (bounded).
     pub series: crate::series::Series,
-    /// Header extensions the stream carried in clear.
-    pub ext: HeaderExtSeen,
     /// What a fixed jitter buffer would have done with the stream.
     pub playout: Playout,
     /// Video frames (packets sharing a timestamp) and their gaps.
     pub frames: Frames,
+    pub votes: PayloadVotes,
+    /// Header extensions the stream carried in clear.
+    pub ext: HeaderExtSeen,
 }
 
 /// Inter-frame gaps remembered for the freeze test.
